@@ -1,0 +1,73 @@
+//! VGG19 (random weights) and the built-in encoder: forward to conv4_2 plus the backward
+//! pass to the input, as one style-transfer evaluation needs, at several sizes on every
+//! compiled device that works here.
+//!
+//! `cargo bench -p stylemark-benches --bench encoder`; restrict with
+//! `STYLEMARK_BENCH_DEVICES=cpu STYLEMARK_BENCH_SIZES=128,256`.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use stylemark::burn::tensor::{Distribution, Tensor};
+use stylemark::encoder::{BuiltinEncoder, Encoder, Layer, Vgg19, Vgg19Options};
+use stylemark_benches::{bench_devices, bench_sizes};
+
+fn forward_backward(
+    encoder: &dyn Encoder,
+    device: &stylemark::burn::tensor::Device,
+    size: usize,
+) -> f32 {
+    let layers: Vec<Layer> = ["conv3_1", "conv4_1", "conv4_2"]
+        .iter()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let image = Tensor::<4>::random(
+        [1, 3, size, size],
+        Distribution::Uniform(0.0, 255.0),
+        device,
+    )
+    .require_grad();
+    let features = encoder.encode(image.clone(), &layers).expect("encode");
+    let loss = features
+        .into_iter()
+        .map(|f| f.powf_scalar(2.0).mean())
+        .reduce(|a, b| a + b)
+        .unwrap();
+    let grads = loss.backward();
+    image.grad(&grads).unwrap().sum().into_scalar::<f32>()
+}
+
+fn encoders(c: &mut Criterion) {
+    let deepest: Layer = "conv4_2".parse().unwrap();
+    for device in bench_devices() {
+        let ad = device.autodiff();
+        let vgg = Vgg19::random(
+            0,
+            Vgg19Options {
+                deepest_layer: deepest,
+                ..Vgg19Options::default()
+            },
+            &ad,
+        );
+        let builtin = BuiltinEncoder::new(0, &ad);
+        let mut group = c.benchmark_group(format!("encoder/{}", device.kind()));
+        group.sample_size(10);
+        for size in bench_sizes(&[128, 256, 512]) {
+            if device.kind() == stylemark::DeviceKind::Ndarray && size > 128 {
+                // ndarray needs ~27 s per evaluation already at 128 px; larger sizes
+                // would take an hour of benchmarking to say the same thing.
+                continue;
+            }
+            for (name, encoder) in [
+                ("vgg19", &vgg as &dyn Encoder),
+                ("builtin", &builtin as &dyn Encoder),
+            ] {
+                group.bench_with_input(BenchmarkId::new(name, size), &size, |b, &size| {
+                    b.iter(|| forward_backward(encoder, &ad, size))
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, encoders);
+criterion_main!(benches);

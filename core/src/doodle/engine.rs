@@ -1,0 +1,525 @@
+//! The engine: a device and an encoder, built once and reused for many runs.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use burn::tensor::Device;
+use image::imageops::FilterType;
+use image::{DynamicImage, RgbImage};
+use serde::{Deserialize, Serialize};
+
+use super::maps::Labels;
+use super::observe::{Frame, Losses, Observer, Progress, RunStatus};
+use super::optimize::{Evaluation, Minimum, adam, lbfgs};
+use super::options::{DoodleOptions, Optimizer, Seed};
+use super::phase::{LabelPlanes, PhaseInputs, PhaseProblem};
+use super::report::{PhaseReport, Report};
+use super::request::DoodleRequest;
+use crate::encoder::{
+    BuiltinEncoder, Encoder, InputConvention, Pooling, Vgg19, Vgg19Options, WeightsSource,
+};
+use crate::pixels::{fit_within, from_planar, resize, scaled, to_planar, to_rgb};
+use crate::rng::SplitMix64;
+use crate::{ComputeDevice, DeviceKind, Error, Result};
+
+/// Which encoder an [`Engine`] runs through.
+///
+/// ```
+/// use stylemark::doodle::EncoderSpec;
+/// let spec: EncoderSpec = "builtin".parse()?;
+/// assert_eq!(spec, EncoderSpec::Builtin);
+/// let vgg: EncoderSpec = "weights/vgg19-caffe.safetensors".parse()?;
+/// assert!(matches!(vgg, EncoderSpec::Vgg19 { .. }));
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum EncoderSpec {
+    /// The weight-free [`BuiltinEncoder`]: always available, lower quality.
+    #[default]
+    Builtin,
+    /// A VGG19 from a weights file.
+    Vgg19 {
+        /// Path of a `.safetensors` or `.pth` file.
+        weights: std::path::PathBuf,
+        /// Input convention; `None` uses the one recorded in the file, else Caffe.
+        #[serde(default)]
+        convention: Option<InputConvention>,
+        /// Pooling between blocks.
+        #[serde(default)]
+        pooling: Pooling,
+    },
+}
+
+impl std::str::FromStr for EncoderSpec {
+    type Err = Error;
+
+    /// `builtin`, or the path of a weights file.
+    fn from_str(text: &str) -> Result<Self> {
+        match text.trim() {
+            "" => Err(Error::option(
+                "encoder",
+                "use `builtin` or the path of a VGG19 weights file",
+            )),
+            "builtin" => Ok(EncoderSpec::Builtin),
+            path => Ok(EncoderSpec::Vgg19 {
+                weights: path.into(),
+                convention: None,
+                pooling: Pooling::Average,
+            }),
+        }
+    }
+}
+
+/// The result of a run: always an image, and how it ended.
+#[derive(Debug, Clone)]
+pub struct DoodleOutcome {
+    /// The painting, at the output size.
+    pub image: RgbImage,
+    /// Completed, or stopped early by the time budget or a cancellation.
+    pub status: RunStatus,
+    /// Figures of the run.
+    pub report: Report,
+}
+
+/// A device and an encoder, ready to paint. Build it once and reuse it (it is `Send` and
+/// `Sync`): loading weights and initialising a GPU happen here, not per request.
+///
+/// ```
+/// use stylemark::DeviceKind;
+/// use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Observer, RunStatus};
+/// use stylemark::image::{DynamicImage, RgbImage};
+///
+/// let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin)?;
+/// let style = DynamicImage::ImageRgb8(RgbImage::from_fn(48, 48, |x, y| [(x * 5) as u8, (y * 5) as u8, 90].into()));
+/// let request = DoodleRequest::new(style).output_size(40, 32);
+/// let options = DoodleOptions { phases: 1, iterations: 3, random_seed: Some(1), ..DoodleOptions::default() };
+/// let outcome = engine.doodle(&request, &options, Observer::default())?;
+/// assert_eq!((outcome.image.width(), outcome.image.height()), (40, 32));
+/// assert_eq!(outcome.status, RunStatus::Completed);
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub struct Engine {
+    device: ComputeDevice,
+    autodiff: Device,
+    encoder: Box<dyn Encoder>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("device", &self.device.description())
+            .field("encoder", &self.encoder.describe())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Opens the device and loads the encoder.
+    pub fn new(device: DeviceKind, encoder: EncoderSpec) -> Result<Self> {
+        let device = device.open()?;
+        let autodiff = device.autodiff();
+        let encoder: Box<dyn Encoder> = match encoder {
+            EncoderSpec::Builtin => Box::new(BuiltinEncoder::new(0, &autodiff)),
+            EncoderSpec::Vgg19 {
+                weights,
+                convention,
+                pooling,
+            } => {
+                let options = Vgg19Options {
+                    convention,
+                    pooling,
+                    ..Vgg19Options::default()
+                };
+                Box::new(Vgg19::load(
+                    WeightsSource::File(weights),
+                    options,
+                    &autodiff,
+                )?)
+            }
+        };
+        Ok(Self::with_encoder(device, encoder))
+    }
+
+    /// An engine around an encoder built by the caller (on `device.autodiff()`).
+    pub fn with_encoder(device: ComputeDevice, encoder: Box<dyn Encoder>) -> Self {
+        let autodiff = device.autodiff();
+        Engine {
+            device,
+            autodiff,
+            encoder,
+        }
+    }
+
+    /// The device the engine runs on.
+    pub fn device(&self) -> &ComputeDevice {
+        &self.device
+    }
+
+    /// The encoder the engine runs through.
+    pub fn encoder(&self) -> &dyn Encoder {
+        self.encoder.as_ref()
+    }
+
+    /// Paints `request` with `options`.
+    ///
+    /// Returns an image unless the inputs or options are invalid or the device fails: a
+    /// run stopped by the time budget, the cancel token or the progress callback still
+    /// returns the best image so far, with its [`RunStatus`].
+    pub fn doodle(
+        &self,
+        request: &DoodleRequest,
+        options: &DoodleOptions,
+        mut observer: Observer<'_>,
+    ) -> Result<DoodleOutcome> {
+        // A failure deep in a backend (out of GPU memory, a driver fault) panics; it must
+        // reach the caller as an error, never abort a server.
+        catch_unwind(AssertUnwindSafe(|| {
+            Run::plan(self, request, options)?.execute(&mut observer)
+        }))
+        .unwrap_or_else(|panic| {
+            Err(Error::Compute {
+                device: self.device.kind().name().into(),
+                detail: crate::panic_message(&panic),
+            })
+        })
+    }
+}
+
+/// One phase's sizes.
+struct PhasePlan {
+    number: usize,
+    size: (u32, u32),
+    style_size: (u32, u32),
+}
+
+/// A validated run, ready to execute.
+struct Run<'a> {
+    engine: &'a Engine,
+    options: &'a DoodleOptions,
+    mode: super::request::Mode,
+    target: (u32, u32),
+    style: RgbImage,
+    content: Option<RgbImage>,
+    labels: Option<Labels>,
+    seed_image: Option<RgbImage>,
+    phases: Vec<PhasePlan>,
+    random_seed: u64,
+    warnings: Vec<String>,
+}
+
+impl<'a> Run<'a> {
+    fn plan(
+        engine: &'a Engine,
+        request: &DoodleRequest,
+        options: &'a DoodleOptions,
+    ) -> Result<Self> {
+        options.validate()?;
+        let mode = request.mode()?;
+        if options.seed == Seed::Content && request.content.is_none() {
+            return Err(Error::option("seed", "`content` needs a content image"));
+        }
+        if options.seed == Seed::Image && request.seed_image.is_none() {
+            return Err(Error::option("seed", "`image` needs a seed image"));
+        }
+        let target = fit_within_size(request.target_size(), options.max_size);
+        let style_size = fit_within_size(
+            (request.style.width(), request.style.height()),
+            options.max_size,
+        );
+        let style = resize(&to_rgb(&request.style), style_size.0, style_size.1);
+        let content = request
+            .content
+            .as_ref()
+            .map(|c| resize(&to_rgb(c), target.0, target.1));
+        let labels = match (&request.style_map, &request.content_map) {
+            (Some(style_map), Some(content_map)) => Some(Labels::from_maps(
+                &resize_map(style_map, style_size),
+                &resize_map(content_map, target),
+            )),
+            _ => None,
+        };
+        let mut warnings = Vec::new();
+        if let Some(labels) = &labels {
+            for colour in labels.missing_in_style() {
+                warnings.push(format!(
+                    "the target map has a region of colour #{:02x}{:02x}{:02x} that the style map lacks; \
+                     it is painted from the features alone",
+                    colour[0], colour[1], colour[2]
+                ));
+            }
+        }
+        let phases = plan_phases(
+            options,
+            target,
+            style_size,
+            content.is_some(),
+            &mut warnings,
+        )?;
+        let random_seed = options.random_seed.unwrap_or_else(fresh_seed);
+        Ok(Run {
+            engine,
+            options,
+            mode,
+            target,
+            style,
+            content,
+            labels,
+            seed_image: request.seed_image.as_ref().map(to_rgb),
+            phases,
+            random_seed,
+            warnings,
+        })
+    }
+
+    fn execute(self, observer: &mut Observer<'_>) -> Result<DoodleOutcome> {
+        let started = Instant::now();
+        let mut rng = SplitMix64::new(self.random_seed);
+        let mut current = self.first_seed(&mut rng);
+        let mut reports = Vec::new();
+        let mut status = RunStatus::Completed;
+        for plan in &self.phases {
+            let start_pixels = to_planar(&resize(&current, plan.size.0, plan.size.1));
+            let (minimum, report) = self.run_phase(plan, &start_pixels, started, observer)?;
+            current = from_planar(&minimum.point, plan.size.0, plan.size.1);
+            reports.push(report);
+            if minimum.stopped {
+                // The objective stops only when cancelled or out of time.
+                status = if observer.is_cancelled() {
+                    RunStatus::Cancelled
+                } else {
+                    RunStatus::TimeBudgetExhausted
+                };
+                break;
+            }
+        }
+        let image = resize(&current, self.target.0, self.target.1);
+        let report = Report {
+            status,
+            mode: self.mode,
+            device: self.engine.device.description().to_string(),
+            encoder: self.engine.encoder.describe(),
+            random_seed: self.random_seed,
+            width: self.target.0,
+            height: self.target.1,
+            seconds: started.elapsed().as_secs_f64(),
+            labels: self.labels.as_ref().map(Labels::count),
+            phases: reports,
+            warnings: self.warnings,
+        };
+        Ok(DoodleOutcome {
+            image,
+            status,
+            report,
+        })
+    }
+
+    /// The first phase's starting image (at the output size; each phase resizes it).
+    fn first_seed(&self, rng: &mut SplitMix64) -> RgbImage {
+        let (w, h) = self.phases[0].size;
+        match self.options.seed {
+            Seed::Content => self.content.clone().expect("checked in plan"),
+            Seed::Image => self.seed_image.clone().expect("checked in plan"),
+            Seed::Noise => {
+                let (low, high) = (
+                    f64::from(self.options.seed_range.0),
+                    f64::from(self.options.seed_range.1),
+                );
+                RgbImage::from_fn(w, h, |_, _| {
+                    image::Rgb(
+                        [0; 3].map(|_: u8| (low + rng.uniform() * (high - low)).round() as u8),
+                    )
+                })
+            }
+        }
+    }
+
+    fn within_budget(&self, started: Instant, next: Duration) -> bool {
+        self.options
+            .time_budget
+            .is_none_or(|budget| started.elapsed() + next < budget)
+    }
+
+    fn run_phase(
+        &self,
+        plan: &PhasePlan,
+        start: &[f32],
+        run_started: Instant,
+        observer: &mut Observer<'_>,
+    ) -> Result<(Minimum, PhaseReport)> {
+        let phase_started = Instant::now();
+        let style = resize(&self.style, plan.style_size.0, plan.style_size.1);
+        let content = self
+            .content
+            .as_ref()
+            .map(|c| resize(c, plan.size.0, plan.size.1));
+        let planes = |image: &super::maps::LabelImage, size: (u32, u32), count| LabelPlanes {
+            count,
+            planes: image.one_hot(count, size.0, size.1),
+        };
+        let inputs = PhaseInputs {
+            width: plan.size.0,
+            height: plan.size.1,
+            style: &style,
+            style_labels: self
+                .labels
+                .as_ref()
+                .map(|l| planes(&l.style, plan.style_size, l.count())),
+            content: content.as_ref(),
+            target_labels: self
+                .labels
+                .as_ref()
+                .map(|l| planes(&l.target, plan.size, l.count())),
+        };
+        let mut problem = PhaseProblem::new(
+            self.engine.encoder.as_ref(),
+            &self.engine.autodiff,
+            inputs,
+            self.options,
+        )?;
+
+        let mut evaluation = 0;
+        let mut best_losses = Losses {
+            total: f32::INFINITY,
+            ..Losses::default()
+        };
+        let mut last_duration = Duration::ZERO;
+        let mut objective = |pixels: &[f32]| -> Result<Evaluation> {
+            if observer.is_cancelled() || !self.within_budget(run_started, last_duration) {
+                return Ok(Evaluation::Stop);
+            }
+            let evaluation_started = Instant::now();
+            let (losses, gradient) = problem.evaluate(pixels)?;
+            last_duration = evaluation_started.elapsed();
+            evaluation += 1;
+            if losses.total < best_losses.total {
+                best_losses = losses;
+            }
+            let progress = Progress {
+                phase: plan.number,
+                phases: self.options.phases,
+                evaluation,
+                evaluations: self.options.iterations,
+                width: plan.size.0,
+                height: plan.size.1,
+                losses,
+                elapsed: run_started.elapsed(),
+            };
+            if let Some(callback) = observer.progress.as_mut() {
+                if !callback(&progress) {
+                    observer
+                        .cancel
+                        .get_or_insert_with(Default::default)
+                        .cancel();
+                }
+            }
+            if let Some((every, callback)) = observer.frame.as_mut() {
+                if evaluation % *every == 0 || evaluation == self.options.iterations {
+                    callback(&Frame {
+                        phase: plan.number,
+                        evaluation,
+                        image: from_planar(pixels, plan.size.0, plan.size.1),
+                    });
+                }
+            }
+            Ok(Evaluation::Value(losses.total, gradient))
+        };
+        let bounds = (0.0, 255.0);
+        let minimum = match self.options.optimizer {
+            Optimizer::Lbfgs { history } => lbfgs(
+                start,
+                bounds,
+                history,
+                self.options.iterations,
+                &mut objective,
+            )?,
+            Optimizer::Adam { learning_rate } => adam(
+                start,
+                bounds,
+                learning_rate,
+                self.options.iterations,
+                &mut objective,
+            )?,
+        };
+        let report = PhaseReport {
+            phase: plan.number,
+            width: plan.size.0,
+            height: plan.size.1,
+            evaluations: minimum.evaluations,
+            seconds: phase_started.elapsed().as_secs_f64(),
+            matching_seconds: problem.matching_time.as_secs_f64(),
+            losses: if best_losses.total.is_finite() {
+                best_losses
+            } else {
+                Losses::default()
+            },
+        };
+        Ok((minimum, report))
+    }
+}
+
+fn fit_within_size(size: (u32, u32), max_size: Option<u32>) -> (u32, u32) {
+    fit_within(size.0, size.1, max_size)
+}
+
+/// Semantic maps are resized with nearest-neighbour so their colours stay exact.
+fn resize_map(map: &DynamicImage, size: (u32, u32)) -> DynamicImage {
+    if (map.width(), map.height()) == size {
+        return map.clone();
+    }
+    map.resize_exact(size.0, size.1, FilterType::Nearest)
+}
+
+/// The phases' resolutions, coarse to fine, skipping those too small for the layers.
+fn plan_phases(
+    options: &DoodleOptions,
+    target: (u32, u32),
+    style_size: (u32, u32),
+    with_content: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<PhasePlan>> {
+    let style_deepest = crate::encoder::Layer::deepest(&options.style_layers).expect("validated");
+    // Style layers need 3x3 activations to have a patch; content layers need one.
+    let minimum =
+        (3 * style_deepest.stride()).max(options.deepest_layer(with_content).stride()) as u32;
+    let fits = |size: (u32, u32)| size.0.min(size.1) >= minimum;
+    if !fits(target) || !fits(style_size) {
+        return Err(Error::option(
+            "size",
+            format!(
+                "the output is {}x{} and the style {}x{}, but layer {style_deepest} needs both to be at \
+                 least {minimum} pixels on each side; use larger images or shallower style layers",
+                target.0, target.1, style_size.0, style_size.1
+            ),
+        ));
+    }
+    let mut phases = Vec::new();
+    for i in 0..options.phases {
+        let factor = 1.0 / f64::from(1u32 << (options.phases - 1 - i));
+        let size = scaled(target, factor);
+        let style = scaled(style_size, factor);
+        if fits(size) && fits(style) {
+            phases.push(PhasePlan {
+                number: i + 1,
+                size,
+                style_size: style,
+            });
+        } else {
+            warnings.push(format!(
+                "phase {} skipped: at {}x{} the image is too small for layer {style_deepest}",
+                i + 1,
+                size.0,
+                size.1
+            ));
+        }
+    }
+    Ok(phases)
+}
+
+/// A seed for runs that did not fix one: from the clock, reported so the run can be repeated.
+fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    SplitMix64::new(nanos).next_u64() >> 11 // fits exactly in a JSON number / f64
+}

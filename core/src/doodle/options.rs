@@ -1,0 +1,254 @@
+//! The knobs of a style-transfer run, with the reference implementation's defaults.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::encoder::Layer;
+use crate::{Error, Result};
+
+/// Where the optimisation starts in the first phase (later phases always start from the
+/// previous phase's result, upscaled).
+///
+/// ```
+/// use stylemark::doodle::Seed;
+/// assert_eq!("content".parse::<Seed>()?, Seed::Content);
+/// assert_eq!(Seed::default(), Seed::Noise);
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Seed {
+    /// Uniform noise in [`DoodleOptions::seed_range`].
+    #[default]
+    Noise,
+    /// The content image itself (requires one).
+    Content,
+    /// The seed image given in the request ([`DoodleRequest::seed_image`](super::DoodleRequest)).
+    Image,
+}
+
+impl std::str::FromStr for Seed {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "noise" => Ok(Seed::Noise),
+            "content" => Ok(Seed::Content),
+            "image" => Ok(Seed::Image),
+            other => Err(Error::option(
+                "seed",
+                format!("`{other}` is not a seed; use noise, content, or pass an image path"),
+            )),
+        }
+    }
+}
+
+/// The optimiser that updates the pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum Optimizer {
+    /// L-BFGS with box bounds on the pixel values, as the reference (L-BFGS-B).
+    Lbfgs {
+        /// Number of past steps remembered (the reference uses 5).
+        history: usize,
+    },
+    /// Adam with a fixed step size, in pixel units (0-255).
+    Adam {
+        /// Step size; 4 is a good start.
+        learning_rate: f32,
+    },
+}
+
+impl Default for Optimizer {
+    fn default() -> Self {
+        Optimizer::Lbfgs { history: 5 }
+    }
+}
+
+/// Options of a style-transfer run. The defaults are those of the reference
+/// implementation (`doodle.py`).
+///
+/// ```
+/// use stylemark::doodle::DoodleOptions;
+///
+/// let options = DoodleOptions { phases: 2, iterations: 20, ..DoodleOptions::default() };
+/// options.validate()?;
+/// assert_eq!(options.style_weight, 25.0);
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DoodleOptions {
+    /// Coarse-to-fine passes; phase `i` of `n` works at 1/2^(n-1-i) of the output size.
+    pub phases: usize,
+    /// Loss evaluations per phase.
+    pub iterations: usize,
+    /// Weight of the content loss.
+    pub content_weight: f32,
+    /// Layers whose activations the content loss compares.
+    pub content_layers: Vec<Layer>,
+    /// Weight of the patch-based (MRF) style loss.
+    pub style_weight: f32,
+    /// Layers whose 3x3 patches are matched against the style's.
+    pub style_layers: Vec<Layer>,
+    /// How strongly the semantic maps steer the matching (0 ignores them).
+    pub semantic_weight: f32,
+    /// Weight of the total-variation smoothness term (exponent 1.25).
+    pub smoothness: f32,
+    /// How strongly patches already used are avoided, to spread the choice (0 to 1).
+    pub variety: f32,
+    /// The style patches are matched in at least this many batches, to bound memory
+    /// (more batches are used automatically when one would exceed 128 MB).
+    pub slices: usize,
+    /// Starting point of the first phase.
+    pub seed: Seed,
+    /// Range of the uniform noise seed, in pixel values.
+    pub seed_range: (u8, u8),
+    /// Seed of the random generator; `None` picks one and reports it.
+    pub random_seed: Option<u64>,
+    /// Longest side of the working resolution; larger inputs are scaled down (maps with
+    /// nearest-neighbour, so their colours stay exact). `None` keeps the input size.
+    pub max_size: Option<u32>,
+    /// The optimiser.
+    pub optimizer: Optimizer,
+    /// Wall-clock budget for the whole run. When it runs out, the best image so far is
+    /// returned with [`RunStatus::TimeBudgetExhausted`](super::RunStatus).
+    #[serde(with = "optional_seconds")]
+    pub time_budget: Option<Duration>,
+}
+
+impl Default for DoodleOptions {
+    fn default() -> Self {
+        let layer = |name: &str| name.parse::<Layer>().expect("valid default layer");
+        DoodleOptions {
+            phases: 3,
+            iterations: 100,
+            content_weight: 10.0,
+            content_layers: vec![layer("conv4_2")],
+            style_weight: 25.0,
+            style_layers: vec![layer("conv3_1"), layer("conv4_1")],
+            semantic_weight: 10.0,
+            smoothness: 1.0,
+            variety: 0.0,
+            slices: 2,
+            seed: Seed::Noise,
+            seed_range: (16, 240),
+            random_seed: None,
+            max_size: None,
+            optimizer: Optimizer::default(),
+            time_budget: None,
+        }
+    }
+}
+
+impl DoodleOptions {
+    /// Checks every option, naming the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        let check = |ok: bool, name: &str, reason: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::option(name, reason))
+            }
+        };
+        check(
+            (1..=8).contains(&self.phases),
+            "phases",
+            "must be between 1 and 8",
+        )?;
+        check(self.iterations >= 1, "iterations", "must be at least 1")?;
+        for (value, name) in [
+            (self.content_weight, "content-weight"),
+            (self.style_weight, "style-weight"),
+            (self.semantic_weight, "semantic-weight"),
+            (self.smoothness, "smoothness"),
+        ] {
+            check(
+                value.is_finite() && value >= 0.0,
+                name,
+                "must be a finite number, 0 or more",
+            )?;
+        }
+        check(
+            self.variety.is_finite() && (0.0..=1.0).contains(&self.variety),
+            "variety",
+            "must be between 0 and 1",
+        )?;
+        check(
+            !self.style_layers.is_empty(),
+            "style-layers",
+            "needs at least one layer",
+        )?;
+        check(self.slices >= 1, "slices", "must be at least 1")?;
+        check(
+            self.seed_range.0 <= self.seed_range.1,
+            "seed-range",
+            "the low end must not exceed the high end",
+        )?;
+        if let Some(size) = self.max_size {
+            check(size >= 16, "max-size", "must be at least 16 pixels")?;
+        }
+        match self.optimizer {
+            Optimizer::Lbfgs { history } => check(
+                (1..=100).contains(&history),
+                "history",
+                "must be between 1 and 100",
+            )?,
+            Optimizer::Adam { learning_rate } => check(
+                learning_rate.is_finite() && learning_rate > 0.0,
+                "learning-rate",
+                "must be a positive number",
+            )?,
+        }
+        if let Some(budget) = self.time_budget {
+            check(
+                !budget.is_zero(),
+                "time-budget",
+                "must be more than 0 seconds",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The deepest layer any loss needs.
+    pub(crate) fn deepest_layer(&self, with_content: bool) -> Layer {
+        let content = if with_content {
+            self.content_layers.as_slice()
+        } else {
+            &[]
+        };
+        Layer::deepest(&[self.style_layers.as_slice(), content].concat())
+            .expect("style layers are not empty")
+    }
+}
+
+/// Serialises an optional duration as seconds (a JSON number), as the job format uses.
+mod optional_seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => serializer.serialize_some(&d.as_secs_f64()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let seconds = Option::<f64>::deserialize(deserializer)?;
+        match seconds {
+            None => Ok(None),
+            Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+            Some(s) => Err(serde::de::Error::custom(format!(
+                "time_budget must be a positive number of seconds, not {s}"
+            ))),
+        }
+    }
+}

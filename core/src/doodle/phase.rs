@@ -1,0 +1,219 @@
+//! One phase of the coarse-to-fine optimisation: everything fixed for the phase (the style's
+//! patches, the content's activations, the target's labels), and the evaluation of the
+//! loss and its gradient at a candidate image.
+
+use std::time::{Duration, Instant};
+
+use burn::tensor::module::avg_pool2d;
+use burn::tensor::ops::AvgPoolOptions;
+use burn::tensor::{Device, Tensor, TensorData};
+use image::RgbImage;
+
+use super::losses::{content_loss, smoothness_loss, style_loss};
+use super::matching::{Matcher, StylePatches, normalise_rows, patches};
+use super::observe::Losses;
+use super::options::DoodleOptions;
+use crate::encoder::{Encoder, Layer};
+use crate::pixels::{image_tensor, planar_tensor};
+use crate::{Error, Result};
+
+/// Label fractions of one image at the phase's resolution: planar `[count][h][w]`.
+pub(crate) struct LabelPlanes {
+    pub count: usize,
+    pub planes: Vec<f32>,
+}
+
+/// The inputs of a phase, at the phase's resolution.
+pub(crate) struct PhaseInputs<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub style: &'a RgbImage,
+    pub style_labels: Option<LabelPlanes>,
+    pub content: Option<&'a RgbImage>,
+    pub target_labels: Option<LabelPlanes>,
+}
+
+struct StyleLayer {
+    patches: StylePatches,
+    /// The target's label patches at this layer, normalised (fixed for the phase).
+    target_labels: Option<Tensor<2>>,
+    matcher: Matcher,
+}
+
+/// The objective of one phase.
+pub(crate) struct PhaseProblem<'e> {
+    encoder: &'e dyn Encoder,
+    device: Device,
+    width: u32,
+    height: u32,
+    /// Every layer the evaluation needs: the style layers, then the content layers.
+    layers: Vec<Layer>,
+    style: Vec<StyleLayer>,
+    content: Vec<Tensor<4>>,
+    style_weight: f32,
+    content_weight: f32,
+    smoothness: f32,
+    /// Time spent finding nearest patches, for the report.
+    pub matching_time: Duration,
+}
+
+impl<'e> PhaseProblem<'e> {
+    /// Prepares a phase on an autodiff `device`.
+    pub fn new(
+        encoder: &'e dyn Encoder,
+        device: &Device,
+        inputs: PhaseInputs<'_>,
+        options: &DoodleOptions,
+    ) -> Result<Self> {
+        let use_content = inputs.content.is_some() && options.content_weight > 0.0;
+        let content_layers = if use_content {
+            options.content_layers.clone()
+        } else {
+            Vec::new()
+        };
+        let mut layers = options.style_layers.clone();
+        layers.extend(content_layers.iter().copied());
+
+        let style_image = image_tensor(inputs.style, device);
+        let style_features = encoder.encode(style_image, &options.style_layers)?;
+        let style_labels = inputs
+            .style_labels
+            .map(|l| labels_tensor(&l, inputs.style.width(), inputs.style.height(), device));
+        let target_labels = inputs
+            .target_labels
+            .map(|l| labels_tensor(&l, inputs.width, inputs.height, device));
+        let semantic_weight = if style_labels.is_some() {
+            options.semantic_weight
+        } else {
+            0.0
+        };
+
+        let mut style = Vec::new();
+        for (layer, features) in options.style_layers.iter().zip(style_features) {
+            let [_, _, h, w] = features.dims();
+            if h < 3 || w < 3 {
+                return Err(Error::option(
+                    "style",
+                    format!(
+                        "the style image is too small for layer {layer}: it has only {w}x{h} activations there, 3x3 are needed"
+                    ),
+                ));
+            }
+            let pooled = |labels: &Tensor<4>| pool_to(labels.clone(), *layer);
+            style.push(StyleLayer {
+                patches: StylePatches::new(features.detach(), style_labels.as_ref().map(pooled)),
+                target_labels: target_labels
+                    .as_ref()
+                    .map(|l| normalise_rows(patches(pooled(l)))),
+                matcher: Matcher::new(semantic_weight, options.variety, options.slices),
+            });
+        }
+        let content = match inputs.content {
+            Some(content) if use_content => encoder
+                .encode(image_tensor(content, device), &content_layers)?
+                .into_iter()
+                .map(Tensor::detach)
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(PhaseProblem {
+            encoder,
+            device: device.clone(),
+            width: inputs.width,
+            height: inputs.height,
+            layers,
+            style,
+            content,
+            style_weight: options.style_weight,
+            content_weight: if use_content {
+                options.content_weight
+            } else {
+                0.0
+            },
+            smoothness: options.smoothness,
+            matching_time: Duration::ZERO,
+        })
+    }
+
+    /// The weighted loss terms and the gradient of their sum with respect to the planar
+    /// pixels `[3][H][W]`.
+    pub fn evaluate(&mut self, pixels: &[f32]) -> Result<(Losses, Vec<f32>)> {
+        let image = planar_tensor(pixels, self.width, self.height, &self.device).require_grad();
+        let features = self.encoder.encode(image.clone(), &self.layers)?;
+        let zero = || Tensor::<1>::zeros([1], &self.device);
+
+        let mut style_total = zero();
+        for (style, activations) in self.style.iter_mut().zip(&features) {
+            let image_patches = patches(activations.clone());
+            let started = Instant::now();
+            let index = style.matcher.nearest(
+                image_patches.clone().detach(),
+                style.target_labels.as_ref(),
+                &style.patches,
+            );
+            self.matching_time += started.elapsed();
+            style_total = style_total + style_loss(image_patches, &style.patches.targets, index);
+        }
+        let mut content_total = zero();
+        for (activations, target) in features[self.style.len()..].iter().zip(&self.content) {
+            content_total = content_total + content_loss(activations.clone(), target);
+        }
+        let smooth_total = if self.smoothness > 0.0 {
+            smoothness_loss(image.clone())
+        } else {
+            zero()
+        };
+
+        let content = content_total * self.content_weight;
+        let style = style_total * self.style_weight;
+        let smoothness = smooth_total * self.smoothness;
+        let terms = Tensor::cat(
+            vec![
+                content.clone().detach(),
+                style.clone().detach(),
+                smoothness.clone().detach(),
+            ],
+            0,
+        );
+        let total = content + style + smoothness;
+        let gradients = total.backward();
+        let gradient = image
+            .grad(&gradients)
+            .ok_or_else(|| Error::Internal("the image received no gradient".into()))?;
+        let gradient: Vec<f32> = read(gradient)?;
+        let terms: Vec<f32> = read(terms)?;
+        let losses = Losses {
+            content: terms[0],
+            style: terms[1],
+            smoothness: terms[2],
+            total: terms.iter().sum(),
+        };
+        Ok((losses, gradient))
+    }
+}
+
+fn read<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
+    tensor.try_into_vec_as::<f32>().map_err(|e| Error::Compute {
+        device: "the run's device".into(),
+        detail: format!("{e:?}"),
+    })
+}
+
+fn labels_tensor(labels: &LabelPlanes, width: u32, height: u32, device: &Device) -> Tensor<4> {
+    Tensor::from_data(
+        TensorData::new(
+            labels.planes.clone(),
+            [1, labels.count, height as usize, width as usize],
+        ),
+        device,
+    )
+}
+
+/// Label fractions averaged down to a layer's resolution (the same flooring as the encoders).
+fn pool_to(labels: Tensor<4>, layer: Layer) -> Tensor<4> {
+    let stride = layer.stride();
+    if stride == 1 {
+        return labels;
+    }
+    avg_pool2d(labels, AvgPoolOptions::new([stride, stride]))
+}

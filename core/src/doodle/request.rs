@@ -1,0 +1,195 @@
+//! What to paint: the images of a run, and the mode they imply.
+
+use image::DynamicImage;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The kind of run, which follows from the images given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Style and content, each with a semantic map: region-by-region transfer
+    /// (a portrait painted like another, hair to hair, face to face).
+    MappedTransfer,
+    /// Style with its map and only a target map: paint a new scene from a doodle.
+    Doodle,
+    /// Style and content without maps: plain patch-based style transfer.
+    Transfer,
+    /// Style only: a new texture of the requested size.
+    Texture,
+}
+
+impl Mode {
+    /// The mode's name in reports (`mapped_transfer`, `doodle`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::MappedTransfer => "mapped_transfer",
+            Mode::Doodle => "doodle",
+            Mode::Transfer => "transfer",
+            Mode::Texture => "texture",
+        }
+    }
+}
+
+/// The images of a style-transfer run. Only `style` is required; the others select the
+/// [`Mode`].
+///
+/// ```
+/// use stylemark::doodle::{DoodleRequest, Mode};
+/// use stylemark::image::{DynamicImage, RgbImage};
+///
+/// let painting = DynamicImage::ImageRgb8(RgbImage::new(64, 64));
+/// let request = DoodleRequest::new(painting).output_size(128, 96);
+/// assert_eq!(request.mode()?, Mode::Texture);
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct DoodleRequest {
+    /// The painting whose style is taken.
+    pub style: DynamicImage,
+    /// The style's semantic map (flat colours, same size as the style).
+    pub style_map: Option<DynamicImage>,
+    /// The photo or image to repaint.
+    pub content: Option<DynamicImage>,
+    /// The target's semantic map (same size as the content, or alone: a doodle).
+    pub content_map: Option<DynamicImage>,
+    /// Output size; by default the content's or content map's size (the style's for textures).
+    pub output_size: Option<(u32, u32)>,
+    /// Starting image for [`Seed::Image`](super::Seed).
+    pub seed_image: Option<DynamicImage>,
+}
+
+impl DoodleRequest {
+    /// A request with only a style image (texture synthesis until more is added).
+    pub fn new(style: DynamicImage) -> Self {
+        DoodleRequest {
+            style,
+            style_map: None,
+            content: None,
+            content_map: None,
+            output_size: None,
+            seed_image: None,
+        }
+    }
+
+    /// Adds the style's semantic map.
+    pub fn style_map(mut self, map: DynamicImage) -> Self {
+        self.style_map = Some(map);
+        self
+    }
+
+    /// Adds the content image.
+    pub fn content(mut self, content: DynamicImage) -> Self {
+        self.content = Some(content);
+        self
+    }
+
+    /// Adds the target semantic map.
+    pub fn content_map(mut self, map: DynamicImage) -> Self {
+        self.content_map = Some(map);
+        self
+    }
+
+    /// Sets the output size.
+    pub fn output_size(mut self, width: u32, height: u32) -> Self {
+        self.output_size = Some((width, height));
+        self
+    }
+
+    /// Sets the image to start from (with `seed: image`).
+    pub fn seed_image(mut self, image: DynamicImage) -> Self {
+        self.seed_image = Some(image);
+        self
+    }
+
+    /// The mode these images ask for, or a clear error when they do not fit together.
+    pub fn mode(&self) -> Result<Mode> {
+        let size = |image: &DynamicImage| (image.width(), image.height());
+        if let Some(map) = &self.style_map {
+            same_size(size(&self.style), size(map), "style-map", "the style image")?;
+        }
+        if let (Some(content), Some(map)) = (&self.content, &self.content_map) {
+            same_size(size(content), size(map), "content-map", "the content image")?;
+        }
+        if let Some((w, h)) = self.output_size {
+            if w == 0 || h == 0 {
+                return Err(Error::option(
+                    "output-size",
+                    "width and height must be at least 1",
+                ));
+            }
+        }
+        match (&self.style_map, &self.content_map) {
+            (Some(style_map), Some(content_map)) => {
+                let (a, b) = (channels(style_map), channels(content_map));
+                if a != b {
+                    return Err(Error::option(
+                        "content-map",
+                        format!(
+                            "the style map has {a} channels ({}) but the content map has {b} ({}); \
+                             save both maps in the same colour format",
+                            channel_names(a),
+                            channel_names(b)
+                        ),
+                    ));
+                }
+                Ok(if self.content.is_some() {
+                    Mode::MappedTransfer
+                } else {
+                    Mode::Doodle
+                })
+            }
+            (Some(_), None) => Err(Error::option(
+                "content-map",
+                "the style has a semantic map but the target has none; give a content map \
+                 (or `<content>_sem.png`), or drop the style map",
+            )),
+            (None, Some(_)) => Err(Error::option(
+                "style-map",
+                "the target has a semantic map but the style has none; give a style map \
+                 (or `<style>_sem.png`), or drop the content map",
+            )),
+            (None, None) => Ok(if self.content.is_some() {
+                Mode::Transfer
+            } else {
+                Mode::Texture
+            }),
+        }
+    }
+
+    /// The output size before any `max_size` scaling.
+    pub(crate) fn target_size(&self) -> (u32, u32) {
+        let size = |image: &DynamicImage| (image.width(), image.height());
+        self.output_size
+            .or_else(|| self.content.as_ref().map(size))
+            .or_else(|| self.content_map.as_ref().map(size))
+            .unwrap_or_else(|| size(&self.style))
+    }
+}
+
+fn same_size(image: (u32, u32), map: (u32, u32), option: &str, of: &str) -> Result<()> {
+    if image != map {
+        return Err(Error::option(
+            option,
+            format!(
+                "the map is {}x{} but {of} is {}x{}; a semantic map must have its image's size",
+                map.0, map.1, image.0, image.1
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn channels(image: &DynamicImage) -> u8 {
+    image.color().channel_count()
+}
+
+fn channel_names(channels: u8) -> &'static str {
+    match channels {
+        1 => "grey",
+        2 => "grey + alpha",
+        3 => "RGB",
+        _ => "RGBA",
+    }
+}

@@ -1,0 +1,53 @@
+//! # stylemark
+//!
+//! Paint photos and two-bit doodles like a painting (semantic style transfer, the "neural
+//! doodle" algorithm), and watermark images visibly and invisibly. Runs on CPU or any GPU
+//! through [burn](https://burn.dev), needs no download, and returns clear errors instead of
+//! panicking on bad input.
+//!
+//! The crate is organised by the concepts of the domain:
+//!
+//! - [`io`]: decoding untrusted images with limits, encoding PNG/JPEG/WebP;
+//! - [`DeviceKind`] / [`ComputeDevice`]: where the work runs (`cpu`, `ndarray`, `wgpu`);
+//! - [`encoder`]: the feature networks style transfer optimises through (a built-in,
+//!   weight-free encoder and VGG19 from a weights file);
+//! - [`doodle`]: semantic style transfer, the "neural doodle" algorithm.
+//!
+//! ```
+//! use stylemark::{DeviceKind, encoder::{BuiltinEncoder, Encoder}};
+//!
+//! let device = DeviceKind::default().open()?;
+//! let encoder = BuiltinEncoder::new(0, device.burn());
+//! println!("running {} on {}", encoder.describe(), device.description());
+//! # Ok::<(), stylemark::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod device;
+pub mod doodle;
+pub mod encoder;
+mod error;
+pub mod io;
+mod pixels;
+pub mod rng;
+
+pub use device::{ComputeDevice, DeviceKind};
+pub use error::{Error, ErrorKind, Result};
+
+/// The `burn` crate stylemark is built on, for callers that build their own tensors.
+pub use burn;
+/// The `image` crate whose [`DynamicImage`](image::DynamicImage) stylemark takes and returns.
+pub use image;
+
+/// The version of this crate.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The message of a caught panic, for turning it into an [`Error`].
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}

@@ -1,0 +1,38 @@
+//! `stylemark`: the command-line face of the stylemark library.
+//!
+//! Every subcommand is a thin wrapper: it parses arguments into the library's options,
+//! calls the library, and prints or writes the result.
+
+mod info;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Paint photos and doodles like a painting; watermark images visibly and invisibly.
+#[derive(Parser)]
+#[command(name = "stylemark", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the version, the compiled devices and which of them work on this machine.
+    Info(info::InfoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Info(args) => info::run(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
