@@ -31,6 +31,7 @@ mod error;
 pub mod io;
 mod pixels;
 pub mod rng;
+pub mod samples;
 
 pub use device::{ComputeDevice, DeviceKind};
 pub use error::{Error, ErrorKind, Result};

@@ -29,3 +29,102 @@ pub(crate) fn smoothness_loss(image: Tensor<4>) -> Tensor<1> {
     // The tiny offset keeps the power's derivative finite where the image is flat.
     (squared + 1e-6).powf_scalar(1.25).mean()
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, TensorData};
+
+    use super::*;
+    use crate::DeviceKind;
+    use crate::rng::SplitMix64;
+
+    fn device() -> Device {
+        DeviceKind::Cpu.open().unwrap().autodiff()
+    }
+
+    fn random(shape: [usize; 4], seed: u64, scale: f32) -> Vec<f32> {
+        let mut rng = SplitMix64::new(seed);
+        (0..shape.iter().product())
+            .map(|_| rng.uniform() as f32 * scale)
+            .collect()
+    }
+
+    /// Compares the autodiff gradient of `loss` at `values` with central differences on
+    /// a sample of coordinates.
+    fn check_gradient(
+        shape: [usize; 4],
+        values: Vec<f32>,
+        step: f32,
+        loss: impl Fn(Tensor<4>) -> Tensor<1>,
+    ) {
+        let device = device();
+        let tensor = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, shape), &device);
+        let x = tensor(values.clone()).require_grad();
+        let gradient: Vec<f32> = x
+            .grad(&loss(x.clone()).backward())
+            .unwrap()
+            .try_into_vec_as::<f32>()
+            .unwrap();
+        let at = |v: Vec<f32>| f64::from(loss(tensor(v)).into_scalar::<f32>());
+        let scale = gradient.iter().fold(0f32, |m, g| m.max(g.abs())) as f64;
+        for i in (0..values.len()).step_by(values.len() / 12 + 1) {
+            let mut plus = values.clone();
+            let mut minus = values.clone();
+            plus[i] += step;
+            minus[i] -= step;
+            let numeric = (at(plus) - at(minus)) / (2.0 * f64::from(step));
+            let difference = (numeric - f64::from(gradient[i])).abs();
+            assert!(
+                difference <= 2e-2 * scale + 1e-6,
+                "coordinate {i}: autodiff {} vs numeric {numeric}",
+                gradient[i]
+            );
+        }
+    }
+
+    #[test]
+    fn smoothness_gradient_matches_finite_differences() {
+        let shape = [1, 3, 6, 7];
+        check_gradient(shape, random(shape, 1, 255.0), 0.05, smoothness_loss);
+    }
+
+    #[test]
+    fn content_gradient_matches_finite_differences() {
+        let shape = [1, 4, 5, 5];
+        let target =
+            Tensor::<4>::from_data(TensorData::new(random(shape, 2, 10.0), shape), &device());
+        check_gradient(shape, random(shape, 3, 10.0), 0.01, |x| {
+            content_loss(x, &target)
+        });
+    }
+
+    #[test]
+    fn style_gradient_matches_finite_differences() {
+        // Patches of a [1, 2, 5, 5] activation against fixed chosen targets.
+        let shape = [1, 2, 5, 5];
+        let device = device();
+        let targets = Tensor::<2>::from_data(
+            TensorData::new(random([1, 1, 4, 18], 4, 5.0), [4, 18]),
+            &device,
+        );
+        let index = Tensor::<1, Int>::from_data(
+            TensorData::new(vec![0i64, 3, 1, 1, 2, 0, 3, 2, 1], [9]),
+            &device,
+        );
+        check_gradient(shape, random(shape, 5, 5.0), 0.01, |x| {
+            style_loss(super::super::matching::patches(x), &targets, index.clone())
+        });
+    }
+
+    #[test]
+    fn smoothness_is_zero_for_a_flat_image_and_grows_with_noise() {
+        let device = device();
+        let flat = Tensor::<4>::ones([1, 3, 8, 8], &device) * 100.0;
+        let noisy = Tensor::<4>::from_data(
+            TensorData::new(random([1, 3, 8, 8], 6, 255.0), [1, 3, 8, 8]),
+            &device,
+        );
+        assert!(smoothness_loss(flat).into_scalar::<f32>() < 1e-4);
+        assert!(smoothness_loss(noisy).into_scalar::<f32>() > 1000.0);
+    }
+}

@@ -142,3 +142,80 @@ impl Matcher {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, TensorData};
+
+    use super::*;
+    use crate::DeviceKind;
+
+    fn device() -> Device {
+        DeviceKind::Cpu.open().unwrap().burn().clone()
+    }
+
+    fn tensor(values: Vec<f32>, shape: [usize; 4]) -> Tensor<4> {
+        Tensor::from_data(TensorData::new(values, shape), &device())
+    }
+
+    #[test]
+    fn patches_are_rows_in_convolution_order() {
+        // One channel, 3x4: two patches, the second shifted by one column.
+        let x = tensor((0..12).map(|v| v as f32).collect(), [1, 1, 3, 4]);
+        let rows: Vec<f32> = patches(x).try_into_vec_as::<f32>().unwrap();
+        assert_eq!(&rows[..9], &[0., 1., 2., 4., 5., 6., 8., 9., 10.]);
+        assert_eq!(&rows[9..], &[1., 2., 3., 5., 6., 7., 9., 10., 11.]);
+    }
+
+    #[test]
+    fn an_image_made_of_the_style_finds_its_own_patches_in_any_batching() {
+        let mut rng = crate::rng::SplitMix64::new(1);
+        let values: Vec<f32> = (0..2 * 6 * 6).map(|_| rng.uniform() as f32).collect();
+        let style = StylePatches::new(tensor(values.clone(), [1, 2, 6, 6]), None);
+        let image_patches = patches(tensor(values, [1, 2, 6, 6]));
+        for slices in [1, 3, 16] {
+            let index: Vec<i64> = Matcher::new(0.0, 0.0, slices)
+                .nearest(image_patches.clone(), None, &style)
+                .try_into_vec_as::<i64>()
+                .unwrap();
+            assert_eq!(index, (0..16).collect::<Vec<i64>>(), "slices {slices}");
+        }
+    }
+
+    #[test]
+    fn labels_outweigh_features_and_variety_spreads_choices() {
+        // Two style patches with identical features but different labels.
+        let features = tensor(vec![1.0; 2 * 3 * 4], [1, 2, 3, 4]);
+        let labels = tensor([vec![1.0; 12], vec![0.0; 12]].concat(), [1, 2, 3, 4]);
+        let mut label_values = vec![1.0; 12];
+        label_values[3] = 0.0; // column 3 of row 0
+        let mixed_labels = tensor(
+            [
+                label_values.clone(),
+                label_values.iter().map(|v| 1.0 - v).collect(),
+            ]
+            .concat(),
+            [1, 2, 3, 4],
+        );
+        let style = StylePatches::new(features.clone(), Some(mixed_labels));
+        let query_labels = normalise_rows(patches(labels));
+        let query = patches(features);
+        // Patch 0 (columns 0-2) has pure label 0, as the query: it wins.
+        let first: Vec<i64> = Matcher::new(10.0, 0.0, 1)
+            .nearest(query.clone(), Some(&query_labels), &style)
+            .try_into_vec_as::<i64>()
+            .unwrap();
+        assert_eq!(first, vec![0, 0]);
+        // With variety, the second call avoids the patch used last time.
+        let mut matcher = Matcher::new(0.0, 1.0, 1);
+        let once: Vec<i64> = matcher
+            .nearest(query.clone(), None, &style)
+            .try_into_vec_as::<i64>()
+            .unwrap();
+        let twice: Vec<i64> = matcher
+            .nearest(query, None, &style)
+            .try_into_vec_as::<i64>()
+            .unwrap();
+        assert_ne!(once, twice);
+    }
+}

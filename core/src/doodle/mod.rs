@@ -40,6 +40,7 @@ mod observe;
 mod optimize;
 mod options;
 mod phase;
+pub mod quality;
 mod report;
 mod request;
 

@@ -56,11 +56,11 @@ fn mixed_channels(block: u8) -> usize {
 /// default weights (content 10, style 25, smoothness 1) balance as they do with VGG19.
 fn target_rms(block: u8) -> f64 {
     match block {
-        1 => 24.0,
-        2 => 20.0,
-        3 => 16.0,
-        4 => 12.0,
-        _ => 8.0,
+        1 => 960.0,
+        2 => 800.0,
+        3 => 640.0,
+        4 => 480.0,
+        _ => 320.0,
     }
 }
 

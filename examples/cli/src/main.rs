@@ -3,6 +3,8 @@
 //! Every subcommand is a thin wrapper: it parses arguments into the library's options,
 //! calls the library, and prints or writes the result.
 
+mod demo;
+mod doodle;
 mod info;
 
 use std::process::ExitCode;
@@ -19,6 +21,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Paint a generated doodle from a generated painting (no files needed) into a directory.
+    Demo(demo::DemoArgs),
+    /// Paint a doodle or a photo in the style of a painting (semantic style transfer).
+    Doodle(Box<doodle::DoodleArgs>),
     /// Print the version, the compiled devices and which of them work on this machine.
     Info(info::InfoArgs),
 }
@@ -26,6 +32,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Doodle(args) => doodle::run(*args),
         Command::Info(args) => info::run(args),
     };
     match outcome {

@@ -1,0 +1,94 @@
+//! `stylemark demo`: paint a generated doodle from a generated painting, with no files and
+//! no network, and write the inputs and the result as PNG.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine};
+use stylemark::image::DynamicImage;
+use stylemark::io::save;
+use stylemark::samples::demo_scene;
+use stylemark::{DeviceKind, Error, Result};
+
+use crate::doodle::{Display, paint_with};
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Directory for the inputs and the result.
+    #[arg(long, default_value = "demo-output")]
+    out: PathBuf,
+    /// Width of the generated images (height is 3/4 of it).
+    #[arg(long, default_value_t = 256)]
+    width: u32,
+    /// Loss evaluations per phase.
+    #[arg(long, default_value_t = 100)]
+    iterations: usize,
+    /// Compute device: cpu, ndarray or wgpu.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(args: DemoArgs) -> Result<()> {
+    let height = args.width * 3 / 4;
+    let scene = demo_scene(args.width, height, 1);
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::Io {
+        action: "cannot create",
+        path: args.out.clone(),
+        source: e,
+    })?;
+    let write = |name: &str, image: &stylemark::image::RgbImage| {
+        save(
+            &DynamicImage::ImageRgb8(image.clone()),
+            args.out.join(name),
+            None,
+        )
+    };
+    write("style.png", &scene.style)?;
+    write("style_sem.png", &scene.style_map)?;
+    write("doodle_sem.png", &scene.doodle)?;
+
+    let engine = Engine::new(args.device.parse::<DeviceKind>()?, EncoderSpec::Builtin)?;
+    let request = DoodleRequest::new(DynamicImage::ImageRgb8(scene.style))
+        .style_map(DynamicImage::ImageRgb8(scene.style_map))
+        .content_map(DynamicImage::ImageRgb8(scene.doodle));
+    let options = DoodleOptions {
+        iterations: args.iterations,
+        random_seed: Some(1),
+        ..DoodleOptions::default()
+    };
+    if !args.quiet {
+        eprintln!(
+            "painting a {}x{height} doodle from a generated painting on {} ({} phases x {} evaluations)",
+            args.width,
+            engine.device().description(),
+            options.phases,
+            options.iterations
+        );
+    }
+    let outcome = paint_with(
+        &engine,
+        &request,
+        &options,
+        &Display::new(args.quiet, 25),
+        None,
+    )?;
+    write("result.png", &outcome.image)?;
+    let report = serde_json::to_string_pretty(&outcome.report).expect("reports serialise");
+    let report_path = args.out.join("report.json");
+    std::fs::write(&report_path, report).map_err(|e| Error::Io {
+        action: "cannot write",
+        path: report_path,
+        source: e,
+    })?;
+    if !args.quiet {
+        eprintln!(
+            "wrote {}/{{style.png, style_sem.png, doodle_sem.png, result.png, report.json}} in {:.1}s",
+            args.out.display(),
+            outcome.report.seconds
+        );
+    }
+    Ok(())
+}

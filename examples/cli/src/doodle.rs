@@ -1,0 +1,399 @@
+//! `stylemark doodle`: the reference's command line, on the stylemark engine.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use stylemark::doodle::{
+    DoodleOptions, DoodleOutcome, DoodleRequest, EncoderSpec, Engine, Frame, Observer, Optimizer,
+    Progress, Seed,
+};
+use stylemark::encoder::{InputConvention, parse_layers};
+use stylemark::image::DynamicImage;
+use stylemark::io::{DecodeLimits, load, save};
+use stylemark::{DeviceKind, Error, Result};
+
+/// Flags follow the reference `doodle.py`, so its users feel at home.
+#[derive(Args, Debug)]
+pub struct DoodleArgs {
+    /// The painting whose style to use. Its map is picked up from `<name>_sem.png`.
+    #[arg(long)]
+    style: PathBuf,
+    /// The image to repaint; omit it to paint a doodle (a target map) or a texture.
+    #[arg(long)]
+    content: Option<PathBuf>,
+    /// Where to write the result (.png, .jpg, .webp).
+    #[arg(long, default_value = "output.png")]
+    output: PathBuf,
+    /// Output size WxH (textures; or to resize the content).
+    #[arg(long, value_parser = parse_size)]
+    output_size: Option<(u32, u32)>,
+    /// The style's semantic map (default: `<style>_sem.png` if it exists).
+    #[arg(long)]
+    style_map: Option<PathBuf>,
+    /// The target's semantic map (default: `<content>_sem.png`, or `<output>_sem.png` without content).
+    #[arg(long)]
+    content_map: Option<PathBuf>,
+    /// Suffix of automatically found semantic maps.
+    #[arg(long, default_value = "_sem.png")]
+    semantic_ext: String,
+    /// Coarse-to-fine passes.
+    #[arg(long, default_value_t = 3)]
+    phases: usize,
+    /// Loss evaluations per phase.
+    #[arg(long, default_value_t = 100)]
+    iterations: usize,
+    /// Weight of the content loss.
+    #[arg(long, default_value_t = 10.0)]
+    content_weight: f32,
+    /// Content layers, e.g. `4_2`.
+    #[arg(long, default_value = "4_2")]
+    content_layers: String,
+    /// Weight of the style loss.
+    #[arg(long, default_value_t = 25.0)]
+    style_weight: f32,
+    /// Style layers, e.g. `3_1,4_1`.
+    #[arg(long, default_value = "3_1,4_1")]
+    style_layers: String,
+    /// How strongly the semantic maps steer the matching.
+    #[arg(long, default_value_t = 10.0)]
+    semantic_weight: f32,
+    /// Weight of the smoothness term.
+    #[arg(long, default_value_t = 1.0)]
+    smoothness: f32,
+    /// Penalty on reusing the same style patches (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    variety: f32,
+    /// Minimum number of batches the style patches are matched in.
+    #[arg(long, default_value_t = 2)]
+    slices: usize,
+    /// Starting image: `noise`, `content`, or the path of an image.
+    #[arg(long, default_value = "noise")]
+    seed: String,
+    /// Range of the noise seed, `LOW:HIGH`.
+    #[arg(long, default_value = "16:240", value_parser = parse_range)]
+    seed_range: (u8, u8),
+    /// Random seed, for reproducible runs (printed in the report when not given).
+    #[arg(long)]
+    random_seed: Option<u64>,
+    /// Longest side of the working resolution.
+    #[arg(long)]
+    max_size: Option<u32>,
+    /// Optimiser: `lbfgs` or `adam`.
+    #[arg(long, default_value = "lbfgs")]
+    optimizer: String,
+    /// Encoder: `builtin`, or the path of VGG19 weights (.safetensors or .pth).
+    #[arg(long, default_value = "builtin")]
+    encoder: String,
+    /// Input convention of VGG19 weights: `caffe` or `torchvision` (default: from the file, else caffe).
+    #[arg(long)]
+    weights_format: Option<String>,
+    /// Compute device: cpu, ndarray or wgpu.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Stop after this many seconds and write the best image so far.
+    #[arg(long)]
+    time_budget: Option<f64>,
+    /// Print the losses every N evaluations (plain output).
+    #[arg(long, default_value_t = 10)]
+    print_every: usize,
+    /// Save an intermediate image every N evaluations into --frames.
+    #[arg(long)]
+    save_every: Option<usize>,
+    /// Directory for intermediate images.
+    #[arg(long, default_value = "frames")]
+    frames: PathBuf,
+    /// Write the run's report as JSON here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_size(text: &str) -> std::result::Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or("expected WIDTHxHEIGHT, e.g. 512x384")?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("`{s}` is not a number of pixels"))
+    };
+    Ok((parse(w)?, parse(h)?))
+}
+
+fn parse_range(text: &str) -> std::result::Result<(u8, u8), String> {
+    let (low, high) = text
+        .split_once(':')
+        .ok_or("expected LOW:HIGH, e.g. 16:240")?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u8>()
+            .map_err(|_| format!("`{s}` is not a value from 0 to 255"))
+    };
+    Ok((parse(low)?, parse(high)?))
+}
+
+/// `<dir>/<stem><ext>` beside `path`.
+fn beside(path: &Path, ext: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}{ext}"))
+}
+
+/// An explicit map, or the automatic `<name>_sem.png` when it exists.
+fn find_map(explicit: &Option<PathBuf>, image: Option<&Path>, ext: &str) -> Option<PathBuf> {
+    explicit
+        .clone()
+        .or_else(|| image.map(|p| beside(p, ext)).filter(|p| p.exists()))
+}
+
+impl DoodleArgs {
+    fn options(&self) -> Result<(DoodleOptions, Option<PathBuf>)> {
+        let (seed, seed_path) = match self.seed.as_str() {
+            "noise" | "content" => (self.seed.parse::<Seed>()?, None),
+            path => (Seed::Image, Some(PathBuf::from(path))),
+        };
+        let optimizer = match self.optimizer.as_str() {
+            "lbfgs" => Optimizer::default(),
+            "adam" => Optimizer::Adam { learning_rate: 4.0 },
+            other => {
+                return Err(Error::option(
+                    "optimizer",
+                    format!("`{other}` is not an optimiser; use lbfgs or adam"),
+                ));
+            }
+        };
+        let time_budget = match self.time_budget {
+            Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+            Some(_) => {
+                return Err(Error::option(
+                    "time-budget",
+                    "must be a positive number of seconds",
+                ));
+            }
+            None => None,
+        };
+        let options = DoodleOptions {
+            phases: self.phases,
+            iterations: self.iterations,
+            content_weight: self.content_weight,
+            content_layers: parse_layers(&self.content_layers)?,
+            style_weight: self.style_weight,
+            style_layers: parse_layers(&self.style_layers)?,
+            semantic_weight: self.semantic_weight,
+            smoothness: self.smoothness,
+            variety: self.variety,
+            slices: self.slices,
+            seed,
+            seed_range: self.seed_range,
+            random_seed: self.random_seed,
+            max_size: self.max_size,
+            optimizer,
+            time_budget,
+        };
+        options.validate()?;
+        Ok((options, seed_path))
+    }
+
+    fn request(&self, seed_path: Option<PathBuf>) -> Result<DoodleRequest> {
+        let limits = DecodeLimits::default();
+        let read = |path: &Path| load(path, &limits);
+        let mut request = DoodleRequest::new(read(&self.style)?);
+        if let Some(path) = find_map(&self.style_map, Some(&self.style), &self.semantic_ext) {
+            request = request.style_map(read(&path)?);
+        }
+        if let Some(content) = &self.content {
+            request = request.content(read(content)?);
+        }
+        let map_owner = self.content.as_deref().unwrap_or(&self.output);
+        if let Some(path) = find_map(&self.content_map, Some(map_owner), &self.semantic_ext) {
+            request = request.content_map(read(&path)?);
+        }
+        if let Some((w, h)) = self.output_size {
+            request = request.output_size(w, h);
+        }
+        if let Some(path) = seed_path {
+            request = request.seed_image(read(&path)?);
+        }
+        Ok(request)
+    }
+
+    fn encoder(&self) -> Result<EncoderSpec> {
+        let mut spec: EncoderSpec = self.encoder.parse()?;
+        if let (EncoderSpec::Vgg19 { convention, .. }, Some(format)) =
+            (&mut spec, &self.weights_format)
+        {
+            *convention = Some(format.parse::<InputConvention>()?);
+        }
+        Ok(spec)
+    }
+}
+
+pub fn run(args: DoodleArgs) -> Result<()> {
+    let (options, seed_path) = args.options()?;
+    let request = args.request(seed_path)?;
+    let mode = request.mode()?;
+    let engine = Engine::new(args.device.parse::<DeviceKind>()?, args.encoder()?)?;
+    if !args.quiet {
+        eprintln!(
+            "painting ({}) on {} with {}",
+            mode.name(),
+            engine.device().description(),
+            engine.encoder().describe()
+        );
+    }
+    let outcome = paint(&engine, &request, &options, &args)?;
+    save(
+        &DynamicImage::ImageRgb8(outcome.image.clone()),
+        &args.output,
+        None,
+    )?;
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&outcome.report).expect("reports serialise");
+        std::fs::write(path, json).map_err(|e| Error::Io {
+            action: "cannot write",
+            path: path.clone(),
+            source: e,
+        })?;
+    }
+    if !args.quiet {
+        for warning in &outcome.report.warnings {
+            eprintln!("warning: {warning}");
+        }
+        eprintln!(
+            "{} {} in {:.1}s ({}, random seed {})",
+            if outcome.status.stopped_early() {
+                "stopped early, wrote"
+            } else {
+                "wrote"
+            },
+            args.output.display(),
+            outcome.report.seconds,
+            outcome.status.name(),
+            outcome.report.random_seed
+        );
+    }
+    Ok(())
+}
+
+/// Runs the engine with a progress display and frame saving as the flags ask.
+pub fn paint(
+    engine: &Engine,
+    request: &DoodleRequest,
+    options: &DoodleOptions,
+    args: &DoodleArgs,
+) -> Result<DoodleOutcome> {
+    let frames = match args.save_every {
+        Some(every) => {
+            std::fs::create_dir_all(&args.frames).map_err(|e| Error::Io {
+                action: "cannot create",
+                path: args.frames.clone(),
+                source: e,
+            })?;
+            Some((every, args.frames.clone()))
+        }
+        None => None,
+    };
+    paint_with(
+        engine,
+        request,
+        options,
+        &Display::new(args.quiet, args.print_every),
+        frames,
+    )
+}
+
+/// Runs the engine, showing progress on `display` and saving every N-th frame into a directory.
+pub fn paint_with(
+    engine: &Engine,
+    request: &DoodleRequest,
+    options: &DoodleOptions,
+    display: &Display,
+    frames: Option<(usize, PathBuf)>,
+) -> Result<DoodleOutcome> {
+    let mut on_progress = |progress: &Progress| {
+        display.show(progress);
+        true
+    };
+    let mut frame_error = None;
+    let frames_dir = frames
+        .as_ref()
+        .map(|(_, dir)| dir.clone())
+        .unwrap_or_default();
+    let mut on_frame = |frame: &Frame| {
+        let path = frames_dir.join(format!("frame-{}-{:04}.png", frame.phase, frame.evaluation));
+        if let Err(e) = save(&DynamicImage::ImageRgb8(frame.image.clone()), &path, None) {
+            frame_error.get_or_insert(e);
+        }
+    };
+    let mut observer = Observer::default().progress(&mut on_progress);
+    if let Some((every, _)) = &frames {
+        observer = observer.frames(*every, &mut on_frame);
+    }
+    let outcome = engine.doodle(request, options, observer);
+    display.finish();
+    if let Some(error) = frame_error {
+        return Err(error);
+    }
+    outcome
+}
+
+/// A progress bar on a terminal, plain lines every N evaluations otherwise.
+pub struct Display {
+    quiet: bool,
+    terminal: bool,
+    every: usize,
+}
+
+impl Display {
+    pub fn new(quiet: bool, every: usize) -> Self {
+        Display {
+            quiet,
+            terminal: std::io::stderr().is_terminal(),
+            every: every.max(1),
+        }
+    }
+
+    fn show(&self, p: &Progress) {
+        if self.quiet {
+            return;
+        }
+        let losses = &p.losses;
+        let figures = format!(
+            "phase {}/{} {}x{} eval {:>3}/{}  total {:.4e}  style {:.3e}  content {:.3e}  smooth {:.3e}  {:.1}s",
+            p.phase,
+            p.phases,
+            p.width,
+            p.height,
+            p.evaluation,
+            p.evaluations,
+            losses.total,
+            losses.style,
+            losses.content,
+            losses.smoothness,
+            p.elapsed.as_secs_f64()
+        );
+        if self.terminal {
+            let filled = (p.fraction() * 30.0).round() as usize;
+            eprint!(
+                "\r[{}{}] {figures}",
+                "#".repeat(filled),
+                " ".repeat(30 - filled.min(30))
+            );
+            let _ = std::io::stderr().flush();
+        } else if p.evaluation % self.every == 0 || p.evaluation == 1 {
+            eprintln!("{figures}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal && !self.quiet {
+            eprintln!();
+        }
+    }
+}

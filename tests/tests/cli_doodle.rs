@@ -1,0 +1,124 @@
+//! `stylemark doodle` and `stylemark demo` from the command line.
+
+use stylemark::image::DynamicImage;
+use stylemark::io::{DecodeLimits, load, save};
+use stylemark::samples::demo_scene;
+use stylemark_e2e::{run, scratch_dir, stylemark};
+
+#[test]
+fn doodle_finds_semantic_maps_by_name_and_writes_output_report_and_frames() {
+    let dir = scratch_dir("doodle_auto_maps");
+    let scene = demo_scene(64, 48, 2);
+    save(
+        &DynamicImage::ImageRgb8(scene.style),
+        dir.join("painting.png"),
+        None,
+    )
+    .unwrap();
+    save(
+        &DynamicImage::ImageRgb8(scene.style_map),
+        dir.join("painting_sem.png"),
+        None,
+    )
+    .unwrap();
+    // Without --content, the target map is `<output>_sem.png`.
+    save(
+        &DynamicImage::ImageRgb8(scene.doodle),
+        dir.join("scene_sem.png"),
+        None,
+    )
+    .unwrap();
+    let (output, _, stderr) = run(stylemark().current_dir(&dir).args([
+        "doodle",
+        "--style",
+        "painting.png",
+        "--output",
+        "scene.png",
+        "--phases",
+        "1",
+        "--iterations",
+        "3",
+        "--random-seed",
+        "5",
+        "--report",
+        "report.json",
+        "--save-every",
+        "1",
+        "--frames",
+        "frames",
+    ]));
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("doodle"), "names the mode: {stderr}");
+    let painted = load(dir.join("scene.png"), &DecodeLimits::default()).unwrap();
+    assert_eq!((painted.width(), painted.height()), (64, 48));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["mode"], "doodle");
+    assert_eq!(report["labels"], 5);
+    assert_eq!(report["random_seed"], 5);
+    assert_eq!(report["phases"][0]["evaluations"], 3);
+    assert_eq!(std::fs::read_dir(dir.join("frames")).unwrap().count(), 3);
+}
+
+#[test]
+fn doodle_errors_are_one_clear_line_and_a_failure_status() {
+    let dir = scratch_dir("doodle_errors");
+    let (output, _, stderr) =
+        run(stylemark()
+            .current_dir(&dir)
+            .args(["doodle", "--style", "missing.jpg", "--quiet"]));
+    assert!(!output.status.success());
+    assert!(
+        stderr.starts_with("error: cannot read missing.jpg"),
+        "{stderr}"
+    );
+
+    let scene = demo_scene(32, 32, 1);
+    save(
+        &DynamicImage::ImageRgb8(scene.style),
+        dir.join("s.png"),
+        None,
+    )
+    .unwrap();
+    save(
+        &DynamicImage::ImageRgb8(scene.style_map),
+        dir.join("s_sem.png"),
+        None,
+    )
+    .unwrap();
+    // A style map but no target map.
+    let (output, _, stderr) = run(stylemark()
+        .current_dir(&dir)
+        .args(["doodle", "--style", "s.png", "--output", "o.png"]));
+    assert!(!output.status.success());
+    assert!(stderr.contains("content-map"), "{stderr}");
+
+    let (output, _, stderr) =
+        run(stylemark().args(["doodle", "--style", "s.png", "--seed-range", "5"]));
+    assert!(!output.status.success());
+    assert!(stderr.contains("LOW:HIGH"), "{stderr}");
+}
+
+#[test]
+fn demo_writes_its_inputs_and_result() {
+    let dir = scratch_dir("demo");
+    let (output, _, stderr) = run(stylemark()
+        .args([
+            "demo",
+            "--width",
+            "64",
+            "--iterations",
+            "2",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&dir));
+    assert!(output.status.success(), "{stderr}");
+    for name in ["style.png", "style_sem.png", "doodle_sem.png", "result.png"] {
+        let image = load(dir.join(name), &DecodeLimits::default()).unwrap();
+        assert_eq!((image.width(), image.height()), (64, 48), "{name}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"], "completed");
+}
