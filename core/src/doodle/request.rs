@@ -112,13 +112,13 @@ impl DoodleRequest {
         if let (Some(content), Some(map)) = (&self.content, &self.content_map) {
             same_size(size(content), size(map), "content-map", "the content image")?;
         }
-        if let Some((w, h)) = self.output_size {
-            if w == 0 || h == 0 {
-                return Err(Error::option(
-                    "output-size",
-                    "width and height must be at least 1",
-                ));
-            }
+        if let Some((w, h)) = self.output_size
+            && (w == 0 || h == 0)
+        {
+            return Err(Error::option(
+                "output-size",
+                "width and height must be at least 1",
+            ));
         }
         match (&self.style_map, &self.content_map) {
             (Some(style_map), Some(content_map)) => {

@@ -386,7 +386,7 @@ impl Display {
                 " ".repeat(30 - filled.min(30))
             );
             let _ = std::io::stderr().flush();
-        } else if p.evaluation % self.every == 0 || p.evaluation == 1 {
+        } else if p.evaluation.is_multiple_of(self.every) || p.evaluation == 1 {
             eprintln!("{figures}");
         }
     }
