@@ -130,6 +130,20 @@ impl BuiltinEncoder {
         }
     }
 
+    /// The root-mean-square activation `layer` is calibrated to on natural-looking images.
+    /// Deeper blocks get less, as VGG19's do, so the reference algorithm's default weights
+    /// balance the same way with this encoder.
+    ///
+    /// ```
+    /// use stylemark::encoder::{BuiltinEncoder, Layer};
+    /// let shallow = BuiltinEncoder::calibrated_rms("conv1_1".parse::<Layer>().unwrap());
+    /// let deep = BuiltinEncoder::calibrated_rms("conv4_1".parse::<Layer>().unwrap());
+    /// assert!(shallow > deep);
+    /// ```
+    pub fn calibrated_rms(layer: Layer) -> f64 {
+        target_rms(layer.block())
+    }
+
     /// The seed this encoder was built with.
     pub fn seed(&self) -> u64 {
         self.inner.seed
