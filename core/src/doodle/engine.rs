@@ -405,22 +405,22 @@ impl<'a> Run<'a> {
                 losses,
                 elapsed: run_started.elapsed(),
             };
-            if let Some(callback) = observer.progress.as_mut() {
-                if !callback(&progress) {
-                    observer
-                        .cancel
-                        .get_or_insert_with(Default::default)
-                        .cancel();
-                }
+            if let Some(callback) = observer.progress.as_mut()
+                && !callback(&progress)
+            {
+                observer
+                    .cancel
+                    .get_or_insert_with(Default::default)
+                    .cancel();
             }
-            if let Some((every, callback)) = observer.frame.as_mut() {
-                if evaluation % *every == 0 || evaluation == self.options.iterations {
-                    callback(&Frame {
-                        phase: plan.number,
-                        evaluation,
-                        image: from_planar(pixels, plan.size.0, plan.size.1),
-                    });
-                }
+            if let Some((every, callback)) = observer.frame.as_mut()
+                && (evaluation % *every == 0 || evaluation == self.options.iterations)
+            {
+                callback(&Frame {
+                    phase: plan.number,
+                    evaluation,
+                    image: from_planar(pixels, plan.size.0, plan.size.1),
+                });
             }
             Ok(Evaluation::Value(losses.total, gradient))
         };
@@ -493,25 +493,30 @@ fn plan_phases(
             ),
         ));
     }
-    let mut phases = Vec::new();
+    // Coarse phases that would fall below the minimum run at the smallest size that fits
+    // instead, so a small image still starts coarse rather than from full-size noise.
+    let smallest_side = f64::from(target.0.min(target.1).min(style_size.0.min(style_size.1)));
+    let smallest_factor = (f64::from(minimum) + 0.5) / smallest_side;
+    let mut phases: Vec<PhasePlan> = Vec::new();
     for i in 0..options.phases {
-        let factor = 1.0 / f64::from(1u32 << (options.phases - 1 - i));
+        let nominal = 1.0 / f64::from(1u32 << (options.phases - 1 - i));
+        let factor = nominal.max(smallest_factor).min(1.0);
         let size = scaled(target, factor);
         let style = scaled(style_size, factor);
-        if fits(size) && fits(style) {
-            phases.push(PhasePlan {
-                number: i + 1,
-                size,
-                style_size: style,
-            });
-        } else {
+        if !fits(size) || !fits(style) || phases.last().is_some_and(|last| last.size == size) {
             warnings.push(format!(
                 "phase {} skipped: at {}x{} the image is too small for layer {style_deepest}",
                 i + 1,
-                size.0,
-                size.1
+                scaled(target, nominal).0,
+                scaled(target, nominal).1
             ));
+            continue;
         }
+        phases.push(PhasePlan {
+            number: i + 1,
+            size,
+            style_size: style,
+        });
     }
     Ok(phases)
 }
@@ -522,4 +527,43 @@ fn fresh_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     SplitMix64::new(nanos).next_u64() >> 11 // fits exactly in a JSON number / f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(phases: usize, target: (u32, u32)) -> (Vec<(u32, u32)>, Vec<String>) {
+        let options = DoodleOptions {
+            phases,
+            ..DoodleOptions::default()
+        };
+        let mut warnings = Vec::new();
+        let plan = plan_phases(&options, target, target, false, &mut warnings).unwrap();
+        (plan.iter().map(|p| p.size).collect(), warnings)
+    }
+
+    #[test]
+    fn phases_halve_the_size_from_fine_to_coarse() {
+        let (plan, warnings) = sizes(3, (256, 192));
+        assert_eq!(plan, vec![(64, 48), (128, 96), (256, 192)]);
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn a_coarse_phase_too_small_runs_at_the_smallest_size_that_fits() {
+        // conv4_1 (the default deepest style layer) needs 24 pixels a side.
+        let (plan, warnings) = sizes(2, (96, 72));
+        assert_eq!(plan, vec![(48, 36), (96, 72)]);
+        assert!(warnings.is_empty());
+        let (plan, _) = sizes(3, (96, 72));
+        assert_eq!(plan, vec![(33, 25), (48, 36), (96, 72)]);
+    }
+
+    #[test]
+    fn phases_that_would_repeat_a_size_are_skipped_with_a_warning() {
+        let (plan, warnings) = sizes(4, (30, 26));
+        assert_eq!(plan, vec![(28, 25), (30, 26)]);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+    }
 }
