@@ -8,8 +8,8 @@
 //!    yellow-blue) and into an average pyramid (one level per VGG block, so layer
 //!    `convB_*` sits at stride 2^(B-1) as in VGG19);
 //! 2. each level is filtered on each colour channel by a fixed bank: even and odd Gabor
-//!    filters (wavelength 4 px, sigma 2, four orientations) and a difference of Gaussians,
-//!    rectified in both signs;
+//!    filters (wavelength 4 px, sigma 2, four orientations), a difference of Gaussians
+//!    and a 3x3 Laplacian (which makes pixel-level speckle visible), rectified in both signs;
 //! 3. a layer pools the responses of the finer levels to its stride with overlapping
 //!    windows (window 2k, stride k, which avoids a visible k-pixel grid), mixes them with a
 //!    seeded random 1x1 convolution and a ReLU, and appends the mean colour at its stride;
@@ -32,9 +32,10 @@ use super::{Encoder, Layer, check_layers, check_size};
 use crate::Result;
 use crate::rng::SplitMix64;
 
-/// Filters per colour channel: 4 even + 4 odd Gabor + 1 difference of Gaussians.
-const FILTERS_PER_CHANNEL: usize = 9;
-/// Rectified responses per pyramid level: 3 colours x 9 filters x 2 signs.
+/// Filters per colour channel: 4 even + 4 odd Gabor, a difference of Gaussians and a
+/// 3x3 Laplacian.
+const FILTERS_PER_CHANNEL: usize = 10;
+/// Rectified responses per pyramid level: 3 colours x 10 filters x 2 signs.
 const RESPONSES: usize = 3 * FILTERS_PER_CHANNEL * 2;
 const KERNEL_RADIUS: usize = 4;
 const KERNEL_SIZE: usize = 2 * KERNEL_RADIUS + 1;
@@ -239,6 +240,18 @@ fn bank_filters() -> Vec<Vec<f64>> {
         coordinates
             .iter()
             .map(|&(x, y)| gaussian(x, y, 1.0) - gaussian(x, y, 2.0))
+            .collect(),
+    );
+    // The Gabor filters and the DoG barely respond above about 0.4 cycles per pixel, so
+    // without this filter pixel-level speckle would cost nothing in feature space.
+    filters.push(
+        coordinates
+            .iter()
+            .map(|&(x, y)| match (x.abs() as u8, y.abs() as u8) {
+                (0, 0) => -4.0,
+                (1, 0) | (0, 1) => 1.0,
+                _ => 0.0,
+            })
             .collect(),
     );
     filters.iter_mut().for_each(|f| zero_mean_unit_norm(f));
