@@ -41,6 +41,11 @@ pub use burn;
 /// The `image` crate whose [`DynamicImage`](image::DynamicImage) stylemark takes and returns.
 pub use image;
 
+// Compiles the README's Rust examples as doctests, so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
+
 /// The version of this crate.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

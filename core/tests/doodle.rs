@@ -612,3 +612,37 @@ fn cpu_and_wgpu_agree_on_a_small_job() {
     let loss = |o: &stylemark::doodle::DoodleOutcome| f64::from(o.report.phases[0].losses.total);
     assert!((loss(&on_cpu) - loss(&on_gpu)).abs() / loss(&on_cpu) < 0.02);
 }
+
+#[test]
+fn patches_are_rematched_every_n_evaluations_and_still_paint() {
+    let request = doodle_request((64, 48));
+    let run = |rematch_every| {
+        let options = DoodleOptions {
+            iterations: 10,
+            rematch_every,
+            ..quick(10)
+        };
+        engine()
+            .doodle(&request, &options, Observer::default())
+            .unwrap()
+    };
+    let every = run(1);
+    let sparse = run(4);
+    assert_eq!(every.report.phases[0].matchings, 10);
+    assert_eq!(sparse.report.phases[0].matchings, 3); // evaluations 1, 5 and 9
+    // Reusing matches changes the path, not the goal: the loss still falls about as far.
+    let (a, b) = (
+        every.report.phases[0].losses.total,
+        sparse.report.phases[0].losses.total,
+    );
+    assert!(b < a * 1.5, "rematching every 4: loss {b} vs {a}");
+    assert_ne!(every.image, sparse.image);
+    let zero = DoodleOptions {
+        rematch_every: 0,
+        ..quick(10)
+    };
+    let error = engine()
+        .doodle(&request, &zero, Observer::default())
+        .unwrap_err();
+    assert!(error.to_string().contains("rematch-every"), "{error}");
+}

@@ -448,6 +448,7 @@ impl<'a> Run<'a> {
             evaluations: minimum.evaluations,
             seconds: phase_started.elapsed().as_secs_f64(),
             matching_seconds: problem.matching_time.as_secs_f64(),
+            matchings: problem.matchings,
             losses: if best_losses.total.is_finite() {
                 best_losses
             } else {

@@ -101,6 +101,11 @@ pub struct DoodleOptions {
     /// The style patches are matched in at least this many batches, to bound memory
     /// (more batches are used automatically when one would exceed 128 MB).
     pub slices: usize,
+    /// Find the nearest style patches every this many evaluations and reuse them in
+    /// between. 1 (the default) matches at every evaluation, as the reference does; matches
+    /// change slowly, so 5-10 paints nearly the same in a fraction of the time, since
+    /// matching is most of the work.
+    pub rematch_every: usize,
     /// Starting point of the first phase.
     pub seed: Seed,
     /// Range of the uniform noise seed, in pixel values.
@@ -132,6 +137,7 @@ impl Default for DoodleOptions {
             smoothness: 1.0,
             variety: 0.0,
             slices: 2,
+            rematch_every: 1,
             seed: Seed::Noise,
             seed_range: (16, 240),
             random_seed: None,
@@ -181,6 +187,11 @@ impl DoodleOptions {
             "needs at least one layer",
         )?;
         check(self.slices >= 1, "slices", "must be at least 1")?;
+        check(
+            self.rematch_every >= 1,
+            "rematch-every",
+            "must be at least 1 (1 matches at every evaluation)",
+        )?;
         check(
             self.seed_range.0 <= self.seed_range.1,
             "seed-range",

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use image::RgbImage;
 
 use super::losses::{content_loss, smoothness_loss, style_loss};
@@ -38,6 +38,8 @@ struct StyleLayer {
     /// The target's label patches at this layer, normalised (fixed for the phase).
     target_labels: Option<Tensor<2>>,
     matcher: Matcher,
+    /// The latest matches, reused until the next rematch.
+    matches: Option<Tensor<1, Int>>,
 }
 
 /// The objective of one phase.
@@ -53,8 +55,12 @@ pub(crate) struct PhaseProblem<'e> {
     style_weight: f32,
     content_weight: f32,
     smoothness: f32,
+    rematch_every: usize,
+    evaluations: usize,
     /// Time spent finding nearest patches, for the report.
     pub matching_time: Duration,
+    /// Evaluations that searched for nearest patches (the others reused the last matches).
+    pub matchings: usize,
 }
 
 impl<'e> PhaseProblem<'e> {
@@ -106,6 +112,7 @@ impl<'e> PhaseProblem<'e> {
                     .as_ref()
                     .map(|l| normalise_rows(patches(pooled(l)))),
                 matcher: Matcher::new(semantic_weight, options.variety, options.slices),
+                matches: None,
             });
         }
         let content = match inputs.content {
@@ -131,7 +138,10 @@ impl<'e> PhaseProblem<'e> {
                 0.0
             },
             smoothness: options.smoothness,
+            rematch_every: options.rematch_every,
+            evaluations: 0,
             matching_time: Duration::ZERO,
+            matchings: 0,
         })
     }
 
@@ -142,16 +152,28 @@ impl<'e> PhaseProblem<'e> {
         let features = self.encoder.encode(image.clone(), &self.layers)?;
         let zero = || Tensor::<1>::zeros([1], &self.device);
 
+        let rematch = self.evaluations.is_multiple_of(self.rematch_every);
+        self.evaluations += 1;
+        if rematch {
+            self.matchings += 1;
+        }
         let mut style_total = zero();
         for (style, activations) in self.style.iter_mut().zip(&features) {
             let image_patches = patches(activations.clone());
-            let started = Instant::now();
-            let index = style.matcher.nearest(
-                image_patches.clone().detach(),
-                style.target_labels.as_ref(),
-                &style.patches,
-            );
-            self.matching_time += started.elapsed();
+            let index = match &style.matches {
+                Some(index) if !rematch => index.clone(),
+                _ => {
+                    let started = Instant::now();
+                    let index = style.matcher.nearest(
+                        image_patches.clone().detach(),
+                        style.target_labels.as_ref(),
+                        &style.patches,
+                    );
+                    self.matching_time += started.elapsed();
+                    style.matches = Some(index.clone());
+                    index
+                }
+            };
             style_total = style_total + style_loss(image_patches, &style.patches.targets, index);
         }
         let mut content_total = zero();

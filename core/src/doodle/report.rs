@@ -47,6 +47,9 @@ pub struct PhaseReport {
     pub seconds: f64,
     /// Of which finding nearest patches.
     pub matching_seconds: f64,
+    /// Evaluations that searched for nearest patches; the others reused the latest
+    /// matches (see [`DoodleOptions::rematch_every`](super::DoodleOptions)).
+    pub matchings: usize,
     /// Loss terms at the phase's best image.
     pub losses: Losses,
 }

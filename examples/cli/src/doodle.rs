@@ -68,6 +68,9 @@ pub struct DoodleArgs {
     /// Minimum number of batches the style patches are matched in.
     #[arg(long, default_value_t = 2)]
     slices: usize,
+    /// Find nearest style patches every N evaluations (1, as the reference, is slowest).
+    #[arg(long, default_value_t = 1)]
+    rematch_every: usize,
     /// Starting image: `noise`, `content`, or the path of an image.
     #[arg(long, default_value = "noise")]
     seed: String,
@@ -189,6 +192,7 @@ impl DoodleArgs {
             smoothness: self.smoothness,
             variety: self.variety,
             slices: self.slices,
+            rematch_every: self.rematch_every,
             seed,
             seed_range: self.seed_range,
             random_seed: self.random_seed,

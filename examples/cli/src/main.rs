@@ -13,7 +13,14 @@ use clap::{Parser, Subcommand};
 
 /// Paint photos and doodles like a painting; watermark images visibly and invisibly.
 #[derive(Parser)]
-#[command(name = "stylemark", version, about, long_about = None)]
+#[command(
+    name = "stylemark",
+    version,
+    about,
+    long_about = None,
+    after_help = "Planned: `watermark` (visible text and logos), `mark` and `verify` (invisible \
+                  marks), `run JOB.json` (any job, as the Python, C and HTTP layers take it)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
