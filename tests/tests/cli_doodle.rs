@@ -121,4 +121,8 @@ fn demo_writes_its_inputs_and_result() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["status"], "completed");
+    // The demo reuses patch matches for 5 evaluations: 2 evaluations need one search.
+    let phases = report["phases"].as_array().unwrap();
+    assert!(!phases.is_empty());
+    assert!(phases.iter().all(|p| p["matchings"] == 1), "{report}");
 }

@@ -23,6 +23,9 @@ pub struct DemoArgs {
     /// Loss evaluations per phase.
     #[arg(long, default_value_t = 100)]
     iterations: usize,
+    /// Find nearest style patches every N evaluations (1 is the reference's, and slowest).
+    #[arg(long, default_value_t = 5)]
+    rematch_every: usize,
     /// Compute device: cpu, ndarray or wgpu.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -56,6 +59,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         .content_map(DynamicImage::ImageRgb8(scene.doodle));
     let options = DoodleOptions {
         iterations: args.iterations,
+        rematch_every: args.rematch_every,
         random_seed: Some(1),
         ..DoodleOptions::default()
     };
