@@ -54,19 +54,14 @@ fn photo(width: u32, height: u32) -> (RgbImage, RgbImage) {
 }
 
 fn doodle_request(size: (u32, u32)) -> DoodleRequest {
-    let scene = demo_scene(size.0, size.1, 5);
-    DoodleRequest::new(rgb(scene.style))
-        .style_map(rgb(scene.style_map))
-        .content_map(rgb(scene.doodle))
+    demo_scene(size.0, size.1, 5).doodle_request()
 }
 
 #[test]
 fn a_doodle_takes_each_regions_colours_and_brush_strokes() {
     // The demo scene has five regions, one of them black in the maps.
     let scene = demo_scene(96, 72, 5);
-    let request = DoodleRequest::new(rgb(scene.style.clone()))
-        .style_map(rgb(scene.style_map.clone()))
-        .content_map(rgb(scene.doodle.clone()));
+    let request = scene.doodle_request();
     let options = DoodleOptions {
         phases: 2,
         iterations: 100,

@@ -12,9 +12,8 @@
 //! `--phases N` (default 3), `--iterations N` (default 100), `--rematch-every N` (default 1),
 //! `--device cpu|wgpu|ndarray`.
 
-use stylemark::doodle::{DoodleOptions, DoodleRequest, Engine, Observer};
+use stylemark::doodle::{DoodleOptions, Engine, Observer};
 use stylemark::encoder::{BuiltinEncoder, Encoder, Vgg19, Vgg19Options};
-use stylemark::image::DynamicImage;
 use stylemark::samples::demo_scene;
 use stylemark::{DeviceKind, Error};
 
@@ -83,9 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let engine = Engine::with_encoder(device, encoder);
     let scene = demo_scene(config.size, config.size * 3 / 4, 1);
-    let request = DoodleRequest::new(DynamicImage::ImageRgb8(scene.style))
-        .style_map(DynamicImage::ImageRgb8(scene.style_map))
-        .content_map(DynamicImage::ImageRgb8(scene.doodle));
+    let request = scene.doodle_request();
     let options = DoodleOptions {
         phases: config.phases,
         iterations: config.iterations,

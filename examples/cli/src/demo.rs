@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine};
+use stylemark::doodle::{DoodleOptions, EncoderSpec, Engine};
 use stylemark::image::DynamicImage;
 use stylemark::io::save;
 use stylemark::samples::demo_scene;
@@ -54,9 +54,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     write("doodle_sem.png", &scene.doodle)?;
 
     let engine = Engine::new(args.device.parse::<DeviceKind>()?, EncoderSpec::Builtin)?;
-    let request = DoodleRequest::new(DynamicImage::ImageRgb8(scene.style))
-        .style_map(DynamicImage::ImageRgb8(scene.style_map))
-        .content_map(DynamicImage::ImageRgb8(scene.doodle));
+    let request = scene.doodle_request();
     let options = DoodleOptions {
         iterations: args.iterations,
         rematch_every: args.rematch_every,
