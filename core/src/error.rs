@@ -275,6 +275,53 @@ pub enum Error {
         dtype: String,
     },
 
+    // ----- watermarks -----
+    /// The image is too small to carry an invisible mark that reads back reliably.
+    #[error(
+        "the image is {width}x{height}: too small for an invisible mark, which needs at least \
+         {min_side} px on its shorter side to read back reliably; use a larger image"
+    )]
+    ImageTooSmallForMark {
+        /// Image width.
+        width: u32,
+        /// Image height.
+        height: u32,
+        /// The smallest shorter side that works.
+        min_side: u32,
+    },
+
+    /// Embedding was refused because the mark would not survive ordinary recompression.
+    #[error(
+        "this image cannot hold the mark reliably: {reason}; the mark was not embedded. \
+         Raise `strength`, or mark a larger or more detailed image"
+    )]
+    MarkWouldNotSurvive {
+        /// What the check after embedding measured.
+        reason: String,
+    },
+
+    /// No font given to a text watermark has a glyph for some characters.
+    #[error(
+        "no available font has a glyph for {characters}; the fonts searched were: {fonts}. \
+         Pass a font that covers these characters (for example a Noto Sans CJK or Noto Sans \
+         Arabic file) with `font`"
+    )]
+    MissingGlyphs {
+        /// The characters without a glyph, quoted.
+        characters: String,
+        /// The font families that were searched.
+        fonts: String,
+    },
+
+    /// A font file could not be read.
+    #[error(
+        "{source_name} is not a font stylemark can use: pass a TrueType (.ttf/.ttc) or OpenType (.otf) file"
+    )]
+    UnreadableFont {
+        /// The path, or `"font bytes"`.
+        source_name: String,
+    },
+
     // ----- everything else -----
     /// A bug in stylemark (a broken invariant). Never the caller's fault.
     #[error("internal error: {0}; this is a bug in stylemark, please report it")]
@@ -339,7 +386,12 @@ impl Error {
             Error::InputTooLarge { .. }
             | Error::TooManyPixels { .. }
             | Error::AllocationLimit { .. } => ErrorKind::LimitExceeded,
-            Error::InvalidOption { .. } => ErrorKind::InvalidOptions,
+            Error::ImageTooSmallForMark { .. } | Error::MarkWouldNotSurvive { .. } => {
+                ErrorKind::InvalidImage
+            }
+            Error::InvalidOption { .. }
+            | Error::MissingGlyphs { .. }
+            | Error::UnreadableFont { .. } => ErrorKind::InvalidOptions,
             Error::WeightsNotFound { .. }
             | Error::UnrecognizedWeights { .. }
             | Error::CorruptWeights { .. }

@@ -11,7 +11,9 @@
 //! - [`DeviceKind`] / [`ComputeDevice`]: where the work runs (`cpu`, `ndarray`, `wgpu`);
 //! - [`encoder`]: the feature networks style transfer optimises through (a built-in,
 //!   weight-free encoder and VGG19 from a weights file);
-//! - [`doodle`]: semantic style transfer, the "neural doodle" algorithm.
+//! - [`doodle`]: semantic style transfer, the "neural doodle" algorithm;
+//! - [`mark`]: invisible marks that survive recompression, resizing and cropping;
+//! - [`samples`]: generated sample images, so nothing needs files.
 //!
 //! ```
 //! use stylemark::{DeviceKind, encoder::{BuiltinEncoder, Encoder}};
@@ -29,6 +31,7 @@ pub mod doodle;
 pub mod encoder;
 mod error;
 pub mod io;
+pub mod mark;
 mod pixels;
 pub mod rng;
 pub mod samples;

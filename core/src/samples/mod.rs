@@ -2,6 +2,10 @@
 //! map, and a doodle with another layout. The demo and the tests use them, so stylemark
 //! needs no files and no network to show what it does.
 
+mod photo;
+
+pub use photo::photo;
+
 use image::{Rgb, RgbImage};
 
 use crate::rng::SplitMix64;

@@ -1,0 +1,302 @@
+//! Blind detection: fold the image's detail onto one tile, find where the keyed pilot sits
+//! (which undoes crops and shifts) over a range of scales (which undoes the scale change a
+//! crop causes), then read the bits there and check the CRC.
+
+use image::DynamicImage;
+use serde::{Deserialize, Serialize};
+
+use super::canonical::{Canonical, detail};
+use super::layout::{CHIP, Layout, PAYLOAD_BITS, TILE};
+use super::plane::Plane;
+use super::{code, payload};
+use crate::{Error, Result};
+
+/// The smallest shorter side detection reads (a 0.5x copy of the smallest markable image).
+pub const MIN_DETECT_SIDE: u32 = 128;
+/// Sync score a mark must reach, with a valid CRC, to be reported found. Unmarked images
+/// peak near 5 over the whole search; see `docs/PERFORMANCE.md` for the measured rates.
+pub(crate) const FOUND_SCORE: f32 = 5.5;
+/// Candidates below this score are not worth decoding.
+const TRY_SCORE: f32 = 4.0;
+/// Candidate alignments decoded before giving up.
+const MAX_TRIES: usize = 24;
+/// Peaks kept per scale (a strong sidelobe must not hide the true peak).
+const PEAKS_PER_SCALE: usize = 3;
+/// Scales searched: a crop of up to 11% of the shorter side enlarges the canonical image
+/// by up to 1/0.89; the steps keep misalignment under a pixel across 512 px.
+const SCALES: (f32, f32, f32) = (0.97, 1.13, 0.005);
+
+/// What detection found.
+///
+/// ```
+/// let detection = stylemark::mark::Detection::default();
+/// assert!(!detection.found && detection.payload.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    /// Whether a mark made with this key was found (its CRC checked and its pilot stood
+    /// out clearly).
+    pub found: bool,
+    /// The payload, when found.
+    #[serde(with = "hex_bytes")]
+    pub payload: Option<Vec<u8>>,
+    /// How clearly the best reading's chips agree with its decoded bits, from 0 (chance)
+    /// to 1 (every chip agrees). Clean marks read near 1, heavily recompressed ones lower;
+    /// unmarked images and wrong keys near 0.
+    pub confidence: f32,
+    /// How far the pilot's correlation peak stands out, in standard deviations
+    /// (`found` needs 5.5).
+    pub sync_score: f32,
+    /// The scale the mark was found at, relative to how it was embedded (1 when the image
+    /// was only resized; above 1 after a crop).
+    pub scale: f32,
+    /// The 64 payload bits as read at the best alignment, even when the CRC failed: for
+    /// diagnostics and bit-accuracy measurements, not for trusting.
+    #[serde(skip)]
+    pub raw_bits: Vec<bool>,
+}
+
+/// How a tile is laid over the folded detail: the scale and the shift in canonical pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Alignment {
+    pub scale: f32,
+    pub dx: usize,
+    pub dy: usize,
+}
+
+impl Alignment {
+    pub const IDENTITY: Alignment = Alignment {
+        scale: 1.0,
+        dx: 0,
+        dy: 0,
+    };
+}
+
+/// The bits read at one alignment.
+#[derive(Debug, Clone)]
+pub(crate) struct Reading {
+    pub bits: [bool; PAYLOAD_BITS],
+    /// Fraction of chips agreeing with the re-encoded bits, mapped to 0 (chance) .. 1 (all).
+    pub agreement: f32,
+    /// Sync score of this alignment.
+    pub score: f32,
+}
+
+/// Looks for a mark made with `key`.
+pub(super) fn detect(image: &DynamicImage, key: &str) -> Result<Detection> {
+    super::check_key(key)?;
+    let (width, height) = (image.width(), image.height());
+    if width.min(height) < MIN_DETECT_SIDE {
+        return Err(Error::ImageTooSmallForMark {
+            width,
+            height,
+            min_side: MIN_DETECT_SIDE,
+        });
+    }
+    let canonical = Canonical::of(width, height);
+    let detail = detail(&canonical.resample(&Plane::luma(image)));
+    let layout = Layout::for_key(key);
+
+    let mut candidates: Vec<(f32, Alignment, Tile)> = Vec::new();
+    let steps = ((SCALES.1 - SCALES.0) / SCALES.2).round() as usize;
+    for step in 0..=steps {
+        let scale = SCALES.0 + step as f32 * SCALES.2;
+        let tile = Tile::fold(&detail, scale);
+        let surface = tile.pilot_correlation(&layout);
+        for (score, dx, dy) in peaks(&surface, PEAKS_PER_SCALE) {
+            candidates.push((score, Alignment { scale, dx, dy }, tile.clone()));
+        }
+    }
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+
+    let mut best = Detection::default();
+    for (index, (score, alignment, tile)) in candidates.iter().enumerate() {
+        if index >= MAX_TRIES || *score < TRY_SCORE {
+            break;
+        }
+        let reading = tile.read(&layout, *alignment, *score);
+        if index == 0 {
+            best = not_found(&reading, alignment.scale);
+        }
+        if *score >= FOUND_SCORE
+            && let Some(payload) = payload::decode(&reading.bits)
+        {
+            return Ok(Detection {
+                found: true,
+                payload: Some(payload),
+                confidence: reading.agreement,
+                sync_score: *score,
+                scale: alignment.scale,
+                raw_bits: reading.bits[..64].to_vec(),
+            });
+        }
+    }
+    if best.sync_score == 0.0
+        && let Some((score, alignment, tile)) = candidates.first()
+    {
+        best = not_found(&tile.read(&layout, *alignment, *score), alignment.scale);
+    }
+    Ok(best)
+}
+
+fn not_found(reading: &Reading, scale: f32) -> Detection {
+    Detection {
+        found: false,
+        payload: None,
+        confidence: reading.agreement,
+        sync_score: reading.score,
+        scale,
+        raw_bits: reading.bits[..64].to_vec(),
+    }
+}
+
+/// Reads the bits at a known alignment (used by the embedder's self-check).
+pub(crate) fn read_aligned(detail: &Plane, layout: &Layout, alignment: Alignment) -> Reading {
+    let tile = Tile::fold(detail, alignment.scale);
+    let surface = tile.pilot_correlation(layout);
+    let score = z_score(&surface, surface[alignment.dy * TILE + alignment.dx]);
+    tile.read(layout, alignment, score)
+}
+
+/// The detail folded onto one tile, as sums over every chip-sized window (`cells[v][u]` is
+/// the sum over the 4x4 window whose corner is `(u, v)`, wrapping around).
+#[derive(Debug, Clone)]
+struct Tile {
+    cells: Vec<f32>,
+}
+
+impl Tile {
+    /// Adds every pixel of `detail` to the tile position it maps to at `scale`.
+    fn fold(detail: &Plane, scale: f32) -> Tile {
+        let bins = |length: usize| -> Vec<usize> {
+            (0..length)
+                .map(|i| ((i as f32 + 0.5) / scale) as usize % TILE)
+                .collect()
+        };
+        let (columns, rows) = (bins(detail.width), bins(detail.height));
+        let mut folded = vec![0f32; TILE * TILE];
+        for (row, line) in rows.iter().zip(detail.data.chunks_exact(detail.width)) {
+            let target = &mut folded[row * TILE..][..TILE];
+            for (column, value) in columns.iter().zip(line) {
+                target[*column] += value;
+            }
+        }
+        let mut cells = vec![0f32; TILE * TILE];
+        for v in 0..TILE {
+            for u in 0..TILE {
+                let mut sum = 0.0;
+                for j in 0..CHIP {
+                    for i in 0..CHIP {
+                        sum += folded[(v + j) % TILE * TILE + (u + i) % TILE];
+                    }
+                }
+                cells[v * TILE + u] = sum;
+            }
+        }
+        Tile { cells }
+    }
+
+    /// The chip sum at chip `(column, row)` of a tile shifted by `(dx, dy)`.
+    fn chip(&self, column: usize, row: usize, dx: usize, dy: usize) -> f32 {
+        let u = (column * CHIP + dx) % TILE;
+        let v = (row * CHIP + dy) % TILE;
+        self.cells[v * TILE + u]
+    }
+
+    /// Correlation with the pilot at every shift, indexed `dy * 64 + dx`.
+    fn pilot_correlation(&self, layout: &Layout) -> Vec<f32> {
+        let mut surface = vec![0f32; TILE * TILE];
+        for dy in 0..TILE {
+            for dx in 0..TILE {
+                surface[dy * TILE + dx] = layout
+                    .pilot
+                    .iter()
+                    .map(|chip| chip.sign * self.chip(chip.column, chip.row, dx, dy))
+                    .sum();
+            }
+        }
+        surface
+    }
+
+    /// The information bits at an alignment: the chips' keyed values, decoded.
+    fn read(&self, layout: &Layout, alignment: Alignment, score: f32) -> Reading {
+        let soft: Vec<f32> = layout
+            .bits
+            .iter()
+            .map(|c| c.sign * self.chip(c.column, c.row, alignment.dx, alignment.dy))
+            .collect();
+        let decoded = code::decode(&soft);
+        let bits: [bool; PAYLOAD_BITS] = std::array::from_fn(|i| decoded[i]);
+        let agreeing = code::encode(&bits)
+            .iter()
+            .zip(&soft)
+            .filter(|(bit, value)| (**value > 0.0) == **bit)
+            .count();
+        let fraction = agreeing as f32 / soft.len() as f32;
+        Reading {
+            bits,
+            agreement: ((fraction - 0.5) / 0.5).clamp(0.0, 1.0),
+            score,
+        }
+    }
+}
+
+/// How many standard deviations `value` stands above the surface's mean.
+fn z_score(surface: &[f32], value: f32) -> f32 {
+    let n = surface.len() as f64;
+    let mean = surface.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let variance = surface
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    if variance <= 0.0 {
+        return 0.0;
+    }
+    ((f64::from(value) - mean) / variance.sqrt()) as f32
+}
+
+/// The `count` highest peaks of a correlation surface as `(z, dx, dy)`, at least a chip
+/// apart (wrapping), so the slopes of one peak are not counted as others.
+fn peaks(surface: &[f32], count: usize) -> Vec<(f32, usize, usize)> {
+    let mut order: Vec<usize> = (0..surface.len()).collect();
+    order.sort_by(|&a, &b| surface[b].total_cmp(&surface[a]));
+    let near = |a: usize, b: usize| {
+        let d = |p: usize, q: usize| {
+            let d = p.abs_diff(q);
+            d.min(TILE - d)
+        };
+        d(a % TILE, b % TILE) < CHIP && d(a / TILE, b / TILE) < CHIP
+    };
+    let mut chosen: Vec<usize> = Vec::new();
+    for index in order {
+        if chosen.len() == count {
+            break;
+        }
+        if chosen.iter().all(|&c| !near(c, index)) {
+            chosen.push(index);
+        }
+    }
+    chosen
+        .into_iter()
+        .map(|i| (z_score(surface, surface[i]), i % TILE, i / TILE))
+        .collect()
+}
+
+/// Payload bytes as a lowercase hex string in JSON.
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(bytes) => s.serialize_some(&super::super::to_hex(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| super::super::parse_hex(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
