@@ -12,6 +12,7 @@
 //! - [`encoder`]: the feature networks style transfer optimises through (a built-in,
 //!   weight-free encoder and VGG19 from a weights file);
 //! - [`doodle`]: semantic style transfer, the "neural doodle" algorithm;
+//! - [`watermark`]: visible text and logo watermarks;
 //! - [`mark`]: invisible marks that survive recompression, resizing and cropping;
 //! - [`samples`]: generated sample images, so nothing needs files.
 //!
@@ -35,6 +36,7 @@ pub mod mark;
 mod pixels;
 pub mod rng;
 pub mod samples;
+pub mod watermark;
 
 pub use device::{ComputeDevice, DeviceKind};
 pub use error::{Error, ErrorKind, Result};

@@ -6,6 +6,8 @@
 mod demo;
 mod doodle;
 mod info;
+mod mark;
+mod watermark;
 
 use std::process::ExitCode;
 
@@ -17,9 +19,7 @@ use clap::{Parser, Subcommand};
     name = "stylemark",
     version,
     about,
-    long_about = None,
-    after_help = "Planned: `watermark` (visible text and logos), `mark` and `verify` (invisible \
-                  marks), `run JOB.json` (any job, as the Python, C and HTTP layers take it)."
+    long_about = None
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,6 +34,10 @@ enum Command {
     Doodle(Box<doodle::DoodleArgs>),
     /// Print the version, the compiled devices and which of them work on this machine.
     Info(info::InfoArgs),
+    /// Hide or read an invisible mark that survives JPEG, resizing and cropping.
+    Mark(mark::MarkArgs),
+    /// Draw a visible text or logo watermark.
+    Watermark(Box<watermark::WatermarkArgs>),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Doodle(args) => doodle::run(*args),
         Command::Info(args) => info::run(args),
+        Command::Mark(args) => mark::run(args),
+        Command::Watermark(args) => watermark::run(*args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,98 @@
+//! Logo watermarks: an image (PNG with alpha, JPEG, WebP...) scaled, rotated and placed.
+
+use image::DynamicImage;
+use serde::{Deserialize, Serialize};
+
+use super::stamp::Stamp;
+use super::text::check_opacity;
+use super::{Length, Placement};
+use crate::{Error, Result};
+
+/// How to place a logo watermark.
+///
+/// ```
+/// use stylemark::watermark::{Length, LogoOptions};
+/// let options = LogoOptions { size: Length::Pixels(120.0), min_width: 400, ..LogoOptions::default() };
+/// assert!(!options.upscale);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogoOptions {
+    /// The logo's width: pixels, or a fraction of the image's width (its height follows
+    /// the logo's aspect ratio). Default 20% of the width.
+    pub size: Length,
+    /// Allow enlarging the logo past its own resolution (which blurs it). Off by default:
+    /// a logo smaller than `size` is drawn at its own size, and the outcome says so.
+    pub upscale: bool,
+    /// Opacity, 0 to 1 (multiplies the logo's own alpha). Default 0.8.
+    pub opacity: f32,
+    /// Skip images narrower than this (pixels); the outcome says it was skipped. Default 0.
+    pub min_width: u32,
+    /// Skip images shorter than this (pixels). Default 0.
+    pub min_height: u32,
+    /// Where the logo goes.
+    pub placement: Placement,
+}
+
+impl Default for LogoOptions {
+    fn default() -> Self {
+        LogoOptions {
+            size: Length::Fraction(0.2),
+            upscale: false,
+            opacity: 0.8,
+            min_width: 0,
+            min_height: 0,
+            placement: Placement::default(),
+        }
+    }
+}
+
+impl LogoOptions {
+    /// Checks every option, naming the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        check_opacity(self.opacity)?;
+        self.size.check("size", false)?;
+        self.placement.validate()
+    }
+}
+
+/// The logo as a stamp for an image `image_width` wide, and a note when it was kept
+/// smaller than asked.
+pub(crate) fn logo_stamp(
+    logo: &DynamicImage,
+    options: &LogoOptions,
+    image_width: u32,
+) -> Result<(Stamp, Option<String>)> {
+    let wanted = options.size.resolve(image_width).round();
+    if wanted < 1.0 {
+        return Err(Error::option(
+            "size",
+            format!("{} comes to less than a pixel on this image", options.size),
+        ));
+    }
+    let mut note = None;
+    let width = if wanted > logo.width() as f32 && !options.upscale {
+        note = Some(format!(
+            "the logo is {} px wide, less than the {wanted} px asked for; drawn at its own size (set `upscale` to enlarge it)",
+            logo.width()
+        ));
+        logo.width()
+    } else {
+        wanted as u32
+    };
+    let height =
+        ((logo.height() as f32 * width as f32 / logo.width() as f32).round() as u32).max(1);
+    if u64::from(width) * u64::from(height) > 100_000_000 {
+        return Err(Error::option(
+            "size",
+            format!("a {width}x{height} logo is too large; the limit is 100 megapixels"),
+        ));
+    }
+    let mut stamp = Stamp::from_image(logo).resized(width, height);
+    let opacity = options.opacity;
+    stamp
+        .pixels
+        .iter_mut()
+        .for_each(|p| *p = p.map(|v| v * opacity));
+    Ok((stamp, note))
+}

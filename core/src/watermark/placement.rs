@@ -1,0 +1,427 @@
+//! Where a watermark goes: an anchor (or tiling), margins, offsets, rotation.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{Error, Result};
+
+/// A length in pixels or as a fraction of an image dimension.
+///
+/// Written `24` or `24px` for pixels, `5%` or a number below 1 with a `%`-free fraction
+/// such as `0.05` only through [`Length::Fraction`]. In JSON a number means pixels and a
+/// string is parsed.
+///
+/// ```
+/// use stylemark::watermark::Length;
+/// assert_eq!("24px".parse::<Length>()?, Length::Pixels(24.0));
+/// assert_eq!("5%".parse::<Length>()?, Length::Fraction(0.05));
+/// assert_eq!(Length::Fraction(0.05).resolve(1000), 50.0);
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Length {
+    /// Absolute pixels.
+    Pixels(f32),
+    /// A fraction (0.05 = 5%) of the image dimension the option names.
+    Fraction(f32),
+}
+
+impl Length {
+    /// The length in pixels for an image dimension of `reference` pixels.
+    pub fn resolve(self, reference: u32) -> f32 {
+        match self {
+            Length::Pixels(px) => px,
+            Length::Fraction(f) => f * reference as f32,
+        }
+    }
+
+    /// Checks the value is finite and within `0..=max_fraction` (fractions) or
+    /// `0..=max_pixels` (pixels).
+    pub(crate) fn check(self, name: &str, allow_negative: bool) -> Result<()> {
+        let (value, max) = match self {
+            Length::Pixels(px) => (px, 100_000.0),
+            Length::Fraction(f) => (f, 10.0),
+        };
+        let min = if allow_negative { -max } else { 0.0 };
+        if !value.is_finite() || value < min || value > max {
+            return Err(Error::option(
+                name,
+                format!(
+                    "{self} is out of range; use pixels up to 100000 or a percentage up to 1000%{}",
+                    if allow_negative {
+                        " (negative allowed)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Length {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Length> {
+        let t = text.trim();
+        let number = |s: &str| s.trim().parse::<f32>().ok().filter(|v| v.is_finite());
+        let parsed = if let Some(p) = t.strip_suffix('%') {
+            number(p).map(|v| Length::Fraction(v / 100.0))
+        } else {
+            number(t.strip_suffix("px").unwrap_or(t)).map(Length::Pixels)
+        };
+        parsed.ok_or_else(|| {
+            Error::option(
+                "length",
+                format!("`{text}` is not a length; write pixels (`24` or `24px`) or a percentage of the image (`5%`)"),
+            )
+        })
+    }
+}
+
+impl fmt::Display for Length {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Length::Pixels(px) => write!(f, "{px}px"),
+            Length::Fraction(v) => write!(f, "{}%", v * 100.0),
+        }
+    }
+}
+
+impl Serialize for Length {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Length {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(f32),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(px) => Ok(Length::Pixels(px)),
+            Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Where a mark is anchored, or `Tile` to repeat it over the whole image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Position {
+    /// The centre.
+    Center,
+    /// Top edge, centred.
+    North,
+    /// Bottom edge, centred.
+    South,
+    /// Right edge, centred.
+    East,
+    /// Left edge, centred.
+    West,
+    /// Top-right corner.
+    NorthEast,
+    /// Top-left corner.
+    NorthWest,
+    /// Bottom-right corner (the default).
+    #[default]
+    SouthEast,
+    /// Bottom-left corner.
+    SouthWest,
+    /// Repeated over the whole image (see [`Placement::tiling`]).
+    Tile,
+}
+
+impl Position {
+    /// Every position, in the order the CLI lists them.
+    pub const ALL: [Position; 10] = [
+        Position::Center,
+        Position::North,
+        Position::South,
+        Position::East,
+        Position::West,
+        Position::NorthEast,
+        Position::NorthWest,
+        Position::SouthEast,
+        Position::SouthWest,
+        Position::Tile,
+    ];
+
+    /// The name used in the CLI and in JSON (`north-east`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Position::Center => "center",
+            Position::North => "north",
+            Position::South => "south",
+            Position::East => "east",
+            Position::West => "west",
+            Position::NorthEast => "north-east",
+            Position::NorthWest => "north-west",
+            Position::SouthEast => "south-east",
+            Position::SouthWest => "south-west",
+            Position::Tile => "tile",
+        }
+    }
+
+    /// Where along each axis the mark sits: 0 = left/top, 0.5 = centre, 1 = right/bottom.
+    fn anchor(self) -> (f32, f32) {
+        match self {
+            Position::Center | Position::Tile => (0.5, 0.5),
+            Position::North => (0.5, 0.0),
+            Position::South => (0.5, 1.0),
+            Position::East => (1.0, 0.5),
+            Position::West => (0.0, 0.5),
+            Position::NorthEast => (1.0, 0.0),
+            Position::NorthWest => (0.0, 0.0),
+            Position::SouthEast => (1.0, 1.0),
+            Position::SouthWest => (0.0, 1.0),
+        }
+    }
+}
+
+impl FromStr for Position {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Position> {
+        let wanted = text.trim().to_ascii_lowercase().replace('_', "-");
+        let wanted = match wanted.as_str() {
+            "centre" => "center",
+            "top" => "north",
+            "bottom" => "south",
+            "right" => "east",
+            "left" => "west",
+            other => other,
+        };
+        Position::ALL
+            .into_iter()
+            .find(|p| p.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Position::ALL.iter().map(|p| p.name()).collect();
+                Error::option(
+                    "position",
+                    format!(
+                        "`{text}` is not a position; use one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+/// How tiled marks are arranged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tiling {
+    /// Rows and columns.
+    #[default]
+    Grid,
+    /// Every other row shifted by half a step (a brick or chessboard pattern).
+    Staggered,
+}
+
+/// Where and how a mark is placed on the image.
+///
+/// ```
+/// use stylemark::watermark::{Length, Placement, Position};
+/// let diagonal = Placement { position: Position::Tile, rotation: -30.0, ..Placement::default() };
+/// assert_eq!(diagonal.margin, Length::Fraction(0.02));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Placement {
+    /// Anchor, or `tile`.
+    pub position: Position,
+    /// Distance from the edges it is anchored to (a fraction means of the shorter side).
+    pub margin: Length,
+    /// Extra shift to the right (negative: left); a fraction means of the width.
+    pub offset_x: Length,
+    /// Extra shift down (negative: up); a fraction means of the height.
+    pub offset_y: Length,
+    /// Rotation in degrees, clockwise (as in CSS); -30 makes text rise to the right.
+    pub rotation: f32,
+    /// Arrangement when `position` is `tile`.
+    pub tiling: Tiling,
+    /// Gap between tiled marks (a fraction means of the shorter side).
+    pub spacing: Length,
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Placement {
+            position: Position::SouthEast,
+            margin: Length::Fraction(0.02),
+            offset_x: Length::Pixels(0.0),
+            offset_y: Length::Pixels(0.0),
+            rotation: 0.0,
+            tiling: Tiling::Grid,
+            spacing: Length::Fraction(0.08),
+        }
+    }
+}
+
+impl Placement {
+    /// Checks every field, naming the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        self.margin.check("margin", false)?;
+        self.offset_x.check("offset-x", true)?;
+        self.offset_y.check("offset-y", true)?;
+        self.spacing.check("spacing", false)?;
+        if !self.rotation.is_finite() {
+            return Err(Error::option(
+                "rotate",
+                "must be a finite number of degrees",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Top-left corners for a `mark_width` x `mark_height` mark on a `width` x `height` image.
+    pub(crate) fn origins(
+        &self,
+        width: u32,
+        height: u32,
+        mark_width: u32,
+        mark_height: u32,
+    ) -> Vec<(i64, i64)> {
+        let (w, h, mw, mh) = (
+            width as f32,
+            height as f32,
+            mark_width as f32,
+            mark_height as f32,
+        );
+        let shift = (self.offset_x.resolve(width), self.offset_y.resolve(height));
+        if self.position == Position::Tile {
+            return self.tile_origins(w, h, mw, mh, shift);
+        }
+        let margin = self.margin.resolve(width.min(height));
+        let (ax, ay) = self.position.anchor();
+        // Anchor 0 puts the mark `margin` from the start, 1 `margin` from the end, 0.5 centres it.
+        let along = |anchor: f32, size: f32, mark: f32| {
+            let margin = if anchor == 0.5 { 0.0 } else { margin };
+            margin + anchor * (size - mark - 2.0 * margin)
+        };
+        let x = along(ax, w, mw) + shift.0;
+        let y = along(ay, h, mh) + shift.1;
+        vec![(x.round() as i64, y.round() as i64)]
+    }
+
+    fn tile_origins(&self, w: f32, h: f32, mw: f32, mh: f32, shift: (f32, f32)) -> Vec<(i64, i64)> {
+        let gap = self.spacing.resolve(w.min(h) as u32);
+        let (step_x, step_y) = ((mw + gap).max(1.0), (mh + gap).max(1.0));
+        // The pattern is centred on the image, and covers it edge to edge.
+        let start_x = (w - mw) / 2.0 - ((w / 2.0) / step_x).ceil() * step_x - step_x + shift.0;
+        let start_y = (h - mh) / 2.0 - ((h / 2.0) / step_y).ceil() * step_y + shift.1;
+        let mut origins = Vec::new();
+        let mut row = 0;
+        let mut y = start_y;
+        while y < h {
+            let stagger = if self.tiling == Tiling::Staggered && row % 2 == 1 {
+                step_x / 2.0
+            } else {
+                0.0
+            };
+            let mut x = start_x + stagger;
+            while x < w {
+                if x + mw > 0.0 && y + mh > 0.0 {
+                    origins.push((x.round() as i64, y.round() as i64));
+                }
+                x += step_x;
+            }
+            y += step_y;
+            row += 1;
+        }
+        origins
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_respect_margins() {
+        let mut p = Placement {
+            margin: Length::Pixels(10.0),
+            ..Placement::default()
+        };
+        let at = |p: &Placement| p.origins(200, 100, 40, 20)[0];
+        assert_eq!(at(&p), (150, 70)); // south-east
+        p.position = Position::NorthWest;
+        assert_eq!(at(&p), (10, 10));
+        p.position = Position::Center;
+        assert_eq!(at(&p), (80, 40));
+        p.position = Position::North;
+        assert_eq!(at(&p), (80, 10));
+        p.offset_x = Length::Fraction(0.1);
+        assert_eq!(at(&p), (100, 10));
+    }
+
+    #[test]
+    fn tiles_cover_the_image_and_staggered_rows_shift() {
+        let grid = Placement {
+            position: Position::Tile,
+            spacing: Length::Pixels(10.0),
+            ..Placement::default()
+        };
+        let origins = grid.origins(200, 100, 30, 20);
+        assert!(
+            origins.iter().any(|&(x, y)| x <= 0 && y <= 0),
+            "top-left covered"
+        );
+        assert!(
+            origins.iter().any(|&(x, y)| x + 30 >= 200 && y + 20 >= 100),
+            "bottom-right covered"
+        );
+        let staggered = Placement {
+            tiling: Tiling::Staggered,
+            ..grid
+        };
+        let rows: Vec<i64> = staggered
+            .origins(200, 100, 30, 20)
+            .iter()
+            .map(|o| o.1)
+            .collect();
+        let first_x = |placement: &Placement, row_y: i64| {
+            placement
+                .origins(200, 100, 30, 20)
+                .iter()
+                .filter(|o| o.1 == row_y)
+                .map(|o| o.0.rem_euclid(40))
+                .next()
+        };
+        let (r0, r1) = (rows[0], *rows.iter().find(|&&y| y != rows[0]).unwrap());
+        assert_eq!(
+            (first_x(&staggered, r1).unwrap() - first_x(&staggered, r0).unwrap()).rem_euclid(40),
+            20
+        );
+    }
+
+    #[test]
+    fn parses_names_and_lengths() {
+        assert_eq!(
+            "north-east".parse::<Position>().unwrap(),
+            Position::NorthEast
+        );
+        assert_eq!("Top".parse::<Position>().unwrap(), Position::North);
+        assert!(
+            "middle"
+                .parse::<Position>()
+                .unwrap_err()
+                .to_string()
+                .contains("south-west")
+        );
+        assert!("12pt".parse::<Length>().is_err());
+        let json: Placement = serde_json::from_str(r#"{"margin": 12, "offset_x": "-5%"}"#).unwrap();
+        assert_eq!(
+            (json.margin, json.offset_x),
+            (Length::Pixels(12.0), Length::Fraction(-0.05))
+        );
+    }
+}
