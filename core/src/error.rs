@@ -422,11 +422,13 @@ impl Error {
     }
 
     /// Wraps an I/O error with the file it concerns.
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
+    ///
+    /// ```
+    /// let e = std::io::Error::from(std::io::ErrorKind::NotFound);
+    /// let err = stylemark::Error::io("cannot read", "job.json", e);
+    /// assert!(err.to_string().starts_with("cannot read job.json"));
+    /// ```
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             action,
             path: path.into(),

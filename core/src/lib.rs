@@ -14,6 +14,7 @@
 //! - [`doodle`]: semantic style transfer, the "neural doodle" algorithm;
 //! - [`watermark`]: visible text and logo watermarks;
 //! - [`mark`]: invisible marks that survive recompression, resizing and cropping;
+//! - [`job`]: one serde job format chaining these operations, for every entry point;
 //! - [`samples`]: generated sample images, so nothing needs files.
 //!
 //! ```
@@ -32,6 +33,7 @@ pub mod doodle;
 pub mod encoder;
 mod error;
 pub mod io;
+pub mod job;
 pub mod mark;
 mod pixels;
 pub mod rng;

@@ -28,7 +28,7 @@ use crate::{Error, Result};
 pub enum OutputFormat {
     /// Lossless PNG, keeping alpha and greyscale as they are.
     Png,
-    /// Baseline JPEG with 4:2:0 chroma subsampling. JPEG has no alpha: a transparent image
+    /// Baseline JPEG with full-resolution (4:4:4) chroma. JPEG has no alpha: a transparent image
     /// is flattened over white first, so transparency never turns black.
     Jpeg {
         /// 1 (smallest) to 100 (best); 90 by default.

@@ -7,6 +7,7 @@ mod demo;
 mod doodle;
 mod info;
 mod mark;
+mod run;
 mod watermark;
 
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     Info(info::InfoArgs),
     /// Hide or read an invisible mark that survives JPEG, resizing and cropping.
     Mark(mark::MarkArgs),
+    /// Run a pipeline job (JSON): doodle, watermark, mark, detect, in any order.
+    Run(run::RunArgs),
     /// Draw a visible text or logo watermark.
     Watermark(Box<watermark::WatermarkArgs>),
 }
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Doodle(args) => doodle::run(*args),
         Command::Info(args) => info::run(args),
         Command::Mark(args) => mark::run(args),
+        Command::Run(args) => run::run(args),
         Command::Watermark(args) => watermark::run(*args),
     };
     match outcome {

@@ -1,0 +1,203 @@
+//! Pipeline jobs: one serde description of a chain of operations on named images, run the
+//! same way by every entry point (`stylemark run JOB.json`, Python's `stylemark.run`, the
+//! C `stylemark_run_job` and the HTTP `POST /v1/jobs`).
+//!
+//! A job has an optional `input` (the name of the image the first step works on), a list of
+//! `steps`, each with an `op` and its `options` (the same option structs as the Rust API,
+//! with the same names and defaults), and an `output` format. Each step works on the
+//! image the previous one produced. The format is documented with examples in
+//! `docs/JOBS.md`.
+//!
+//! ```
+//! use stylemark::job::{Job, JobInputs};
+//!
+//! let job = Job::from_json(r#"{
+//!     "input": "photo",
+//!     "steps": [
+//!         {"op": "watermark_text", "text": "© Ada", "options": {"size": "6%"}},
+//!         {"op": "mark_embed", "payload": "c0ffee", "key": "secret"},
+//!         {"op": "mark_detect", "key": "secret"}
+//!     ],
+//!     "output": {"format": "jpeg", "quality": 85}
+//! }"#)?;
+//! let mut inputs = JobInputs::default();
+//! inputs.images.insert("photo".into(), stylemark::samples::photo(640, 480, 1));
+//! let outcome = job.run(&inputs, None)?;
+//! assert_eq!(outcome.steps[2].details["payload"], "c0ffee");
+//! let jpeg = outcome.encoded()?;
+//! assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+//! # Ok::<(), stylemark::Error>(())
+//! ```
+
+mod step;
+
+use std::collections::HashMap;
+
+use image::DynamicImage;
+use serde::{Deserialize, Serialize};
+
+pub use step::Step;
+
+use crate::doodle::Engine;
+use crate::io::OutputFormat;
+use crate::watermark::Font;
+use crate::{Error, Result};
+
+/// A chain of operations on named images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    /// The name of the input image the first step works on. Leave it out when the first
+    /// step makes an image (a doodle).
+    #[serde(default)]
+    pub input: Option<String>,
+    /// The operations, in order.
+    pub steps: Vec<Step>,
+    /// How the final image is encoded. Default PNG.
+    #[serde(default = "default_output")]
+    pub output: OutputFormat,
+}
+
+fn default_output() -> OutputFormat {
+    OutputFormat::Png
+}
+
+/// The named images (and fonts) a job refers to.
+#[derive(Debug, Clone, Default)]
+pub struct JobInputs {
+    /// Images by name.
+    pub images: HashMap<String, DynamicImage>,
+    /// Fonts by name, for text steps' `fonts`.
+    pub fonts: HashMap<String, Font>,
+}
+
+/// What a job produced.
+#[derive(Debug, Clone)]
+pub struct JobOutcome {
+    /// The final image (`None` when no step produced one, e.g. a job that only detects).
+    pub image: Option<DynamicImage>,
+    /// One report per step, in order.
+    pub steps: Vec<StepReport>,
+    /// The output format the job asked for.
+    pub output: OutputFormat,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// The step's `op`.
+    pub op: &'static str,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// The step's own figures: the doodle report, the watermark status, the mark's PSNR,
+    /// the detection.
+    pub details: serde_json::Value,
+}
+
+impl Job {
+    /// Parses a job from JSON; a malformed job is an error naming the bad field
+    /// (`steps[1].options.opacity: ...`).
+    ///
+    /// ```
+    /// let err = stylemark::job::Job::from_json(r#"{"steps": [{"op": "watermark_text", "txt": "x"}]}"#)
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("steps[0]"), "{err}");
+    /// assert!(err.to_string().contains("txt"), "{err}");
+    /// ```
+    pub fn from_json(json: &str) -> Result<Job> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let job: Job = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            Error::option(
+                if path == "." {
+                    "job".to_string()
+                } else {
+                    format!("job.{path}")
+                },
+                format!("{inner}; see docs/JOBS.md for the job format"),
+            )
+        })?;
+        job.validate()?;
+        Ok(job)
+    }
+
+    /// Checks the parts that parsing cannot: at least one step, and every step's options.
+    pub fn validate(&self) -> Result<()> {
+        if self.steps.is_empty() {
+            return Err(Error::option(
+                "job.steps",
+                "is empty; give at least one step",
+            ));
+        }
+        for (index, step) in self.steps.iter().enumerate() {
+            step.validate().map_err(|e| at_step(index, e))?;
+        }
+        Ok(())
+    }
+
+    /// Whether a step needs a doodle [`Engine`] (so callers create one only then).
+    pub fn needs_engine(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::Doodle { .. }))
+    }
+
+    /// Runs the steps in order on `inputs`. `engine` is needed only for doodle steps.
+    pub fn run(&self, inputs: &JobInputs, engine: Option<&Engine>) -> Result<JobOutcome> {
+        self.validate()?;
+        let mut image = match &self.input {
+            Some(name) => Some(step::image_named(inputs, name, "job.input")?.clone()),
+            None => None,
+        };
+        let mut reports = Vec::with_capacity(self.steps.len());
+        for (index, step) in self.steps.iter().enumerate() {
+            let started = std::time::Instant::now();
+            let (next, details) = step
+                .run(image.as_ref(), inputs, engine)
+                .map_err(|e| at_step(index, e))?;
+            if let Some(next) = next {
+                image = Some(next);
+            }
+            reports.push(StepReport {
+                op: step.op(),
+                seconds: started.elapsed().as_secs_f64(),
+                details,
+            });
+        }
+        Ok(JobOutcome {
+            image,
+            steps: reports,
+            output: self.output,
+        })
+    }
+}
+
+impl JobOutcome {
+    /// The final image encoded in the job's output format.
+    pub fn encoded(&self) -> Result<Vec<u8>> {
+        let image = self.image.as_ref().ok_or_else(|| {
+            Error::option(
+                "job.steps",
+                "no step produced an image (give `input`, or start with a doodle)",
+            )
+        })?;
+        crate::io::encode(image, self.output)
+    }
+
+    /// The step reports as a JSON array.
+    pub fn report_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.steps).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Prefixes an option error with the step it came from.
+fn at_step(index: usize, error: Error) -> Error {
+    match error {
+        Error::InvalidOption { name, reason } if !name.starts_with("job.") => {
+            Error::InvalidOption {
+                name: format!("job.steps[{index}].{name}"),
+                reason,
+            }
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,79 @@
+//! `stylemark run JOB.json`: a pipeline job, as every entry point runs it.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use stylemark::doodle::{EncoderSpec, Engine};
+use stylemark::io::{DecodeLimits, load};
+use stylemark::job::{Job, JobInputs};
+use stylemark::watermark::Font;
+use stylemark::{DeviceKind, Error, Result};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The job file (JSON; see docs/JOBS.md), or `-` for standard input.
+    job: PathBuf,
+    /// A named input, `NAME=PATH` (repeat it). Font files (.ttf, .otf, .ttc) become fonts.
+    #[arg(long = "input", value_parser = parse_named)]
+    inputs: Vec<(String, PathBuf)>,
+    /// Where to write the final image (in the job's output format).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Compute device for doodle steps: cpu, ndarray or wgpu.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceKind,
+    /// Encoder for doodle steps: `builtin`, or the path of VGG19 weights.
+    #[arg(long, default_value = "builtin")]
+    encoder: String,
+}
+
+fn parse_named(text: &str) -> std::result::Result<(String, PathBuf), String> {
+    let (name, path) = text
+        .split_once('=')
+        .ok_or("expected NAME=PATH, e.g. photo=in.jpg")?;
+    if name.is_empty() {
+        return Err("the name before `=` is empty".into());
+    }
+    Ok((name.to_string(), PathBuf::from(path)))
+}
+
+pub fn run(args: RunArgs) -> Result<()> {
+    let text = if args.job.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Error::io("cannot read", "standard input", e))?
+    } else {
+        std::fs::read_to_string(&args.job).map_err(|e| Error::io("cannot read", &args.job, e))?
+    };
+    let job = Job::from_json(&text)?;
+    let mut inputs = JobInputs::default();
+    let limits = DecodeLimits::default();
+    for (name, path) in &args.inputs {
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if ["ttf", "otf", "ttc", "otc"].contains(&extension.as_str()) {
+            inputs.fonts.insert(name.clone(), Font::from_path(path)?);
+        } else {
+            inputs.images.insert(name.clone(), load(path, &limits)?);
+        }
+    }
+    let engine = if job.needs_engine() {
+        Some(Engine::new(
+            args.device,
+            args.encoder.parse::<EncoderSpec>()?,
+        )?)
+    } else {
+        None
+    };
+    let outcome = job.run(&inputs, engine.as_ref())?;
+    if let Some(path) = &args.output {
+        let bytes = outcome.encoded()?;
+        std::fs::write(path, bytes).map_err(|e| Error::io("cannot write", path, e))?;
+        eprintln!("wrote {}", path.display());
+    } else if outcome.image.is_some() {
+        eprintln!("note: the job made an image; pass --output to save it");
+    }
+    println!("{}", outcome.report_json());
+    Ok(())
+}
