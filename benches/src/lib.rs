@@ -36,3 +36,26 @@ pub fn bench_sizes(default: &[usize]) -> Vec<usize> {
         })
         .unwrap_or_else(|| default.to_vec())
 }
+
+/// The process's peak resident memory (VmHWM) in MiB, on Linux.
+pub fn peak_memory_mib() -> Option<f64> {
+    memory_line("VmHWM:")
+}
+
+/// The process's current resident memory (VmRSS) in MiB, on Linux.
+pub fn resident_memory_mib() -> Option<f64> {
+    memory_line("VmRSS:")
+}
+
+/// Resets the peak (VmHWM) to the current resident size, so the next peak is one
+/// operation's own (Linux 4.0+; ignored elsewhere).
+pub fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn memory_line(prefix: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(prefix))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}

@@ -6,7 +6,7 @@ use stylemark_e2e::{run, stylemark};
 fn help_lists_the_subcommands() {
     let (output, stdout, _) = run(stylemark().arg("--help"));
     assert!(output.status.success());
-    for subcommand in ["demo", "doodle", "info"] {
+    for subcommand in ["demo", "doodle", "info", "mark", "run", "watermark"] {
         assert!(
             stdout.contains(subcommand),
             "--help lacks `{subcommand}`:\n{stdout}"

@@ -16,6 +16,7 @@ use stylemark::doodle::{DoodleOptions, Engine, Observer};
 use stylemark::encoder::{BuiltinEncoder, Encoder, Vgg19, Vgg19Options};
 use stylemark::samples::demo_scene;
 use stylemark::{DeviceKind, Error};
+use stylemark_benches::peak_memory_mib;
 
 struct Config {
     size: u32,
@@ -64,13 +65,6 @@ fn parse_args() -> Result<Config, Error> {
 }
 
 /// Peak resident memory of this process in MiB (Linux; `None` elsewhere).
-fn peak_memory_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = parse_args()?;
     let device = config.device.open()?;

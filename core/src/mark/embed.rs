@@ -105,7 +105,9 @@ pub(super) fn embed(
         amplitude: BASE_AMPLITUDE * options.strength,
     };
     let budget_rms = 255.0 / 10f32.powf(MIN_PSNR_DB / 20.0) * options.strength;
-    let rms = pattern.rms(width as usize, height as usize);
+    // The pattern is an upsampled canonical one, so its RMS at the canonical size is the
+    // same and far cheaper to compute on a large photo.
+    let rms = pattern.canonical_rms();
     let gain = if rms > budget_rms {
         budget_rms / rms
     } else {
@@ -184,11 +186,15 @@ impl Pattern<'_> {
         }
     }
 
-    /// Root mean square of the pattern over an image of this size.
-    fn rms(&self, width: usize, height: usize) -> f32 {
+    /// Root mean square of the pattern over the canonical frame.
+    fn canonical_rms(&self) -> f32 {
         let mut sum = 0f64;
-        self.for_each(width, height, |_, _, delta| sum += f64::from(delta * delta));
-        (sum / (width * height) as f64).sqrt() as f32
+        for (i, m) in self.mask.data.iter().enumerate() {
+            let (x, y) = (i % self.mask.width, i / self.mask.width);
+            let chip = self.chips[(y % TILE / CHIP) * CHIPS_PER_SIDE + x % TILE / CHIP];
+            sum += f64::from(self.amplitude * m * chip).powi(2);
+        }
+        (sum / self.mask.data.len() as f64).sqrt() as f32
     }
 
     /// Adds `gain` times the pattern to every colour channel of `image` (which is 8-bit);

@@ -1,0 +1,98 @@
+//! Pipeline jobs: parsing, errors naming fields, and a chain that includes a doodle.
+
+use stylemark::DeviceKind;
+use stylemark::doodle::{EncoderSpec, Engine};
+use stylemark::image::{DynamicImage, GenericImageView};
+use stylemark::job::{Job, JobInputs, Step};
+use stylemark::samples::demo_scene;
+
+#[test]
+fn a_doodle_then_a_watermark_then_a_mark() {
+    let scene = demo_scene(64, 48, 3);
+    let mut inputs = JobInputs::default();
+    inputs
+        .images
+        .insert("style".into(), DynamicImage::ImageRgb8(scene.style.clone()));
+    inputs.images.insert(
+        "style_map".into(),
+        DynamicImage::ImageRgb8(scene.style_map.clone()),
+    );
+    inputs.images.insert(
+        "doodle".into(),
+        DynamicImage::ImageRgb8(scene.doodle.clone()),
+    );
+    let job = Job::from_json(
+        r#"{"steps": [
+            {"op": "doodle", "style": "style", "style_map": "style_map", "content_map": "doodle",
+             "options": {"phases": 1, "iterations": 2, "random_seed": 7}},
+            {"op": "watermark_text", "text": "x", "options": {"size": 12, "opacity": 1.0, "shadow": null}}
+        ], "output": {"format": "webp"}}"#,
+    )
+    .unwrap();
+    assert!(job.needs_engine());
+    assert!(
+        job.run(&inputs, None)
+            .unwrap_err()
+            .to_string()
+            .contains("engine")
+    );
+    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
+    let outcome = job.run(&inputs, Some(&engine)).unwrap();
+    let image = outcome.image.as_ref().unwrap();
+    assert_eq!(image.dimensions(), (64, 48));
+    assert_eq!(
+        outcome.steps[0].details["status"],
+        "completed",
+        "{}",
+        outcome.report_json()
+    );
+    assert_eq!(outcome.steps[1].details["status"]["status"], "applied");
+    assert_eq!(&outcome.encoded().unwrap()[8..12], b"WEBP");
+}
+
+#[test]
+fn malformed_jobs_name_the_bad_field() {
+    let cases = [
+        (r#"{"steps": []}"#, "job.steps"),
+        (r#"{"step": []}"#, "step"),
+        (r#"{"steps": [{"op": "paint"}]}"#, "paint"),
+        (r#"{"steps": [{"op": "mark_detect"}]}"#, "key"),
+        (
+            r#"{"steps": [{"op": "watermark_text", "text": "x", "options": {"opacity": 3}}]}"#,
+            "job.steps[0].opacity",
+        ),
+        (
+            r#"{"steps": [{"op": "watermark_text", "text": "x", "options": {"color": "blue"}}]}"#,
+            "#RRGGBB",
+        ),
+        (
+            r#"{"steps": [{"op": "doodle", "style": "s", "options": {"phases": 0}}]}"#,
+            "job.steps[0].phases",
+        ),
+        (
+            r#"{"steps": [{"op": "mark_embed", "payload": "00", "key": "k"}], "output": {"format": "gif"}}"#,
+            "output",
+        ),
+        ("not json", "job"),
+    ];
+    for (json, expected) in cases {
+        let err = Job::from_json(json).unwrap_err().to_string();
+        assert!(err.contains(expected), "{json}: {err}");
+    }
+}
+
+#[test]
+fn jobs_round_trip_through_json() {
+    let job =
+        Job::from_json(r#"{"input": "a", "steps": [{"op": "mark_detect", "key": "k"}]}"#).unwrap();
+    assert_eq!(job.steps, vec![Step::MarkDetect { key: "k".into() }]);
+    let again = Job::from_json(&serde_json::to_string(&job).unwrap()).unwrap();
+    assert_eq!(job, again);
+    let outcome = job.run(&JobInputs::default(), None);
+    assert!(
+        outcome
+            .unwrap_err()
+            .to_string()
+            .contains("no image named `a`")
+    );
+}
