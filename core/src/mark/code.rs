@@ -34,8 +34,8 @@ pub(crate) fn decode(soft: &[f32]) -> Vec<bool> {
     let mut survivors = vec![[0u8; STATES]; steps];
     for (t, pair) in soft.chunks_exact(2).enumerate() {
         let mut next_metric = vec![f32::NEG_INFINITY; STATES];
-        for state in 0..STATES {
-            if metric[state] == f32::NEG_INFINITY {
+        for (state, &so_far) in metric.iter().enumerate() {
+            if so_far == f32::NEG_INFINITY {
                 continue;
             }
             for bit in [false, true] {
@@ -45,7 +45,7 @@ pub(crate) fn decode(soft: &[f32]) -> Vec<bool> {
                     .zip(pair)
                     .map(|(o, s)| if *o { *s } else { -*s })
                     .sum();
-                let candidate = metric[state] + gain;
+                let candidate = so_far + gain;
                 if candidate > next_metric[next] {
                     next_metric[next] = candidate;
                     survivors[t][next] = state as u8;

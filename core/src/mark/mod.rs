@@ -81,7 +81,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>> {
         .filter(|c| !c.is_whitespace())
         .collect();
     let bad = |reason: &str| Error::option("payload", format!("`{text}` {reason}"));
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(bad(
             "has an odd number of hex digits; write whole bytes, e.g. `0a1b`",
         ));

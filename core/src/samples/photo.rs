@@ -16,7 +16,7 @@ use crate::rng::SplitMix64;
 /// assert_ne!(a, stylemark::samples::photo(160, 120, 4));
 /// ```
 pub fn photo(width: u32, height: u32, seed: u64) -> DynamicImage {
-    let mut rng = SplitMix64::new(seed ^ 0x5eed_0f_1a7e);
+    let mut rng = SplitMix64::new(seed ^ 0x005e_ed0f_1a7e);
     let (w, h) = (width as usize, height as usize);
     let scale = f64::from(width.max(height));
     let texture = fractal_noise(w, h, scale, 0.85, &mut rng);
@@ -39,13 +39,13 @@ pub fn photo(width: u32, height: u32, seed: u64) -> DynamicImage {
 
     let mut pixels = vec![[0f64; 3]; w * h];
     for y in 0..h {
-        for x in 0..w {
+        for (x, shape) in horizon_shape.iter().enumerate() {
             let i = y * w + x;
             let v = y as f64 / h as f64;
-            let edge = horizon + 0.08 * horizon_shape[x];
+            let edge = horizon + 0.08 * shape;
             pixels[i] = if v < edge {
                 let t = v / edge;
-                let cloud = (clouds[i] * 1.5).max(0.0).min(1.0);
+                let cloud = (clouds[i] * 1.5).clamp(0.0, 1.0);
                 std::array::from_fn(|c| {
                     let blue = sky_top[c] + (225.0 - sky_top[c]) * t * 0.7;
                     blue + (245.0 - blue) * cloud
