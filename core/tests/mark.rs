@@ -202,3 +202,29 @@ fn bad_inputs_are_clear_errors() {
         Err(Error::ImageTooSmallForMark { .. })
     ));
 }
+
+#[test]
+fn every_key_gives_a_readable_layout() {
+    // The prototype once failed on some keys' layouts; check a dozen keys through JPEG q50.
+    let original = photo(683, 512, 8);
+    std::thread::scope(|scope| {
+        for half in 0..2 {
+            let original = &original;
+            scope.spawn(move || {
+                for i in (0..12).filter(|i| i % 2 == half) {
+                    let key = format!("key number {i}");
+                    let marked =
+                        mark::embed(original, &[i as u8, 0x5a], &key, &MarkOptions::default())
+                            .unwrap();
+                    let detection =
+                        mark::detect(&attacks::jpeg_420(&marked.image, 50).unwrap(), &key).unwrap();
+                    assert_eq!(
+                        detection.payload.as_deref(),
+                        Some(&[i as u8, 0x5a][..]),
+                        "key {key}: {detection:?}"
+                    );
+                }
+            });
+        }
+    });
+}

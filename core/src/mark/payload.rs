@@ -70,7 +70,9 @@ mod tests {
     #[test]
     fn round_trips_every_length() {
         for len in 1..=8 {
-            let payload: Vec<u8> = (0..len as u8).map(|i| i * 37 + 1).collect();
+            let payload: Vec<u8> = (0..len as u8)
+                .map(|i| i.wrapping_mul(37).wrapping_add(1))
+                .collect();
             assert_eq!(decode(&encode(&payload).unwrap()), Some(payload));
         }
         // Trailing zero bytes are part of the payload, not padding.

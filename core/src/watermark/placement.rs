@@ -371,13 +371,17 @@ mod tests {
             ..Placement::default()
         };
         let origins = grid.origins(200, 100, 30, 20);
+        // Steps of mark + gap (40 x 30): no room is left for another mark at any edge.
+        let (xs, ys): (Vec<i64>, Vec<i64>) = origins.iter().copied().unzip();
+        let (min_x, max_x) = (*xs.iter().min().unwrap(), *xs.iter().max().unwrap());
+        let (min_y, max_y) = (*ys.iter().min().unwrap(), *ys.iter().max().unwrap());
         assert!(
-            origins.iter().any(|&(x, y)| x <= 0 && y <= 0),
-            "top-left covered"
+            min_x - 40 + 30 <= 0 && max_x + 40 >= 200,
+            "columns {min_x}..{max_x}"
         );
         assert!(
-            origins.iter().any(|&(x, y)| x + 30 >= 200 && y + 20 >= 100),
-            "bottom-right covered"
+            min_y - 30 + 20 <= 0 && max_y + 30 >= 100,
+            "rows {min_y}..{max_y}"
         );
         let staggered = Placement {
             tiling: Tiling::Staggered,

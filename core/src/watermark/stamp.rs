@@ -98,8 +98,9 @@ impl Stamp {
         }
         let (sin, cos) = degrees.to_radians().sin_cos();
         let (w, h) = (self.width as f32, self.height as f32);
-        let out_w = (w * cos.abs() + h * sin.abs()).ceil() as u32 + 2;
-        let out_h = (w * sin.abs() + h * cos.abs()).ceil() as u32 + 2;
+        // The small epsilon keeps float fuzz (cos 90 is not quite 0) from adding a pixel.
+        let out_w = (w * cos.abs() + h * sin.abs() - 1e-3).ceil() as u32 + 2;
+        let out_h = (w * sin.abs() + h * cos.abs() - 1e-3).ceil() as u32 + 2;
         let mut out = Stamp::transparent(out_w, out_h);
         let (cx, cy) = (w / 2.0, h / 2.0);
         let (ox, oy) = (out_w as f32 / 2.0, out_h as f32 / 2.0);
