@@ -1,0 +1,386 @@
+//! The operations: doodle, text and logo watermarks, invisible marks, and jobs. Each
+//! converts its arguments, calls the core, and converts the result; nothing else.
+
+use std::ffi::{c_char, c_void};
+
+use serde_json::json;
+use stylemark_core::doodle::{DoodleOptions, DoodleRequest, Observer, Progress};
+use stylemark_core::image::DynamicImage;
+use stylemark_core::io::{OutputFormat, encode};
+use stylemark_core::job::{Job, JobInputs};
+use stylemark_core::mark::{self, MarkOptions};
+use stylemark_core::watermark::{self, LogoOptions, TextOptions};
+
+use crate::engine::{StylemarkEngine, engine_ref};
+use crate::input::{
+    StylemarkImage, optional_image, optional_str, output_format, required_image, required_str,
+};
+use crate::memory::{StylemarkBuffer, into_c_string};
+use crate::options::StylemarkOptions;
+use crate::status::{Failure, StylemarkStatus, guard};
+
+/// What a progress callback receives after each evaluation of a doodle.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct StylemarkProgress {
+    /// Phase number, from 1.
+    pub phase: u32,
+    /// Number of phases.
+    pub phases: u32,
+    /// Evaluation within the phase, from 1.
+    pub evaluation: u32,
+    /// Evaluations per phase.
+    pub evaluations: u32,
+    /// Fraction of the run done, 0 to 1.
+    pub fraction: f64,
+    /// The total loss of this evaluation.
+    pub loss: f64,
+    /// Seconds since the run started.
+    pub elapsed_seconds: f64,
+}
+
+/// A progress callback: return `false` to cancel the run (the best image so far is still
+/// returned, with status `cancelled` in the report). Called on the thread that called
+/// `stylemark_doodle`.
+pub type StylemarkProgressCallback = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, progress: *const StylemarkProgress) -> bool,
+>;
+
+/// What `stylemark_mark_detect` found.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StylemarkDetection {
+    /// Whether a mark made with the key was found.
+    pub found: bool,
+    /// The payload (its first `payload_len` bytes), when found.
+    pub payload: [u8; 8],
+    /// Number of payload bytes (0 when not found).
+    pub payload_len: usize,
+    /// How clearly the chips agree with the decoded bits, 0 (chance) to 1.
+    pub confidence: f32,
+    /// How far the sync peak stands out, in standard deviations (found needs 5.5).
+    pub sync_score: f32,
+}
+
+/// The user data pointer, carried into the core's callback (which must be `Send`; the
+/// callback runs on the calling thread, so this is sound).
+struct UserData(*mut c_void);
+// SAFETY: the callback is invoked only on the thread that passed the pointer.
+unsafe impl Send for UserData {}
+
+/// Writes an encoded image and an optional JSON report to the out-parameters.
+///
+/// # Safety
+/// `out_image` is writable; `out_report` is NULL or writable.
+unsafe fn deliver(
+    image: &DynamicImage,
+    format: OutputFormat,
+    report: serde_json::Value,
+    out_image: *mut StylemarkBuffer,
+    out_report: *mut *mut c_char,
+) -> Result<(), Failure> {
+    let bytes = encode(image, format)?;
+    // SAFETY: checked non-NULL by the callers before any work.
+    unsafe { out_image.write(StylemarkBuffer::from_vec(bytes)) };
+    if !out_report.is_null() {
+        // SAFETY: the caller passes NULL or writable memory for a pointer.
+        unsafe { out_report.write(into_c_string(report.to_string())) };
+    }
+    Ok(())
+}
+
+fn require_out<T>(pointer: *mut T, name: &str) -> Result<(), Failure> {
+    if pointer.is_null() {
+        Err(Failure::null(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// Paints `content` (or the `content_map` doodle, or a texture) in the style of `style`.
+///
+/// `style_map`, `content`, `content_map`, `options`, `progress` and `out_report` may be
+/// NULL. Options are the doodle options (`phases`, `iterations`, `content_weight`, ...,
+/// `time_budget` in seconds, `random_seed`) plus `output_size` (`[width, height]`).
+/// `format` is NULL (PNG), `png`, `jpeg`, `jpeg:QUALITY` or `webp`. On success
+/// `*out_image` holds the encoded painting (free it with `stylemark_buffer_free`) and
+/// `*out_report`, if asked for, the run's JSON report (free it with
+/// `stylemark_string_free`), whose `status` says whether it completed or stopped early.
+///
+/// # Safety
+/// Pointers are NULL (where allowed) or valid for their types; images as described at
+/// `StylemarkImage`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn stylemark_doodle(
+    engine: *const StylemarkEngine,
+    style: *const StylemarkImage,
+    style_map: *const StylemarkImage,
+    content: *const StylemarkImage,
+    content_map: *const StylemarkImage,
+    options: *const StylemarkOptions,
+    progress: StylemarkProgressCallback,
+    user_data: *mut c_void,
+    format: *const c_char,
+    out_image: *mut StylemarkBuffer,
+    out_report: *mut *mut c_char,
+) -> StylemarkStatus {
+    guard(|| {
+        require_out(out_image, "out_image")?;
+        // SAFETY (whole block): arguments as documented.
+        unsafe {
+            let engine = engine_ref(engine)?;
+            let limits = &engine.limits;
+            let format = output_format(optional_str(format, "format")?)?;
+            let (doodle_options, extra): (DoodleOptions, _) =
+                StylemarkOptions::parse(options.as_ref(), &["output_size"])?;
+            let mut request = DoodleRequest::new(required_image(style, "style", limits)?);
+            request.style_map = optional_image(style_map, "style_map", limits)?;
+            request.content = optional_image(content, "content", limits)?;
+            request.content_map = optional_image(content_map, "content_map", limits)?;
+            if let Some(size) = extra.get("output_size") {
+                request.output_size = Some(serde_json::from_value(size.clone()).map_err(|_| {
+                    Failure {
+                        status: StylemarkStatus::InvalidOptions,
+                        message:
+                            "invalid option `output_size`: write [width, height], e.g. [512, 384]"
+                                .into(),
+                    }
+                })?);
+            }
+            let user = UserData(user_data);
+            let mut on_progress = move |p: &Progress| {
+                let Some(callback) = progress else {
+                    return true;
+                };
+                let report = StylemarkProgress {
+                    phase: p.phase as u32,
+                    phases: p.phases as u32,
+                    evaluation: p.evaluation as u32,
+                    evaluations: p.evaluations as u32,
+                    fraction: p.fraction(),
+                    loss: f64::from(p.losses.total),
+                    elapsed_seconds: p.elapsed.as_secs_f64(),
+                };
+                let user = &user;
+                // SAFETY: the caller's callback, with the caller's user data.
+                callback(user.0, &report)
+            };
+            let observer = Observer::default().progress(&mut on_progress);
+            let outcome = engine
+                .doodle()?
+                .doodle(&request, &doodle_options, observer)?;
+            let report = json!({"status": outcome.status, "report": outcome.report});
+            deliver(
+                &DynamicImage::ImageRgb8(outcome.image),
+                format,
+                report,
+                out_image,
+                out_report,
+            )
+        }
+    })
+}
+
+/// Draws `text` on `image`. Options: `size`, `color`, `opacity`, `outline`, `shadow`,
+/// `placement.position`, `placement.rotation`...; fonts with
+/// `stylemark_options_add_font_file`. See `stylemark_doodle` for `format` and the outputs.
+///
+/// # Safety
+/// As `stylemark_doodle`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn stylemark_watermark_text(
+    engine: *const StylemarkEngine,
+    image: *const StylemarkImage,
+    text: *const c_char,
+    options: *const StylemarkOptions,
+    format: *const c_char,
+    out_image: *mut StylemarkBuffer,
+    out_report: *mut *mut c_char,
+) -> StylemarkStatus {
+    guard(|| {
+        require_out(out_image, "out_image")?;
+        // SAFETY (whole block): arguments as documented.
+        unsafe {
+            let engine = engine_ref(engine)?;
+            let format = output_format(optional_str(format, "format")?)?;
+            let image = required_image(image, "image", &engine.limits)?;
+            let text = required_str(text, "text")?;
+            let (mut text_options, _): (TextOptions, _) =
+                StylemarkOptions::parse(options.as_ref(), &[])?;
+            text_options.fonts = StylemarkOptions::fonts(options.as_ref());
+            let marked = watermark::text(&image, text, &text_options)?;
+            let report =
+                json!({"status": marked.status, "marks": marked.marks, "note": marked.note});
+            deliver(&marked.image, format, report, out_image, out_report)
+        }
+    })
+}
+
+/// Draws `logo` on `image`. Options: `size`, `opacity`, `upscale`, `min_width`,
+/// `min_height`, `placement.*`. When the image is below the minimum size it is returned
+/// unchanged and the report's status is `skipped`.
+///
+/// # Safety
+/// As `stylemark_doodle`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn stylemark_watermark_logo(
+    engine: *const StylemarkEngine,
+    image: *const StylemarkImage,
+    logo: *const StylemarkImage,
+    options: *const StylemarkOptions,
+    format: *const c_char,
+    out_image: *mut StylemarkBuffer,
+    out_report: *mut *mut c_char,
+) -> StylemarkStatus {
+    guard(|| {
+        require_out(out_image, "out_image")?;
+        // SAFETY (whole block): arguments as documented.
+        unsafe {
+            let engine = engine_ref(engine)?;
+            let format = output_format(optional_str(format, "format")?)?;
+            let image = required_image(image, "image", &engine.limits)?;
+            let logo = required_image(logo, "logo", &engine.limits)?;
+            let (logo_options, _): (LogoOptions, _) =
+                StylemarkOptions::parse(options.as_ref(), &[])?;
+            let marked = watermark::logo(&image, &logo, &logo_options)?;
+            let report =
+                json!({"status": marked.status, "marks": marked.marks, "note": marked.note});
+            deliver(&marked.image, format, report, out_image, out_report)
+        }
+    })
+}
+
+/// Hides `payload` (1 to 8 bytes) in `image` under `key`. Options: `strength`, `verify`.
+/// Keep the output lossless (PNG) or high quality; the mark survives JPEG, but every
+/// generation costs margin.
+///
+/// # Safety
+/// As `stylemark_doodle`; `payload` points to `payload_len` bytes.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn stylemark_mark_embed(
+    engine: *const StylemarkEngine,
+    image: *const StylemarkImage,
+    payload: *const u8,
+    payload_len: usize,
+    key: *const c_char,
+    options: *const StylemarkOptions,
+    format: *const c_char,
+    out_image: *mut StylemarkBuffer,
+    out_report: *mut *mut c_char,
+) -> StylemarkStatus {
+    guard(|| {
+        require_out(out_image, "out_image")?;
+        if payload.is_null() {
+            return Err(Failure::null("payload"));
+        }
+        // SAFETY (whole block): arguments as documented.
+        unsafe {
+            let engine = engine_ref(engine)?;
+            let format = output_format(optional_str(format, "format")?)?;
+            let image = required_image(image, "image", &engine.limits)?;
+            let payload = std::slice::from_raw_parts(payload, payload_len);
+            let key = required_str(key, "key")?;
+            let (mark_options, _): (MarkOptions, _) =
+                StylemarkOptions::parse(options.as_ref(), &[])?;
+            let marked = mark::embed(&image, payload, key, &mark_options)?;
+            let report =
+                json!({"psnr_db": marked.psnr_db, "verified_score": marked.verified_score});
+            deliver(&marked.image, format, report, out_image, out_report)
+        }
+    })
+}
+
+/// Looks for a mark made with `key` in `image`. Not finding one is not an error:
+/// `out->found` is false.
+///
+/// # Safety
+/// As `stylemark_doodle`; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn stylemark_mark_detect(
+    engine: *const StylemarkEngine,
+    image: *const StylemarkImage,
+    key: *const c_char,
+    out: *mut StylemarkDetection,
+) -> StylemarkStatus {
+    guard(|| {
+        require_out(out, "out")?;
+        // SAFETY (whole block): arguments as documented.
+        unsafe {
+            let engine = engine_ref(engine)?;
+            let image = required_image(image, "image", &engine.limits)?;
+            let detection = mark::detect(&image, required_str(key, "key")?)?;
+            let mut result = StylemarkDetection {
+                found: detection.found,
+                confidence: detection.confidence,
+                sync_score: detection.sync_score,
+                ..StylemarkDetection::default()
+            };
+            if let Some(payload) = &detection.payload {
+                result.payload[..payload.len()].copy_from_slice(payload);
+                result.payload_len = payload.len();
+            }
+            out.write(result);
+            Ok(())
+        }
+    })
+}
+
+/// Runs a pipeline job (the JSON format of docs/JOBS.md) on `count` named images
+/// (`names[i]` names `images[i]`). `*out_image` gets the final image in the job's output
+/// format (`{NULL, 0}` when no step made one) and `*out_report`, if asked for, the JSON
+/// array of step reports.
+///
+/// # Safety
+/// As `stylemark_doodle`; `names` and `images` point to `count` entries each.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn stylemark_run_job(
+    engine: *const StylemarkEngine,
+    job_json: *const c_char,
+    names: *const *const c_char,
+    images: *const StylemarkImage,
+    count: usize,
+    out_image: *mut StylemarkBuffer,
+    out_report: *mut *mut c_char,
+) -> StylemarkStatus {
+    guard(|| {
+        require_out(out_image, "out_image")?;
+        if count > 0 && (names.is_null() || images.is_null()) {
+            return Err(Failure::null("names or images"));
+        }
+        // SAFETY (whole block): arguments as documented.
+        unsafe {
+            let engine = engine_ref(engine)?;
+            let job = Job::from_json(required_str(job_json, "job_json")?)?;
+            let mut inputs = JobInputs::default();
+            for i in 0..count {
+                let name = required_str(*names.add(i), "names[i]")?;
+                let image = required_image(images.add(i), name, &engine.limits)?;
+                inputs.images.insert(name.to_string(), image);
+            }
+            let doodle = if job.needs_engine() {
+                Some(engine.doodle()?)
+            } else {
+                None
+            };
+            let outcome = job.run(&inputs, doodle)?;
+            let bytes = match &outcome.image {
+                Some(_) => outcome.encoded()?,
+                None => Vec::new(),
+            };
+            out_image.write(if bytes.is_empty() {
+                StylemarkBuffer {
+                    data: std::ptr::null_mut(),
+                    len: 0,
+                }
+            } else {
+                StylemarkBuffer::from_vec(bytes)
+            });
+            if !out_report.is_null() {
+                out_report.write(into_c_string(outcome.report_json().to_string()));
+            }
+            Ok(())
+        }
+    })
+}

@@ -1,0 +1,129 @@
+//! Options as key/value pairs, turned into the core's option structs (so C callers get
+//! every option, with the core's names and defaults, and new options never break them).
+
+use std::ffi::c_char;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use stylemark_core::watermark::Font;
+
+use crate::input::required_str;
+use crate::status::{Failure, StylemarkStatus, guard};
+
+/// A set of options for one call. Keys are the core's option names (`opacity`,
+/// `iterations`, `placement.position`...); see bindings-c/README.md.
+pub struct StylemarkOptions {
+    values: Map<String, Value>,
+    fonts: Vec<Font>,
+}
+
+/// A new, empty set of options (every option at its default). Free it with
+/// `stylemark_options_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn stylemark_options_new() -> *mut StylemarkOptions {
+    Box::into_raw(Box::new(StylemarkOptions {
+        values: Map::new(),
+        fonts: Vec::new(),
+    }))
+}
+
+/// Frees options. NULL is fine.
+///
+/// # Safety
+/// `options` is NULL or came from `stylemark_options_new` and was not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn stylemark_options_free(options: *mut StylemarkOptions) {
+    if !options.is_null() {
+        // SAFETY: the pointer came from `Box::into_raw` in `stylemark_options_new`.
+        drop(unsafe { Box::from_raw(options) });
+    }
+}
+
+/// Sets an option. `value` is read as JSON when it is valid JSON (`0.5`, `true`,
+/// `[512, 384]`, `"text"`), otherwise as a plain string (`south-east`, `#ff000080`, `5%`).
+/// Dotted keys set nested options (`placement.position`). Unknown keys and bad values are
+/// reported by the call that uses the options, naming the key.
+///
+/// # Safety
+/// `options` is a live options set; `key` and `value` are NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn stylemark_options_set(
+    options: *mut StylemarkOptions,
+    key: *const c_char,
+    value: *const c_char,
+) -> StylemarkStatus {
+    guard(|| {
+        // SAFETY: the caller passes a live options set or NULL.
+        let options = unsafe { options.as_mut() }.ok_or_else(|| Failure::null("options"))?;
+        // SAFETY: the caller passes NUL-terminated strings or NULL.
+        let (key, value) = unsafe { (required_str(key, "key")?, required_str(value, "value")?) };
+        let parsed =
+            serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+        let mut parts: Vec<&str> = key.split('.').collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(Failure::invalid(format!("`{key}` is not an option name")));
+        }
+        let last = parts.pop().unwrap_or_default();
+        let mut map = &mut options.values;
+        for part in parts {
+            let entry = map
+                .entry(part.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            map = entry
+                .as_object_mut()
+                .ok_or_else(|| Failure::invalid(format!("`{key}` is not an option name")))?;
+        }
+        map.insert(last.to_string(), parsed);
+        Ok(())
+    })
+}
+
+/// Adds a font file (TrueType, OpenType or a collection) for text watermarks, tried in
+/// the order added, before the built-in DejaVu Sans.
+///
+/// # Safety
+/// `options` is a live options set; `path` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn stylemark_options_add_font_file(
+    options: *mut StylemarkOptions,
+    path: *const c_char,
+) -> StylemarkStatus {
+    guard(|| {
+        // SAFETY: as documented.
+        let options = unsafe { options.as_mut() }.ok_or_else(|| Failure::null("options"))?;
+        // SAFETY: as documented.
+        let path = unsafe { required_str(path, "path")? };
+        options.fonts.push(Font::from_path(path)?);
+        Ok(())
+    })
+}
+
+impl StylemarkOptions {
+    /// The options as the core struct `T`, after taking out `extra` keys the C layer
+    /// handles itself.
+    pub(crate) fn parse<T: DeserializeOwned + Default>(
+        options: Option<&StylemarkOptions>,
+        extra: &[&str],
+    ) -> Result<(T, Map<String, Value>), Failure> {
+        let Some(options) = options else {
+            return Ok((T::default(), Map::new()));
+        };
+        let mut values = options.values.clone();
+        let taken = extra
+            .iter()
+            .filter_map(|k| values.remove(*k).map(|v| (k.to_string(), v)))
+            .collect();
+        let parsed = serde_json::from_value(Value::Object(values)).map_err(|e| Failure {
+            status: StylemarkStatus::InvalidOptions,
+            message: format!("invalid options: {e}"),
+        })?;
+        Ok((parsed, taken))
+    }
+
+    pub(crate) fn fonts(options: Option<&StylemarkOptions>) -> Vec<Font> {
+        options.map(|o| o.fonts.clone()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,117 @@
+//! Status codes, the thread-local last error, and the guard every entry point runs in.
+
+use std::cell::RefCell;
+use std::ffi::{CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use stylemark_core::{Error, ErrorKind};
+
+/// The result of every function that can fail. `STYLEMARK_STATUS_OK` is 0; on any other
+/// value `stylemark_last_error()` says what went wrong and what to do.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StylemarkStatus {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullPointer = 1,
+    /// An argument is malformed (not UTF-8, a bad size, an unknown format name).
+    InvalidArgument = 2,
+    /// An image is empty, unreadable, corrupt, or cannot carry an invisible mark.
+    InvalidImage = 3,
+    /// An input exceeded a limit (bytes, pixels, memory).
+    LimitExceeded = 4,
+    /// An option, a font or a job is invalid.
+    InvalidOptions = 5,
+    /// Encoder weights are missing or unusable.
+    Weights = 6,
+    /// A device is not compiled in, not present, or failed.
+    Device = 7,
+    /// A file could not be read or written, or an output could not be encoded.
+    Io = 8,
+    /// A bug in stylemark (a caught panic); the process is unharmed.
+    Internal = 9,
+}
+
+/// Why a call failed: a status and a message for `stylemark_last_error()`.
+pub(crate) struct Failure {
+    pub status: StylemarkStatus,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn null(argument: &str) -> Failure {
+        Failure {
+            status: StylemarkStatus::NullPointer,
+            message: format!("`{argument}` is NULL"),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Failure {
+        Failure {
+            status: StylemarkStatus::InvalidArgument,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        let status = match error.kind() {
+            ErrorKind::InvalidImage => StylemarkStatus::InvalidImage,
+            ErrorKind::LimitExceeded => StylemarkStatus::LimitExceeded,
+            ErrorKind::InvalidOptions => StylemarkStatus::InvalidOptions,
+            ErrorKind::Weights => StylemarkStatus::Weights,
+            ErrorKind::Device => StylemarkStatus::Device,
+            ErrorKind::Io => StylemarkStatus::Io,
+            _ => StylemarkStatus::Internal,
+        };
+        Failure {
+            status,
+            message: error.to_string(),
+        }
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(message: &str) {
+    // Interior NULs cannot go into a C string; they never occur in our messages.
+    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|last| *last.borrow_mut() = text);
+}
+
+/// Runs an entry point: clears the last error, turns failures and panics into a status
+/// and a message. Nothing unwinds into C.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> StylemarkStatus {
+    set_last_error("");
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => StylemarkStatus::Ok,
+        Ok(Err(failure)) => {
+            set_last_error(&failure.message);
+            failure.status
+        }
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!(
+                "internal error: {detail}; this is a bug in stylemark, please report it"
+            ));
+            StylemarkStatus::Internal
+        }
+    }
+}
+
+/// The message of the last failed call on this thread ("" after a successful call).
+///
+/// Each thread has its own: concurrent calls never see each other's errors. The pointer
+/// stays valid until the next stylemark call on the same thread; copy it to keep it.
+#[unsafe(no_mangle)]
+pub extern "C" fn stylemark_last_error() -> *const c_char {
+    LAST_ERROR.with(|last| last.borrow().as_ptr())
+}
