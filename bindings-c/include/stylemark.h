@@ -69,6 +69,11 @@ typedef struct StylemarkEngineOptions {
   const char *encoder;
   // VGG19 input convention: NULL (from the file, else caffe), `caffe` or `torchvision`.
   const char *weights_format;
+  // VGG19 weights in memory (the bytes of a .safetensors or .pth file), used instead of
+  // `encoder` when not NULL. Copied; they are read on the first doodle.
+  const uint8_t *weights;
+  // Number of bytes at `weights`.
+  size_t weights_len;
   // Largest image accepted, in pixels (default 40,000,000).
   uint64_t max_pixels;
   // Largest encoded image accepted, in bytes (default 64 MiB).

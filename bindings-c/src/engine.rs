@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use stylemark_core::DeviceKind;
 use stylemark_core::doodle::{EncoderSpec, Engine};
-use stylemark_core::encoder::InputConvention;
+use stylemark_core::encoder::{InputConvention, Vgg19, Vgg19Options, WeightsSource};
 use stylemark_core::io::DecodeLimits;
 
 use crate::input::optional_str;
@@ -26,6 +26,11 @@ pub struct StylemarkEngineOptions {
     pub encoder: *const c_char,
     /// VGG19 input convention: NULL (from the file, else caffe), `caffe` or `torchvision`.
     pub weights_format: *const c_char,
+    /// VGG19 weights in memory (the bytes of a .safetensors or .pth file), used instead of
+    /// `encoder` when not NULL. Copied; they are read on the first doodle.
+    pub weights: *const u8,
+    /// Number of bytes at `weights`.
+    pub weights_len: usize,
     /// Largest image accepted, in pixels (default 40,000,000).
     pub max_pixels: u64,
     /// Largest encoded image accepted, in bytes (default 64 MiB).
@@ -40,16 +45,40 @@ pub struct StylemarkEngineOptions {
 /// checks the device name, the encoder and that a weights file exists.
 pub struct StylemarkEngine {
     device: DeviceKind,
-    encoder: EncoderSpec,
+    encoder: EncoderChoice,
     doodle: OnceLock<Result<Engine, (StylemarkStatus, String)>>,
     pub(crate) limits: DecodeLimits,
+}
+
+/// The encoder an engine will open: named (built-in or a weights file) or from bytes.
+enum EncoderChoice {
+    Spec(EncoderSpec),
+    Bytes(Vec<u8>, Option<InputConvention>),
+}
+
+impl EncoderChoice {
+    fn open(&self, device: DeviceKind) -> stylemark_core::Result<Engine> {
+        match self {
+            EncoderChoice::Spec(spec) => Engine::new(device, spec.clone()),
+            EncoderChoice::Bytes(bytes, convention) => {
+                let device = device.open()?;
+                let options = Vgg19Options {
+                    convention: *convention,
+                    ..Vgg19Options::default()
+                };
+                let source = WeightsSource::from(bytes.clone());
+                let vgg = Vgg19::load(source, options, &device.autodiff())?;
+                Ok(Engine::with_encoder(device, Box::new(vgg)))
+            }
+        }
+    }
 }
 
 impl StylemarkEngine {
     /// The doodle engine, opened on first use (once, even when threads race for it).
     pub(crate) fn doodle(&self) -> Result<&Engine, Failure> {
         let opened = self.doodle.get_or_init(|| {
-            Engine::new(self.device, self.encoder.clone()).map_err(|e| {
+            self.encoder.open(self.device).map_err(|e| {
                 let failure = Failure::from(e);
                 (failure.status, failure.message)
             })
@@ -73,6 +102,8 @@ pub unsafe extern "C" fn stylemark_engine_options_init(options: *mut StylemarkEn
         device: c"cpu".as_ptr(),
         encoder: c"builtin".as_ptr(),
         weights_format: std::ptr::null(),
+        weights: std::ptr::null(),
+        weights_len: 0,
         max_pixels: limits.max_pixels,
         max_input_bytes: limits.max_input_bytes,
     };
@@ -101,6 +132,8 @@ pub unsafe extern "C" fn stylemark_engine_new(
             device: std::ptr::null(),
             encoder: std::ptr::null(),
             weights_format: std::ptr::null(),
+            weights: std::ptr::null(),
+            weights_len: 0,
             max_pixels: 0,
             max_input_bytes: 0,
         };
@@ -126,32 +159,38 @@ pub unsafe extern "C" fn stylemark_engine_new(
             )
         };
         let device: DeviceKind = device.parse()?;
-        let mut spec: EncoderSpec = encoder.parse()?;
-        if let (
-            EncoderSpec::Vgg19 {
-                convention: slot, ..
-            },
-            Some(name),
-        ) = (&mut spec, convention)
-        {
-            *slot = Some(name.parse::<InputConvention>()?);
-        }
+        let convention = convention.map(str::parse::<InputConvention>).transpose()?;
+        let encoder = if settings.weights.is_null() {
+            let mut spec: EncoderSpec = encoder.parse()?;
+            if let EncoderSpec::Vgg19 {
+                weights,
+                convention: slot,
+                ..
+            } = &mut spec
+            {
+                if !weights.exists() {
+                    return Err(stylemark_core::Error::WeightsNotFound {
+                        path: weights.clone(),
+                    }
+                    .into());
+                }
+                *slot = convention;
+            }
+            EncoderChoice::Spec(spec)
+        } else {
+            // SAFETY: the caller promises `weights_len` readable bytes at `weights`.
+            let bytes =
+                unsafe { std::slice::from_raw_parts(settings.weights, settings.weights_len) };
+            EncoderChoice::Bytes(bytes.to_vec(), convention)
+        };
         let limits = DecodeLimits {
             max_pixels: settings.max_pixels,
             max_input_bytes: settings.max_input_bytes,
             ..DecodeLimits::default()
         };
-        if let EncoderSpec::Vgg19 { weights, .. } = &spec
-            && !weights.exists()
-        {
-            return Err(stylemark_core::Error::WeightsNotFound {
-                path: weights.clone(),
-            }
-            .into());
-        }
         let created = StylemarkEngine {
             device,
-            encoder: spec,
+            encoder,
             doodle: OnceLock::new(),
             limits,
         };

@@ -115,3 +115,39 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> StylemarkStat
 pub extern "C" fn stylemark_last_error() -> *const c_char {
     LAST_ERROR.with(|last| last.borrow().as_ptr())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_error() -> String {
+        // SAFETY: the pointer is valid until the next call on this thread.
+        unsafe { std::ffi::CStr::from_ptr(stylemark_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn panics_become_internal_errors_and_success_clears_the_message() {
+        assert_eq!(guard(|| panic!("boom")), StylemarkStatus::Internal);
+        assert!(last_error().contains("boom") && last_error().contains("bug in stylemark"));
+        assert_eq!(guard(|| Ok(())), StylemarkStatus::Ok);
+        assert_eq!(last_error(), "");
+    }
+
+    #[test]
+    fn errors_are_per_thread() {
+        assert_eq!(
+            guard(|| Err(Failure::invalid("main thread"))),
+            StylemarkStatus::InvalidArgument
+        );
+        std::thread::spawn(|| {
+            assert_eq!(last_error(), "");
+            guard(|| Err(Failure::null("other")));
+            assert!(last_error().contains("other"));
+        })
+        .join()
+        .unwrap();
+        assert_eq!(last_error(), "main thread");
+    }
+}

@@ -84,6 +84,21 @@ static void test_engine_and_version(void) {
     options.struct_size = 8;
     EXPECT_STATUS(stylemark_engine_new(&options, &bad), STYLEMARK_STATUS_INVALID_ARGUMENT, "struct_size");
 
+    /* Weights in memory are read on the first doodle: garbage fails there, clearly. */
+    stylemark_engine_options_init(&options);
+    const uint8_t junk[16] = "not a weights!!";
+    options.weights = junk;
+    options.weights_len = sizeof junk;
+    StylemarkEngine *from_bytes = NULL;
+    EXPECT_STATUS(stylemark_engine_new(&options, &from_bytes), STYLEMARK_STATUS_OK, "");
+    uint8_t style_pixels[3 * 16 * 16] = {0};
+    StylemarkImage style = {0};
+    style.pixels = style_pixels; style.width = 16; style.height = 16; style.channels = 3;
+    StylemarkBuffer out = {0};
+    EXPECT_STATUS(stylemark_doodle(from_bytes, &style, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &out, NULL),
+                  STYLEMARK_STATUS_WEIGHTS, "weights");
+    stylemark_engine_free(from_bytes);
+
     EXPECT_STATUS(stylemark_engine_new(NULL, &engine), STYLEMARK_STATUS_OK, "");
     CHECK(engine != NULL, "an engine");
     stylemark_engine_free(NULL);
