@@ -22,13 +22,9 @@ impl Plane {
                 .chunks_exact(2)
                 .map(|p| f32::from(p[0]))
                 .collect(),
-            _ => {
-                let rgb = image.to_rgb8();
-                rgb.as_raw()
-                    .chunks_exact(3)
-                    .map(|p| luma_of(f32::from(p[0]), f32::from(p[1]), f32::from(p[2])))
-                    .collect()
-            }
+            DynamicImage::ImageRgb8(rgb) => rgb_luma(rgb.as_raw(), 3),
+            DynamicImage::ImageRgba8(rgba) => rgb_luma(rgba.as_raw(), 4),
+            _ => rgb_luma(image.to_rgb8().as_raw(), 3),
         };
         Plane {
             width,
@@ -84,18 +80,18 @@ impl Plane {
         }
     }
 
-    /// Bilinear sample at continuous coordinates (pixel centres at integers), clamped.
-    pub fn sample(&self, x: f32, y: f32) -> f32 {
-        let x = x.clamp(0.0, (self.width - 1) as f32);
-        let y = y.clamp(0.0, (self.height - 1) as f32);
-        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
-        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
-        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        let at = |x: usize, y: usize| self.data[y * self.width + x];
-        let top = at(x0, y0) + (at(x1, y0) - at(x0, y0)) * fx;
-        let bottom = at(x0, y1) + (at(x1, y1) - at(x0, y1)) * fx;
-        top + (bottom - top) * fy
+    /// One row of the plane.
+    pub fn row(&self, y: usize) -> &[f32] {
+        &self.data[y * self.width..][..self.width]
     }
+}
+
+/// The luma of interleaved 8-bit pixels whose first three channels are R, G, B.
+fn rgb_luma(samples: &[u8], channels: usize) -> Vec<f32> {
+    samples
+        .chunks_exact(channels)
+        .map(|p| luma_of(f32::from(p[0]), f32::from(p[1]), f32::from(p[2])))
+        .collect()
 }
 
 /// Rec. 601 luma.
