@@ -101,6 +101,18 @@ fn survives_tone_changes_and_noise() {
 }
 
 #[test]
+fn survives_small_rotations() {
+    let image = marked(9);
+    assert_survives(
+        &image,
+        &[
+            ("rotate 1 degree", |i| attacks::rotate(i, 1.0)),
+            ("rotate -2 degrees", |i| attacks::rotate(i, -2.0)),
+        ],
+    );
+}
+
+#[test]
 fn unmarked_images_and_wrong_keys_are_not_found() {
     let image = marked(4);
     let wrong = mark::detect(&image, "test kez").unwrap();

@@ -16,12 +16,13 @@ pub const MIN_DETECT_SIDE: u32 = 128;
 /// Sync score a mark must reach, with a valid CRC, to be reported found. Unmarked images
 /// peak near 5 over the whole search; see `docs/PERFORMANCE.md` for the measured rates.
 pub(crate) const FOUND_SCORE: f32 = 5.5;
-/// Candidates below this score are not worth decoding.
-const TRY_SCORE: f32 = 4.0;
 /// Candidate alignments decoded before giving up.
 const MAX_TRIES: usize = 24;
 /// Peaks kept per scale (a strong sidelobe must not hide the true peak).
 const PEAKS_PER_SCALE: usize = 3;
+/// Rotations searched (degrees) when the axis-aligned search finds nothing: a turn of
+/// up to 2 degrees, as a straightened phone photo or a careless re-save has.
+const ROTATIONS: [f32; 8] = [-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0];
 /// Scales searched: a crop of up to 11% of the shorter side enlarges the canonical image
 /// by up to 1/0.89; the steps keep misalignment under a pixel across 512 px.
 const SCALES: (f32, f32, f32) = (0.97, 1.13, 0.005);
@@ -60,6 +61,8 @@ pub struct Detection {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Alignment {
     pub scale: f32,
+    /// Rotation of the grid, in degrees.
+    pub angle: f32,
     pub dx: usize,
     pub dy: usize,
 }
@@ -67,6 +70,7 @@ pub(crate) struct Alignment {
 impl Alignment {
     pub const IDENTITY: Alignment = Alignment {
         scale: 1.0,
+        angle: 0.0,
         dx: 0,
         dy: 0,
     };
@@ -97,46 +101,69 @@ pub(super) fn detect(image: &DynamicImage, key: &str) -> Result<Detection> {
     let detail = detail(&canonical.resample(&Plane::luma(image)));
     let layout = Layout::for_key(key);
 
-    let mut candidates: Vec<(f32, Alignment, Tile)> = Vec::new();
+    // Axis-aligned first; small rotations only when that finds nothing, so unmarked
+    // images and untouched marks pay for one search, not nine.
+    let straight = candidates(&detail, &layout, &[0.0]);
+    if let Some(found) = first_decodable(&straight, &layout) {
+        return Ok(found);
+    }
+    let rotated = candidates(&detail, &layout, &ROTATIONS);
+    if let Some(found) = first_decodable(&rotated, &layout) {
+        return Ok(found);
+    }
+    let best = straight
+        .iter()
+        .chain(&rotated)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(score, alignment, tile)| {
+            not_found(&tile.read(&layout, *alignment, *score), alignment.scale)
+        })
+        .unwrap_or_default();
+    Ok(best)
+}
+
+/// The best peaks of the pilot correlation at every scale and each of `angles`, strongest
+/// first.
+fn candidates(detail: &Plane, layout: &Layout, angles: &[f32]) -> Vec<(f32, Alignment, Tile)> {
+    let mut found = Vec::new();
     let steps = ((SCALES.1 - SCALES.0) / SCALES.2).round() as usize;
-    for step in 0..=steps {
-        let scale = SCALES.0 + step as f32 * SCALES.2;
-        let tile = Tile::fold(&detail, scale);
-        let surface = tile.pilot_correlation(&layout);
-        for (score, dx, dy) in peaks(&surface, PEAKS_PER_SCALE) {
-            candidates.push((score, Alignment { scale, dx, dy }, tile.clone()));
+    for &angle in angles {
+        for step in 0..=steps {
+            let scale = SCALES.0 + step as f32 * SCALES.2;
+            let tile = Tile::fold(detail, scale, angle);
+            let surface = tile.pilot_correlation(layout);
+            for (score, dx, dy) in peaks(&surface, PEAKS_PER_SCALE) {
+                let alignment = Alignment {
+                    scale,
+                    angle,
+                    dx,
+                    dy,
+                };
+                found.push((score, alignment, tile.clone()));
+            }
         }
     }
-    candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    found
+}
 
-    let mut best = Detection::default();
-    for (index, (score, alignment, tile)) in candidates.iter().enumerate() {
-        if index >= MAX_TRIES || *score < TRY_SCORE {
-            break;
-        }
-        let reading = tile.read(&layout, *alignment, *score);
-        if index == 0 {
-            best = not_found(&reading, alignment.scale);
-        }
-        if *score >= FOUND_SCORE
-            && let Some(payload) = payload::decode(&reading.bits)
-        {
-            return Ok(Detection {
+/// The first of the strongest candidates that stands out enough and whose CRC checks.
+fn first_decodable(candidates: &[(f32, Alignment, Tile)], layout: &Layout) -> Option<Detection> {
+    candidates
+        .iter()
+        .take(MAX_TRIES)
+        .take_while(|(score, _, _)| *score >= FOUND_SCORE)
+        .find_map(|(score, alignment, tile)| {
+            let reading = tile.read(layout, *alignment, *score);
+            payload::decode(&reading.bits).map(|payload| Detection {
                 found: true,
                 payload: Some(payload),
                 confidence: reading.agreement,
                 sync_score: *score,
                 scale: alignment.scale,
                 raw_bits: reading.bits[..64].to_vec(),
-            });
-        }
-    }
-    if best.sync_score == 0.0
-        && let Some((score, alignment, tile)) = candidates.first()
-    {
-        best = not_found(&tile.read(&layout, *alignment, *score), alignment.scale);
-    }
-    Ok(best)
+            })
+        })
 }
 
 fn not_found(reading: &Reading, scale: f32) -> Detection {
@@ -152,7 +179,7 @@ fn not_found(reading: &Reading, scale: f32) -> Detection {
 
 /// Reads the bits at a known alignment (used by the embedder's self-check).
 pub(crate) fn read_aligned(detail: &Plane, layout: &Layout, alignment: Alignment) -> Reading {
-    let tile = Tile::fold(detail, alignment.scale);
+    let tile = Tile::fold(detail, alignment.scale, alignment.angle);
     let surface = tile.pilot_correlation(layout);
     let score = z_score(&surface, surface[alignment.dy * TILE + alignment.dx]);
     tile.read(layout, alignment, score)
@@ -166,21 +193,14 @@ struct Tile {
 }
 
 impl Tile {
-    /// Adds every pixel of `detail` to the tile position it maps to at `scale`.
-    fn fold(detail: &Plane, scale: f32) -> Tile {
-        let bins = |length: usize| -> Vec<usize> {
-            (0..length)
-                .map(|i| ((i as f32 + 0.5) / scale) as usize % TILE)
-                .collect()
+    /// Adds every pixel of `detail` to the tile position it maps to at `scale`, with the
+    /// grid turned by `angle` degrees about the image's centre.
+    fn fold(detail: &Plane, scale: f32, angle: f32) -> Tile {
+        let folded = if angle == 0.0 {
+            fold_straight(detail, scale)
+        } else {
+            fold_rotated(detail, scale, angle)
         };
-        let (columns, rows) = (bins(detail.width), bins(detail.height));
-        let mut folded = vec![0f32; TILE * TILE];
-        for (row, line) in rows.iter().zip(detail.data.chunks_exact(detail.width)) {
-            let target = &mut folded[row * TILE..][..TILE];
-            for (column, value) in columns.iter().zip(line) {
-                target[*column] += value;
-            }
-        }
         let mut cells = vec![0f32; TILE * TILE];
         for v in 0..TILE {
             for u in 0..TILE {
@@ -239,6 +259,50 @@ impl Tile {
             score,
         }
     }
+}
+
+/// Folding when the grid is axis-aligned: the bin of a pixel is its column's bin and its
+/// row's bin, computed once per column and row.
+fn fold_straight(detail: &Plane, scale: f32) -> Vec<f32> {
+    let bins = |length: usize| -> Vec<usize> {
+        (0..length)
+            .map(|i| ((i as f32 + 0.5) / scale) as usize % TILE)
+            .collect()
+    };
+    let (columns, rows) = (bins(detail.width), bins(detail.height));
+    let mut folded = vec![0f32; TILE * TILE];
+    for (row, line) in rows.iter().zip(detail.data.chunks_exact(detail.width)) {
+        let target = &mut folded[row * TILE..][..TILE];
+        for (column, value) in columns.iter().zip(line) {
+            target[*column] += value;
+        }
+    }
+    folded
+}
+
+/// Folding with the grid turned by `angle` degrees about the centre (the shift this
+/// leaves is found by the correlation, like a crop's).
+fn fold_rotated(detail: &Plane, scale: f32, angle: f32) -> Vec<f32> {
+    // Positions are kept positive by a whole number of tiles, so a cast floors them (no
+    // floating-point modulo per pixel), and advance by constant steps along a row.
+    const POSITIVE: f64 = (TILE * 1024) as f64;
+    let (sin, cos) = f64::from(angle).to_radians().sin_cos();
+    let scale = f64::from(scale);
+    let (cx, cy) = (detail.width as f64 / 2.0, detail.height as f64 / 2.0);
+    let mut folded = vec![0f32; TILE * TILE];
+    for (y, line) in detail.data.chunks_exact(detail.width).enumerate() {
+        let dy = y as f64 + 0.5 - cy;
+        let dx = 0.5 - cx;
+        let mut u = (cos * dx + sin * dy + cx) / scale + POSITIVE;
+        let mut v = (-sin * dx + cos * dy + cy) / scale + POSITIVE;
+        let (step_u, step_v) = (cos / scale, -sin / scale);
+        for value in line {
+            folded[(v as usize % TILE) * TILE + u as usize % TILE] += value;
+            u += step_u;
+            v += step_v;
+        }
+    }
+    folded
 }
 
 /// How many standard deviations `value` stands above the surface's mean.
