@@ -11,9 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:?usage: bindings-c/install.sh PREFIX [LIBDIR]}
-libdir_built=${2:-${CARGO_TARGET_DIR:-target}/release}
-if [ ! -e "$libdir_built/libstylemark.so" ]; then
-    cargo build --release -p stylemark-c
+if [ $# -ge 2 ]; then
+    libdir_built=$2
+    [ -e "$libdir_built/libstylemark.so" ] || { echo "no libstylemark.so in $libdir_built" >&2; exit 1; }
+else
+    libdir_built=${CARGO_TARGET_DIR:-target}/release
+    [ -e "$libdir_built/libstylemark.so" ] || cargo build --release -p stylemark-c
 fi
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 mkdir -p "$prefix/lib/pkgconfig" "$prefix/include"
