@@ -19,7 +19,8 @@ fn compile(source: &str, output: &str) -> PathBuf {
     let lib = library_dir();
     assert!(
         lib.join("libstylemark.so").exists(),
-        "{} has no libstylemark.so",
+        "{} has no libstylemark.so: `cargo test` does not build a cdylib-only crate, so run \
+         `cargo build --workspace --all-targets` first (scripts/test-all does)",
         lib.display()
     );
     let binary = lib.join(output);
