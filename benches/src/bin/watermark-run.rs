@@ -6,7 +6,8 @@
 //! cargo run --release -p stylemark-benches --bin watermark-run -- --op embed --size 4096
 //! ```
 //!
-//! Options: `--op text|logo|embed|detect` (default embed), `--size N` (default 1024),
+//! Options: `--op text|logo|embed|detect|detect-unmarked` (default embed; `detect` reads
+//! a marked photo, `detect-unmarked` an unmarked one, which costs the whole search), `--size N` (default 1024),
 //! `--repeat N` (default 5).
 
 use std::time::Instant;
@@ -65,6 +66,10 @@ fn main() -> Result<(), Error> {
                 key,
                 &MarkOptions::default(),
             )?),
+            "detect-unmarked" => assert!(
+                !mark::detect(&image, key)?.found,
+                "an unmarked photo reads as unmarked"
+            ),
             "detect" => assert!(
                 mark::detect(&marked, key)?.found,
                 "the benchmark's own mark reads back"
