@@ -269,6 +269,16 @@ static void test_doodle(void) {
     stylemark_string_free(report);
     stylemark_buffer_free(&out);
 
+    /* A time budget: the best image so far comes back, with the status saying so. */
+    stylemark_options_set(options, "iterations", "100000");
+    stylemark_options_set(options, "time_budget", "0.3");
+    EXPECT_STATUS(stylemark_doodle(engine, &style, NULL, NULL, NULL, options, NULL, NULL, NULL, &out, &report),
+                  STYLEMARK_STATUS_OK, "");
+    CHECK(strstr(report, "\"time_budget_exhausted\"") != NULL, "report %s", report);
+    CHECK(out.len > 8, "the best image so far");
+    stylemark_string_free(report);
+    stylemark_buffer_free(&out);
+
     stylemark_options_set(options, "output_size", "32x24");
     EXPECT_STATUS(stylemark_doodle(engine, &style, NULL, NULL, NULL, options, NULL, NULL, NULL, &out, NULL),
                   STYLEMARK_STATUS_INVALID_OPTIONS, "output_size");
