@@ -3,7 +3,6 @@
 
 use std::ffi::{c_char, c_void};
 
-use serde_json::json;
 use stylemark_core::doodle::{DoodleOptions, DoodleRequest, Observer, Progress};
 use stylemark_core::image::DynamicImage;
 use stylemark_core::io::{OutputFormat, encode};
@@ -89,6 +88,25 @@ unsafe fn deliver(
     Ok(())
 }
 
+/// The engine, output format and input image every image operation starts with.
+///
+/// # Safety
+/// As the entry points: `engine` NULL or live, `format` NULL or NUL-terminated, `image`
+/// NULL or a valid description.
+unsafe fn image_call<'a>(
+    engine: *const StylemarkEngine,
+    format: *const c_char,
+    image: *const StylemarkImage,
+) -> Result<(&'a StylemarkEngine, OutputFormat, DynamicImage), Failure> {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let engine = engine_ref(engine)?;
+        let format = output_format(optional_str(format, "format")?)?;
+        let image = required_image(image, "image", &engine.limits)?;
+        Ok((engine, format, image))
+    }
+}
+
 fn require_out<T>(pointer: *mut T, name: &str) -> Result<(), Failure> {
     if pointer.is_null() {
         Err(Failure::null(name))
@@ -170,7 +188,7 @@ pub unsafe extern "C" fn stylemark_doodle(
             let outcome = engine
                 .doodle()?
                 .doodle(&request, &doodle_options, observer)?;
-            let report = json!({"status": outcome.status, "report": outcome.report});
+            let report = outcome.report_json();
             deliver(
                 &DynamicImage::ImageRgb8(outcome.image),
                 format,
@@ -202,16 +220,13 @@ pub unsafe extern "C" fn stylemark_watermark_text(
         require_out(out_image, "out_image")?;
         // SAFETY (whole block): arguments as documented.
         unsafe {
-            let engine = engine_ref(engine)?;
-            let format = output_format(optional_str(format, "format")?)?;
-            let image = required_image(image, "image", &engine.limits)?;
+            let (_, format, image) = image_call(engine, format, image)?;
             let text = required_str(text, "text")?;
             let (mut text_options, _): (TextOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &[])?;
             text_options.fonts = StylemarkOptions::fonts(options.as_ref());
             let marked = watermark::text(&image, text, &text_options)?;
-            let report =
-                json!({"status": marked.status, "marks": marked.marks, "note": marked.note});
+            let report = marked.report_json();
             deliver(&marked.image, format, report, out_image, out_report)
         }
     })
@@ -237,15 +252,12 @@ pub unsafe extern "C" fn stylemark_watermark_logo(
         require_out(out_image, "out_image")?;
         // SAFETY (whole block): arguments as documented.
         unsafe {
-            let engine = engine_ref(engine)?;
-            let format = output_format(optional_str(format, "format")?)?;
-            let image = required_image(image, "image", &engine.limits)?;
+            let (engine, format, image) = image_call(engine, format, image)?;
             let logo = required_image(logo, "logo", &engine.limits)?;
             let (logo_options, _): (LogoOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &[])?;
             let marked = watermark::logo(&image, &logo, &logo_options)?;
-            let report =
-                json!({"status": marked.status, "marks": marked.marks, "note": marked.note});
+            let report = marked.report_json();
             deliver(&marked.image, format, report, out_image, out_report)
         }
     })
@@ -277,16 +289,13 @@ pub unsafe extern "C" fn stylemark_mark_embed(
         }
         // SAFETY (whole block): arguments as documented.
         unsafe {
-            let engine = engine_ref(engine)?;
-            let format = output_format(optional_str(format, "format")?)?;
-            let image = required_image(image, "image", &engine.limits)?;
+            let (_, format, image) = image_call(engine, format, image)?;
             let payload = std::slice::from_raw_parts(payload, payload_len);
             let key = required_str(key, "key")?;
             let (mark_options, _): (MarkOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &[])?;
             let marked = mark::embed(&image, payload, key, &mark_options)?;
-            let report =
-                json!({"psnr_db": marked.psnr_db, "verified_score": marked.verified_score});
+            let report = marked.report_json();
             deliver(&marked.image, format, report, out_image, out_report)
         }
     })

@@ -82,6 +82,14 @@ pub struct DoodleOutcome {
     pub report: Report,
 }
 
+impl DoodleOutcome {
+    /// How the run ended and its figures, as every entry point reports them:
+    /// `{"status": "completed", "report": {...}}`.
+    pub fn report_json(&self) -> serde_json::Value {
+        serde_json::json!({"status": self.status, "report": self.report})
+    }
+}
+
 /// A device and an encoder, ready to paint. Build it once and reuse it (it is `Send` and
 /// `Sync`): loading weights and initialising a GPU happen here, not per request.
 ///

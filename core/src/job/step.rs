@@ -2,7 +2,7 @@
 
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::JobInputs;
 use crate::doodle::{DoodleOptions, DoodleRequest, Engine, Observer};
@@ -150,7 +150,7 @@ impl Step {
                     .transpose()?;
                 request.output_size = *output_size;
                 let outcome = engine.doodle(&request, options, Observer::default())?;
-                let details = json!({"status": outcome.status, "report": outcome.report});
+                let details = outcome.report_json();
                 Ok((Some(DynamicImage::ImageRgb8(outcome.image)), details))
             }
             Step::WatermarkText {
@@ -169,15 +169,13 @@ impl Step {
                     options.fonts.push(font.clone());
                 }
                 let marked = watermark::text(needs_image()?, text, &options)?;
-                let details =
-                    json!({"status": marked.status, "marks": marked.marks, "note": marked.note});
+                let details = marked.report_json();
                 Ok((Some(marked.image), details))
             }
             Step::WatermarkLogo { logo, options } => {
                 let logo = image_named(inputs, logo, "logo")?;
                 let marked = watermark::logo(needs_image()?, logo, options)?;
-                let details =
-                    json!({"status": marked.status, "marks": marked.marks, "note": marked.note});
+                let details = marked.report_json();
                 Ok((Some(marked.image), details))
             }
             Step::MarkEmbed {
@@ -186,8 +184,7 @@ impl Step {
                 options,
             } => {
                 let marked = mark::embed(needs_image()?, &mark::parse_hex(payload)?, key, options)?;
-                let details =
-                    json!({"psnr_db": marked.psnr_db, "verified_score": marked.verified_score});
+                let details = marked.report_json();
                 Ok((Some(marked.image), details))
             }
             Step::MarkDetect { key } => {

@@ -9,7 +9,7 @@ use super::canonical::{Canonical, detail};
 use super::layout::{CHIP, Layout, PAYLOAD_BITS, TILE};
 use super::plane::Plane;
 use super::{code, payload};
-use crate::{Error, Result};
+use crate::Result;
 
 /// The smallest shorter side detection reads (a 0.5x copy of the smallest markable image).
 pub const MIN_DETECT_SIDE: u32 = 128;
@@ -91,14 +91,8 @@ pub(crate) struct Reading {
 /// Looks for a mark made with `key`.
 pub(super) fn detect(image: &DynamicImage, key: &str) -> Result<Detection> {
     super::check_key(key)?;
+    super::check_side(image, MIN_DETECT_SIDE)?;
     let (width, height) = (image.width(), image.height());
-    if width.min(height) < MIN_DETECT_SIDE {
-        return Err(Error::ImageTooSmallForMark {
-            width,
-            height,
-            min_side: MIN_DETECT_SIDE,
-        });
-    }
     let canonical = Canonical::of(width, height);
     let detail = detail(&canonical.resample(&Plane::luma(image)));
     let layout = Layout::for_key(key);

@@ -77,6 +77,14 @@ pub struct Marked {
     pub verified_score: Option<f32>,
 }
 
+impl Marked {
+    /// What embedding measured, as every entry point reports it:
+    /// `{"psnr_db": ..., "verified_score": ...}`.
+    pub fn report_json(&self) -> serde_json::Value {
+        serde_json::json!({"psnr_db": self.psnr_db, "verified_score": self.verified_score})
+    }
+}
+
 /// Embeds `payload` (1 to 8 bytes) under `key` into `image`.
 pub(super) fn embed(
     image: &DynamicImage,
@@ -87,14 +95,8 @@ pub(super) fn embed(
     options.validate()?;
     super::check_key(key)?;
     let bits = payload::encode(payload)?;
+    super::check_side(image, MIN_MARK_SIDE)?;
     let (width, height) = (image.width(), image.height());
-    if width.min(height) < MIN_MARK_SIDE {
-        return Err(Error::ImageTooSmallForMark {
-            width,
-            height,
-            min_side: MIN_MARK_SIDE,
-        });
-    }
     let canonical = Canonical::of(width, height);
     let mask = texture_mask(&canonical.resample(&Plane::luma(image)));
     let chips = Layout::for_key(key).chip_values(&code::encode(&bits));

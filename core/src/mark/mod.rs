@@ -104,6 +104,19 @@ pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Refuses images whose shorter side is under `min_side`.
+fn check_side(image: &DynamicImage, min_side: u32) -> Result<()> {
+    let (width, height) = (image.width(), image.height());
+    if width.min(height) < min_side {
+        return Err(Error::ImageTooSmallForMark {
+            width,
+            height,
+            min_side,
+        });
+    }
+    Ok(())
+}
+
 fn check_key(key: &str) -> Result<()> {
     if key.is_empty() {
         return Err(Error::option(

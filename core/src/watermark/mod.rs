@@ -55,6 +55,14 @@ pub struct Watermarked {
     pub note: Option<String>,
 }
 
+impl Watermarked {
+    /// What was done, as every entry point reports it (job steps, the C API):
+    /// `{"status": {...}, "marks": n, "note": ...}`.
+    pub fn report_json(&self) -> serde_json::Value {
+        serde_json::json!({"status": self.status, "marks": self.marks, "note": self.note})
+    }
+}
+
 /// Whether a watermark was drawn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "status", content = "reason")]
