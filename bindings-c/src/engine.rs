@@ -2,11 +2,11 @@
 //! by every call (and thread).
 
 use std::ffi::{CStr, c_char};
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use stylemark_core::DeviceKind;
-use stylemark_core::doodle::{EncoderSpec, Engine};
-use stylemark_core::encoder::{InputConvention, Vgg19, Vgg19Options, WeightsSource};
+use stylemark_core::doodle::{EncoderSource, EncoderSpec, Engine, LazyEngine};
+use stylemark_core::encoder::InputConvention;
 use stylemark_core::io::DecodeLimits;
 
 use crate::input::optional_str;
@@ -44,49 +44,14 @@ pub struct StylemarkEngineOptions {
 /// that only watermarks never pays for a neural network. `stylemark_engine_new` still
 /// checks the device name, the encoder and that a weights file exists.
 pub struct StylemarkEngine {
-    device: DeviceKind,
-    encoder: EncoderChoice,
-    doodle: OnceLock<Result<Engine, (StylemarkStatus, String)>>,
+    doodle: LazyEngine,
     pub(crate) limits: DecodeLimits,
-}
-
-/// The encoder an engine will open: named (built-in or a weights file) or from bytes.
-enum EncoderChoice {
-    Spec(EncoderSpec),
-    Bytes(Vec<u8>, Option<InputConvention>),
-}
-
-impl EncoderChoice {
-    fn open(&self, device: DeviceKind) -> stylemark_core::Result<Engine> {
-        match self {
-            EncoderChoice::Spec(spec) => Engine::new(device, spec.clone()),
-            EncoderChoice::Bytes(bytes, convention) => {
-                let device = device.open()?;
-                let options = Vgg19Options {
-                    convention: *convention,
-                    ..Vgg19Options::default()
-                };
-                let source = WeightsSource::from(bytes.clone());
-                let vgg = Vgg19::load(source, options, &device.autodiff())?;
-                Ok(Engine::with_encoder(device, Box::new(vgg)))
-            }
-        }
-    }
 }
 
 impl StylemarkEngine {
     /// The doodle engine, opened on first use (once, even when threads race for it).
-    pub(crate) fn doodle(&self) -> Result<&Engine, Failure> {
-        let opened = self.doodle.get_or_init(|| {
-            self.encoder.open(self.device).map_err(|e| {
-                let failure = Failure::from(e);
-                (failure.status, failure.message)
-            })
-        });
-        opened.as_ref().map_err(|(status, message)| Failure {
-            status: *status,
-            message: message.clone(),
-        })
+    pub(crate) fn doodle(&self) -> Result<Arc<Engine>, Failure> {
+        Ok(self.doodle.get()?)
     }
 }
 
@@ -163,25 +128,20 @@ pub unsafe extern "C" fn stylemark_engine_new(
         let encoder = if settings.weights.is_null() {
             let mut spec: EncoderSpec = encoder.parse()?;
             if let EncoderSpec::Vgg19 {
-                weights,
-                convention: slot,
-                ..
+                convention: slot, ..
             } = &mut spec
             {
-                if !weights.exists() {
-                    return Err(stylemark_core::Error::WeightsNotFound {
-                        path: weights.clone(),
-                    }
-                    .into());
-                }
                 *slot = convention;
             }
-            EncoderChoice::Spec(spec)
+            EncoderSource::Spec(spec)
         } else {
             // SAFETY: the caller promises `weights_len` readable bytes at `weights`.
             let bytes =
                 unsafe { std::slice::from_raw_parts(settings.weights, settings.weights_len) };
-            EncoderChoice::Bytes(bytes.to_vec(), convention)
+            EncoderSource::Vgg19Bytes {
+                bytes: bytes.into(),
+                convention,
+            }
         };
         let limits = DecodeLimits {
             max_pixels: settings.max_pixels,
@@ -189,9 +149,7 @@ pub unsafe extern "C" fn stylemark_engine_new(
             ..DecodeLimits::default()
         };
         let created = StylemarkEngine {
-            device,
-            encoder,
-            doodle: OnceLock::new(),
+            doodle: LazyEngine::new(device, encoder)?,
             limits,
         };
         // SAFETY: checked non-NULL above.

@@ -373,7 +373,7 @@ pub unsafe extern "C" fn stylemark_run_job(
             } else {
                 None
             };
-            let outcome = job.run(&inputs, doodle)?;
+            let outcome = job.run(&inputs, doodle.as_deref())?;
             let bytes = match &outcome.image {
                 Some(_) => outcome.encoded()?,
                 None => Vec::new(),

@@ -116,10 +116,7 @@ impl StylemarkOptions {
             .iter()
             .filter_map(|k| values.remove(*k).map(|v| (k.to_string(), v)))
             .collect();
-        let parsed = serde_json::from_value(Value::Object(values)).map_err(|e| Failure {
-            status: StylemarkStatus::InvalidOptions,
-            message: format!("invalid options: {e}"),
-        })?;
+        let parsed = stylemark_core::job::parse_options(&Value::Object(values).to_string())?;
         Ok((parsed, taken))
     }
 

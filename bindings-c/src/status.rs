@@ -94,14 +94,7 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> StylemarkStat
             failure.status
         }
         Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            set_last_error(&format!(
-                "internal error: {detail}; this is a bug in stylemark, please report it"
-            ));
+            set_last_error(&stylemark_core::Error::from_panic(&*panic).to_string());
             StylemarkStatus::Internal
         }
     }

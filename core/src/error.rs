@@ -421,6 +421,19 @@ impl Error {
         }
     }
 
+    /// The error for a caught panic (a bug), for bindings that must not let one cross
+    /// into their language.
+    ///
+    /// ```
+    /// let caught = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+    /// let err = stylemark::Error::from_panic(&*caught);
+    /// assert_eq!(err.kind(), stylemark::ErrorKind::Internal);
+    /// assert!(err.to_string().contains("boom"));
+    /// ```
+    pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
+        Error::Internal(crate::panic_message(payload))
+    }
+
     /// Wraps an I/O error with the file it concerns.
     ///
     /// ```

@@ -33,6 +33,7 @@
 //! ```
 
 mod engine;
+mod lazy;
 mod losses;
 mod maps;
 mod matching;
@@ -45,6 +46,7 @@ mod report;
 mod request;
 
 pub use engine::{DoodleOutcome, EncoderSpec, Engine};
+pub use lazy::{EncoderSource, LazyEngine};
 pub use observe::{CancelToken, Frame, FrameFn, Losses, Observer, Progress, ProgressFn, RunStatus};
 pub use options::{DoodleOptions, Optimizer, Seed};
 pub use report::{PhaseReport, Report};

@@ -189,6 +189,33 @@ impl JobOutcome {
     }
 }
 
+/// Parses one of the core's option structs ([`DoodleOptions`](crate::doodle::DoodleOptions),
+/// [`TextOptions`](crate::watermark::TextOptions), ...) from JSON, as the bindings receive
+/// them; omitted fields take their defaults, and an error names the bad field.
+///
+/// ```
+/// use stylemark::watermark::TextOptions;
+/// let options: TextOptions = stylemark::job::parse_options(r#"{"opacity": 0.5}"#)?;
+/// assert_eq!(options.opacity, 0.5);
+/// let err = stylemark::job::parse_options::<TextOptions>(r#"{"placement": {"positon": "tile"}}"#)
+///     .unwrap_err();
+/// assert!(err.to_string().contains("`placement`"), "{err}");
+/// assert!(err.to_string().contains("positon"), "{err}");
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub fn parse_options<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let name = if path == "." {
+            "options".to_string()
+        } else {
+            path
+        };
+        Error::option(name, e.into_inner().to_string())
+    })
+}
+
 /// Prefixes an option error with the step it came from.
 fn at_step(index: usize, error: Error) -> Error {
     match error {

@@ -1,0 +1,105 @@
+//! An engine opened on first use, for long-lived hosts (a C or Python process, an HTTP
+//! function) that may never paint: a process that only watermarks never pays for a
+//! neural network.
+
+use std::sync::{Arc, Mutex};
+
+use super::{EncoderSpec, Engine};
+use crate::encoder::{InputConvention, Vgg19, Vgg19Options, WeightsSource};
+use crate::{DeviceKind, Error, Result};
+
+/// Where the encoder of a [`LazyEngine`] comes from.
+#[derive(Debug, Clone)]
+pub enum EncoderSource {
+    /// The built-in encoder or a weights file.
+    Spec(EncoderSpec),
+    /// VGG19 weights in memory (the bytes of a `.safetensors` or `.pth` file).
+    Vgg19Bytes {
+        /// The file's bytes.
+        bytes: Arc<[u8]>,
+        /// Input convention; `None` uses the one recorded in the file, else Caffe.
+        convention: Option<InputConvention>,
+    },
+}
+
+/// A doodle [`Engine`] that is opened the first time [`get`](Self::get) is called, once,
+/// even when threads race for it, and then shared. Creating one checks what can be
+/// checked cheaply (a weights file exists); an engine that fails to open is tried again
+/// on the next call.
+///
+/// ```
+/// use stylemark::DeviceKind;
+/// use stylemark::doodle::{EncoderSource, EncoderSpec, LazyEngine};
+///
+/// let lazy = LazyEngine::new(DeviceKind::Cpu, EncoderSource::Spec(EncoderSpec::Builtin))?;
+/// assert!(!lazy.is_open());
+/// let missing = EncoderSource::Spec("no/such/vgg19.safetensors".parse()?);
+/// assert!(LazyEngine::new(DeviceKind::Cpu, missing).is_err());
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct LazyEngine {
+    device: DeviceKind,
+    encoder: EncoderSource,
+    opened: Mutex<Option<Arc<Engine>>>,
+}
+
+impl LazyEngine {
+    /// A lazy engine; fails now if `encoder` names a weights file that does not exist.
+    pub fn new(device: DeviceKind, encoder: EncoderSource) -> Result<Self> {
+        if let EncoderSource::Spec(EncoderSpec::Vgg19 { weights, .. }) = &encoder
+            && !weights.exists()
+        {
+            return Err(Error::WeightsNotFound {
+                path: weights.clone(),
+            });
+        }
+        Ok(LazyEngine {
+            device,
+            encoder,
+            opened: Mutex::new(None),
+        })
+    }
+
+    /// The device the engine runs (or will run) on.
+    pub fn device(&self) -> DeviceKind {
+        self.device
+    }
+
+    /// Whether the engine has been opened.
+    pub fn is_open(&self) -> bool {
+        self.slot().is_some()
+    }
+
+    /// The engine, opening it on the first call.
+    pub fn get(&self) -> Result<Arc<Engine>> {
+        let mut slot = self.slot();
+        if let Some(engine) = slot.as_ref() {
+            return Ok(engine.clone());
+        }
+        let engine = Arc::new(self.open()?);
+        *slot = Some(engine.clone());
+        Ok(engine)
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<Engine>>> {
+        // A panic while opening leaves `None` behind, which is safe to use.
+        self.opened.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn open(&self) -> Result<Engine> {
+        match &self.encoder {
+            EncoderSource::Spec(spec) => Engine::new(self.device, spec.clone()),
+            EncoderSource::Vgg19Bytes { bytes, convention } => {
+                let device = self.device.open()?;
+                let options = Vgg19Options {
+                    convention: *convention,
+                    ..Vgg19Options::default()
+                };
+                let source = WeightsSource::from(bytes.to_vec());
+                let vgg = Vgg19::load(source, options, &device.autodiff())?;
+                Ok(Engine::with_encoder(device, Box::new(vgg)))
+            }
+        }
+    }
+}
