@@ -1,0 +1,328 @@
+"""The :class:`Engine` and the results it returns."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+import numpy as np
+
+from . import _native
+from ._images import optional_native, to_array, to_native
+
+Image = Any
+"""An image argument: a numpy uint8 array (H, W), (H, W, 3) or (H, W, 4); the bytes of an
+encoded image; a path (``str`` or ``os.PathLike``); or a PIL image (anything with
+``__array_interface__``)."""
+
+ProgressCallback = Callable[[Dict[str, Any]], Optional[bool]]
+FontSource = Union[bytes, str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class DoodleResult:
+    """A painting and how the run went.
+
+    ``status`` is ``completed``, ``time_budget_exhausted`` or ``cancelled`` (the image is
+    then the best one found so far). ``report`` has the per-phase figures (resolution,
+    evaluations, seconds, losses), the device, the encoder and the random seed used.
+    """
+
+    image: np.ndarray
+    status: str
+    report: Dict[str, Any]
+
+    @property
+    def stopped_early(self) -> bool:
+        """Whether the run stopped before doing all its work."""
+        return self.status != "completed"
+
+
+@dataclass(frozen=True)
+class WatermarkResult:
+    """A watermarked image, and ``report``: for text and logos ``status`` (``applied``, or
+    ``skipped`` with a ``reason``), ``marks`` and ``note``; for invisible marks
+    ``psnr_db`` and ``verified_score``."""
+
+    image: np.ndarray
+    report: Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What :func:`detect_mark` found. Not finding a mark is not an error."""
+
+    #: Whether a mark made with the key was found.
+    found: bool
+    #: The hidden payload when found, else None.
+    payload: Optional[bytes]
+    #: How clearly the decoded bits agree, 0 (chance) to 1.
+    confidence: float
+    #: How far the synchronisation peak stands out, in standard deviations.
+    sync_score: float
+    #: The scale the mark was found at, relative to how it was embedded (1.0 when the
+    #: image was only resized, above 1 after a crop).
+    scale: float
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a job produced: the final image (None if no step made one), the same image
+    encoded in the job's ``output`` format (ready to send or write), and one report per
+    step (``op``, ``seconds``, ``details``)."""
+
+    image: Optional[np.ndarray]
+    data: Optional[bytes]
+    steps: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def _options(options: Mapping[str, Any]) -> str:
+    return json.dumps({key: value for key, value in options.items() if value is not None})
+
+
+def _progress_adapter(progress: Optional[ProgressCallback]) -> Optional[Callable[[str], bool]]:
+    if progress is None:
+        return None
+
+    def adapter(event: str) -> bool:
+        return progress(json.loads(event)) is not False
+
+    return adapter
+
+
+class Engine:
+    """A compute device and an encoder, built once and shared by every call and thread.
+
+    ``device`` is ``cpu`` (default), ``wgpu`` (GPU) or ``ndarray``. ``encoder`` is
+    ``builtin`` (no file needed), the path of VGG19 weights (``.safetensors`` or
+    ``.pth``), or the bytes of such a file. ``weights_format`` is ``caffe`` or
+    ``torchvision`` (default: what the file records, else caffe). ``max_pixels`` and
+    ``max_input_bytes`` bound every image decoded (defaults: 40 megapixels, 64 MiB).
+
+    The device and encoder are opened on the first doodle, not here: watermarking never
+    loads a network. A missing weights file or an unknown device is reported here.
+
+    >>> engine = Engine()                       # doctest: +SKIP
+    >>> painting = engine.doodle("monet.jpg", content_map="sketch.png", iterations=40)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        device: str = "cpu",
+        encoder: Union[str, "os.PathLike[str]", bytes] = "builtin",
+        weights_format: Optional[str] = None,
+        *,
+        max_pixels: Optional[int] = None,
+        max_input_bytes: Optional[int] = None,
+    ) -> None:
+        weights = bytes(encoder) if isinstance(encoder, (bytes, bytearray, memoryview)) else None
+        name = "vgg19" if weights is not None else os.fsdecode(encoder)
+        self._native = _native.Engine(device, name, weights_format, weights, max_pixels, max_input_bytes)
+
+    def __repr__(self) -> str:
+        return repr(self._native)
+
+    @property
+    def device(self) -> str:
+        """The device name: ``cpu``, ``wgpu`` or ``ndarray``."""
+        return self._native.device
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the device and encoder have been opened (by a first doodle)."""
+        return self._native.is_open
+
+    def load(self, image: Image) -> np.ndarray:
+        """Decodes an image (path, bytes, array or PIL image) under this engine's limits;
+        returns (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA uint8 pixels."""
+        return to_array(self._native.load(to_native(image)))
+
+    def doodle(
+        self,
+        style: Image,
+        content: Optional[Image] = None,
+        *,
+        style_map: Optional[Image] = None,
+        content_map: Optional[Image] = None,
+        output_size: Optional[Tuple[int, int]] = None,
+        phases: int = 3,
+        iterations: int = 100,
+        content_weight: float = 10.0,
+        style_weight: float = 25.0,
+        semantic_weight: float = 10.0,
+        smoothness: float = 1.0,
+        variety: float = 0.0,
+        seed: Union[str, Image] = "noise",
+        random_seed: Optional[int] = None,
+        time_budget: Optional[float] = None,
+        progress: Optional[ProgressCallback] = None,
+        **options: Any,
+    ) -> np.ndarray:
+        """Paints ``content`` (a photo), or the ``content_map`` doodle, or a texture of
+        ``output_size``, in the style of ``style``. Returns (H, W, 3) uint8 pixels.
+
+        The modes, as in neural-doodle: ``style`` + ``style_map`` + ``content`` +
+        ``content_map`` (style transfer with maps); ``style`` + ``style_map`` +
+        ``content_map`` (a doodle becomes a painting); ``style`` + ``content`` (plain
+        style transfer); ``style`` + ``output_size=(w, h)`` (texture). Maps are flat-colour
+        images the size of their image (RGB, RGBA or grey; black regions are fine).
+
+        Options have the core's names and defaults: ``phases`` (coarse-to-fine passes),
+        ``iterations`` (per phase), ``content_weight``, ``style_weight``,
+        ``semantic_weight`` (how strongly maps steer matching), ``smoothness``,
+        ``variety`` (0-1), ``seed`` (``"noise"``, ``"content"`` or an image to start
+        from), ``random_seed`` (same inputs, options and seed on the same device give the
+        same pixels; None picks one and reports it), ``time_budget`` (seconds; then the
+        best image so far is returned) and, as keywords, ``content_layers``,
+        ``style_layers``, ``slices``, ``rematch_every``, ``seed_range``, ``max_size``,
+        ``optimizer`` (see docs/DOODLE.md).
+
+        ``progress`` is called after every evaluation with a dict (``phase``, ``phases``,
+        ``evaluation``, ``evaluations``, ``fraction``, ``losses``, ``elapsed``, ``width``,
+        ``height``); returning False stops the run early (the best image so far is
+        returned, status ``cancelled``), raising stops it and propagates the exception.
+        Ctrl-C interrupts a run with KeyboardInterrupt. The GIL is released meanwhile.
+
+        Use :meth:`doodle_with_report` for the status and the per-phase figures.
+        """
+        return self.doodle_with_report(
+            style, content, style_map=style_map, content_map=content_map,
+            output_size=output_size, phases=phases, iterations=iterations,
+            content_weight=content_weight, style_weight=style_weight,
+            semantic_weight=semantic_weight, smoothness=smoothness, variety=variety,
+            seed=seed, random_seed=random_seed, time_budget=time_budget,
+            progress=progress, **options,
+        ).image
+
+    def doodle_with_report(
+        self,
+        style: Image,
+        content: Optional[Image] = None,
+        *,
+        style_map: Optional[Image] = None,
+        content_map: Optional[Image] = None,
+        output_size: Optional[Tuple[int, int]] = None,
+        phases: int = 3,
+        iterations: int = 100,
+        content_weight: float = 10.0,
+        style_weight: float = 25.0,
+        semantic_weight: float = 10.0,
+        smoothness: float = 1.0,
+        variety: float = 0.0,
+        seed: Union[str, Image] = "noise",
+        random_seed: Optional[int] = None,
+        time_budget: Optional[float] = None,
+        progress: Optional[ProgressCallback] = None,
+        **options: Any,
+    ) -> DoodleResult:
+        """:meth:`doodle`, returning a :class:`DoodleResult` (image, status, report)."""
+        seed_image = None
+        if not isinstance(seed, str):
+            seed_image, seed = to_native(seed, "seed"), "image"
+        settings = dict(
+            options, phases=phases, iterations=iterations, content_weight=content_weight,
+            style_weight=style_weight, semantic_weight=semantic_weight,
+            smoothness=smoothness, variety=variety, seed=seed, random_seed=random_seed,
+            time_budget=time_budget,
+        )
+        pixels, report = self._native.doodle(
+            to_native(style, "style"),
+            optional_native(content, "content"),
+            optional_native(style_map, "style_map"),
+            optional_native(content_map, "content_map"),
+            seed_image,
+            tuple(output_size) if output_size is not None else None,
+            _options(settings),
+            _progress_adapter(progress),
+        )
+        outcome = json.loads(report)
+        return DoodleResult(to_array(pixels), outcome["status"], outcome["report"])
+
+    def watermark_text(
+        self, image: Image, text: str, *, fonts: Iterable[FontSource] = (), **options: Any
+    ) -> np.ndarray:
+        """Draws ``text`` on ``image``; returns the pixels (alpha kept when the image has it).
+
+        Options (the core's ``TextOptions``): ``size`` (pixels, or ``"5%"`` of the width),
+        ``color`` (``"#RRGGBB"`` or ``"#RRGGBBAA"``), ``opacity`` (0-1), ``outline``
+        (``{"width": 2, "color": "#000000"}``), ``shadow``, ``placement``
+        (``{"position": "south-east", "margin": "3%", "rotation": 0, ...}``; ``"tile"``
+        repeats it). ``fonts`` are font files (bytes or paths) tried before the built-in
+        DejaVu Sans; a character no font has is an error naming it.
+        """
+        return self.watermark_text_with_report(image, text, fonts=fonts, **options).image
+
+    def watermark_text_with_report(
+        self, image: Image, text: str, *, fonts: Iterable[FontSource] = (), **options: Any
+    ) -> WatermarkResult:
+        """:meth:`watermark_text`, returning a :class:`WatermarkResult`."""
+        font_list = [bytes(f) if isinstance(f, (bytes, bytearray)) else os.fsdecode(f) for f in fonts]
+        pixels, report = self._native.watermark_text(to_native(image), text, _options(options), font_list)
+        return WatermarkResult(to_array(pixels), json.loads(report))
+
+    def watermark_logo(self, image: Image, logo: Image, **options: Any) -> np.ndarray:
+        """Draws ``logo`` (an image, its alpha respected) on ``image``.
+
+        Options (the core's ``LogoOptions``): ``size`` (width, pixels or ``"15%"``),
+        ``opacity``, ``upscale`` (False: never enlarge the logo), ``min_width`` /
+        ``min_height`` (below them the image is returned unchanged, status ``skipped`` in
+        :meth:`watermark_logo_with_report`), ``placement`` as for text.
+        """
+        return self.watermark_logo_with_report(image, logo, **options).image
+
+    def watermark_logo_with_report(self, image: Image, logo: Image, **options: Any) -> WatermarkResult:
+        """:meth:`watermark_logo`, returning a :class:`WatermarkResult`."""
+        pixels, report = self._native.watermark_logo(to_native(image), to_native(logo, "logo"), _options(options))
+        return WatermarkResult(to_array(pixels), json.loads(report))
+
+    def embed_mark(self, image: Image, payload: bytes, key: str, **options: Any) -> np.ndarray:
+        """Hides ``payload`` (1 to 8 bytes) in ``image`` under ``key``, invisibly (PSNR at
+        least 40 dB). It survives JPEG, resizing, cropping, small rotations and colour
+        changes; keep the output lossless or high quality all the same.
+
+        Options (the core's ``MarkOptions``): ``strength`` (1.0 default), ``verify``
+        (True: refuse, with an error, an image the mark would not survive JPEG q50 on).
+        The image needs at least 256 pixels on its shorter side.
+        """
+        return self.embed_mark_with_report(image, payload, key, **options).image
+
+    def embed_mark_with_report(self, image: Image, payload: bytes, key: str, **options: Any) -> WatermarkResult:
+        """:meth:`embed_mark`, returning a :class:`WatermarkResult` (``psnr_db``, ...)."""
+        pixels, report = self._native.embed_mark(to_native(image), bytes(payload), key, _options(options))
+        return WatermarkResult(to_array(pixels), json.loads(report))
+
+    def detect_mark(self, image: Image, key: str) -> Detection:
+        """Looks for a mark made with ``key``; see :class:`Detection`."""
+        found = json.loads(self._native.detect_mark(to_native(image), key))
+        payload = found.get("payload")
+        return Detection(
+            found=bool(found["found"]),
+            payload=bytes.fromhex(payload) if payload is not None else None,
+            confidence=float(found["confidence"]),
+            sync_score=float(found["sync_score"]),
+            scale=float(found["scale"]),
+        )
+
+    def run(
+        self,
+        job: Union[str, Mapping[str, Any]],
+        *,
+        fonts: Optional[Mapping[str, FontSource]] = None,
+        **images: Image,
+    ) -> JobResult:
+        """Runs a pipeline job: the JSON format of ``stylemark run`` (docs/JOBS.md), as a
+        dict or a JSON string, on the images named by keyword (and ``fonts`` by name).
+
+        >>> result = stylemark.run({"input": "photo", "steps": [
+        ...     {"op": "watermark_text", "text": "(c) me"}]}, photo="photo.jpg")  # doctest: +SKIP
+        """
+        text = job if isinstance(job, str) else json.dumps(job)
+        named = {name: to_native(image, name) for name, image in images.items()}
+        font_files = {
+            name: bytes(f) if isinstance(f, (bytes, bytearray)) else os.fsdecode(f)
+            for name, f in (fonts or {}).items()
+        }
+        pixels, data, steps = self._native.run(text, named, font_files)
+        return JobResult(to_array(pixels) if pixels is not None else None, data, json.loads(steps))

@@ -1,0 +1,306 @@
+//! `stylemark._native.Engine`: one device and encoder, shared by every call and thread.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+use stylemark_core::doodle::{
+    DoodleOptions, DoodleRequest, EncoderSource, EncoderSpec, LazyEngine, Observer, Progress,
+};
+use stylemark_core::encoder::InputConvention;
+use stylemark_core::image::DynamicImage;
+use stylemark_core::io::DecodeLimits;
+use stylemark_core::job::{Job, JobInputs, parse_options};
+use stylemark_core::watermark::{self, Font, LogoOptions, TextOptions};
+use stylemark_core::{DeviceKind, mark};
+
+use crate::errors::{detached, to_py};
+use crate::images::{ImageArg, Pixels, decode_optional};
+
+/// A font argument: the bytes of a font file, or its path.
+pub(crate) enum FontArg {
+    Bytes(Vec<u8>),
+    Path(PathBuf),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for FontArg {
+    type Error = PyErr;
+
+    fn extract(object: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match object.cast::<PyBytes>() {
+            Ok(bytes) => Ok(FontArg::Bytes(bytes.as_bytes().to_vec())),
+            Err(_) => Ok(FontArg::Path(object.extract()?)),
+        }
+    }
+}
+
+impl FontArg {
+    fn load(self) -> stylemark_core::Result<Font> {
+        match self {
+            FontArg::Bytes(bytes) => Font::from_bytes(bytes),
+            FontArg::Path(path) => Font::from_path(path),
+        }
+    }
+}
+
+/// The device and encoder doodles run on, and the limits every decoded image is held to.
+/// The encoder is opened on the first doodle, so watermarking never loads a network.
+#[pyclass(frozen, module = "stylemark._native")]
+pub struct Engine {
+    doodle: LazyEngine,
+    limits: DecodeLimits,
+    description: String,
+}
+
+type ImageAndReport = (Py<PyTuple>, String);
+
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (device = "cpu", encoder = "builtin", weights_format = None, weights = None, max_pixels = None, max_input_bytes = None))]
+    fn new(
+        device: &str,
+        encoder: &str,
+        weights_format: Option<&str>,
+        weights: Option<Bound<'_, PyBytes>>,
+        max_pixels: Option<u64>,
+        max_input_bytes: Option<u64>,
+    ) -> PyResult<Self> {
+        let device: DeviceKind = device.parse().map_err(to_py)?;
+        let convention = weights_format
+            .map(str::parse::<InputConvention>)
+            .transpose()
+            .map_err(to_py)?;
+        let source = match weights {
+            Some(bytes) => EncoderSource::Vgg19Bytes {
+                bytes: bytes.as_bytes().into(),
+                convention,
+            },
+            None => {
+                let mut spec: EncoderSpec = encoder.parse().map_err(to_py)?;
+                if let EncoderSpec::Vgg19 {
+                    convention: slot, ..
+                } = &mut spec
+                {
+                    *slot = convention;
+                }
+                EncoderSource::Spec(spec)
+            }
+        };
+        let defaults = DecodeLimits::default();
+        let limits = DecodeLimits {
+            max_pixels: max_pixels.unwrap_or(defaults.max_pixels),
+            max_input_bytes: max_input_bytes.unwrap_or(defaults.max_input_bytes),
+            ..defaults
+        };
+        let encoder_name = if matches!(source, EncoderSource::Vgg19Bytes { .. }) {
+            "vgg19 (from bytes)"
+        } else {
+            encoder
+        };
+        Ok(Engine {
+            doodle: LazyEngine::new(device, source).map_err(to_py)?,
+            limits,
+            description: format!("Engine(device='{device}', encoder={encoder_name:?})"),
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        self.description.clone()
+    }
+
+    /// The device name (`cpu`, `ndarray`, `wgpu`).
+    #[getter]
+    fn device(&self) -> String {
+        self.doodle.device().to_string()
+    }
+
+    /// Whether the doodle engine (device and encoder) has been opened yet.
+    #[getter]
+    fn is_open(&self) -> bool {
+        self.doodle.is_open()
+    }
+
+    /// The largest image accepted, in pixels.
+    #[getter]
+    fn max_pixels(&self) -> u64 {
+        self.limits.max_pixels
+    }
+
+    /// Decodes an image under this engine's limits.
+    fn load(&self, py: Python<'_>, image: ImageArg) -> PyResult<Py<PyTuple>> {
+        let limits = self.limits;
+        let image = detached(py, move || image.decode(&limits))?;
+        Pixels::from_image(image).into_py(py)
+    }
+
+    /// Paints; `options` is `DoodleOptions` as JSON. `progress` receives each evaluation
+    /// as JSON and returns False to stop early. Returns the pixels and the report as JSON.
+    #[pyo3(signature = (style, content, style_map, content_map, seed_image, output_size, options, progress))]
+    #[allow(clippy::too_many_arguments)]
+    fn doodle(
+        &self,
+        py: Python<'_>,
+        style: ImageArg,
+        content: Option<ImageArg>,
+        style_map: Option<ImageArg>,
+        content_map: Option<ImageArg>,
+        seed_image: Option<ImageArg>,
+        output_size: Option<(u32, u32)>,
+        options: &str,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<ImageAndReport> {
+        let options: DoodleOptions = parse_options(options).map_err(to_py)?;
+        let limits = self.limits;
+        let failure: Mutex<Option<PyErr>> = Mutex::new(None);
+        let outcome = detached(py, || {
+            let mut request = DoodleRequest::new(style.decode(&limits)?);
+            request.content = decode_optional(content, &limits)?;
+            request.style_map = decode_optional(style_map, &limits)?;
+            request.content_map = decode_optional(content_map, &limits)?;
+            request.seed_image = decode_optional(seed_image, &limits)?;
+            request.output_size = output_size;
+            let mut on_progress = |p: &Progress| report_progress(p, progress.as_ref(), &failure);
+            let observer = Observer::default().progress(&mut on_progress);
+            self.doodle.get()?.doodle(&request, &options, observer)
+        })?;
+        if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(error);
+        }
+        let report = outcome.report_json().to_string();
+        let pixels = Pixels::from_image(DynamicImage::ImageRgb8(outcome.image));
+        Ok((pixels.into_py(py)?, report))
+    }
+
+    /// Draws text; `options` is `TextOptions` as JSON, `fonts` font bytes or paths.
+    fn watermark_text(
+        &self,
+        py: Python<'_>,
+        image: ImageArg,
+        text: String,
+        options: &str,
+        fonts: Vec<FontArg>,
+    ) -> PyResult<ImageAndReport> {
+        let mut options: TextOptions = parse_options(options).map_err(to_py)?;
+        let limits = self.limits;
+        let marked = detached(py, move || {
+            options.fonts = fonts
+                .into_iter()
+                .map(FontArg::load)
+                .collect::<Result<_, _>>()?;
+            watermark::text(&image.decode(&limits)?, &text, &options)
+        })?;
+        let report = marked.report_json().to_string();
+        Ok((Pixels::from_image(marked.image).into_py(py)?, report))
+    }
+
+    /// Draws a logo; `options` is `LogoOptions` as JSON.
+    fn watermark_logo(
+        &self,
+        py: Python<'_>,
+        image: ImageArg,
+        logo: ImageArg,
+        options: &str,
+    ) -> PyResult<ImageAndReport> {
+        let options: LogoOptions = parse_options(options).map_err(to_py)?;
+        let limits = self.limits;
+        let marked = detached(py, move || {
+            watermark::logo(&image.decode(&limits)?, &logo.decode(&limits)?, &options)
+        })?;
+        let report = marked.report_json().to_string();
+        Ok((Pixels::from_image(marked.image).into_py(py)?, report))
+    }
+
+    /// Hides `payload` under `key`; `options` is `MarkOptions` as JSON.
+    fn embed_mark(
+        &self,
+        py: Python<'_>,
+        image: ImageArg,
+        payload: Vec<u8>,
+        key: String,
+        options: &str,
+    ) -> PyResult<ImageAndReport> {
+        let options: mark::MarkOptions = parse_options(options).map_err(to_py)?;
+        let limits = self.limits;
+        let marked = detached(py, move || {
+            mark::embed(&image.decode(&limits)?, &payload, &key, &options)
+        })?;
+        let report = marked.report_json().to_string();
+        Ok((Pixels::from_image(marked.image).into_py(py)?, report))
+    }
+
+    /// Looks for a mark made with `key`; returns the detection as JSON.
+    fn detect_mark(&self, py: Python<'_>, image: ImageArg, key: String) -> PyResult<String> {
+        let limits = self.limits;
+        let detection = detached(py, move || mark::detect(&image.decode(&limits)?, &key))?;
+        serde_json::to_string(&detection)
+            .map_err(|e| to_py(stylemark_core::Error::Internal(e.to_string())))
+    }
+
+    /// Runs a job (JSON) on named images and fonts. Returns the final pixels (or None),
+    /// the final image encoded in the job's output format (or None), and the step reports
+    /// as JSON.
+    fn run(
+        &self,
+        py: Python<'_>,
+        job: &str,
+        images: HashMap<String, ImageArg>,
+        fonts: HashMap<String, FontArg>,
+    ) -> PyResult<(Option<Py<PyTuple>>, Option<Py<PyBytes>>, String)> {
+        let job = Job::from_json(job).map_err(to_py)?;
+        let limits = self.limits;
+        let outcome = detached(py, || {
+            let mut inputs = JobInputs::default();
+            for (name, image) in images {
+                inputs.images.insert(name, image.decode(&limits)?);
+            }
+            for (name, font) in fonts {
+                inputs.fonts.insert(name, font.load()?);
+            }
+            let engine = if job.needs_engine() {
+                Some(self.doodle.get()?)
+            } else {
+                None
+            };
+            let outcome = job.run(&inputs, engine.as_deref())?;
+            let encoded = match &outcome.image {
+                Some(_) => Some(outcome.encoded()?),
+                None => None,
+            };
+            Ok((outcome, encoded))
+        })?;
+        let (outcome, encoded) = outcome;
+        let report = outcome.report_json().to_string();
+        let pixels = outcome
+            .image
+            .map(|image| Pixels::from_image(image).into_py(py))
+            .transpose()?;
+        let encoded = encoded.map(|bytes| PyBytes::new(py, &bytes).unbind());
+        Ok((pixels, encoded, report))
+    }
+}
+
+/// Hands one evaluation to Python: checks for Ctrl-C, calls the callback (with the GIL),
+/// and says whether to go on. A raised exception is kept for the caller and stops the run.
+fn report_progress(
+    progress: &Progress,
+    callback: Option<&Py<PyAny>>,
+    failure: &Mutex<Option<PyErr>>,
+) -> bool {
+    Python::attach(|py| {
+        let go_on = py.check_signals().and_then(|()| match callback {
+            None => Ok(true),
+            Some(callback) => {
+                let mut json = serde_json::to_value(progress).unwrap_or_default();
+                json["fraction"] = progress.fraction().into();
+                callback.call1(py, (json.to_string(),))?.extract::<bool>(py)
+            }
+        });
+        go_on.unwrap_or_else(|error| {
+            *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+            false
+        })
+    })
+}

@@ -1,0 +1,49 @@
+//! Core errors as Python exceptions, and running core work without the GIL.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use stylemark_core::{Error, ErrorKind};
+
+/// The exception class of `stylemark.errors` for an error kind.
+fn class_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidImage => "InvalidImageError",
+        ErrorKind::LimitExceeded => "LimitExceededError",
+        ErrorKind::InvalidOptions => "InvalidOptionsError",
+        ErrorKind::Weights => "WeightsError",
+        ErrorKind::Device => "DeviceError",
+        ErrorKind::Io => "StylemarkIOError",
+        _ => "StylemarkError",
+    }
+}
+
+/// The Python exception for a core error: the class for its kind, the core's message.
+pub(crate) fn to_py(error: Error) -> PyErr {
+    Python::attach(|py| {
+        let message = error.to_string();
+        let raised = py
+            .import("stylemark.errors")
+            .and_then(|module| module.getattr(class_name(error.kind())))
+            .and_then(|class| class.call1((message.clone(), error.kind().name())));
+        match raised {
+            Ok(exception) => PyErr::from_value(exception),
+            // Only if the package is broken: still say what went wrong.
+            Err(_) => PyRuntimeError::new_err(message),
+        }
+    })
+}
+
+/// Runs `work` with the GIL released, so other Python threads run meanwhile; a core error
+/// becomes its exception, and a panic (a bug) becomes a `StylemarkError` rather than
+/// crossing into Python.
+pub(crate) fn detached<T, F>(py: Python<'_>, work: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> stylemark_core::Result<T> + Send,
+{
+    py.detach(|| catch_unwind(AssertUnwindSafe(work)))
+        .unwrap_or_else(|panic| Err(Error::from_panic(&*panic)))
+        .map_err(to_py)
+}
