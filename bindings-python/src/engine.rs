@@ -55,6 +55,8 @@ pub struct Engine {
 }
 
 type ImageAndReport = (Py<PyTuple>, String);
+/// A job's final pixels, the same image encoded in the job's format, and the step reports.
+type JobOutput = (Option<Py<PyTuple>>, Option<Py<PyBytes>>, String);
 
 #[pymethods]
 impl Engine {
@@ -248,7 +250,7 @@ impl Engine {
         job: &str,
         images: HashMap<String, ImageArg>,
         fonts: HashMap<String, FontArg>,
-    ) -> PyResult<(Option<Py<PyTuple>>, Option<Py<PyBytes>>, String)> {
+    ) -> PyResult<JobOutput> {
         let job = Job::from_json(job).map_err(to_py)?;
         let limits = self.limits;
         let outcome = detached(py, || {

@@ -49,6 +49,19 @@ class WatermarkResult:
     image: np.ndarray
     report: Dict[str, Any]
 
+    @property
+    def status(self) -> str:
+        """``applied``, or ``skipped`` (a logo on an image below its minimum size: the
+        image is returned unchanged, and :attr:`reason` says why)."""
+        status = self.report.get("status")
+        return status["status"] if isinstance(status, dict) else "applied"
+
+    @property
+    def reason(self) -> Optional[str]:
+        """Why the mark was skipped, else None."""
+        status = self.report.get("status")
+        return status.get("reason") if isinstance(status, dict) else None
+
 
 @dataclass(frozen=True)
 class Detection:

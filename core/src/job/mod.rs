@@ -199,7 +199,7 @@ impl JobOutcome {
 /// assert_eq!(options.opacity, 0.5);
 /// let err = stylemark::job::parse_options::<TextOptions>(r#"{"placement": {"positon": "tile"}}"#)
 ///     .unwrap_err();
-/// assert!(err.to_string().contains("`placement`"), "{err}");
+/// assert!(err.to_string().contains("`placement.positon`"), "{err}");
 /// assert!(err.to_string().contains("positon"), "{err}");
 /// # Ok::<(), stylemark::Error>(())
 /// ```

@@ -1,0 +1,93 @@
+"""Errors are StylemarkError subclasses with the core's message; never a panic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import stylemark
+from stylemark import errors
+
+from conftest import TINY_DOODLE
+
+
+def test_the_hierarchy():
+    for cls in (
+        errors.InvalidImageError,
+        errors.LimitExceededError,
+        errors.InvalidOptionsError,
+        errors.WeightsError,
+        errors.DeviceError,
+        errors.StylemarkIOError,
+    ):
+        assert issubclass(cls, stylemark.StylemarkError)
+    assert issubclass(errors.InvalidOptionsError, ValueError)
+    assert issubclass(errors.StylemarkIOError, OSError)
+
+
+def test_bad_image_bytes():
+    with pytest.raises(stylemark.InvalidImageError, match="not an image") as info:
+        stylemark.load(b"this is not an image")
+    assert info.value.kind == "invalid_image"
+    truncated = stylemark.encode(stylemark.samples.photo(64, 64, 1))[:200]
+    with pytest.raises(stylemark.InvalidImageError, match="truncated|could not be decoded"):
+        stylemark.load(truncated)
+
+
+def test_limits_exceeded(photo):
+    small = stylemark.Engine(max_pixels=10_000)
+    with pytest.raises(stylemark.LimitExceededError, match="max_pixels") as info:
+        small.load(photo)
+    assert info.value.kind == "limit_exceeded"
+    tiny_bytes = stylemark.Engine(max_input_bytes=100)
+    with pytest.raises(stylemark.LimitExceededError, match="max_input_bytes"):
+        tiny_bytes.load(stylemark.encode(photo))
+
+
+def test_bad_options_name_the_field(photo):
+    with pytest.raises(stylemark.InvalidOptionsError, match="opacty"):
+        stylemark.watermark_text(photo, "x", opacty=0.5)
+    with pytest.raises(stylemark.InvalidOptionsError, match="placement"):
+        stylemark.watermark_text(photo, "x", placement={"position": "upside-down"})
+    with pytest.raises(stylemark.InvalidOptionsError, match="iterations"):
+        stylemark.doodle(photo, phases=1, iterations=0)
+    with pytest.raises(stylemark.InvalidOptionsError, match="device"):
+        stylemark.Engine(device="tpu")
+
+
+def test_missing_and_broken_weights(scene):
+    with pytest.raises(stylemark.WeightsError, match="no VGG19 weights") as info:
+        stylemark.Engine(encoder="/nowhere/vgg19.safetensors")
+    assert info.value.kind == "weights"
+    broken = stylemark.Engine(encoder=b"not a weights file")
+    with pytest.raises(stylemark.WeightsError):
+        broken.doodle(scene["style"], output_size=(32, 32), **TINY_DOODLE)
+
+
+def test_device_not_compiled(scene):
+    # This build has no ndarray backend (it is opt-in), so opening it must say so.
+    engine = stylemark.Engine(device="ndarray")
+    with pytest.raises(stylemark.DeviceError, match="ndarray") as info:
+        engine.doodle(scene["style"], output_size=(32, 32), **TINY_DOODLE)
+    assert info.value.kind == "device"
+
+
+def test_missing_file():
+    with pytest.raises(stylemark.StylemarkIOError, match="no-such.png") as info:
+        stylemark.load("/no/such/dir/no-such.png")
+    assert isinstance(info.value, OSError)
+
+
+def test_mark_refusals_are_clear(photo):
+    with pytest.raises(stylemark.InvalidImageError, match="256"):
+        stylemark.embed_mark(photo[:100, :100], b"\x01", "k")
+    with pytest.raises(stylemark.InvalidOptionsError, match="payload|1 to 8"):
+        stylemark.embed_mark(photo, b"123456789", "k")
+
+
+def test_an_error_loses_nothing_else(photo):
+    # After a failed call the engine keeps working.
+    engine = stylemark.Engine()
+    with pytest.raises(stylemark.StylemarkError):
+        engine.load(b"junk")
+    assert np.array_equal(engine.load(photo), photo)
