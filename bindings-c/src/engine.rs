@@ -5,7 +5,7 @@ use std::ffi::{CStr, c_char};
 use std::sync::Arc;
 
 use stylemark_core::DeviceKind;
-use stylemark_core::doodle::{EncoderSource, EncoderSpec, Engine, LazyEngine};
+use stylemark_core::doodle::{EncoderSource, Engine, LazyEngine};
 use stylemark_core::encoder::InputConvention;
 use stylemark_core::io::DecodeLimits;
 
@@ -125,24 +125,11 @@ pub unsafe extern "C" fn stylemark_engine_new(
         };
         let device: DeviceKind = device.parse()?;
         let convention = convention.map(str::parse::<InputConvention>).transpose()?;
-        let encoder = if settings.weights.is_null() {
-            let mut spec: EncoderSpec = encoder.parse()?;
-            if let EncoderSpec::Vgg19 {
-                convention: slot, ..
-            } = &mut spec
-            {
-                *slot = convention;
-            }
-            EncoderSource::Spec(spec)
-        } else {
+        let weights = (!settings.weights.is_null()).then(|| {
             // SAFETY: the caller promises `weights_len` readable bytes at `weights`.
-            let bytes =
-                unsafe { std::slice::from_raw_parts(settings.weights, settings.weights_len) };
-            EncoderSource::Vgg19Bytes {
-                bytes: bytes.into(),
-                convention,
-            }
-        };
+            unsafe { std::slice::from_raw_parts(settings.weights, settings.weights_len) }
+        });
+        let encoder = EncoderSource::new(encoder, weights, convention)?;
         let limits = DecodeLimits {
             max_pixels: settings.max_pixels,
             max_input_bytes: settings.max_input_bytes,

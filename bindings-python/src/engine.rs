@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use stylemark_core::doodle::{
-    DoodleOptions, DoodleRequest, EncoderSource, EncoderSpec, LazyEngine, Observer, Progress,
+    DoodleOptions, DoodleRequest, EncoderSource, LazyEngine, Observer, Progress,
 };
 use stylemark_core::encoder::InputConvention;
 use stylemark_core::image::DynamicImage;
@@ -75,22 +75,8 @@ impl Engine {
             .map(str::parse::<InputConvention>)
             .transpose()
             .map_err(to_py)?;
-        let source = match weights {
-            Some(bytes) => EncoderSource::Vgg19Bytes {
-                bytes: bytes.as_bytes().into(),
-                convention,
-            },
-            None => {
-                let mut spec: EncoderSpec = encoder.parse().map_err(to_py)?;
-                if let EncoderSpec::Vgg19 {
-                    convention: slot, ..
-                } = &mut spec
-                {
-                    *slot = convention;
-                }
-                EncoderSource::Spec(spec)
-            }
-        };
+        let weights = weights.as_ref().map(|bytes| bytes.as_bytes());
+        let source = EncoderSource::new(encoder, weights, convention).map_err(to_py)?;
         let defaults = DecodeLimits::default();
         let limits = DecodeLimits {
             max_pixels: max_pixels.unwrap_or(defaults.max_pixels),

@@ -31,7 +31,7 @@ from ._engine import (
     WatermarkResult,
 )
 from ._images import to_native
-from . import samples
+from . import errors, samples
 from .errors import (
     DeviceError,
     InvalidImageError,
@@ -106,11 +106,5 @@ __all__ = [
     "load",
     "encode",
     "save",
-    "StylemarkError",
-    "InvalidImageError",
-    "LimitExceededError",
-    "InvalidOptionsError",
-    "WeightsError",
-    "DeviceError",
-    "StylemarkIOError",
+    *errors.__all__,
 ]

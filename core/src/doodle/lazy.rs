@@ -22,6 +22,41 @@ pub enum EncoderSource {
     },
 }
 
+impl EncoderSource {
+    /// The source the bindings' settings name: VGG19 `weights` in memory when given,
+    /// otherwise `encoder` (`builtin` or a weights file's path); `convention` applies to
+    /// VGG19 either way.
+    ///
+    /// ```
+    /// use stylemark::doodle::{EncoderSource, EncoderSpec};
+    /// let builtin = EncoderSource::new("builtin", None, None)?;
+    /// assert!(matches!(builtin, EncoderSource::Spec(EncoderSpec::Builtin)));
+    /// let in_memory = EncoderSource::new("ignored", Some(&b"weights"[..]), None)?;
+    /// assert!(matches!(in_memory, EncoderSource::Vgg19Bytes { .. }));
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    pub fn new(
+        encoder: &str,
+        weights: Option<&[u8]>,
+        convention: Option<InputConvention>,
+    ) -> Result<Self> {
+        if let Some(bytes) = weights {
+            return Ok(EncoderSource::Vgg19Bytes {
+                bytes: bytes.into(),
+                convention,
+            });
+        }
+        let mut spec: EncoderSpec = encoder.parse()?;
+        if let EncoderSpec::Vgg19 {
+            convention: slot, ..
+        } = &mut spec
+        {
+            *slot = convention;
+        }
+        Ok(EncoderSource::Spec(spec))
+    }
+}
+
 /// A doodle [`Engine`] that is opened the first time [`get`](Self::get) is called, once,
 /// even when threads race for it, and then shared. Creating one checks what can be
 /// checked cheaply (a weights file exists); an engine that fails to open is tried again
