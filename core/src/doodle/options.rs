@@ -66,6 +66,29 @@ impl Default for Optimizer {
     }
 }
 
+impl std::str::FromStr for Optimizer {
+    type Err = Error;
+
+    /// `lbfgs` (history 5, as the reference) or `adam` (step size 4).
+    ///
+    /// ```
+    /// use stylemark::doodle::Optimizer;
+    /// assert_eq!("adam".parse::<Optimizer>()?, Optimizer::Adam { learning_rate: 4.0 });
+    /// assert!("sgd".parse::<Optimizer>().is_err());
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    fn from_str(name: &str) -> Result<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "lbfgs" | "l-bfgs" => Ok(Optimizer::default()),
+            "adam" => Ok(Optimizer::Adam { learning_rate: 4.0 }),
+            other => Err(Error::option(
+                "optimizer",
+                format!("`{other}` is not an optimiser; use lbfgs or adam"),
+            )),
+        }
+    }
+}
+
 /// Options of a style-transfer run. The defaults are those of the reference
 /// implementation (`doodle.py`).
 ///

@@ -29,6 +29,7 @@
 //! # Ok::<(), stylemark::Error>(())
 //! ```
 
+mod fields;
 mod step;
 
 use std::collections::HashMap;
@@ -36,9 +37,10 @@ use std::collections::HashMap;
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
+pub use fields::{parse_seed_range, parse_size};
 pub use step::Step;
 
-use crate::doodle::Engine;
+use crate::doodle::{CancelToken, Engine};
 use crate::io::OutputFormat;
 use crate::watermark::Font;
 use crate::{Error, Result};
@@ -143,6 +145,30 @@ impl Job {
 
     /// Runs the steps in order on `inputs`. `engine` is needed only for doodle steps.
     pub fn run(&self, inputs: &JobInputs, engine: Option<&Engine>) -> Result<JobOutcome> {
+        self.run_with_cancel(inputs, engine, &CancelToken::new())
+    }
+
+    /// [`run`](Self::run), with a token that stops a doodle step early when another
+    /// thread cancels it (the step then returns its best image so far, with the status
+    /// `cancelled` in its report, and the remaining steps still run on that image).
+    ///
+    /// ```
+    /// use stylemark::doodle::CancelToken;
+    /// use stylemark::job::{Job, JobInputs};
+    ///
+    /// let job = Job::from_json(r#"{"input": "photo", "steps": [{"op": "mark_detect", "key": "k"}]}"#)?;
+    /// let mut inputs = JobInputs::default();
+    /// inputs.images.insert("photo".into(), stylemark::samples::photo(256, 192, 1));
+    /// let outcome = job.run_with_cancel(&inputs, None, &CancelToken::new())?;
+    /// assert_eq!(outcome.steps[0].details["found"], false);
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    pub fn run_with_cancel(
+        &self,
+        inputs: &JobInputs,
+        engine: Option<&Engine>,
+        cancel: &CancelToken,
+    ) -> Result<JobOutcome> {
         self.validate()?;
         let mut image = match &self.input {
             Some(name) => Some(step::image_named(inputs, name, "job.input")?.clone()),
@@ -152,7 +178,7 @@ impl Job {
         for (index, step) in self.steps.iter().enumerate() {
             let started = std::time::Instant::now();
             let (next, details) = step
-                .run(image.as_ref(), inputs, engine)
+                .run(image.as_ref(), inputs, engine, cancel)
                 .map_err(|e| at_step(index, e))?;
             if let Some(next) = next {
                 image = Some(next);

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::JobInputs;
-use crate::doodle::{DoodleOptions, DoodleRequest, Engine, Observer};
+use crate::doodle::{CancelToken, DoodleOptions, DoodleRequest, Engine, Observer};
 use crate::mark::{self, MarkOptions};
 use crate::watermark::{self, LogoOptions, TextOptions};
 use crate::{Error, Result};
@@ -107,6 +107,7 @@ impl Step {
         current: Option<&DynamicImage>,
         inputs: &JobInputs,
         engine: Option<&Engine>,
+        cancel: &CancelToken,
     ) -> Result<(Option<DynamicImage>, Value)> {
         let needs_image = || {
             current.ok_or_else(|| {
@@ -149,7 +150,11 @@ impl Step {
                     .map(|n| named(n, "content_map"))
                     .transpose()?;
                 request.output_size = *output_size;
-                let outcome = engine.doodle(&request, options, Observer::default())?;
+                let outcome = engine.doodle(
+                    &request,
+                    options,
+                    Observer::default().cancel_token(cancel.clone()),
+                )?;
                 let details = outcome.report_json();
                 Ok((Some(DynamicImage::ImageRgb8(outcome.image)), details))
             }

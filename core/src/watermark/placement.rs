@@ -226,6 +226,28 @@ pub enum Tiling {
     Staggered,
 }
 
+impl FromStr for Tiling {
+    type Err = Error;
+
+    /// `grid` or `staggered`.
+    ///
+    /// ```
+    /// use stylemark::watermark::Tiling;
+    /// assert_eq!("staggered".parse::<Tiling>()?, Tiling::Staggered);
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    fn from_str(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "grid" => Ok(Tiling::Grid),
+            "staggered" => Ok(Tiling::Staggered),
+            other => Err(Error::option(
+                "tiling",
+                format!("`{other}` is not a tiling; use grid or staggered"),
+            )),
+        }
+    }
+}
+
 /// Where and how a mark is placed on the image.
 ///
 /// ```

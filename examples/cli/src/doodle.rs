@@ -116,27 +116,11 @@ pub struct DoodleArgs {
 }
 
 fn parse_size(text: &str) -> std::result::Result<(u32, u32), String> {
-    let (w, h) = text
-        .split_once(['x', 'X'])
-        .ok_or("expected WIDTHxHEIGHT, e.g. 512x384")?;
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<u32>()
-            .map_err(|_| format!("`{s}` is not a number of pixels"))
-    };
-    Ok((parse(w)?, parse(h)?))
+    stylemark::job::parse_size(text).map_err(|e| e.to_string())
 }
 
 fn parse_range(text: &str) -> std::result::Result<(u8, u8), String> {
-    let (low, high) = text
-        .split_once(':')
-        .ok_or("expected LOW:HIGH, e.g. 16:240")?;
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<u8>()
-            .map_err(|_| format!("`{s}` is not a value from 0 to 255"))
-    };
-    Ok((parse(low)?, parse(high)?))
+    stylemark::job::parse_seed_range(text).map_err(|e| e.to_string())
 }
 
 /// `<dir>/<stem><ext>` beside `path`.
@@ -161,16 +145,7 @@ impl DoodleArgs {
             "noise" | "content" => (self.seed.parse::<Seed>()?, None),
             path => (Seed::Image, Some(PathBuf::from(path))),
         };
-        let optimizer = match self.optimizer.as_str() {
-            "lbfgs" => Optimizer::default(),
-            "adam" => Optimizer::Adam { learning_rate: 4.0 },
-            other => {
-                return Err(Error::option(
-                    "optimizer",
-                    format!("`{other}` is not an optimiser; use lbfgs or adam"),
-                ));
-            }
-        };
+        let optimizer: Optimizer = self.optimizer.parse()?;
         let time_budget = match self.time_budget {
             Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
             Some(_) => {

@@ -53,7 +53,7 @@ pub struct WatermarkArgs {
     #[arg(long, default_value = "0", allow_hyphen_values = true)]
     offset_y: Length,
     /// With --position tile: `grid` or `staggered`.
-    #[arg(long, default_value = "grid", value_parser = parse_tiling)]
+    #[arg(long, default_value = "grid")]
     tiling: Tiling,
     /// With --position tile: gap between marks (pixels or % of the shorter side).
     #[arg(long, default_value = "8%")]
@@ -79,14 +79,6 @@ pub struct WatermarkArgs {
     /// JPEG/WebP quality 1-100 when the output is lossy.
     #[arg(long)]
     quality: Option<u8>,
-}
-
-fn parse_tiling(text: &str) -> std::result::Result<Tiling, String> {
-    match text {
-        "grid" => Ok(Tiling::Grid),
-        "staggered" => Ok(Tiling::Staggered),
-        _ => Err("expected `grid` or `staggered`".into()),
-    }
 }
 
 pub fn run(args: WatermarkArgs) -> Result<()> {

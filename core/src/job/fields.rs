@@ -1,0 +1,639 @@
+//! One-step jobs from text fields named like the CLI's flags (`--content-weight 5` is the
+//! field `content-weight=5`), as an HTML form or a query string sends them. The HTTP
+//! function builds its jobs here, so its form fields and the CLI's flags have the same
+//! names, parsing and errors.
+//!
+//! ```
+//! use stylemark::job::Job;
+//!
+//! let fields = [("text", "© Ada"), ("position", "tile"), ("rotate", "-30"), ("format", "jpeg")];
+//! let job = Job::from_fields("watermark_text", fields, &["image"])?;
+//! assert_eq!(job.input.as_deref(), Some("image"));
+//! assert_eq!(job.output, stylemark::io::OutputFormat::Jpeg { quality: 90 });
+//!
+//! let err = Job::from_fields("doodle", [("iteratons", "5")], &["style"]).unwrap_err();
+//! assert!(err.to_string().contains("iteratons"), "{err}");
+//! # Ok::<(), stylemark::Error>(())
+//! ```
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::{Job, Step};
+use crate::doodle::{DoodleOptions, Optimizer, Seed};
+use crate::encoder::parse_layers;
+use crate::io::OutputFormat;
+use crate::mark::MarkOptions;
+use crate::watermark::{Color, Length, LogoOptions, Outline, Placement, Position, TextOptions};
+use crate::{Error, Result};
+
+/// The fields every op takes: the output encoding.
+const OUTPUT_FIELDS: &[&str] = &["format", "quality"];
+const PLACEMENT_FIELDS: &[&str] = &[
+    "position", "margin", "offset-x", "offset-y", "rotate", "rotation", "tiling", "spacing",
+];
+const DOODLE_FIELDS: &[&str] = &[
+    "output-size",
+    "phases",
+    "iterations",
+    "content-weight",
+    "content-layers",
+    "style-weight",
+    "style-layers",
+    "semantic-weight",
+    "smoothness",
+    "variety",
+    "slices",
+    "rematch-every",
+    "seed",
+    "seed-range",
+    "random-seed",
+    "max-size",
+    "optimizer",
+    "time-budget",
+];
+const TEXT_FIELDS: &[&str] = &[
+    "text",
+    "size",
+    "color",
+    "opacity",
+    "outline",
+    "outline-width",
+    "no-shadow",
+];
+const LOGO_FIELDS: &[&str] = &["size", "opacity", "upscale", "min-width", "min-height"];
+const EMBED_FIELDS: &[&str] = &["payload", "key", "strength", "no-verify"];
+const DETECT_FIELDS: &[&str] = &["key"];
+
+impl Job {
+    /// A one-step job from CLI-named text fields (see the [module documentation](self)).
+    ///
+    /// `op` is a step's `op` (`doodle`, `watermark_text`, `watermark_logo`, `mark_embed`,
+    /// `mark_detect`); `images` are the names of the images the caller will pass to
+    /// [`Job::run`]: the step refers to them by role (`image` for the image to mark or
+    /// read, `logo`, and for a doodle `style`, `style_map`, `content`, `content_map`).
+    /// Field names may use `-` or `_`; `format` (`png`, `jpeg`, `webp`) and `quality`
+    /// choose the output. An unknown or repeated field, a bad value or a missing image is
+    /// an error naming the field.
+    pub fn from_fields<'a>(
+        op: &str,
+        fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+        images: &[&str],
+    ) -> Result<Job> {
+        let fields = Fields::new(fields)?;
+        let images: HashSet<&str> = images.iter().copied().collect();
+        let has = |name: &str| images.contains(name).then(|| name.to_string());
+        let require = |name: &str, what: &str| {
+            has(name).ok_or_else(|| Error::option(name, format!("is required: give {what}")))
+        };
+        let (step, input) = match op.trim().replace('-', "_").as_str() {
+            "doodle" => {
+                fields.allow(&[DOODLE_FIELDS, OUTPUT_FIELDS])?;
+                let step = Step::Doodle {
+                    style: require("style", "the style painting")?,
+                    style_map: has("style_map"),
+                    content: has("content"),
+                    content_map: has("content_map"),
+                    output_size: fields.get("output-size").map(parse_size).transpose()?,
+                    options: doodle_options(&fields)?,
+                };
+                (step, None)
+            }
+            "watermark_text" => {
+                fields.allow(&[TEXT_FIELDS, PLACEMENT_FIELDS, OUTPUT_FIELDS])?;
+                let text = fields
+                    .get("text")
+                    .ok_or_else(|| Error::option("text", "is required: give the text to draw"))?;
+                let step = Step::WatermarkText {
+                    text: text.to_string(),
+                    fonts: Vec::new(),
+                    options: text_options(&fields)?,
+                };
+                (step, Some(require("image", "the image to watermark")?))
+            }
+            "watermark_logo" => {
+                fields.allow(&[LOGO_FIELDS, PLACEMENT_FIELDS, OUTPUT_FIELDS])?;
+                let step = Step::WatermarkLogo {
+                    logo: require("logo", "the logo image")?,
+                    options: logo_options(&fields)?,
+                };
+                (step, Some(require("image", "the image to watermark")?))
+            }
+            "mark_embed" => {
+                fields.allow(&[EMBED_FIELDS, OUTPUT_FIELDS])?;
+                let step = Step::MarkEmbed {
+                    payload: fields.required("payload", "the payload in hex, e.g. c0ffee")?,
+                    key: fields.required("key", "the secret key")?,
+                    options: MarkOptions {
+                        strength: fields.parse("strength")?.unwrap_or(1.0),
+                        verify: !fields.flag("no-verify")?,
+                    },
+                };
+                (step, Some(require("image", "the image to mark")?))
+            }
+            "mark_detect" => {
+                fields.allow(&[DETECT_FIELDS, OUTPUT_FIELDS])?;
+                let step = Step::MarkDetect {
+                    key: fields.required("key", "the secret key")?,
+                };
+                (step, Some(require("image", "the image to read")?))
+            }
+            other => {
+                return Err(Error::option(
+                    "op",
+                    format!(
+                        "`{other}` is not an operation; use doodle, watermark_text, \
+                         watermark_logo, mark_embed or mark_detect"
+                    ),
+                ));
+            }
+        };
+        // Validated as a step, not as a job, so errors name the form field (`phases`),
+        // not its place in a job (`job.steps[0].phases`).
+        step.validate()?;
+        Ok(Job {
+            input,
+            steps: vec![step],
+            output: output_format(&fields)?,
+        })
+    }
+}
+
+/// Parses `WIDTHxHEIGHT` (`512x384`), as `--output-size` takes it.
+///
+/// ```
+/// assert_eq!(stylemark::job::parse_size("512x384")?, (512, 384));
+/// assert!(stylemark::job::parse_size("512").is_err());
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub fn parse_size(text: &str) -> Result<(u32, u32)> {
+    let bad = |reason: String| Error::option("output-size", reason);
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| bad(format!("`{text}` is not WIDTHxHEIGHT, e.g. 512x384")))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .map_err(|_| bad(format!("`{s}` is not a number of pixels")))
+    };
+    Ok((parse(w)?, parse(h)?))
+}
+
+/// Parses `LOW:HIGH` (`16:240`), as `--seed-range` takes it.
+///
+/// ```
+/// assert_eq!(stylemark::job::parse_seed_range("16:240")?, (16, 240));
+/// assert!(stylemark::job::parse_seed_range("16-240").is_err());
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub fn parse_seed_range(text: &str) -> Result<(u8, u8)> {
+    let bad = |reason: String| Error::option("seed-range", reason);
+    let (low, high) = text
+        .split_once(':')
+        .ok_or_else(|| bad(format!("`{text}` is not LOW:HIGH, e.g. 16:240")))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u8>()
+            .map_err(|_| bad(format!("`{s}` is not a value from 0 to 255")))
+    };
+    Ok((parse(low)?, parse(high)?))
+}
+
+/// Text fields by normalised name (`content_weight` and `content-weight` are one field).
+struct Fields<'a> {
+    pairs: Vec<(String, &'a str)>,
+}
+
+impl<'a> Fields<'a> {
+    fn new(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
+        let mut pairs: Vec<(String, &str)> = Vec::new();
+        for (name, value) in fields {
+            let name = name.trim().to_ascii_lowercase().replace('_', "-");
+            if pairs.iter().any(|(known, _)| *known == name) {
+                return Err(Error::option(name, "is given twice; give it once"));
+            }
+            pairs.push((name, value));
+        }
+        Ok(Fields { pairs })
+    }
+
+    /// Refuses a field none of `groups` names, listing the ones that are accepted.
+    fn allow(&self, groups: &[&[&str]]) -> Result<()> {
+        let known: Vec<&str> = groups.iter().flat_map(|g| g.iter().copied()).collect();
+        match self
+            .pairs
+            .iter()
+            .find(|(name, _)| !known.contains(&name.as_str()))
+        {
+            Some((name, _)) => Err(Error::option(
+                name.clone(),
+                format!("is not a field of this operation; use {}", known.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.pairs
+            .iter()
+            .find(|(known, _)| known == name)
+            .map(|(_, value)| *value)
+    }
+
+    fn required(&self, name: &str, what: &str) -> Result<String> {
+        self.get(name)
+            .map(str::to_string)
+            .ok_or_else(|| Error::option(name, format!("is required: give {what}")))
+    }
+
+    /// A value parsed by its type's `FromStr`; parse errors name the field.
+    fn parse<T: FromStr>(&self, name: &str) -> Result<Option<T>> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        value.trim().parse::<T>().map(Some).map_err(|_| {
+            Error::option(name, format!("`{value}` is not a valid {}", kind_of::<T>()))
+        })
+    }
+
+    /// A value parsed by a stylemark type, whose own error already says what to give.
+    fn parse_with<T>(&self, name: &str, parse: impl Fn(&str) -> Result<T>) -> Result<Option<T>> {
+        self.get(name)
+            .map(|value| {
+                parse(value).map_err(|e| match e {
+                    Error::InvalidOption { reason, .. } => Error::option(name, reason),
+                    other => other,
+                })
+            })
+            .transpose()
+    }
+
+    /// An on/off field: present with no value, `1`, `true`, `on` or `yes` is on.
+    fn flag(&self, name: &str) -> Result<bool> {
+        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(false),
+            Some(v) if ["", "1", "true", "on", "yes"].contains(&v.as_str()) => Ok(true),
+            Some(v) if ["0", "false", "off", "no"].contains(&v.as_str()) => Ok(false),
+            Some(v) => Err(Error::option(
+                name,
+                format!("`{v}` is not on or off; use true or false"),
+            )),
+        }
+    }
+}
+
+fn kind_of<T>() -> &'static str {
+    match std::any::type_name::<T>() {
+        "f32" | "f64" => "number",
+        "u8" | "u32" | "u64" | "usize" => "whole number",
+        _ => "value",
+    }
+}
+
+fn doodle_options(fields: &Fields) -> Result<DoodleOptions> {
+    let defaults = DoodleOptions::default();
+    let time_budget = fields
+        .parse::<f64>("time-budget")?
+        .map(|s| {
+            if s.is_finite() && s > 0.0 {
+                Ok(Duration::from_secs_f64(s))
+            } else {
+                Err(Error::option(
+                    "time-budget",
+                    "must be a positive number of seconds",
+                ))
+            }
+        })
+        .transpose()?;
+    let seed = fields
+        .parse_with("seed", |value| match value.parse::<Seed>()? {
+            Seed::Image => Err(Error::option(
+                "seed",
+                "an image seed is not available here; use noise or content",
+            )),
+            seed => Ok(seed),
+        })?
+        .unwrap_or(defaults.seed);
+    Ok(DoodleOptions {
+        phases: fields.parse("phases")?.unwrap_or(defaults.phases),
+        iterations: fields.parse("iterations")?.unwrap_or(defaults.iterations),
+        content_weight: fields
+            .parse("content-weight")?
+            .unwrap_or(defaults.content_weight),
+        content_layers: fields
+            .parse_with("content-layers", parse_layers)?
+            .unwrap_or(defaults.content_layers),
+        style_weight: fields
+            .parse("style-weight")?
+            .unwrap_or(defaults.style_weight),
+        style_layers: fields
+            .parse_with("style-layers", parse_layers)?
+            .unwrap_or(defaults.style_layers),
+        semantic_weight: fields
+            .parse("semantic-weight")?
+            .unwrap_or(defaults.semantic_weight),
+        smoothness: fields.parse("smoothness")?.unwrap_or(defaults.smoothness),
+        variety: fields.parse("variety")?.unwrap_or(defaults.variety),
+        slices: fields.parse("slices")?.unwrap_or(defaults.slices),
+        rematch_every: fields
+            .parse("rematch-every")?
+            .unwrap_or(defaults.rematch_every),
+        seed,
+        seed_range: fields
+            .parse_with("seed-range", parse_seed_range)?
+            .unwrap_or(defaults.seed_range),
+        random_seed: fields.parse("random-seed")?,
+        max_size: fields.parse("max-size")?,
+        optimizer: fields
+            .parse_with("optimizer", Optimizer::from_str)?
+            .unwrap_or(defaults.optimizer),
+        time_budget,
+    })
+}
+
+fn placement(fields: &Fields) -> Result<Placement> {
+    let defaults = Placement::default();
+    let length = |name: &str| fields.parse_with(name, Length::from_str);
+    if fields.get("rotate").is_some() && fields.get("rotation").is_some() {
+        return Err(Error::option(
+            "rotation",
+            "is the same as `rotate`; give one of them",
+        ));
+    }
+    let rotation = match fields.parse::<f32>("rotate")? {
+        Some(degrees) => Some(degrees),
+        None => fields.parse::<f32>("rotation")?,
+    };
+    Ok(Placement {
+        position: fields
+            .parse_with("position", Position::from_str)?
+            .unwrap_or(defaults.position),
+        margin: length("margin")?.unwrap_or(defaults.margin),
+        offset_x: length("offset-x")?.unwrap_or(defaults.offset_x),
+        offset_y: length("offset-y")?.unwrap_or(defaults.offset_y),
+        rotation: rotation.unwrap_or(defaults.rotation),
+        tiling: fields
+            .parse_with("tiling", str::parse)?
+            .unwrap_or(defaults.tiling),
+        spacing: length("spacing")?.unwrap_or(defaults.spacing),
+    })
+}
+
+fn text_options(fields: &Fields) -> Result<TextOptions> {
+    let defaults = TextOptions::default();
+    let outline_width = fields.parse::<f32>("outline-width")?;
+    let outline = fields
+        .parse_with("outline", Color::from_str)?
+        .map(|color| Outline {
+            color,
+            width: outline_width.unwrap_or(Outline::default().width),
+        });
+    if outline.is_none() && outline_width.is_some() {
+        return Err(Error::option(
+            "outline-width",
+            "needs `outline` (the outline's colour)",
+        ));
+    }
+    Ok(TextOptions {
+        size: fields
+            .parse_with("size", Length::from_str)?
+            .unwrap_or(defaults.size),
+        color: fields
+            .parse_with("color", Color::from_str)?
+            .unwrap_or(defaults.color),
+        opacity: fields.parse("opacity")?.unwrap_or(defaults.opacity),
+        outline,
+        shadow: if fields.flag("no-shadow")? {
+            None
+        } else {
+            defaults.shadow
+        },
+        placement: placement(fields)?,
+        fonts: Vec::new(),
+    })
+}
+
+fn logo_options(fields: &Fields) -> Result<LogoOptions> {
+    let defaults = LogoOptions::default();
+    Ok(LogoOptions {
+        size: fields
+            .parse_with("size", Length::from_str)?
+            .unwrap_or(defaults.size),
+        upscale: fields.flag("upscale")?,
+        opacity: fields.parse("opacity")?.unwrap_or(defaults.opacity),
+        min_width: fields.parse("min-width")?.unwrap_or(defaults.min_width),
+        min_height: fields.parse("min-height")?.unwrap_or(defaults.min_height),
+        placement: placement(fields)?,
+    })
+}
+
+fn output_format(fields: &Fields) -> Result<OutputFormat> {
+    let format = fields
+        .parse_with("format", OutputFormat::from_str)?
+        .unwrap_or(OutputFormat::Png);
+    match fields.parse::<u8>("quality")? {
+        Some(quality) => format.with_quality(quality),
+        None => Ok(format),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(op: &str, fields: &[(&str, &str)], images: &[&str]) -> Result<Job> {
+        Job::from_fields(op, fields.iter().copied(), images)
+    }
+
+    fn error_of(op: &str, fields: &[(&str, &str)], images: &[&str]) -> String {
+        job(op, fields, images).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn doodle_fields_use_the_cli_names_and_defaults() {
+        let job = job(
+            "doodle",
+            &[
+                ("iterations", "7"),
+                ("content_weight", "2.5"),
+                ("style-layers", "3_1,4_1,5_1"),
+                ("seed-range", "0:255"),
+                ("optimizer", "adam"),
+                ("time-budget", "1.5"),
+                ("output-size", "64x48"),
+                ("random-seed", "9"),
+            ],
+            &["style", "style_map", "content_map"],
+        )
+        .unwrap();
+        let Step::Doodle {
+            style,
+            style_map,
+            content,
+            content_map,
+            output_size,
+            options,
+        } = &job.steps[0]
+        else {
+            panic!("not a doodle: {job:?}");
+        };
+        assert_eq!(style, "style");
+        assert_eq!(style_map.as_deref(), Some("style_map"));
+        assert_eq!(content, &None);
+        assert_eq!(content_map.as_deref(), Some("content_map"));
+        assert_eq!(*output_size, Some((64, 48)));
+        assert_eq!(options.iterations, 7);
+        assert_eq!(options.content_weight, 2.5);
+        assert_eq!(options.style_layers.len(), 3);
+        assert_eq!(options.seed_range, (0, 255));
+        assert_eq!(options.optimizer, Optimizer::Adam { learning_rate: 4.0 });
+        assert_eq!(options.time_budget, Some(Duration::from_millis(1500)));
+        assert_eq!(options.random_seed, Some(9));
+        let defaults = DoodleOptions::default();
+        assert_eq!(options.phases, defaults.phases);
+        assert_eq!(options.style_weight, defaults.style_weight);
+        assert_eq!(job.input, None);
+        assert_eq!(job.output, OutputFormat::Png);
+    }
+
+    #[test]
+    fn text_fields_build_placement_outline_and_output() {
+        let job = job(
+            "watermark-text",
+            &[
+                ("text", "© Ada"),
+                ("position", "tile"),
+                ("rotate", "-30"),
+                ("tiling", "staggered"),
+                ("outline", "#000000"),
+                ("no-shadow", ""),
+                ("size", "6%"),
+                ("format", "jpeg"),
+                ("quality", "80"),
+            ],
+            &["image"],
+        )
+        .unwrap();
+        let Step::WatermarkText { text, options, .. } = &job.steps[0] else {
+            panic!("not text: {job:?}");
+        };
+        assert_eq!(text, "© Ada");
+        assert_eq!(options.placement.position, Position::Tile);
+        assert_eq!(options.placement.rotation, -30.0);
+        assert_eq!(options.outline.unwrap().width, Outline::default().width);
+        assert_eq!(options.shadow, None);
+        assert_eq!(options.size, Length::Fraction(0.06));
+        assert_eq!(job.input.as_deref(), Some("image"));
+        assert_eq!(job.output, OutputFormat::Jpeg { quality: 80 });
+    }
+
+    #[test]
+    fn mark_fields() {
+        let job = job(
+            "mark_embed",
+            &[("payload", "c0ffee"), ("key", "k"), ("no-verify", "true")],
+            &["image"],
+        )
+        .unwrap();
+        assert!(matches!(
+            &job.steps[0],
+            Step::MarkEmbed { payload, options, .. } if payload == "c0ffee" && !options.verify
+        ));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        // (op, fields, images, what the error must mention)
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+        let cases: &[Case] = &[
+            ("doodle", &[("iteratons", "5")], &["style"], "`iteratons`"),
+            (
+                "doodle",
+                &[("iterations", "many")],
+                &["style"],
+                "`iterations`",
+            ),
+            ("doodle", &[("phases", "0")], &["style"], "`phases`"),
+            ("doodle", &[], &[], "`style`"),
+            ("doodle", &[("seed-range", "9")], &["style"], "`seed-range`"),
+            ("doodle", &[("seed", "image")], &["style"], "`seed`"),
+            (
+                "doodle",
+                &[("time-budget", "-1")],
+                &["style"],
+                "`time-budget`",
+            ),
+            (
+                "doodle",
+                &[("output-size", "big")],
+                &["style"],
+                "`output-size`",
+            ),
+            ("watermark_text", &[], &["image"], "`text`"),
+            ("watermark_text", &[("text", "x")], &[], "`image`"),
+            (
+                "watermark_text",
+                &[("text", "x"), ("position", "upper-left")],
+                &["image"],
+                "`position`",
+            ),
+            (
+                "watermark_text",
+                &[("text", "x"), ("opacity", "2")],
+                &["image"],
+                "opacity",
+            ),
+            (
+                "watermark_text",
+                &[("text", "x"), ("Text", "y")],
+                &["image"],
+                "twice",
+            ),
+            (
+                "watermark_text",
+                &[("text", "x"), ("outline-width", "0.1")],
+                &["image"],
+                "`outline-width`",
+            ),
+            ("watermark_logo", &[], &["image"], "`logo`"),
+            ("mark_embed", &[("key", "k")], &["image"], "`payload`"),
+            (
+                "mark_embed",
+                &[("key", "k"), ("payload", "xyz")],
+                &["image"],
+                "payload",
+            ),
+            (
+                "mark_detect",
+                &[("key", "k"), ("format", "gif")],
+                &["image"],
+                "gif",
+            ),
+            ("paint", &[], &["image"], "`op`"),
+        ];
+        for (op, fields, images, expected) in cases {
+            let message = error_of(op, fields, images);
+            assert!(
+                message.contains(expected),
+                "{op} {fields:?}: `{message}` does not mention {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_give_the_same_job_as_json() {
+        let from_fields = job(
+            "watermark_text",
+            &[("text", "hi"), ("opacity", "0.5"), ("position", "north")],
+            &["image"],
+        )
+        .unwrap();
+        let from_json = Job::from_json(
+            r#"{"input": "image", "steps": [{"op": "watermark_text", "text": "hi",
+                "options": {"opacity": 0.5, "placement": {"position": "north"}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(from_fields, from_json);
+    }
+}
