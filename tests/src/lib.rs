@@ -1,5 +1,7 @@
 //! Helpers for the end-to-end tests: locating the built binaries and running them.
 
+pub mod http;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

@@ -1,0 +1,162 @@
+//! Settings from environment variables, as container platforms pass them.
+
+use std::time::Duration;
+
+use stylemark::DeviceKind;
+use stylemark::io::DecodeLimits;
+
+/// The function's settings. Every field has a default fit for a public endpoint.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `PORT` (default 8080; 0 picks a free port, for tests).
+    pub port: u16,
+    /// `HOST` (default 0.0.0.0, as containers need).
+    pub host: String,
+    /// `STYLEMARK_DEVICE`: cpu (default), ndarray or wgpu.
+    pub device: DeviceKind,
+    /// `STYLEMARK_WEIGHTS`: VGG19 weights file; unset uses the built-in encoder.
+    pub weights: Option<String>,
+    /// `STYLEMARK_WEIGHTS_FORMAT`: caffe or torchvision (default: from the file).
+    pub weights_format: Option<String>,
+    /// `STYLEMARK_MAX_PIXELS`: largest image (width x height) decoded, default 40 M.
+    pub max_pixels: u64,
+    /// `STYLEMARK_MAX_BODY_BYTES`: largest request body, default 32 MiB.
+    pub max_body_bytes: u64,
+    /// `STYLEMARK_TIMEOUT_S`: time budget of one request, default 60 s. A doodle still
+    /// running then returns its best image so far.
+    pub timeout: Duration,
+    /// `STYLEMARK_CONCURRENCY`: requests worked on at once, default the number of cores;
+    /// more get 429.
+    pub concurrency: usize,
+    /// `STYLEMARK_DOODLE_MAX_SIZE`: longest side a doodle is painted at, default 512
+    /// (larger inputs are scaled down; requests may ask for less with `max-size`).
+    pub doodle_max_size: u32,
+    /// `STYLEMARK_GRACE_S`: after SIGTERM, how long in-flight requests may finish, default
+    /// 10 s (Cloud Run's; Kubernetes gives 30). Doodles are cancelled shortly before it
+    /// ends, so they still answer with their best image.
+    pub grace: Duration,
+    /// `STYLEMARK_ALLOW_ORIGIN`: the CORS origin allowed to call the API from a browser,
+    /// default `*` (the API uses no cookies); empty disables CORS headers.
+    pub allow_origin: String,
+}
+
+impl Config {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Config, String> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let number = |name: &str, default: f64, min: f64| -> Result<f64, String> {
+            match get(name) {
+                None => Ok(default),
+                Some(text) => match text.trim().parse::<f64>() {
+                    Ok(value) if value.is_finite() && value >= min => Ok(value),
+                    _ => Err(format!("{name}=`{text}` is not a number of at least {min}")),
+                },
+            }
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Config {
+            port: number("PORT", 8080.0, 0.0).and_then(|p| {
+                u16::try_from(p as u64)
+                    .map_err(|_| format!("PORT=`{p}` is not a port number (0-65535)"))
+            })?,
+            host: get("HOST").unwrap_or_else(|| "0.0.0.0".to_string()),
+            device: get("STYLEMARK_DEVICE")
+                .map(|d| {
+                    d.parse::<DeviceKind>()
+                        .map_err(|e| format!("STYLEMARK_DEVICE: {e}"))
+                })
+                .transpose()?
+                .unwrap_or(DeviceKind::Cpu),
+            weights: get("STYLEMARK_WEIGHTS"),
+            weights_format: get("STYLEMARK_WEIGHTS_FORMAT"),
+            max_pixels: number(
+                "STYLEMARK_MAX_PIXELS",
+                DecodeLimits::DEFAULT_MAX_PIXELS as f64,
+                1.0,
+            )? as u64,
+            max_body_bytes: number("STYLEMARK_MAX_BODY_BYTES", (32u64 << 20) as f64, 1024.0)?
+                as u64,
+            timeout: Duration::from_secs_f64(number("STYLEMARK_TIMEOUT_S", 60.0, 0.1)?),
+            concurrency: number("STYLEMARK_CONCURRENCY", cores as f64, 1.0)? as usize,
+            doodle_max_size: number("STYLEMARK_DOODLE_MAX_SIZE", 512.0, 16.0)? as u32,
+            grace: Duration::from_secs_f64(number("STYLEMARK_GRACE_S", 10.0, 0.0)?),
+            allow_origin: lookup("STYLEMARK_ALLOW_ORIGIN").unwrap_or_else(|| "*".to_string()),
+        })
+    }
+
+    /// The decode limits for uploads.
+    pub fn decode_limits(&self) -> DecodeLimits {
+        DecodeLimits {
+            max_pixels: self.max_pixels,
+            max_input_bytes: self.max_body_bytes,
+            ..DecodeLimits::default()
+        }
+    }
+
+    /// The settings as JSON, for the start-up log line and `/healthz`.
+    pub fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "device": self.device.to_string(),
+            "encoder": self.weights.as_deref().unwrap_or("builtin"),
+            "max_pixels": self.max_pixels,
+            "max_body_bytes": self.max_body_bytes,
+            "timeout_s": self.timeout.as_secs_f64(),
+            "concurrency": self.concurrency,
+            "doodle_max_size": self.doodle_max_size,
+            "grace_s": self.grace.as_secs_f64(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_suit_a_public_endpoint() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.device, DeviceKind::Cpu);
+        assert_eq!(c.max_body_bytes, 32 << 20);
+        assert_eq!(c.timeout, Duration::from_secs(60));
+        assert!(c.concurrency >= 1);
+        assert_eq!(c.allow_origin, "*");
+    }
+
+    #[test]
+    fn settings_are_read_and_bad_ones_named() {
+        let c = config(&[
+            ("PORT", "0"),
+            ("STYLEMARK_CONCURRENCY", "3"),
+            ("STYLEMARK_TIMEOUT_S", "2.5"),
+            ("STYLEMARK_MAX_PIXELS", "1000000"),
+        ])
+        .unwrap();
+        assert_eq!((c.port, c.concurrency), (0, 3));
+        assert_eq!(c.timeout, Duration::from_millis(2500));
+        assert_eq!(c.decode_limits().max_pixels, 1_000_000);
+        for (name, value) in [
+            ("PORT", "70000"),
+            ("STYLEMARK_CONCURRENCY", "0"),
+            ("STYLEMARK_TIMEOUT_S", "soon"),
+            ("STYLEMARK_DEVICE", "tpu"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err();
+            assert!(err.contains(name), "{err}");
+        }
+    }
+}

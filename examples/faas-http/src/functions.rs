@@ -1,0 +1,575 @@
+//! The five functions. Each turns a form into a core [`Job`] (the same job format as
+//! `stylemark run`, Python's `run` and C's `stylemark_run_job`), runs it, and answers with
+//! the image or JSON; so this layer only converts.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use stylemark::doodle::DoodleOptions;
+use stylemark::image::DynamicImage;
+use stylemark::io::decode;
+use stylemark::job::{Job, JobInputs, JobOutcome, Step};
+use stylemark::watermark::Font;
+use stylemark::{Error, ErrorKind};
+
+use crate::app::App;
+use crate::http::{Connection, Head, Response, query_pairs};
+use crate::multipart;
+
+/// Response headers a browser page on another origin may read.
+pub const EXPOSED_HEADERS: &str = "X-Request-Id, X-Stylemark-Status, X-Stylemark-Seconds, \
+     X-Stylemark-Evaluations, X-Stylemark-Random-Seed, X-Stylemark-Size, X-Stylemark-Mode, \
+     X-Stylemark-Warnings, X-Stylemark-Marks, X-Stylemark-Note, X-Stylemark-Psnr-Db, \
+     X-Stylemark-Steps, Retry-After";
+
+/// Time kept back from a doodle's budget for encoding and sending its image.
+const ENCODE_MARGIN: Duration = Duration::from_millis(300);
+
+/// An endpoint that does work (and so takes a concurrency slot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Doodle,
+    Watermark,
+    MarkEmbed,
+    MarkDetect,
+    Jobs,
+}
+
+impl Function {
+    const ALL: [(Function, &'static str); 5] = [
+        (Function::Doodle, "/v1/doodle"),
+        (Function::Watermark, "/v1/watermark"),
+        (Function::MarkEmbed, "/v1/mark/embed"),
+        (Function::MarkDetect, "/v1/mark/detect"),
+        (Function::Jobs, "/v1/jobs"),
+    ];
+
+    /// The function's name in statistics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Doodle => "doodle",
+            Function::Watermark => "watermark",
+            Function::MarkEmbed => "mark_embed",
+            Function::MarkDetect => "mark_detect",
+            Function::Jobs => "jobs",
+        }
+    }
+
+    /// The function a request is for: `Ok(None)` for the page, health, statistics and
+    /// CORS preflights, an error for unknown paths and wrong methods.
+    pub fn route(method: &str, path: &str) -> Result<Option<Function>, Problem> {
+        let path = path.trim_end_matches('/');
+        let path = if path.is_empty() { "/" } else { path };
+        if method == "OPTIONS" {
+            return Ok(None);
+        }
+        if let Some((function, _)) = Function::ALL.iter().find(|(_, p)| *p == path) {
+            return match method {
+                "POST" => Ok(Some(*function)),
+                _ => Err(Problem::new(
+                    405,
+                    "method_not_allowed",
+                    format!("{path} takes POST with a multipart/form-data body"),
+                )),
+            };
+        }
+        match method {
+            "GET" | "HEAD" => Ok(None),
+            _ => Err(Problem::new(
+                405,
+                "method_not_allowed",
+                format!("{path} takes GET"),
+            )),
+        }
+    }
+}
+
+/// A refusal or failure, answered as `{"error": {...}}` with its HTTP status.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: u16,
+    pub kind: &'static str,
+    pub message: String,
+    /// The form field or option at fault, when there is one.
+    pub field: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
+        Problem {
+            status,
+            kind,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// The JSON answer.
+    pub fn response(&self, request_id: &str) -> Response {
+        Response::json(
+            self.status,
+            &serde_json::json!({"error": {
+                "status": self.status,
+                "kind": self.kind,
+                "message": self.message,
+                "field": self.field,
+                "request_id": request_id,
+            }}),
+        )
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        let kind = error.kind();
+        let status = match kind {
+            ErrorKind::InvalidOptions => 400,
+            ErrorKind::LimitExceeded => 413,
+            ErrorKind::InvalidImage => 422,
+            _ => 500,
+        };
+        let field = match &error {
+            Error::InvalidOption { name, .. } => Some(name.clone()),
+            _ => None,
+        };
+        Problem {
+            status,
+            kind: kind.name(),
+            message: error.to_string(),
+            field,
+        }
+    }
+}
+
+/// A finished call.
+pub struct Done {
+    pub response: Response,
+    /// A doodle stopped at the server's time budget.
+    pub timed_out: bool,
+}
+
+/// A failed call, with the body bytes left unread (when it failed before reading them).
+pub type Failed = (Problem, Option<u64>);
+
+/// The uploaded form: text fields (from the body and the query string) and files.
+struct Form {
+    fields: Vec<(String, String)>,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Form {
+    fn take_field(&mut self, name: &str) -> Option<String> {
+        let index = self.fields.iter().position(|(n, _)| n == name)?;
+        Some(self.fields.remove(index).1)
+    }
+
+    fn field_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+/// Reads the form, runs `function` and builds the answer.
+pub fn run(
+    app: &App,
+    function: Function,
+    head: &Head,
+    connection: &mut Connection,
+    started: Instant,
+) -> Result<Done, Failed> {
+    let mut form = read_form(app, head, connection)?;
+    let (job, inputs) = build(app, function, &mut form).map_err(|p| (p, None))?;
+    let (job, server_bound) = bound_doodles(app, job, started);
+    let outcome = job
+        .run_with_cancel(&inputs, Some(&app.engine), &app.cancel)
+        .map_err(|e| (Problem::from(e), None))?;
+    let timed_out = server_bound && stopped_at_budget(&outcome);
+    let only_reads = job
+        .steps
+        .iter()
+        .all(|s| matches!(s, Step::MarkDetect { .. }));
+    let response = respond(function, head, &outcome, only_reads).map_err(|p| (p, None))?;
+    Ok(Done {
+        response,
+        timed_out,
+    })
+}
+
+fn read_form(app: &App, head: &Head, connection: &mut Connection) -> Result<Form, Failed> {
+    let limit = app.config.max_body_bytes;
+    if head
+        .header("transfer-encoding")
+        .is_some_and(|t| !t.eq_ignore_ascii_case("identity"))
+    {
+        return Err((
+            Problem::new(
+                411,
+                "length_required",
+                "send the body with a Content-Length (chunked uploads are not taken)",
+            ),
+            None,
+        ));
+    }
+    let length = match head
+        .header("content-length")
+        .map(|v| v.trim().parse::<u64>())
+    {
+        Some(Ok(length)) => length,
+        Some(Err(_)) => {
+            return Err((
+                Problem::new(400, "bad_request", "Content-Length is not a number"),
+                None,
+            ));
+        }
+        None => {
+            return Err((
+                Problem::new(
+                    411,
+                    "length_required",
+                    "send the body with a Content-Length",
+                ),
+                None,
+            ));
+        }
+    };
+    if length > limit {
+        return Err((
+            Problem::new(
+                413,
+                "body_too_large",
+                format!(
+                    "the body is {length} bytes; this function takes at most {limit} (STYLEMARK_MAX_BODY_BYTES)"
+                ),
+            ),
+            Some(length),
+        ));
+    }
+    let boundary = multipart::boundary(head.header("content-type")).map_err(|reason| {
+        (
+            Problem::new(415, "unsupported_media_type", reason),
+            Some(length),
+        )
+    })?;
+    let body = connection.read_body(length as usize).map_err(|e| {
+        (
+            Problem::new(
+                408,
+                "body_incomplete",
+                format!("the body did not arrive in full: {e}"),
+            ),
+            None,
+        )
+    })?;
+    let parts = multipart::parse(&body, &boundary)
+        .map_err(|reason| (Problem::new(400, "bad_form", reason), None))?;
+    let mut form = Form {
+        fields: query_pairs(&head.query),
+        files: BTreeMap::new(),
+    };
+    for part in parts {
+        if part.is_file() {
+            if part.data.is_empty() {
+                continue; // a file input left empty
+            }
+            if form.files.insert(part.name.clone(), part.data).is_some() {
+                return Err((
+                    Problem::new(
+                        400,
+                        "bad_form",
+                        format!("the file `{}` is given twice", part.name),
+                    )
+                    .field(part.name),
+                    None,
+                ));
+            }
+        } else {
+            let value = String::from_utf8(part.data).map_err(|_| {
+                (
+                    Problem::new(
+                        400,
+                        "bad_form",
+                        format!("the field `{}` is not UTF-8 text", part.name),
+                    )
+                    .field(part.name.clone()),
+                    None,
+                )
+            })?;
+            form.fields.push((part.name, value));
+        }
+    }
+    Ok(form)
+}
+
+/// The job a form describes, and its decoded inputs.
+fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInputs), Problem> {
+    let mut inputs = JobInputs::default();
+    if function == Function::Jobs {
+        let json = form.take_field("job").ok_or_else(|| {
+            Problem::new(
+                400,
+                "invalid_options",
+                "give the job as the form field `job` (docs/JOBS.md)",
+            )
+            .field("job")
+        })?;
+        if let Some((name, _)) = form.fields.first() {
+            return Err(Problem::new(
+                400,
+                "invalid_options",
+                format!("`{name}` is not a field of /v1/jobs: options go inside the job; images are files"),
+            )
+            .field(name.clone()));
+        }
+        let job = Job::from_json(&json)?;
+        decode_files(app, &form.files, &mut inputs, true)?;
+        return Ok((job, inputs));
+    }
+    let demo_style = function == Function::Doodle
+        && form.take_field("style").is_some_and(|v| v.trim() == "demo");
+    if demo_style && form.files.contains_key("style") {
+        return Err(Problem::new(
+            400,
+            "invalid_options",
+            "give a style file or `style=demo`, not both",
+        )
+        .field("style"));
+    }
+    decode_files(app, &form.files, &mut inputs, false)?;
+    if demo_style {
+        let scene = stylemark::samples::demo_scene(256, 192, 1);
+        inputs
+            .images
+            .insert("style".into(), DynamicImage::ImageRgb8(scene.style));
+        if inputs.images.contains_key("content_map") {
+            inputs
+                .images
+                .insert("style_map".into(), DynamicImage::ImageRgb8(scene.style_map));
+        }
+    }
+    let names: Vec<&str> = inputs.images.keys().map(String::as_str).collect();
+    let op = match function {
+        Function::Doodle => "doodle",
+        Function::Watermark => match (
+            form.fields.iter().any(|(n, _)| n == "text"),
+            names.contains(&"logo"),
+        ) {
+            (true, false) => "watermark_text",
+            (false, true) => "watermark_logo",
+            (true, true) => {
+                return Err(Problem::new(
+                    400,
+                    "invalid_options",
+                    "give `text` or a `logo` file, not both",
+                )
+                .field("text"));
+            }
+            (false, false) => {
+                return Err(Problem::new(
+                    400,
+                    "invalid_options",
+                    "give `text` (a field) or `logo` (a file)",
+                )
+                .field("text"));
+            }
+        },
+        Function::MarkEmbed => "mark_embed",
+        Function::MarkDetect => "mark_detect",
+        Function::Jobs => unreachable!("handled above"),
+    };
+    if let Some(unexpected) = names.iter().find(|n| !expected_files(op).contains(n)) {
+        return Err(Problem::new(
+            400,
+            "invalid_options",
+            format!(
+                "`{unexpected}` is not a file this function takes; it takes {}",
+                expected_files(op).join(", ")
+            ),
+        )
+        .field(unexpected.to_string()));
+    }
+    let job = Job::from_fields(op, form.field_pairs(), &names)?;
+    Ok((job, inputs))
+}
+
+fn expected_files(op: &str) -> &'static [&'static str] {
+    match op {
+        "doodle" => &["style", "style_map", "content", "content_map"],
+        "watermark_logo" => &["image", "logo"],
+        _ => &["image"],
+    }
+}
+
+/// Decodes every uploaded file under the upload limits; for jobs, files named `*.ttf`,
+/// `*.otf` or `*.ttc` are fonts.
+fn decode_files(
+    app: &App,
+    files: &BTreeMap<String, Vec<u8>>,
+    inputs: &mut JobInputs,
+    fonts_allowed: bool,
+) -> Result<(), Problem> {
+    let limits = app.config.decode_limits();
+    for (name, bytes) in files {
+        if fonts_allowed && looks_like_font(bytes) {
+            let font = Font::from_bytes(bytes.clone())
+                .map_err(|e| Problem::from(e).field(name.clone()))?;
+            inputs.fonts.insert(name.clone(), font);
+            continue;
+        }
+        let image = decode(bytes, &limits).map_err(|e| {
+            let mut problem = Problem::from(e);
+            problem.message = format!("file `{name}`: {}", problem.message);
+            problem.field(name.clone())
+        })?;
+        inputs.images.insert(name.clone(), image);
+    }
+    Ok(())
+}
+
+/// TrueType, OpenType and collection files, by their first four bytes.
+fn looks_like_font(bytes: &[u8]) -> bool {
+    matches!(
+        bytes.get(..4),
+        Some(b"\x00\x01\x00\x00" | b"OTTO" | b"true" | b"ttcf")
+    )
+}
+
+/// Caps every doodle step by the server's time budget (what is left of it) and its
+/// largest painting size. Returns whether the server's budget is the one that binds.
+fn bound_doodles(app: &App, mut job: Job, started: Instant) -> (Job, bool) {
+    let left = app
+        .config
+        .timeout
+        .saturating_sub(started.elapsed() + ENCODE_MARGIN)
+        .max(Duration::from_millis(10));
+    let mut server_bound = false;
+    for step in &mut job.steps {
+        if let Step::Doodle { options, .. } = step {
+            let options: &mut DoodleOptions = options;
+            if options.time_budget.is_none_or(|asked| asked > left) {
+                options.time_budget = Some(left);
+                server_bound = true;
+            }
+            let cap = app.config.doodle_max_size;
+            options.max_size = Some(options.max_size.map_or(cap, |asked| asked.min(cap)));
+        }
+    }
+    (job, server_bound)
+}
+
+fn stopped_at_budget(outcome: &JobOutcome) -> bool {
+    outcome
+        .steps
+        .iter()
+        .any(|s| s.details["status"] == "time_budget_exhausted")
+}
+
+/// The image with the run's figures; JSON for a detection, and for a job that only reads
+/// (its image would be the input, unchanged).
+fn respond(
+    function: Function,
+    head: &Head,
+    outcome: &JobOutcome,
+    only_reads: bool,
+) -> Result<Response, Problem> {
+    let steps = outcome.report_json();
+    if function == Function::MarkDetect {
+        let detection = &outcome.steps[0].details;
+        return Ok(Response::json(200, detection));
+    }
+    if only_reads || outcome.image.is_none() {
+        return Ok(Response::json(200, &serde_json::json!({"steps": steps})));
+    }
+    let bytes = outcome.encoded()?;
+    let mime = outcome.output.mime_type();
+    let wants_json = head
+        .header("accept")
+        .is_some_and(|a| a.contains("application/json"));
+    let mut response = if wants_json {
+        Response::json(
+            200,
+            &serde_json::json!({
+                "mime_type": mime,
+                "image_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+                "steps": steps,
+            }),
+        )
+    } else {
+        Response::new(200, mime, bytes).header(
+            "Content-Disposition",
+            format!(
+                "inline; filename=\"stylemark-{}.{}\"",
+                function.name(),
+                outcome.output.extension()
+            ),
+        )
+    };
+    for (name, value) in summary_headers(outcome) {
+        response = response.header(name, value);
+    }
+    Ok(response.header("Cache-Control", "no-store"))
+}
+
+/// The run's key figures as `X-Stylemark-*` headers.
+fn summary_headers(outcome: &JobOutcome) -> Vec<(&'static str, String)> {
+    let mut headers = Vec::new();
+    let mut status = "completed".to_string();
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for step in &outcome.steps {
+        let d = &step.details;
+        match step.op {
+            "doodle" => {
+                let report = &d["report"];
+                if d["status"] != "completed" {
+                    status = text(&d["status"]);
+                }
+                let evaluations: u64 = report["phases"]
+                    .as_array()
+                    .map(|p| p.iter().filter_map(|p| p["evaluations"].as_u64()).sum())
+                    .unwrap_or(0);
+                headers.push((
+                    "X-Stylemark-Seconds",
+                    format!("{:.3}", report["seconds"].as_f64().unwrap_or(0.0)),
+                ));
+                headers.push(("X-Stylemark-Evaluations", evaluations.to_string()));
+                headers.push(("X-Stylemark-Random-Seed", text(&report["random_seed"])));
+                headers.push(("X-Stylemark-Mode", text(&report["mode"])));
+                headers.push((
+                    "X-Stylemark-Size",
+                    format!("{}x{}", report["width"], report["height"]),
+                ));
+                if let Some(warnings) = report["warnings"].as_array().filter(|w| !w.is_empty()) {
+                    let joined: Vec<String> = warnings.iter().map(text).collect();
+                    headers.push(("X-Stylemark-Warnings", joined.join("; ")));
+                }
+            }
+            "watermark_text" | "watermark_logo" => {
+                if d["status"]["status"] == "skipped" && status == "completed" {
+                    status = "skipped".into();
+                    headers.push(("X-Stylemark-Note", text(&d["status"]["reason"])));
+                }
+                headers.push(("X-Stylemark-Marks", text(&d["marks"])));
+                if let Some(note) = d["note"].as_str() {
+                    headers.push(("X-Stylemark-Note", note.to_string()));
+                }
+            }
+            "mark_embed" => {
+                headers.push((
+                    "X-Stylemark-Psnr-Db",
+                    format!("{:.2}", d["psnr_db"].as_f64().unwrap_or(0.0)),
+                ));
+            }
+            _ => {}
+        }
+    }
+    headers.push(("X-Stylemark-Status", status));
+    headers.push(("X-Stylemark-Steps", outcome.steps.len().to_string()));
+    headers
+}

@@ -1,0 +1,360 @@
+//! The HTTP function over loopback: every endpoint with real images, checked against the
+//! core run in-process on the same inputs.
+
+use stylemark::image::{DynamicImage, GenericImageView};
+use stylemark::io::{DecodeLimits, OutputFormat, decode, encode};
+use stylemark::job::{Job, JobInputs};
+use stylemark::samples::{demo_scene, photo};
+use stylemark_e2e::http::{Server, field, file};
+
+fn png(image: &DynamicImage) -> Vec<u8> {
+    encode(image, OutputFormat::Png).unwrap()
+}
+
+fn image_of(body: &[u8]) -> DynamicImage {
+    decode(body, &DecodeLimits::default()).expect("the response is an image")
+}
+
+fn core_run(job: &str, images: &[(&str, &DynamicImage)]) -> Vec<u8> {
+    let mut inputs = JobInputs::default();
+    for (name, image) in images {
+        inputs.images.insert(name.to_string(), (*image).clone());
+    }
+    Job::from_json(job)
+        .unwrap()
+        .run(&inputs, None)
+        .unwrap()
+        .encoded()
+        .unwrap()
+}
+
+#[test]
+fn watermark_answers_the_same_image_as_the_core() {
+    let server = Server::start(&[]);
+    let input = photo(320, 240, 3);
+    let reply = server.post_with(
+        "/v1/watermark",
+        &[
+            file("image", png(&input)),
+            field("text", "© Ada"),
+            field("position", "tile"),
+            field("rotate", "-30"),
+            field("opacity", "0.5"),
+        ],
+        &[("X-Request-Id", "test-watermark-1")],
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.header("content-type"), Some("image/png"));
+    assert_eq!(reply.header("x-request-id"), Some("test-watermark-1"));
+    assert_eq!(reply.header("x-stylemark-status"), Some("completed"));
+    let marks: usize = reply.header("x-stylemark-marks").unwrap().parse().unwrap();
+    assert!(marks > 1, "tiled: {marks}");
+    let expected = core_run(
+        r#"{"input": "image", "steps": [{"op": "watermark_text", "text": "© Ada",
+            "options": {"opacity": 0.5, "placement": {"position": "tile", "rotation": -30}}}]}"#,
+        &[("image", &input)],
+    );
+    assert_eq!(reply.body, expected, "HTTP and core give the same bytes");
+    assert_ne!(image_of(&reply.body), input);
+
+    let log = server.log_of("test-watermark-1");
+    assert_eq!(log["function"], "watermark");
+    assert_eq!(log["status"], 200);
+    assert_eq!(log["outcome"], "success");
+    assert!(log["duration_ms"].as_f64().unwrap() > 0.0);
+    assert!(log["cpu_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(log["severity"], "INFO");
+}
+
+#[test]
+fn jpeg_output_logo_and_query_fields() {
+    let server = Server::start(&[]);
+    let input = photo(300, 200, 5);
+    let jpeg = server.post(
+        "/v1/watermark?format=jpeg&quality=70",
+        &[file("image", png(&input)), field("text", "hello")],
+    );
+    assert_eq!(jpeg.status, 200);
+    assert_eq!(jpeg.header("content-type"), Some("image/jpeg"));
+    assert_eq!(&jpeg.body[..2], &[0xFF, 0xD8]);
+    assert_eq!(image_of(&jpeg.body).dimensions(), (300, 200));
+
+    let logo = photo(60, 40, 9);
+    let reply = server.post(
+        "/v1/watermark",
+        &[
+            file("image", png(&input)),
+            file("logo", png(&logo)),
+            field("size", "200"),
+            field("position", "north-west"),
+        ],
+    );
+    assert_eq!(reply.status, 200);
+    // Not enlarged past its own width without `upscale`, and the answer says so.
+    assert!(
+        reply.header("x-stylemark-note").is_some(),
+        "{:?}",
+        reply.headers
+    );
+    let marked = image_of(&reply.body).to_rgb8();
+    let original = input.to_rgb8();
+    let changed = |x: u32, y: u32| marked.get_pixel(x, y) != original.get_pixel(x, y);
+    assert!(changed(20, 20), "the logo is at the top left");
+    assert!(!changed(290, 190), "and nowhere near the bottom right");
+}
+
+#[test]
+fn invisible_mark_round_trip_over_http() {
+    let server = Server::start(&[]);
+    let input = photo(512, 384, 2);
+    let embedded = server.post(
+        "/v1/mark/embed",
+        &[
+            file("image", png(&input)),
+            field("payload", "c0ffee"),
+            field("key", "secret"),
+        ],
+    );
+    assert_eq!(
+        embedded.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&embedded.body)
+    );
+    let psnr: f64 = embedded
+        .header("x-stylemark-psnr-db")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(psnr >= 40.0, "{psnr}");
+
+    let detect = |image: Vec<u8>, key: &str| {
+        let reply = server.post(
+            "/v1/mark/detect",
+            &[file("image", image), field("key", key)],
+        );
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        reply.json()
+    };
+    let found = detect(embedded.body.clone(), "secret");
+    assert_eq!(found["found"], true, "{found}");
+    assert_eq!(found["payload"], "c0ffee");
+    let wrong_key = detect(embedded.body, "other");
+    assert_eq!(wrong_key["found"], false, "{wrong_key}");
+    let unmarked = detect(png(&input), "secret");
+    assert_eq!(unmarked["found"], false);
+}
+
+#[test]
+fn doodle_paints_the_map_and_repeats_with_a_seed() {
+    let server = Server::start(&[]);
+    let scene = demo_scene(64, 48, 1);
+    let as_png = |i: &stylemark::image::RgbImage| png(&DynamicImage::ImageRgb8(i.clone()));
+    let paint = || {
+        server.post(
+            "/v1/doodle",
+            &[
+                file("style", as_png(&scene.style)),
+                file("style_map", as_png(&scene.style_map)),
+                file("content_map", as_png(&scene.doodle)),
+                field("phases", "1"),
+                field("iterations", "6"),
+                field("random-seed", "7"),
+            ],
+        )
+    };
+    let first = paint();
+    assert_eq!(
+        first.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&first.body)
+    );
+    assert_eq!(first.header("x-stylemark-status"), Some("completed"));
+    assert_eq!(first.header("x-stylemark-mode"), Some("doodle"));
+    assert_eq!(first.header("x-stylemark-size"), Some("64x48"));
+    assert_eq!(first.header("x-stylemark-evaluations"), Some("6"));
+    assert_eq!(first.header("x-stylemark-random-seed"), Some("7"));
+    let painted = image_of(&first.body);
+    assert_eq!(painted.dimensions(), (64, 48));
+    assert_eq!(
+        first.body,
+        paint().body,
+        "the same seed gives the same bytes"
+    );
+
+    // The built-in demo painting as the style of an uploaded photo.
+    let reply = server.post(
+        "/v1/doodle",
+        &[
+            file("content", png(&photo(64, 48, 4))),
+            field("style", "demo"),
+            field("seed", "content"),
+            field("phases", "1"),
+            field("iterations", "3"),
+            field("format", "jpeg"),
+        ],
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.header("x-stylemark-mode"), Some("transfer"));
+    assert_eq!(image_of(&reply.body).dimensions(), (64, 48));
+}
+
+#[test]
+fn the_server_time_budget_returns_the_best_image_and_counts_a_timeout() {
+    let server = Server::start(&[("STYLEMARK_TIMEOUT_S", "1.5")]);
+    let style = photo(96, 72, 1);
+    let reply = server.post(
+        "/v1/doodle",
+        &[
+            file("style", png(&style)),
+            field("output-size", "96x72"),
+            field("iterations", "100000"),
+        ],
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(
+        reply.header("x-stylemark-status"),
+        Some("time_budget_exhausted")
+    );
+    assert_eq!(image_of(&reply.body).dimensions(), (96, 72));
+    let id = reply.header("x-request-id").unwrap();
+    let log = server.log_of(id);
+    assert_eq!(log["outcome"], "timeout");
+    assert_eq!(log["severity"], "WARNING");
+    let stats = server.get("/v1/stats").json();
+    assert_eq!(stats["functions"]["doodle"]["timeouts"], 1, "{stats}");
+    assert_eq!(stats["functions"]["doodle"]["successes"], 1);
+}
+
+#[test]
+fn jobs_run_the_core_job_format() {
+    let server = Server::start(&[]);
+    let input = photo(384, 288, 6);
+    let job = r#"{"input": "photo", "steps": [
+        {"op": "watermark_text", "text": "© Ada", "options": {"size": "6%"}},
+        {"op": "mark_embed", "payload": "0a0b", "key": "k"},
+        {"op": "mark_detect", "key": "k"}
+    ]}"#;
+    let reply = server.post("/v1/jobs", &[field("job", job), file("photo", png(&input))]);
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.body, core_run(job, &[("photo", &input)]));
+    assert_eq!(reply.header("x-stylemark-steps"), Some("3"));
+
+    let as_json = server.post_with(
+        "/v1/jobs",
+        &[field("job", job), file("photo", png(&input))],
+        &[("Accept", "application/json")],
+    );
+    let body = as_json.json();
+    assert_eq!(body["mime_type"], "image/png");
+    assert_eq!(body["steps"][2]["details"]["payload"], "0a0b");
+    assert!(body["image_base64"].as_str().unwrap().len() > 1000);
+
+    let detect_only = server.post(
+        "/v1/jobs",
+        &[
+            field(
+                "job",
+                r#"{"input": "photo", "steps": [{"op": "mark_detect", "key": "k"}]}"#,
+            ),
+            file("photo", png(&input)),
+        ],
+    );
+    assert_eq!(detect_only.status, 200);
+    assert_eq!(detect_only.json()["steps"][0]["details"]["found"], false);
+}
+
+#[test]
+fn page_health_stats_and_cors() {
+    let server = Server::start(&[("STYLEMARK_CONCURRENCY", "3")]);
+    let page = server.get("/");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(html.contains("<script src=\"app.js\">"), "{html}");
+    let script = server.get("/app.js");
+    assert_eq!(script.status, 200);
+    assert!(
+        String::from_utf8(script.body)
+            .unwrap()
+            .contains("/v1/watermark")
+    );
+    assert_eq!(server.get("/style.css").status, 200);
+
+    let health = server.get("/healthz");
+    assert_eq!(health.status, 200);
+    let health = health.json();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["settings"]["concurrency"], 3);
+    assert!(health["encoder"].as_str().unwrap().starts_with("builtin"));
+
+    let preflight = stylemark_e2e::http::send(
+        server.port,
+        b"OPTIONS /v1/watermark HTTP/1.1\r\nHost: t\r\nOrigin: https://example.com\r\nAccess-Control-Request-Method: POST\r\n\r\n",
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    assert!(
+        preflight
+            .header("access-control-expose-headers")
+            .unwrap()
+            .contains("X-Stylemark-Status")
+    );
+
+    let input = png(&photo(200, 150, 1));
+    for _ in 0..3 {
+        let reply = server.post(
+            "/v1/watermark",
+            &[file("image", input.clone()), field("text", "x")],
+        );
+        assert_eq!(reply.status, 200);
+    }
+    let bad = server.post(
+        "/v1/watermark",
+        &[
+            file("image", input),
+            field("text", "x"),
+            field("opacity", "9"),
+        ],
+    );
+    assert_eq!(bad.status, 400);
+    let stats = server.get("/v1/stats").json();
+    let watermark = &stats["functions"]["watermark"];
+    assert_eq!(watermark["invocations"], 4, "{stats}");
+    assert_eq!(watermark["successes"], 3);
+    assert_eq!(watermark["client_errors"], 1);
+    assert_eq!(watermark["success_rate"], 0.75);
+    assert!(watermark["latency_p50_seconds"].as_f64().unwrap() > 0.0);
+    assert!(
+        watermark["latency_p95_seconds"].as_f64().unwrap()
+            >= watermark["latency_p50_seconds"].as_f64().unwrap()
+    );
+    assert!(watermark["cpu_seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(stats["total"]["invocations"], 4);
+}

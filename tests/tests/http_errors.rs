@@ -1,0 +1,269 @@
+//! Every kind of bad request gets its 4xx status and a JSON error that says what to fix,
+//! and the server keeps serving.
+
+use stylemark::io::{OutputFormat, encode};
+use stylemark::samples::photo;
+use stylemark_e2e::http::{Reply, Server, field, file, multipart, send};
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    encode(&photo(width, height, 1), OutputFormat::Png).unwrap()
+}
+
+/// Checks the status and the JSON error; returns the error object.
+fn expect_error(reply: &Reply, status: u16, kind: &str, mentions: &str) -> serde_json::Value {
+    assert_eq!(
+        reply.status,
+        status,
+        "expected {status} {kind}: {}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let error = reply.json()["error"].clone();
+    assert_eq!(error["status"], status);
+    assert_eq!(error["kind"], kind, "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains(mentions),
+        "`{message}` does not mention `{mentions}`"
+    );
+    assert_eq!(
+        error["request_id"].as_str(),
+        reply.header("x-request-id"),
+        "the error names the request"
+    );
+    error
+}
+
+#[test]
+fn routing_and_protocol_errors() {
+    let server = Server::start(&[]);
+    expect_error(&server.get("/nope"), 404, "not_found", "/nope");
+    expect_error(
+        &server.get("/v1/watermark"),
+        405,
+        "method_not_allowed",
+        "POST",
+    );
+    let post_page = send(
+        server.port,
+        b"POST /healthz HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+    );
+    expect_error(&post_page, 405, "method_not_allowed", "GET");
+    let garbage = send(server.port, b"HELLO\r\n\r\n");
+    expect_error(&garbage, 400, "bad_request", "request line");
+    let huge_head = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));
+    expect_error(
+        &send(server.port, huge_head.as_bytes()),
+        431,
+        "bad_request",
+        "bytes",
+    );
+
+    let no_length = send(
+        server.port,
+        b"POST /v1/watermark HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=x\r\n\r\n",
+    );
+    expect_error(&no_length, 411, "length_required", "Content-Length");
+    let chunked = send(
+        server.port,
+        b"POST /v1/watermark HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
+    expect_error(&chunked, 411, "length_required", "chunked");
+    let json_body = send(
+        server.port,
+        b"POST /v1/watermark HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    );
+    expect_error(
+        &json_body,
+        415,
+        "unsupported_media_type",
+        "multipart/form-data",
+    );
+    let (content_type, body) = multipart(&[field("text", "x")]);
+    let truncated = format!(
+        "POST /v1/watermark HTTP/1.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len() - 10
+    );
+    let mut raw = truncated.into_bytes();
+    raw.extend_from_slice(&body[..body.len() - 10]);
+    expect_error(
+        &send(server.port, &raw),
+        400,
+        "bad_form",
+        "closing boundary",
+    );
+
+    // Still serving after all that.
+    assert_eq!(server.get("/healthz").status, 200);
+}
+
+#[test]
+fn form_and_option_errors_name_the_field() {
+    let server = Server::start(&[]);
+    let image = png(200, 150);
+    let cases: Vec<(&str, Vec<stylemark_e2e::http::Part>, &str)> = vec![
+        ("/v1/watermark", vec![file("image", image.clone())], "text"),
+        (
+            "/v1/watermark",
+            vec![
+                file("image", image.clone()),
+                field("text", "x"),
+                file("logo", image.clone()),
+            ],
+            "text",
+        ),
+        ("/v1/watermark", vec![field("text", "x")], "image"),
+        (
+            "/v1/watermark",
+            vec![
+                file("image", image.clone()),
+                field("text", "x"),
+                field("opacity", "1.5"),
+            ],
+            "opacity",
+        ),
+        (
+            "/v1/watermark",
+            vec![
+                file("image", image.clone()),
+                field("text", "x"),
+                field("positon", "tile"),
+            ],
+            "positon",
+        ),
+        (
+            "/v1/watermark",
+            vec![
+                file("image", image.clone()),
+                field("text", "x"),
+                file("style", image.clone()),
+            ],
+            "style",
+        ),
+        (
+            "/v1/mark/embed",
+            vec![
+                file("image", image.clone()),
+                field("key", "k"),
+                field("payload", "xyz"),
+            ],
+            "payload",
+        ),
+        ("/v1/mark/detect", vec![file("image", image.clone())], "key"),
+        ("/v1/doodle", vec![field("iterations", "5")], "style"),
+        (
+            "/v1/doodle",
+            vec![file("style", image.clone()), field("iterations", "lots")],
+            "iterations",
+        ),
+        (
+            "/v1/doodle",
+            vec![file("style", image.clone()), field("style-layers", "9_9")],
+            "style-layers",
+        ),
+        ("/v1/jobs", vec![file("photo", image.clone())], "job"),
+        (
+            "/v1/jobs",
+            vec![field(
+                "job",
+                r#"{"steps": [{"op": "watermark_text", "txt": "x"}]}"#,
+            )],
+            "job.steps[0]",
+        ),
+        (
+            "/v1/jobs",
+            vec![field(
+                "job",
+                r#"{"input": "photo", "steps": [{"op": "mark_detect", "key": "k"}]}"#,
+            )],
+            "job.input",
+        ),
+    ];
+    for (path, parts, name) in cases {
+        let reply = server.post(path, &parts);
+        let error = expect_error(&reply, 400, "invalid_options", name);
+        assert!(
+            error["field"].as_str().is_some_and(|f| f.contains(name)),
+            "{path}: field of {error} is not {name}"
+        );
+    }
+}
+
+#[test]
+fn bad_images_are_422_and_oversized_ones_413() {
+    let server = Server::start(&[
+        ("STYLEMARK_MAX_BODY_BYTES", "200000"),
+        ("STYLEMARK_MAX_PIXELS", "100000"),
+    ]);
+    let garbage = server.post(
+        "/v1/watermark",
+        &[
+            file("image", b"this is not an image".to_vec()),
+            field("text", "x"),
+        ],
+    );
+    let error = expect_error(&garbage, 422, "invalid_image", "image");
+    assert_eq!(error["field"], "image");
+    let mut truncated = png(200, 150);
+    truncated.truncate(truncated.len() / 2);
+    let reply = server.post(
+        "/v1/watermark",
+        &[file("image", truncated), field("text", "x")],
+    );
+    expect_error(&reply, 422, "invalid_image", "image");
+    let too_small_for_a_mark = server.post(
+        "/v1/mark/embed",
+        &[
+            file("image", png(64, 48)),
+            field("key", "k"),
+            field("payload", "01"),
+        ],
+    );
+    expect_error(&too_small_for_a_mark, 422, "invalid_image", "64");
+
+    // 400x300 is 120,000 pixels, over the 100,000 allowed: refused from the header.
+    let many_pixels = server.post(
+        "/v1/watermark",
+        &[file("image", png(400, 300)), field("text", "x")],
+    );
+    expect_error(&many_pixels, 413, "limit_exceeded", "100000");
+    // A body over the limit is refused from its Content-Length, before it is read.
+    let big_body = server.post(
+        "/v1/watermark",
+        &[file("image", vec![0u8; 300_000]), field("text", "x")],
+    );
+    expect_error(&big_body, 413, "body_too_large", "STYLEMARK_MAX_BODY_BYTES");
+
+    let stats = server.get("/v1/stats").json();
+    assert_eq!(
+        stats["functions"]["watermark"]["client_errors"], 4,
+        "{stats}"
+    );
+    assert_eq!(stats["functions"]["watermark"]["failures"], 0);
+    assert_eq!(server.get("/healthz").status, 200);
+}
+
+#[test]
+fn bad_settings_stop_the_start_with_the_variable_named() {
+    let path = stylemark_e2e::binary_dir().join("stylemark-faas");
+    for (name, value, code) in [
+        ("STYLEMARK_CONCURRENCY", "none", 2),
+        ("STYLEMARK_DEVICE", "tpu", 2),
+        ("STYLEMARK_WEIGHTS", "/no/such/vgg19.safetensors", 1),
+    ] {
+        let output = std::process::Command::new(&path)
+            .env("PORT", "0")
+            .env(name, value)
+            .output()
+            .expect("the server runs");
+        assert_eq!(output.status.code(), Some(code), "{name}={value}");
+        let line: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+        assert_eq!(line["severity"], "ERROR");
+        let error = line["error"].as_str().unwrap();
+        assert!(
+            error.contains(name) || error.contains(value),
+            "{name}={value}: {error}"
+        );
+    }
+}
