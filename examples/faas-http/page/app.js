@@ -179,6 +179,8 @@ function figures(headers) {
   else if (status) parts.push(status);
   const seconds = headers.get("X-Stylemark-Seconds");
   if (seconds) parts.push(`${Number(seconds).toFixed(1)} s painting`);
+  const marks = headers.get("X-Stylemark-Marks");
+  if (marks) parts.push(marks === "1" ? "1 mark drawn" : `${marks} marks drawn`);
   const size = headers.get("X-Stylemark-Size");
   if (size) parts.push(size);
   const note = headers.get("X-Stylemark-Note");
