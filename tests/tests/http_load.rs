@@ -66,6 +66,9 @@ fn watermark_load_and_doodles_past_the_limit() {
     watermark_burst(&server, 100, &image);
     let rss_after_second = server.rss_kib();
     let growth = rss_after_second.saturating_sub(rss_after_first);
+    eprintln!(
+        "server RSS: {rss_after_first} KiB after 100 watermarks, {rss_after_second} KiB after 200"
+    );
     assert!(
         growth < 48 * 1024,
         "memory grew by {growth} KiB over the second 100 requests ({rss_after_first} -> {rss_after_second} KiB)"

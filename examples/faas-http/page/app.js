@@ -7,8 +7,8 @@ const $ = (id) => document.getElementById(id);
 
 // Doodle settings per quality choice; the server's own time budget caps them.
 const PAINT_SETTINGS = {
-  quick: { "max-size": "256", phases: "2", iterations: "40", "rematch-every": "5", "time-budget": "20" },
-  better: { "max-size": "384", phases: "3", iterations: "80", "rematch-every": "5", "time-budget": "60" },
+  quick: { "max-size": "192", phases: "2", iterations: "30", "rematch-every": "10", "time-budget": "15" },
+  better: { "max-size": "384", phases: "3", iterations: "60", "rematch-every": "5", "time-budget": "60" },
 };
 
 let mode = "watermark";
