@@ -126,3 +126,55 @@ fn demo_writes_its_inputs_and_result() {
     assert!(!phases.is_empty());
     assert!(phases.iter().all(|p| p["matchings"] == 1), "{report}");
 }
+
+#[test]
+fn doodle_method_patch_paints_the_doodle_from_the_styles_own_patches() {
+    let dir = scratch_dir("doodle_method_patch");
+    let scene = demo_scene(128, 96, 4);
+    for (image, name) in [
+        (&scene.style, "painting.png"),
+        (&scene.style_map, "painting_sem.png"),
+        (&scene.doodle, "scene_sem.png"),
+    ] {
+        save(
+            &DynamicImage::ImageRgb8(image.clone()),
+            dir.join(name),
+            None,
+        )
+        .unwrap();
+    }
+    let (output, _, stderr) = run(stylemark().current_dir(&dir).args([
+        "doodle",
+        "--method",
+        "patch",
+        "--style",
+        "painting.png",
+        "--output",
+        "scene.png",
+        "--random-seed",
+        "2",
+        "--report",
+        "report.json",
+    ]));
+    assert!(output.status.success(), "{stderr}");
+    let painted = load(dir.join("scene.png"), &DecodeLimits::default()).unwrap();
+    let scores = stylemark::doodle::quality::score_regions(
+        &DynamicImage::ImageRgb8(scene.style),
+        &DynamicImage::ImageRgb8(scene.style_map),
+        &painted,
+        &DynamicImage::ImageRgb8(scene.doodle),
+    );
+    assert!(scores.label_accuracy >= 0.93, "{scores:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"], "completed");
+    let (bad, _, stderr) = run(stylemark().current_dir(&dir).args([
+        "doodle",
+        "--method",
+        "paint",
+        "--style",
+        "painting.png",
+    ]));
+    assert!(!bad.status.success());
+    assert!(stderr.contains("optimize, patch or hybrid"), "{stderr}");
+}

@@ -10,10 +10,15 @@
 //!
 //! Options: `--size W` (height is 3/4 of it; default 256), `--encoder builtin|vgg19-random`,
 //! `--phases N` (default 3), `--iterations N` (default 100), `--rematch-every N` (default 1),
-//! `--device cpu|wgpu|ndarray`.
+//! `--device cpu|wgpu|ndarray`, `--method optimize|patch|hybrid`, `--patch-size N`,
+//! `--save PATH` (writes the painting). The JSON also holds the painting's region scores
+//! against the style (label accuracy, colour distance, detail ratios; see
+//! `stylemark::doodle::quality`).
 
-use stylemark::doodle::{DoodleOptions, Engine, Observer};
+use stylemark::doodle::quality::score_regions;
+use stylemark::doodle::{DoodleOptions, Engine, Method, Observer};
 use stylemark::encoder::{BuiltinEncoder, Encoder, Vgg19, Vgg19Options};
+use stylemark::image::DynamicImage;
 use stylemark::samples::demo_scene;
 use stylemark::{DeviceKind, Error};
 use stylemark_benches::peak_memory_mib;
@@ -25,6 +30,9 @@ struct Config {
     iterations: usize,
     rematch_every: usize,
     device: DeviceKind,
+    method: Method,
+    patch_size: usize,
+    save: Option<String>,
 }
 
 fn parse_args() -> Result<Config, Error> {
@@ -35,6 +43,9 @@ fn parse_args() -> Result<Config, Error> {
         iterations: 100,
         rematch_every: 1,
         device: DeviceKind::Cpu,
+        method: Method::Optimize,
+        patch_size: 5,
+        save: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -53,6 +64,9 @@ fn parse_args() -> Result<Config, Error> {
             "--iterations" => config.iterations = number("iterations")?,
             "--rematch-every" => config.rematch_every = number("rematch-every")?,
             "--device" => config.device = value.parse()?,
+            "--method" => config.method = value.parse()?,
+            "--patch-size" => config.patch_size = number("patch-size")?,
+            "--save" => config.save = Some(value.clone()),
             other => {
                 return Err(Error::option(
                     "arguments",
@@ -78,6 +92,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scene = demo_scene(config.size, config.size * 3 / 4, 1);
     let request = scene.doodle_request();
     let options = DoodleOptions {
+        method: config.method,
+        patch_size: config.patch_size,
         phases: config.phases,
         iterations: config.iterations,
         rematch_every: config.rematch_every,
@@ -86,6 +102,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let outcome = engine.doodle(&request, &options, Observer::default())?;
     let last = outcome.report.phases.last().ok_or("no phase ran")?;
+    let painted = DynamicImage::ImageRgb8(outcome.image.clone());
+    let rgb = |i: &stylemark::image::RgbImage| DynamicImage::ImageRgb8(i.clone());
+    let scores = score_regions(
+        &rgb(&scene.style),
+        &rgb(&scene.style_map),
+        &painted,
+        &rgb(&scene.doodle),
+    );
+    if let Some(path) = &config.save {
+        stylemark::io::save(&painted, path, None)?;
+    }
     println!(
         "{}",
         serde_json::json!({
@@ -97,6 +124,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "seconds_per_evaluation_at_full_size": last.seconds / last.evaluations.max(1) as f64,
             "matching_share_at_full_size": last.matching_seconds / last.seconds.max(1e-9),
             "peak_memory_mib": peak_memory_mib(),
+            "method": config.method.name(),
+            "scores": {
+                "label_accuracy": scores.label_accuracy,
+                "colour_distance": scores.colour_distance,
+                "detail_ratio_range": scores.detail_range(),
+            },
             "report": outcome.report,
         })
     );

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::maps::Labels;
 use super::observe::{Frame, Losses, Observer, Progress, RunStatus};
 use super::optimize::{Evaluation, Minimum, adam, lbfgs};
-use super::options::{DoodleOptions, Optimizer, Seed};
+use super::options::{DoodleOptions, Method, Optimizer, Seed};
 use super::phase::{LabelPlanes, PhaseInputs, PhaseProblem};
 use super::report::{PhaseReport, Report};
 use super::request::DoodleRequest;
@@ -257,13 +257,17 @@ impl<'a> Run<'a> {
                 ));
             }
         }
-        let phases = plan_phases(
-            options,
-            target,
-            style_size,
-            content.is_some(),
-            &mut warnings,
-        )?;
+        let phases = if options.method == Method::Patch {
+            Vec::new()
+        } else {
+            plan_phases(
+                options,
+                target,
+                style_size,
+                content.is_some(),
+                &mut warnings,
+            )?
+        };
         let random_seed = options.random_seed.unwrap_or_else(fresh_seed);
         Ok(Run {
             engine,
@@ -283,21 +287,32 @@ impl<'a> Run<'a> {
     fn execute(self, observer: &mut Observer<'_>) -> Result<DoodleOutcome> {
         let started = Instant::now();
         let mut rng = SplitMix64::new(self.random_seed);
-        let mut current = self.first_seed(&mut rng);
         let mut reports = Vec::new();
         let mut status = RunStatus::Completed;
-        for plan in &self.phases {
+        let (mut current, phases) = match self.options.method {
+            Method::Optimize => (self.first_seed(&mut rng), &self.phases[..]),
+            method => {
+                let painted = self.paint_patches(started, observer)?;
+                reports.extend(painted.levels);
+                let rest = if painted.stopped {
+                    status = stop_status(observer);
+                    &self.phases[..0]
+                } else if method == Method::Hybrid {
+                    &self.phases[self.phases.len() - 1..]
+                } else {
+                    &self.phases[..0]
+                };
+                (painted.image, rest)
+            }
+        };
+        for plan in phases {
             let start_pixels = to_planar(&resize(&current, plan.size.0, plan.size.1));
             let (minimum, report) = self.run_phase(plan, &start_pixels, started, observer)?;
             current = from_planar(&minimum.point, plan.size.0, plan.size.1);
             reports.push(report);
             if minimum.stopped {
                 // The objective stops only when cancelled or out of time.
-                status = if observer.is_cancelled() {
-                    RunStatus::Cancelled
-                } else {
-                    RunStatus::TimeBudgetExhausted
-                };
+                status = stop_status(observer);
                 break;
             }
         }
@@ -320,6 +335,81 @@ impl<'a> Run<'a> {
             status,
             report,
         })
+    }
+
+    /// Patch synthesis at the output size, reporting each round as an evaluation.
+    fn paint_patches(
+        &self,
+        started: Instant,
+        observer: &mut Observer<'_>,
+    ) -> Result<super::patch::PatchResult> {
+        let patch = self.options.patch_size as u32;
+        let smallest_style = self.style.width().min(self.style.height());
+        if smallest_style < 3 * patch || self.target.0.min(self.target.1) < patch {
+            return Err(Error::option(
+                "size",
+                format!(
+                    "patch synthesis with {patch}x{patch} patches needs a style of at least {} pixels \
+                     on each side and an output of at least {patch}; the style is {}x{}, the output {}x{}",
+                    3 * patch,
+                    self.style.width(),
+                    self.style.height(),
+                    self.target.0,
+                    self.target.1
+                ),
+            ));
+        }
+        let inputs = super::patch::PatchInputs {
+            style: &self.style,
+            content: self.content.as_ref(),
+            labels: self.labels.as_ref(),
+            target: self.target,
+        };
+        let settings = super::patch::PatchSettings {
+            patch_size: self.options.patch_size,
+            label_weight: self.options.semantic_weight / 10.0,
+            guide_weight: self.options.content_weight / 10.0,
+            seed: self.random_seed,
+        };
+        let mut last_round = Instant::now();
+        let mut last_duration = Duration::ZERO;
+        let result = super::patch::synthesize(&inputs, settings, |round| {
+            last_duration = last_duration.max(last_round.elapsed());
+            last_round = Instant::now();
+            if round.round == 1 {
+                // A new level: its rounds cost about four times the last level's.
+                last_duration *= 4;
+            }
+            if observer.is_cancelled() || !self.within_budget(started, last_duration / 2) {
+                return false;
+            }
+            let progress = Progress {
+                phase: round.level,
+                phases: round.levels,
+                evaluation: round.round,
+                evaluations: round.rounds,
+                width: round.width,
+                height: round.height,
+                losses: Losses {
+                    style: round.mean_cost,
+                    total: round.mean_cost,
+                    ..Losses::default()
+                },
+                elapsed: started.elapsed(),
+            };
+            let carry_on = observer
+                .progress
+                .as_mut()
+                .is_none_or(|callback| callback(&progress));
+            if !carry_on {
+                observer
+                    .cancel
+                    .get_or_insert_with(Default::default)
+                    .cancel();
+            }
+            carry_on
+        });
+        Ok(result)
     }
 
     /// The first phase's starting image (at the output size; each phase resizes it).
@@ -464,6 +554,15 @@ impl<'a> Run<'a> {
             },
         };
         Ok((minimum, report))
+    }
+}
+
+/// Why a run stopped early: a cancellation, or else the time budget.
+fn stop_status(observer: &Observer<'_>) -> RunStatus {
+    if observer.is_cancelled() {
+        RunStatus::Cancelled
+    } else {
+        RunStatus::TimeBudgetExhausted
     }
 }
 

@@ -89,6 +89,58 @@ impl std::str::FromStr for Optimizer {
     }
 }
 
+/// How the painting is made.
+///
+/// ```
+/// use stylemark::doodle::Method;
+/// assert_eq!("patch".parse::<Method>()?, Method::Patch);
+/// assert_eq!(Method::default(), Method::Optimize);
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// The reference algorithm: optimise the pixels against the encoder's losses.
+    #[default]
+    Optimize,
+    /// Guided patch synthesis: the output is assembled from the style's own patches,
+    /// matched by PatchMatch under the maps and the content's luminance and edges, and
+    /// blended by voting, coarse to fine. Seconds instead of minutes, and sharp; it cannot
+    /// invent what the style lacks.
+    Patch,
+    /// Patch synthesis, then the optimisation at full size starting from it (only the
+    /// last phase, `iterations` evaluations): the content loss pulls a photo's structure
+    /// back while the strokes stay.
+    Hybrid,
+}
+
+impl Method {
+    /// The method's name (`optimize`, `patch`, `hybrid`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Optimize => "optimize",
+            Method::Patch => "patch",
+            Method::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "optimize" | "optimise" => Ok(Method::Optimize),
+            "patch" => Ok(Method::Patch),
+            "hybrid" => Ok(Method::Hybrid),
+            other => Err(Error::option(
+                "method",
+                format!("`{other}` is not a method; use optimize, patch or hybrid"),
+            )),
+        }
+    }
+}
+
 /// Options of a style-transfer run. The defaults are those of the reference
 /// implementation (`doodle.py`).
 ///
@@ -103,6 +155,10 @@ impl std::str::FromStr for Optimizer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DoodleOptions {
+    /// How the painting is made: the reference optimisation, patch synthesis, or both.
+    pub method: Method,
+    /// Side of the square patches patch synthesis matches (odd, 3 to 15).
+    pub patch_size: usize,
     /// Coarse-to-fine passes; phase `i` of `n` works at 1/2^(n-1-i) of the output size.
     pub phases: usize,
     /// Loss evaluations per phase.
@@ -150,6 +206,8 @@ impl Default for DoodleOptions {
     fn default() -> Self {
         let layer = |name: &str| name.parse::<Layer>().expect("valid default layer");
         DoodleOptions {
+            method: Method::Optimize,
+            patch_size: 5,
             phases: 3,
             iterations: 100,
             content_weight: 10.0,
@@ -187,6 +245,11 @@ impl DoodleOptions {
             "must be between 1 and 8",
         )?;
         check(self.iterations >= 1, "iterations", "must be at least 1")?;
+        check(
+            (3..=15).contains(&self.patch_size) && self.patch_size % 2 == 1,
+            "patch-size",
+            "must be odd, from 3 to 15",
+        )?;
         for (value, name) in [
             (self.content_weight, "content-weight"),
             (self.style_weight, "style-weight"),

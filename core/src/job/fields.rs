@@ -35,6 +35,8 @@ const PLACEMENT_FIELDS: &[&str] = &[
 ];
 const DOODLE_FIELDS: &[&str] = &[
     "output-size",
+    "method",
+    "patch-size",
     "phases",
     "iterations",
     "content-weight",
@@ -316,6 +318,10 @@ fn doodle_options(fields: &Fields) -> Result<DoodleOptions> {
         })?
         .unwrap_or(defaults.seed);
     Ok(DoodleOptions {
+        method: fields
+            .parse_with("method", str::parse)?
+            .unwrap_or(defaults.method),
+        patch_size: fields.parse("patch-size")?.unwrap_or(defaults.patch_size),
         phases: fields.parse("phases")?.unwrap_or(defaults.phases),
         iterations: fields.parse("iterations")?.unwrap_or(defaults.iterations),
         content_weight: fields
@@ -441,6 +447,7 @@ fn output_format(fields: &Fields) -> Result<OutputFormat> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doodle::Method;
 
     fn job(op: &str, fields: &[(&str, &str)], images: &[&str]) -> Result<Job> {
         Job::from_fields(op, fields.iter().copied(), images)
@@ -463,6 +470,8 @@ mod tests {
                 ("time-budget", "1.5"),
                 ("output-size", "64x48"),
                 ("random-seed", "9"),
+                ("method", "patch"),
+                ("patch-size", "7"),
             ],
             &["style", "style_map", "content_map"],
         )
@@ -490,6 +499,7 @@ mod tests {
         assert_eq!(options.optimizer, Optimizer::Adam { learning_rate: 4.0 });
         assert_eq!(options.time_budget, Some(Duration::from_millis(1500)));
         assert_eq!(options.random_seed, Some(9));
+        assert_eq!((options.method, options.patch_size), (Method::Patch, 7));
         let defaults = DoodleOptions::default();
         assert_eq!(options.phases, defaults.phases);
         assert_eq!(options.style_weight, defaults.style_weight);

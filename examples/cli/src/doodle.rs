@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 use stylemark::doodle::{
-    DoodleOptions, DoodleOutcome, DoodleRequest, EncoderSpec, Engine, Frame, Observer, Optimizer,
-    Progress, Seed,
+    DoodleOptions, DoodleOutcome, DoodleRequest, EncoderSpec, Engine, Frame, Method, Observer,
+    Optimizer, Progress, Seed,
 };
 use stylemark::encoder::{InputConvention, parse_layers};
 use stylemark::image::DynamicImage;
@@ -38,6 +38,13 @@ pub struct DoodleArgs {
     /// Suffix of automatically found semantic maps.
     #[arg(long, default_value = "_sem.png")]
     semantic_ext: String,
+    /// How to paint: `optimize` (the reference algorithm), `patch` (patch synthesis: fast
+    /// and sharp) or `hybrid` (patch synthesis, then the optimisation from it).
+    #[arg(long, default_value = "optimize")]
+    method: Method,
+    /// Patch size of patch synthesis (odd, 3-15).
+    #[arg(long, default_value_t = 5)]
+    patch_size: usize,
     /// Coarse-to-fine passes.
     #[arg(long, default_value_t = 3)]
     phases: usize,
@@ -157,6 +164,8 @@ impl DoodleArgs {
             None => None,
         };
         let options = DoodleOptions {
+            method: self.method,
+            patch_size: self.patch_size,
             phases: self.phases,
             iterations: self.iterations,
             content_weight: self.content_weight,

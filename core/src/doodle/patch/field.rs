@@ -1,0 +1,439 @@
+//! The nearest-neighbour field of one pyramid level and PatchMatch (Barnes et al. 2009):
+//! for every output pixel, the style patch most like the patch around it, found by
+//! propagating good matches to neighbours and searching randomly around them.
+
+use rayon::prelude::*;
+
+use crate::rng::SplitMix64;
+
+/// Rows per band: bands are searched in parallel, each in scan order; a band reads the
+/// rows of its neighbours as they were at the start of the iteration, so the result does
+/// not depend on the number of threads.
+const BAND_ROWS: usize = 8;
+
+/// One level's style: pixels in Lab (scaled by 1/100), labels and guidance per pixel.
+pub(super) struct StyleLevel {
+    pub width: usize,
+    pub height: usize,
+    pub rgb: Vec<[f32; 3]>,
+    pub lab: Vec<[f32; 3]>,
+    pub labels: Option<Vec<u16>>,
+    pub guide: Option<Vec<[f32; 2]>>,
+    /// Valid patch centres (index `y * width + x`) by the label at the centre; every
+    /// valid centre under index 0 when there are no labels.
+    pub centres_by_label: Vec<Vec<u32>>,
+    /// All valid patch centres.
+    pub centres: Vec<u32>,
+}
+
+/// One level's target: what the output must follow.
+pub(super) struct TargetLevel {
+    pub width: usize,
+    pub height: usize,
+    pub labels: Option<Vec<u16>>,
+    pub guide: Option<Vec<[f32; 2]>>,
+}
+
+/// The weights of the patch distance's terms.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Weights {
+    pub colour: f32,
+    pub label: f32,
+    pub guide: f32,
+}
+
+/// Everything a distance needs: both sides, the current output (Lab) and the weights.
+pub(super) struct Problem<'a> {
+    pub style: &'a StyleLevel,
+    pub target: &'a TargetLevel,
+    pub output_lab: &'a [[f32; 3]],
+    pub radius: usize,
+    pub weights: Weights,
+}
+
+impl Problem<'_> {
+    /// The distance between the patch around target pixel `(x, y)` and the style patch
+    /// centred at style index `centre`; stops adding once it exceeds `limit`. Target
+    /// pixels outside the image are left out.
+    pub fn cost(&self, x: usize, y: usize, centre: u32, limit: f32) -> f32 {
+        let (tw, th) = (self.target.width as isize, self.target.height as isize);
+        let sw = self.style.width;
+        let (cu, cv) = (
+            (centre as usize % sw) as isize,
+            (centre as usize / sw) as isize,
+        );
+        let r = self.radius as isize;
+        let Weights {
+            colour,
+            label,
+            guide,
+        } = self.weights;
+        let mut sum = 0f32;
+        for dy in -r..=r {
+            let ty = y as isize + dy;
+            if ty < 0 || ty >= th {
+                continue;
+            }
+            let row_t = (ty * tw) as usize;
+            let row_s = ((cv + dy) as usize) * sw;
+            for dx in -r..=r {
+                let tx = x as isize + dx;
+                if tx < 0 || tx >= tw {
+                    continue;
+                }
+                let t = row_t + tx as usize;
+                let s = row_s + (cu + dx) as usize;
+                if colour > 0.0 {
+                    let (a, b) = (self.output_lab[t], self.style.lab[s]);
+                    let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+                    sum += colour * (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+                }
+                if let (Some(tl), Some(sl)) = (&self.target.labels, &self.style.labels)
+                    && tl[t] != sl[s]
+                {
+                    sum += label;
+                }
+                if let (Some(tg), Some(sg)) = (&self.target.guide, &self.style.guide) {
+                    let (a, b) = (tg[t], sg[s]);
+                    let d = [a[0] - b[0], a[1] - b[1]];
+                    sum += guide * (d[0] * d[0] + d[1] * d[1]);
+                }
+            }
+            if sum > limit {
+                return sum;
+            }
+        }
+        sum
+    }
+
+    /// The style centres worth trying for target pixel `i` at random: its label's, or
+    /// all of them.
+    fn centres_for(&self, i: usize) -> &[u32] {
+        if let Some(labels) = &self.target.labels {
+            let own = &self.style.centres_by_label[labels[i] as usize];
+            if !own.is_empty() {
+                return own;
+            }
+        }
+        &self.style.centres
+    }
+}
+
+/// For every target pixel, a style patch centre and the distance to it.
+#[derive(Debug, Clone)]
+pub(super) struct Field {
+    /// The target's width.
+    pub width: usize,
+    /// The size of the style the centres index.
+    pub style_size: (usize, usize),
+    pub centres: Vec<u32>,
+    pub costs: Vec<f32>,
+}
+
+impl Field {
+    /// A random field: each pixel gets a random centre of its own label.
+    pub fn random(problem: &Problem<'_>, seed: u64) -> Field {
+        let (w, h) = (problem.target.width, problem.target.height);
+        let centres: Vec<u32> = (0..h)
+            .into_par_iter()
+            .flat_map_iter(|y| {
+                let mut rng = SplitMix64::new(mix(seed, y as u64));
+                (0..w)
+                    .map(|x| {
+                        let pool = problem.centres_for(y * w + x);
+                        pool[rng.below(pool.len() as u64) as usize]
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut field = Field {
+            width: w,
+            style_size: (problem.style.width, problem.style.height),
+            centres,
+            costs: vec![0.0; w * h],
+        };
+        field.rescore(problem);
+        field
+    }
+
+    /// Recomputes every cost (after the output or the weights changed).
+    pub fn rescore(&mut self, problem: &Problem<'_>) {
+        let w = self.width;
+        let centres = &self.centres;
+        self.costs
+            .par_chunks_mut(w)
+            .enumerate()
+            .for_each(|(y, row)| {
+                for (x, cost) in row.iter_mut().enumerate() {
+                    *cost = problem.cost(x, y, centres[y * w + x], f32::INFINITY);
+                }
+            });
+    }
+
+    /// Mean cost per pixel.
+    pub fn mean_cost(&self) -> f32 {
+        (self.costs.iter().map(|&c| f64::from(c)).sum::<f64>() / self.costs.len() as f64) as f32
+    }
+
+    /// One PatchMatch iteration: propagation from the previous pixels in scan order
+    /// (reversed on odd iterations) and a random search at halving radii around the best.
+    /// A pixel's cost never increases.
+    pub fn improve(&mut self, problem: &Problem<'_>, iteration: usize, seed: u64) {
+        let w = self.width;
+        let h = problem.target.height;
+        let sw = problem.style.width as isize;
+        let sh = problem.style.height as isize;
+        let r = problem.radius as isize;
+        let reverse = iteration % 2 == 1;
+        let snapshot = self.centres.clone();
+        let max_radius = sw.max(sh);
+        self.centres
+            .par_chunks_mut(BAND_ROWS * w)
+            .zip(self.costs.par_chunks_mut(BAND_ROWS * w))
+            .enumerate()
+            .for_each(|(band, (centres, costs))| {
+                let mut rng = SplitMix64::new(mix(seed, band as u64));
+                let y0 = band * BAND_ROWS;
+                let rows = centres.len() / w;
+                let step: isize = if reverse { 1 } else { -1 };
+                let clamp_centre = |u: isize, v: isize| -> Option<u32> {
+                    (u >= r && u < sw - r && v >= r && v < sh - r).then(|| (v * sw + u) as u32)
+                };
+                for row in 0..rows {
+                    let local_y = if reverse { rows - 1 - row } else { row };
+                    let y = y0 + local_y;
+                    for column in 0..w {
+                        let x = if reverse { w - 1 - column } else { column };
+                        let i = local_y * w + x;
+                        let mut best = centres[i];
+                        let mut best_cost = costs[i];
+                        let try_centre = |candidate: u32, best: &mut u32, best_cost: &mut f32| {
+                            if candidate == *best {
+                                return;
+                            }
+                            let cost = problem.cost(x, y, candidate, *best_cost);
+                            if cost < *best_cost {
+                                *best = candidate;
+                                *best_cost = cost;
+                            }
+                        };
+                        // Propagation: a neighbour's match, shifted back by the offset.
+                        let nx = x as isize + step;
+                        if nx >= 0 && (nx as usize) < w {
+                            let n = centres[local_y * w + nx as usize] as isize;
+                            if let Some(c) = clamp_centre(n % sw - step, n / sw) {
+                                try_centre(c, &mut best, &mut best_cost);
+                            }
+                        }
+                        let ny = y as isize + step;
+                        if ny >= 0 && (ny as usize) < h {
+                            let n = if (ny as usize) >= y0 && (ny as usize) < y0 + rows {
+                                centres[(ny as usize - y0) * w + x]
+                            } else {
+                                snapshot[ny as usize * w + x]
+                            } as isize;
+                            if let Some(c) = clamp_centre(n % sw, n / sw - step) {
+                                try_centre(c, &mut best, &mut best_cost);
+                            }
+                        }
+                        // Random search around the best, radius halving down to 1.
+                        let mut radius = max_radius;
+                        while radius >= 1 {
+                            let (bu, bv) = (best as isize % sw, best as isize / sw);
+                            let u = bu + rng.below(2 * radius as u64 + 1) as isize - radius;
+                            let v = bv + rng.below(2 * radius as u64 + 1) as isize - radius;
+                            if let Some(c) = clamp_centre(u, v) {
+                                try_centre(c, &mut best, &mut best_cost);
+                            }
+                            radius /= 2;
+                        }
+                        // And one jump anywhere in the pixel's own label.
+                        let pool = problem.centres_for(y * w + x);
+                        try_centre(
+                            pool[rng.below(pool.len() as u64) as usize],
+                            &mut best,
+                            &mut best_cost,
+                        );
+                        centres[i] = best;
+                        costs[i] = best_cost;
+                    }
+                }
+            });
+    }
+}
+
+/// A seed for one part of the work, from the run's seed.
+pub(super) fn mix(seed: u64, part: u64) -> u64 {
+    SplitMix64::new(seed ^ part.wrapping_mul(0x9E37_79B9_7F4A_7C15)).next_u64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A striped style and a target whose labels ask for the stripes in another layout.
+    fn synthetic() -> (StyleLevel, TargetLevel) {
+        let (sw, sh) = (48, 32);
+        let mut rgb = Vec::new();
+        let mut labels = Vec::new();
+        for y in 0..sh {
+            for x in 0..sw {
+                let label = u16::from(x >= sw / 2);
+                let stripe = if (x + y) % 6 < 3 { 0.2 } else { 0.8 };
+                rgb.push(if label == 0 {
+                    [255.0 * stripe, 40.0, 40.0]
+                } else {
+                    [40.0, 40.0, 255.0 * stripe]
+                });
+                labels.push(label);
+            }
+        }
+        let lab = rgb
+            .iter()
+            .map(|p: &[f32; 3]| {
+                crate::doodle::quality::srgb_to_lab(p.map(|v| v as u8)).map(|v| (v / 100.0) as f32)
+            })
+            .collect();
+        let radius = 2;
+        let mut centres_by_label = vec![Vec::new(); 2];
+        let mut centres = Vec::new();
+        for y in radius..sh - radius {
+            for x in radius..sw - radius {
+                let i = (y * sw + x) as u32;
+                centres.push(i);
+                centres_by_label[labels[i as usize] as usize].push(i);
+            }
+        }
+        let style = StyleLevel {
+            width: sw,
+            height: sh,
+            rgb,
+            lab,
+            labels: Some(labels),
+            guide: None,
+            centres_by_label,
+            centres,
+        };
+        let (tw, th) = (40, 40);
+        let target = TargetLevel {
+            width: tw,
+            height: th,
+            labels: Some((0..tw * th).map(|i| u16::from(i / tw >= th / 2)).collect()),
+            guide: None,
+        };
+        (style, target)
+    }
+
+    #[test]
+    fn every_iteration_lowers_the_field_cost_and_no_pixel_gets_worse() {
+        let (style, target) = synthetic();
+        // A fixed output to match against, so only the field changes: the style's own
+        // stripes, rearranged into the target's layout, so good matches exist.
+        let half = style.width / 2;
+        let output: Vec<[f32; 3]> = (0..target.width * target.height)
+            .map(|i| {
+                let (x, y) = (i % target.width, i / target.width);
+                let label = usize::from(y >= target.height / 2);
+                style.lab[(y % style.height) * style.width + label * half + x % half]
+            })
+            .collect();
+        let problem = Problem {
+            style: &style,
+            target: &target,
+            output_lab: &output,
+            radius: 2,
+            weights: Weights {
+                colour: 1.0,
+                label: 1.0,
+                guide: 0.0,
+            },
+        };
+        let mut field = Field::random(&problem, 7);
+        let mut previous = field.clone();
+        let mut means = vec![field.mean_cost()];
+        for iteration in 0..5 {
+            field.improve(&problem, iteration, 100 + iteration as u64);
+            for (now, before) in field.costs.iter().zip(&previous.costs) {
+                assert!(now <= before, "a pixel got worse: {before} -> {now}");
+            }
+            // The stored costs are the true costs of the stored matches.
+            let mut check = field.clone();
+            check.rescore(&problem);
+            assert_eq!(check.costs, field.costs);
+            means.push(field.mean_cost());
+            previous = field.clone();
+        }
+        assert!(means.windows(2).all(|w| w[1] <= w[0]), "{means:?}");
+        assert!(
+            means[5] < means[0] * 0.2,
+            "five iterations find the good matches: {means:?}"
+        );
+    }
+
+    #[test]
+    fn matches_respect_labels_once_searched() {
+        let (style, target) = synthetic();
+        let output = vec![[0.5, 0.0, 0.0]; target.width * target.height];
+        let problem = Problem {
+            style: &style,
+            target: &target,
+            output_lab: &output,
+            radius: 2,
+            weights: Weights {
+                colour: 0.0,
+                label: 1.0,
+                guide: 0.0,
+            },
+        };
+        let mut field = Field::random(&problem, 1);
+        for iteration in 0..4 {
+            field.improve(&problem, iteration, iteration as u64);
+        }
+        let (target_labels, style_labels) = (
+            target.labels.as_ref().unwrap(),
+            style.labels.as_ref().unwrap(),
+        );
+        let agree = field
+            .centres
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| target_labels[*i] == style_labels[**c as usize])
+            .count();
+        assert_eq!(
+            agree,
+            field.centres.len(),
+            "every centre carries its pixel's label"
+        );
+    }
+
+    #[test]
+    fn the_result_does_not_depend_on_the_thread_count() {
+        let (style, target) = synthetic();
+        let output = vec![[0.5, 0.1, 0.0]; target.width * target.height];
+        let problem = Problem {
+            style: &style,
+            target: &target,
+            output_lab: &output,
+            radius: 2,
+            weights: Weights {
+                colour: 1.0,
+                label: 1.0,
+                guide: 0.0,
+            },
+        };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut field = Field::random(&problem, 3);
+                for iteration in 0..3 {
+                    field.improve(&problem, iteration, 10 + iteration as u64);
+                }
+                field.centres
+            })
+        };
+        assert_eq!(run(1), run(3));
+    }
+}

@@ -1,0 +1,439 @@
+//! Guided patch synthesis (`method = patch`): the output is made of the style's own
+//! pixels, so it stays as sharp as the painting.
+//!
+//! Coarse to fine over an image pyramid, each level alternates two steps a few times
+//! (expectation-maximisation, as in Wexler et al. 2007 and Kaspar et al. 2015):
+//!
+//! 1. **Match**: a nearest-neighbour field by PatchMatch ([`field`]) over a patch distance
+//!    that adds the colour difference to the current output (CIE Lab), a cost for every
+//!    pixel whose semantic label differs, and, when a content image guides the painting, the
+//!    difference of its luminance and edges to the style's.
+//! 2. **Vote**: every output pixel becomes the weighted mean of the style pixels that the
+//!    overlapping matched patches put there; close matches weigh more.
+//!
+//! The field found at one level seeds the next (coordinates doubled), so the fine levels
+//! only refine. The first round of the coarsest level has no output yet and matches on
+//! labels and guidance alone.
+
+mod field;
+
+use std::time::{Duration, Instant};
+
+use image::{RgbImage, imageops::FilterType};
+use rayon::prelude::*;
+
+use super::maps::{LabelImage, Labels};
+use super::observe::Losses;
+use super::report::PhaseReport;
+use field::{Field, Problem, StyleLevel, TargetLevel, Weights, mix};
+
+/// The coarsest level's longer side is at least this.
+const COARSEST_SIDE: usize = 48;
+
+/// What a patch synthesis paints from.
+pub(crate) struct PatchInputs<'a> {
+    pub style: &'a RgbImage,
+    pub content: Option<&'a RgbImage>,
+    pub labels: Option<&'a Labels>,
+    pub target: (u32, u32),
+}
+
+/// The knobs, from [`DoodleOptions`](super::DoodleOptions).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PatchSettings {
+    pub patch_size: usize,
+    /// Cost of one pixel of a patch whose label differs (semantic weight / 10).
+    pub label_weight: f32,
+    /// Weight of the content's luminance and edges (content weight / 10).
+    pub guide_weight: f32,
+    pub seed: u64,
+}
+
+/// What the synthesis reports after each round; returning `false` stops it.
+pub(crate) struct RoundInfo {
+    pub level: usize,
+    pub levels: usize,
+    pub round: usize,
+    pub rounds: usize,
+    pub width: u32,
+    pub height: u32,
+    pub mean_cost: f32,
+}
+
+/// The result: the image, whether it stopped early, one report per level.
+pub(crate) struct PatchResult {
+    pub image: RgbImage,
+    pub stopped: bool,
+    pub levels: Vec<PhaseReport>,
+}
+
+/// Paints the target by patch synthesis; `keep_going` is asked before every round.
+pub(crate) fn synthesize(
+    inputs: &PatchInputs<'_>,
+    settings: PatchSettings,
+    mut keep_going: impl FnMut(&RoundInfo) -> bool,
+) -> PatchResult {
+    let radius = settings.patch_size / 2;
+    let sizes = level_sizes(inputs, settings.patch_size);
+    let levels = sizes.len();
+    let mut field: Option<Field> = None;
+    let mut output: Vec<[f32; 3]> = Vec::new();
+    let mut reports = Vec::new();
+    let mut stopped = false;
+    for (index, &(target_size, style_size)) in sizes.iter().enumerate() {
+        let level_started = Instant::now();
+        let mut search_time = Duration::ZERO;
+        let (style, target) = build_level(inputs, target_size, style_size, radius);
+        let weights = Weights {
+            colour: 1.0,
+            label: settings.label_weight,
+            guide: settings.guide_weight,
+        };
+        let coarsest = index == 0;
+        let rounds = if coarsest { 5 } else { 3 };
+        let searches = if coarsest { 4 } else { 2 };
+        let mut current = match field.take() {
+            Some(coarse) => upsample(&coarse, &style, &target, radius),
+            None => {
+                let blind = Weights {
+                    colour: 0.0,
+                    ..weights
+                };
+                let problem = problem(&style, &target, &[], radius, blind);
+                let mut field = Field::random(&problem, mix(settings.seed, 1));
+                for iteration in 0..searches {
+                    field.improve(
+                        &problem,
+                        iteration,
+                        mix(settings.seed, 100 + iteration as u64),
+                    );
+                }
+                field
+            }
+        };
+        output = vote(&current, &style, &target, radius);
+        let mut rounds_done = 0;
+        for round in 0..rounds {
+            let info = RoundInfo {
+                level: index + 1,
+                levels,
+                round: round + 1,
+                rounds,
+                width: target.width as u32,
+                height: target.height as u32,
+                mean_cost: current.mean_cost(),
+            };
+            if !keep_going(&info) {
+                stopped = true;
+                break;
+            }
+            let searched = Instant::now();
+            let lab = to_lab(&output);
+            let problem = problem(&style, &target, &lab, radius, weights);
+            current.rescore(&problem);
+            for iteration in 0..searches {
+                let part = ((index * 16 + round) * 16 + iteration) as u64;
+                current.improve(&problem, iteration, mix(settings.seed, 1000 + part));
+            }
+            search_time += searched.elapsed();
+            output = vote(&current, &style, &target, radius);
+            rounds_done += 1;
+        }
+        reports.push(PhaseReport {
+            phase: index + 1,
+            width: target.width as u32,
+            height: target.height as u32,
+            evaluations: rounds_done,
+            seconds: level_started.elapsed().as_secs_f64(),
+            matching_seconds: search_time.as_secs_f64(),
+            matchings: rounds_done * searches,
+            losses: Losses {
+                style: current.mean_cost(),
+                total: current.mean_cost(),
+                ..Losses::default()
+            },
+        });
+        field = Some(current);
+        if stopped {
+            // Finish at the target size from what was found, so the caller still gets a
+            // whole image.
+            if index + 1 < levels {
+                let (target_size, style_size) = sizes[levels - 1];
+                let (style, target) = build_level(inputs, target_size, style_size, radius);
+                let fine = upsample_to(field.as_ref().expect("set above"), &style, &target, radius);
+                output = vote(&fine, &style, &target, radius);
+            }
+            break;
+        }
+    }
+    let (w, h) = inputs.target;
+    let image = RgbImage::from_fn(w, h, |x, y| {
+        let p = output[(y * w + x) as usize];
+        image::Rgb(p.map(|v| v.round().clamp(0.0, 255.0) as u8))
+    });
+    PatchResult {
+        image,
+        stopped,
+        levels: reports,
+    }
+}
+
+fn problem<'a>(
+    style: &'a StyleLevel,
+    target: &'a TargetLevel,
+    output_lab: &'a [[f32; 3]],
+    radius: usize,
+    weights: Weights,
+) -> Problem<'a> {
+    Problem {
+        style,
+        target,
+        output_lab,
+        radius,
+        weights,
+    }
+}
+
+/// Target and style sizes per level, coarse to fine; the finest is the target itself.
+fn level_sizes(
+    inputs: &PatchInputs<'_>,
+    patch_size: usize,
+) -> Vec<((usize, usize), (usize, usize))> {
+    let target = (inputs.target.0 as usize, inputs.target.1 as usize);
+    let style = (
+        inputs.style.width() as usize,
+        inputs.style.height() as usize,
+    );
+    let mut sizes = vec![(target, style)];
+    loop {
+        let (t, s) = *sizes.last().expect("one at least");
+        let (t2, s2) = ((t.0 / 2, t.1 / 2), (s.0 / 2, s.1 / 2));
+        if t2.0.max(t2.1) < COARSEST_SIDE
+            || t2.0.min(t2.1) < patch_size
+            || s2.0.min(s2.1) < 3 * patch_size
+        {
+            break;
+        }
+        sizes.push((t2, s2));
+    }
+    sizes.reverse();
+    sizes
+}
+
+/// One level's style and target at the given sizes.
+fn build_level(
+    inputs: &PatchInputs<'_>,
+    (tw, th): (usize, usize),
+    (sw, sh): (usize, usize),
+    radius: usize,
+) -> (StyleLevel, TargetLevel) {
+    let style_image = resize(inputs.style, sw, sh);
+    let rgb: Vec<[f32; 3]> = style_image.pixels().map(|p| p.0.map(f32::from)).collect();
+    let style_labels = inputs.labels.map(|l| downsample_labels(&l.style, sw, sh));
+    let target_labels = inputs.labels.map(|l| downsample_labels(&l.target, tw, th));
+    let (style_guide, target_guide) = match inputs.content {
+        Some(content) => {
+            let content = resize(content, tw, th);
+            let (style_guide, target_guide) = guides(&style_image, &content);
+            (Some(style_guide), Some(target_guide))
+        }
+        None => (None, None),
+    };
+    let label_count = inputs.labels.map_or(1, Labels::count);
+    let mut centres_by_label = vec![Vec::new(); label_count];
+    let mut centres = Vec::new();
+    for y in radius..sh.saturating_sub(radius) {
+        for x in radius..sw.saturating_sub(radius) {
+            let i = y * sw + x;
+            centres.push(i as u32);
+            let label = style_labels.as_ref().map_or(0, |l| l[i] as usize);
+            centres_by_label[label].push(i as u32);
+        }
+    }
+    let style = StyleLevel {
+        width: sw,
+        height: sh,
+        lab: to_lab(&rgb),
+        rgb,
+        labels: style_labels,
+        guide: style_guide,
+        centres_by_label,
+        centres,
+    };
+    let target = TargetLevel {
+        width: tw,
+        height: th,
+        labels: target_labels,
+        guide: target_guide,
+    };
+    (style, target)
+}
+
+fn resize(image: &RgbImage, w: usize, h: usize) -> RgbImage {
+    if image.dimensions() == (w as u32, h as u32) {
+        return image.clone();
+    }
+    image::imageops::resize(image, w as u32, h as u32, FilterType::Triangle)
+}
+
+/// Labels at another size, each pixel taking the label under its centre.
+fn downsample_labels(labels: &LabelImage, w: usize, h: usize) -> Vec<u16> {
+    let (sw, sh) = (labels.width as usize, labels.height as usize);
+    let mut out = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let sy = ((y * 2 + 1) * sh / (2 * h)).min(sh - 1);
+        for x in 0..w {
+            let sx = ((x * 2 + 1) * sw / (2 * w)).min(sw - 1);
+            out.push(labels.labels[sy * sw + sx]);
+        }
+    }
+    out
+}
+
+/// Guidance channels: luminance (the content's matched to the style's mean and spread, so
+/// a dark photo still maps onto a light painting) and edge strength, both about 0-1.
+fn guides(style: &RgbImage, content: &RgbImage) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
+    let luminance = |image: &RgbImage| -> Vec<f32> {
+        image
+            .pixels()
+            .map(|p| {
+                (0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
+                    / 255.0
+            })
+            .collect()
+    };
+    let (ls, mut lc) = (luminance(style), luminance(content));
+    let stats = |v: &[f32]| {
+        let mean = v.iter().sum::<f32>() / v.len() as f32;
+        let spread = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / v.len() as f32).sqrt();
+        (mean, spread.max(1e-3))
+    };
+    let ((ms, ss), (mc, sc)) = (stats(&ls), stats(&lc));
+    for v in &mut lc {
+        *v = (*v - mc) / sc * ss + ms;
+    }
+    let with_edges = |lum: &[f32], w: usize, h: usize| -> Vec<[f32; 2]> {
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                let at = |x: usize, y: usize| lum[y.min(h - 1) * w + x.min(w - 1)];
+                let gx = at(x + 1, y) - at(x.saturating_sub(1), y);
+                let gy = at(x, y + 1) - at(x, y.saturating_sub(1));
+                [lum[i], (gx * gx + gy * gy).sqrt()]
+            })
+            .collect()
+    };
+    (
+        with_edges(&ls, style.width() as usize, style.height() as usize),
+        with_edges(&lc, content.width() as usize, content.height() as usize),
+    )
+}
+
+/// A coarse field carried to the next level: coordinates doubled, then scored there.
+fn upsample(coarse: &Field, style: &StyleLevel, target: &TargetLevel, radius: usize) -> Field {
+    let mut field = upsample_to(coarse, style, target, radius);
+    let output = vote(&field, style, target, radius);
+    let lab = to_lab(&output);
+    let weights = Weights {
+        colour: 1.0,
+        label: 0.0,
+        guide: 0.0,
+    };
+    // Scored with the real weights by the first round's `rescore`; this pass only fills
+    // the costs the first vote uses.
+    field.rescore(&problem(style, target, &lab, radius, weights));
+    field
+}
+
+/// The coarse field's matches mapped onto a finer level of any size.
+fn upsample_to(coarse: &Field, style: &StyleLevel, target: &TargetLevel, radius: usize) -> Field {
+    let (cw, ch) = (coarse.width, coarse.centres.len() / coarse.width);
+    let coarse_style_width = coarse.style_size.0;
+    let (tw, th) = (target.width, target.height);
+    let scale_x = style.width as f64 / coarse.style_size.0 as f64;
+    let scale_y = style.height as f64 / coarse.style_size.1 as f64;
+    let centres = (0..tw * th)
+        .map(|i| {
+            let (x, y) = (i % tw, i / tw);
+            let (cx, cy) = ((x * cw / tw).min(cw - 1), (y * ch / th).min(ch - 1));
+            let c = coarse.centres[cy * cw + cx] as usize;
+            let (cu, cv) = (c % coarse_style_width, c / coarse_style_width);
+            // Where this pixel sits inside its coarse pixel, carried over.
+            let fx = (x as f64 + 0.5) * cw as f64 / tw as f64 - (cx as f64 + 0.5);
+            let fy = (y as f64 + 0.5) * ch as f64 / th as f64 - (cy as f64 + 0.5);
+            let u = ((cu as f64 + 0.5 + fx) * scale_x - 0.5).round() as usize;
+            let v = ((cv as f64 + 0.5 + fy) * scale_y - 0.5).round() as usize;
+            let u = u.clamp(radius, style.width - radius - 1);
+            let v = v.clamp(radius, style.height - radius - 1);
+            (v * style.width + u) as u32
+        })
+        .collect();
+    Field {
+        width: tw,
+        style_size: (style.width, style.height),
+        centres,
+        costs: vec![1.0; tw * th],
+    }
+}
+
+/// Every output pixel as the weighted mean of what the overlapping patches put there;
+/// a patch's weight falls with its cost relative to the typical cost.
+fn vote(field: &Field, style: &StyleLevel, target: &TargetLevel, radius: usize) -> Vec<[f32; 3]> {
+    let (tw, th) = (target.width, target.height);
+    let mut sorted = field.costs.clone();
+    let middle = sorted.len() / 2;
+    let typical = if sorted.is_empty() {
+        1.0
+    } else {
+        *sorted.select_nth_unstable_by(middle, f32::total_cmp).1
+    }
+    .max(1e-6);
+    let weights: Vec<f32> = field.costs.iter().map(|&c| (-c / typical).exp()).collect();
+    let r = radius as isize;
+    let sw = style.width;
+    (0..tw * th)
+        .into_par_iter()
+        .map(|i| {
+            let (x, y) = ((i % tw) as isize, (i / tw) as isize);
+            let mut sum = [0f32; 3];
+            let mut total = 0f32;
+            for dy in -r..=r {
+                let py = y - dy;
+                if py < 0 || py >= th as isize {
+                    continue;
+                }
+                for dx in -r..=r {
+                    let px = x - dx;
+                    if px < 0 || px >= tw as isize {
+                        continue;
+                    }
+                    let p = py as usize * tw + px as usize;
+                    let c = field.centres[p] as usize;
+                    let s =
+                        ((c / sw) as isize + dy) as usize * sw + ((c % sw) as isize + dx) as usize;
+                    let weight = weights[p];
+                    let colour = style.rgb[s];
+                    for k in 0..3 {
+                        sum[k] += weight * colour[k];
+                    }
+                    total += weight;
+                }
+            }
+            if total > 0.0 {
+                sum.map(|v| v / total)
+            } else {
+                style.rgb[field.centres[i] as usize]
+            }
+        })
+        .collect()
+}
+
+/// sRGB (0-255) to CIE Lab scaled by 1/100, so the colour term is about 0-1 per pixel.
+fn to_lab(rgb: &[[f32; 3]]) -> Vec<[f32; 3]> {
+    rgb.par_iter()
+        .map(|p| {
+            let lab = super::quality::srgb_to_lab(p.map(|v| v.round().clamp(0.0, 255.0) as u8));
+            lab.map(|v| (v / 100.0) as f32)
+        })
+        .collect()
+}

@@ -1,0 +1,210 @@
+//! Patch synthesis (`method = patch`) and the hybrid method: regions take their own
+//! label's colours and brush strokes without blur, a content image keeps its structure,
+//! and runs are repeatable, bounded in time and cancellable.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use stylemark::DeviceKind;
+use stylemark::doodle::quality::score_regions;
+use stylemark::doodle::{
+    DoodleOptions, DoodleRequest, EncoderSpec, Engine, Method, Observer, Progress, RunStatus,
+};
+use stylemark::image::{DynamicImage, GrayImage, RgbImage, imageops};
+use stylemark::samples::demo_scene;
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap())
+}
+
+fn rgb(image: &RgbImage) -> DynamicImage {
+    DynamicImage::ImageRgb8(image.clone())
+}
+
+fn patch(seed: u64) -> DoodleOptions {
+    DoodleOptions {
+        method: Method::Patch,
+        random_seed: Some(seed),
+        ..DoodleOptions::default()
+    }
+}
+
+#[test]
+fn a_patch_doodle_takes_each_regions_colours_and_strokes_without_blur() {
+    let scene = demo_scene(192, 144, 2);
+    let outcome = engine()
+        .doodle(&scene.doodle_request(), &patch(1), Observer::default())
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Completed);
+    assert_eq!(outcome.image.dimensions(), (192, 144));
+    let scores = score_regions(
+        &rgb(&scene.style),
+        &rgb(&scene.style_map),
+        &rgb(&outcome.image),
+        &rgb(&scene.doodle),
+    );
+    let (low, high) = scores.detail_range();
+    // The targets of the patch-synthesis issue (set for 512 px), met here at 192 px.
+    assert!(scores.label_accuracy >= 0.93, "{scores:?}");
+    assert!(scores.colour_distance <= 5.0, "{scores:?}");
+    assert!(
+        low >= 0.8 && high <= 1.3,
+        "detail ratios {low}..{high}: {scores:?}"
+    );
+    // Every level is reported, coarse to fine, ending at the output size.
+    let levels = &outcome.report.phases;
+    assert!(levels.len() >= 2, "{levels:?}");
+    assert_eq!(
+        (levels.last().unwrap().width, levels.last().unwrap().height),
+        (192, 144)
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bytes_and_another_seed_other_bytes() {
+    let request = demo_scene(96, 72, 3).doodle_request();
+    let paint = |seed| {
+        engine()
+            .doodle(&request, &patch(seed), Observer::default())
+            .unwrap()
+            .image
+    };
+    let first = paint(4);
+    assert_eq!(first, paint(4));
+    assert_ne!(first, paint(5));
+}
+
+/// A content image with large structure (a bright disc on a dark ground) and a style with
+/// both bright and dark texture.
+fn disc_content(size: u32) -> RgbImage {
+    let c = size as f32 / 2.0;
+    RgbImage::from_fn(size, size, |x, y| {
+        let d = ((x as f32 - c).powi(2) + (y as f32 - c * 0.8).powi(2)).sqrt();
+        if d < size as f32 * 0.28 {
+            [235, 225, 200]
+        } else {
+            [25, 30, 45]
+        }
+        .into()
+    })
+}
+
+/// Pearson correlation of two images' luminance after a strong blur (structure, not
+/// texture).
+fn structure_correlation(a: &RgbImage, b: &RgbImage) -> f64 {
+    let blur = |i: &RgbImage| -> Vec<f64> {
+        let grey: GrayImage = DynamicImage::ImageRgb8(i.clone()).to_luma8();
+        imageops::blur(&grey, 4.0)
+            .pixels()
+            .map(|p| f64::from(p[0]))
+            .collect()
+    };
+    let (x, y) = (blur(a), blur(b));
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let cov: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+    cov / (vx * vy).sqrt()
+}
+
+#[test]
+fn a_content_guided_painting_keeps_the_contents_structure() {
+    let style = demo_scene(128, 96, 7).style;
+    let content = disc_content(96);
+    let request = DoodleRequest::new(rgb(&style)).content(rgb(&content));
+    let guided = engine()
+        .doodle(&request, &patch(2), Observer::default())
+        .unwrap()
+        .image;
+    let unguided_options = DoodleOptions {
+        content_weight: 0.0,
+        ..patch(2)
+    };
+    let unguided = engine()
+        .doodle(&request, &unguided_options, Observer::default())
+        .unwrap()
+        .image;
+    let with = structure_correlation(&guided, &content);
+    let without = structure_correlation(&unguided, &content);
+    // 0.8 is far above what the same synthesis reaches with the guidance switched off
+    // (checked below): the disc is there because the content put it there.
+    assert!(with > 0.8, "guided: {with}");
+    assert!(without < 0.5, "unguided: {without}");
+}
+
+#[test]
+fn hybrid_refines_the_patch_result_with_the_optimiser() {
+    let style = demo_scene(96, 72, 7).style;
+    let content = disc_content(64);
+    let request = DoodleRequest::new(rgb(&style)).content(rgb(&content));
+    let options = DoodleOptions {
+        method: Method::Hybrid,
+        iterations: 5,
+        random_seed: Some(3),
+        ..DoodleOptions::default()
+    };
+    let outcome = engine()
+        .doodle(&request, &options, Observer::default())
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Completed);
+    let phases = &outcome.report.phases;
+    let last = phases.last().unwrap();
+    // The patch levels, then one optimisation phase at full size with its evaluations.
+    assert!(phases.len() >= 2, "{phases:?}");
+    assert_eq!((last.width, last.height), (64, 64));
+    assert_eq!(last.evaluations, 5);
+    assert!(structure_correlation(&outcome.image, &content) > 0.8);
+}
+
+#[test]
+fn a_time_budget_returns_a_whole_image_early() {
+    let request = demo_scene(256, 192, 1).doodle_request();
+    let options = DoodleOptions {
+        time_budget: Some(Duration::from_millis(1)),
+        ..patch(1)
+    };
+    let outcome = engine()
+        .doodle(&request, &options, Observer::default())
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::TimeBudgetExhausted);
+    assert_eq!(outcome.image.dimensions(), (256, 192));
+}
+
+#[test]
+fn progress_reports_rounds_and_can_cancel() {
+    let request = demo_scene(128, 96, 1).doodle_request();
+    let mut seen: Vec<(usize, usize)> = Vec::new();
+    let mut on_progress = |p: &Progress| {
+        seen.push((p.phase, p.evaluation));
+        seen.len() < 3
+    };
+    let outcome = engine()
+        .doodle(
+            &request,
+            &patch(1),
+            Observer::default().progress(&mut on_progress),
+        )
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Cancelled);
+    assert_eq!(outcome.image.dimensions(), (128, 96));
+    assert_eq!(seen, vec![(1, 1), (1, 2), (1, 3)]);
+}
+
+#[test]
+fn patch_options_are_checked() {
+    for size in [2, 4, 17] {
+        let options = DoodleOptions {
+            patch_size: size,
+            ..patch(1)
+        };
+        let err = options.validate().unwrap_err();
+        assert!(err.to_string().contains("patch-size"), "{err}");
+    }
+    let tiny = DoodleRequest::new(rgb(&RgbImage::new(8, 8))).output_size(32, 32);
+    let err = engine()
+        .doodle(&tiny, &patch(1), Observer::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("patch synthesis"), "{err}");
+}
