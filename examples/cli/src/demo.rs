@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use stylemark::doodle::{DoodleOptions, EncoderSpec, Engine};
+use stylemark::doodle::{DoodleOptions, EncoderSpec, Engine, Method};
 use stylemark::image::DynamicImage;
 use stylemark::io::save;
 use stylemark::samples::demo_scene;
@@ -26,6 +26,10 @@ pub struct DemoArgs {
     /// Find nearest style patches every N evaluations (1 is the reference's, and slowest).
     #[arg(long, default_value_t = 5)]
     rematch_every: usize,
+    /// How to paint: `optimize` (the reference algorithm, about a minute), `patch` (patch
+    /// synthesis, a second or two) or `hybrid`.
+    #[arg(long, default_value = "optimize")]
+    method: Method,
     /// Compute device: cpu, ndarray or wgpu.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -56,6 +60,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let engine = Engine::new(args.device.parse::<DeviceKind>()?, EncoderSpec::Builtin)?;
     let request = scene.doodle_request();
     let options = DoodleOptions {
+        method: args.method,
         iterations: args.iterations,
         rematch_every: args.rematch_every,
         random_seed: Some(1),
@@ -63,11 +68,18 @@ pub fn run(args: DemoArgs) -> Result<()> {
     };
     if !args.quiet {
         eprintln!(
-            "painting a {}x{height} doodle from a generated painting on {} ({} phases x {} evaluations)",
+            "painting a {}x{height} doodle from a generated painting on {} ({})",
             args.width,
             engine.device().description(),
-            options.phases,
-            options.iterations
+            match options.method {
+                Method::Patch => "patch synthesis".to_string(),
+                _ => format!(
+                    "{}: {} phases x {} evaluations",
+                    options.method.name(),
+                    options.phases,
+                    options.iterations
+                ),
+            }
         );
     }
     let outcome = paint_with(

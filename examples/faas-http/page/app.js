@@ -6,9 +6,11 @@ const api = new URLSearchParams(location.search).get("api") || "";
 const $ = (id) => document.getElementById(id);
 
 // Doodle settings per quality choice; the server's own time budget caps them.
+// Patch synthesis paints from the painting's own pixels in about a second; hybrid then
+// refines that with the neural optimisation for a more painterly result.
 const PAINT_SETTINGS = {
-  quick: { "max-size": "192", phases: "2", iterations: "30", "rematch-every": "10", "time-budget": "15" },
-  better: { "max-size": "384", phases: "3", iterations: "60", "rematch-every": "5", "time-budget": "60" },
+  quick: { method: "patch", "max-size": "512", "time-budget": "15" },
+  better: { method: "hybrid", "max-size": "384", iterations: "20", "rematch-every": "5", "time-budget": "60" },
 };
 
 let mode = "watermark";

@@ -93,6 +93,8 @@ pub(crate) fn synthesize(
         let rounds = if coarsest { 5 } else { 3 };
         let searches = if coarsest { 4 } else { 2 };
         let mut current = match field.take() {
+            // Carries the coarse costs, so the level's first vote already weighs close
+            // matches more.
             Some(coarse) => upsample(&coarse, &style, &target, radius),
             None => {
                 let blind = Weights {
@@ -160,7 +162,7 @@ pub(crate) fn synthesize(
             if index + 1 < levels {
                 let (target_size, style_size) = sizes[levels - 1];
                 let (style, target) = build_level(inputs, target_size, style_size, radius);
-                let fine = upsample_to(field.as_ref().expect("set above"), &style, &target, radius);
+                let fine = upsample(field.as_ref().expect("set above"), &style, &target, radius);
                 output = vote(&fine, &style, &target, radius);
             }
             break;
@@ -329,30 +331,14 @@ fn guides(style: &RgbImage, content: &RgbImage) -> (Vec<[f32; 2]>, Vec<[f32; 2]>
     )
 }
 
-/// A coarse field carried to the next level: coordinates doubled, then scored there.
-fn upsample(coarse: &Field, style: &StyleLevel, target: &TargetLevel, radius: usize) -> Field {
-    let mut field = upsample_to(coarse, style, target, radius);
-    let output = vote(&field, style, target, radius);
-    let lab = to_lab(&output);
-    let weights = Weights {
-        colour: 1.0,
-        label: 0.0,
-        guide: 0.0,
-    };
-    // Scored with the real weights by the first round's `rescore`; this pass only fills
-    // the costs the first vote uses.
-    field.rescore(&problem(style, target, &lab, radius, weights));
-    field
-}
-
 /// The coarse field's matches mapped onto a finer level of any size.
-fn upsample_to(coarse: &Field, style: &StyleLevel, target: &TargetLevel, radius: usize) -> Field {
+fn upsample(coarse: &Field, style: &StyleLevel, target: &TargetLevel, radius: usize) -> Field {
     let (cw, ch) = (coarse.width, coarse.centres.len() / coarse.width);
     let coarse_style_width = coarse.style_size.0;
     let (tw, th) = (target.width, target.height);
     let scale_x = style.width as f64 / coarse.style_size.0 as f64;
     let scale_y = style.height as f64 / coarse.style_size.1 as f64;
-    let centres = (0..tw * th)
+    let (centres, costs) = (0..tw * th)
         .map(|i| {
             let (x, y) = (i % tw, i / tw);
             let (cx, cy) = ((x * cw / tw).min(cw - 1), (y * ch / th).min(ch - 1));
@@ -365,14 +351,14 @@ fn upsample_to(coarse: &Field, style: &StyleLevel, target: &TargetLevel, radius:
             let v = ((cv as f64 + 0.5 + fy) * scale_y - 0.5).round() as usize;
             let u = u.clamp(radius, style.width - radius - 1);
             let v = v.clamp(radius, style.height - radius - 1);
-            (v * style.width + u) as u32
+            ((v * style.width + u) as u32, coarse.costs[cy * cw + cx])
         })
-        .collect();
+        .unzip();
     Field {
         width: tw,
         style_size: (style.width, style.height),
         centres,
-        costs: vec![1.0; tw * th],
+        costs,
     }
 }
 
