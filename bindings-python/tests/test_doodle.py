@@ -89,3 +89,18 @@ def test_ctrl_c_interrupts_a_long_run(scene):
             stylemark.doodle(**doodle_args(scene), phases=1, iterations=100_000)
     finally:
         timer.cancel()
+
+
+def test_patch_method_paints_each_region_from_its_own_label(scene):
+    result = stylemark.doodle_with_report(**doodle_args(scene), method="patch", random_seed=2)
+    assert result.status == "completed"
+    assert result.image.shape == (40, 48, 3)
+    # The report lists the pyramid levels, the last at the output size; a level's
+    # "evaluations" are its match-and-vote rounds.
+    assert result.report["phases"][-1]["width"] == 48
+    assert result.report["phases"][-1]["evaluations"] >= 1
+    # Patch synthesis only blends the style's own pixels: the palette stays the style's.
+    style_mean = scene["style"].reshape(-1, 3).mean(axis=0)
+    assert np.abs(result.image.reshape(-1, 3).mean(axis=0) - style_mean).max() < 40
+    with pytest.raises(stylemark.InvalidOptionsError, match="method"):
+        stylemark.doodle(**doodle_args(scene), method="paint")

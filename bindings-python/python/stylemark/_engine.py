@@ -160,6 +160,7 @@ class Engine:
         style_map: Optional[Image] = None,
         content_map: Optional[Image] = None,
         output_size: Optional[Tuple[int, int]] = None,
+        method: str = "optimize",
         phases: int = 3,
         iterations: int = 100,
         content_weight: float = 10.0,
@@ -182,6 +183,11 @@ class Engine:
         style transfer); ``style`` + ``output_size=(w, h)`` (texture). Maps are flat-colour
         images the size of their image (RGB, RGBA or grey; black regions are fine).
 
+        ``method`` is ``"optimize"`` (the reference algorithm), ``"patch"`` (patch
+        synthesis from the style's own pixels: a 512 px doodle in about a second, sharp;
+        ``patch_size`` as a keyword) or ``"hybrid"`` (patch synthesis refined by the
+        optimisation); see docs/DOODLE.md.
+
         Options have the core's names and defaults: ``phases`` (coarse-to-fine passes),
         ``iterations`` (per phase), ``content_weight``, ``style_weight``,
         ``semantic_weight`` (how strongly maps steer matching), ``smoothness``,
@@ -202,7 +208,7 @@ class Engine:
         """
         return self.doodle_with_report(
             style, content, style_map=style_map, content_map=content_map,
-            output_size=output_size, phases=phases, iterations=iterations,
+            output_size=output_size, method=method, phases=phases, iterations=iterations,
             content_weight=content_weight, style_weight=style_weight,
             semantic_weight=semantic_weight, smoothness=smoothness, variety=variety,
             seed=seed, random_seed=random_seed, time_budget=time_budget,
@@ -217,6 +223,7 @@ class Engine:
         style_map: Optional[Image] = None,
         content_map: Optional[Image] = None,
         output_size: Optional[Tuple[int, int]] = None,
+        method: str = "optimize",
         phases: int = 3,
         iterations: int = 100,
         content_weight: float = 10.0,
@@ -235,7 +242,8 @@ class Engine:
         if not isinstance(seed, str):
             seed_image, seed = to_native(seed, "seed"), "image"
         settings = dict(
-            options, phases=phases, iterations=iterations, content_weight=content_weight,
+            options, method=method, phases=phases, iterations=iterations,
+            content_weight=content_weight,
             style_weight=style_weight, semantic_weight=semantic_weight,
             smoothness=smoothness, variety=variety, seed=seed, random_seed=random_seed,
             time_budget=time_budget,
