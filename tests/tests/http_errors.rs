@@ -49,6 +49,9 @@ fn routing_and_protocol_errors() {
         b"POST /healthz HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
     );
     expect_error(&post_page, 405, "method_not_allowed", "GET");
+    // A wrong path with a large body still gets its answer (the body is drained, not reset).
+    let big_to_nowhere = server.post("/v1/nowhere", &[file("image", vec![7u8; 300_000])]);
+    expect_error(&big_to_nowhere, 404, "not_found", "/v1/nowhere");
     let garbage = send(server.port, b"HELLO\r\n\r\n");
     expect_error(&garbage, 400, "bad_request", "request line");
     let huge_head = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));

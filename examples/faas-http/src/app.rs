@@ -86,7 +86,7 @@ impl App {
                 let error = Some(problem.message.clone());
                 (
                     problem.response(&id),
-                    0,
+                    declared_length(&head),
                     Record {
                         error,
                         outcome: Outcome::ClientError,
@@ -119,10 +119,7 @@ impl App {
         started: Instant,
         id: &str,
     ) -> (Response, u64, Record) {
-        let declared = head
-            .header("content-length")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
+        let declared = declared_length(head);
         let rejected = |problem: Problem, response: Response| {
             let error = Some(problem.message);
             (
@@ -221,14 +218,9 @@ impl App {
             (_, "/v1/stats") => {
                 Response::json(200, &self.stats.to_json()).header("Cache-Control", "no-store")
             }
-            (_, path) => page::asset(path).unwrap_or_else(|| {
-                Problem::new(
-                    404,
-                    "not_found",
-                    format!("nothing at {path}; see GET / for the page and the API"),
-                )
-                .response(id)
-            }),
+            (_, path) => {
+                page::asset(path).unwrap_or_else(|| functions::not_found(path).response(id))
+            }
         }
     }
 
@@ -271,6 +263,13 @@ impl App {
             self.next_id.fetch_add(1, Ordering::Relaxed)
         )
     }
+}
+
+/// The body length a request announced (0 when none), to drain when answering early.
+fn declared_length(head: &Head) -> u64 {
+    head.header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0)
 }
 
 struct Slot<'a>(&'a AtomicUsize);

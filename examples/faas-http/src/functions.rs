@@ -74,15 +74,33 @@ impl Function {
                 )),
             };
         }
+        const PAGES: [&str; 6] = [
+            "/",
+            "/index.html",
+            "/app.js",
+            "/style.css",
+            "/healthz",
+            "/v1/stats",
+        ];
         match method {
-            "GET" | "HEAD" => Ok(None),
-            _ => Err(Problem::new(
+            "GET" => Ok(None),
+            _ if PAGES.contains(&path) => Err(Problem::new(
                 405,
                 "method_not_allowed",
                 format!("{path} takes GET"),
             )),
+            _ => Err(not_found(path)),
         }
     }
+}
+
+/// The answer for a path that serves nothing.
+pub fn not_found(path: &str) -> Problem {
+    Problem::new(
+        404,
+        "not_found",
+        format!("nothing at {path}; see GET / for the page and the API"),
+    )
 }
 
 /// A refusal or failure, answered as `{"error": {...}}` with its HTTP status.
