@@ -73,6 +73,11 @@ pub fn serve(config: Config) -> Result<(), String> {
                             .header("Retry-After", "1");
                         connection.respond(&busy, 0);
                     }
+                    // Answered before its request was read: no request id or path to log.
+                    log::line(
+                        "WARNING",
+                        serde_json::json!({"event": "connection_refused", "status": 503, "outcome": "rejected", "open_connections": open.load(Ordering::SeqCst)}),
+                    );
                     continue;
                 }
                 let Ok(connection) = Connection::new(stream, READ_TIMEOUT) else {
