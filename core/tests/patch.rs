@@ -37,6 +37,7 @@ fn a_patch_doodle_takes_each_regions_colours_and_strokes_without_blur() {
         .doodle(&scene.doodle_request(), &patch(1), Observer::default())
         .unwrap();
     assert_eq!(outcome.status, RunStatus::Completed);
+    assert_eq!(outcome.report.method, Method::Patch);
     assert_eq!(outcome.image.dimensions(), (192, 144));
     let scores = score_regions(
         &rgb(&scene.style),

@@ -178,6 +178,7 @@ fn doodle_paints_the_map_and_repeats_with_a_seed() {
     );
     assert_eq!(first.header("x-stylemark-status"), Some("completed"));
     assert_eq!(first.header("x-stylemark-mode"), Some("doodle"));
+    assert_eq!(first.header("x-stylemark-method"), Some("optimize"));
     assert_eq!(first.header("x-stylemark-size"), Some("64x48"));
     assert_eq!(first.header("x-stylemark-evaluations"), Some("6"));
     assert_eq!(first.header("x-stylemark-random-seed"), Some("7"));

@@ -320,6 +320,7 @@ impl<'a> Run<'a> {
         let report = Report {
             status,
             mode: self.mode,
+            method: self.options.method,
             device: self.engine.device.description().to_string(),
             encoder: self.engine.encoder.describe(),
             random_seed: self.random_seed,

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::observe::{Losses, RunStatus};
+use super::options::Method;
 use super::request::Mode;
 
 /// A summary of a style-transfer run.
@@ -12,6 +13,8 @@ pub struct Report {
     pub status: RunStatus,
     /// The mode the inputs selected.
     pub mode: Mode,
+    /// How it was painted.
+    pub method: Method,
     /// The device it ran on.
     pub device: String,
     /// The encoder it ran through.

@@ -19,7 +19,7 @@ use crate::multipart;
 
 /// Response headers a browser page on another origin may read.
 pub const EXPOSED_HEADERS: &str = "X-Request-Id, X-Stylemark-Status, X-Stylemark-Seconds, \
-     X-Stylemark-Evaluations, X-Stylemark-Random-Seed, X-Stylemark-Size, X-Stylemark-Mode, \
+     X-Stylemark-Evaluations, X-Stylemark-Random-Seed, X-Stylemark-Size, X-Stylemark-Mode, X-Stylemark-Method, \
      X-Stylemark-Warnings, X-Stylemark-Marks, X-Stylemark-Note, X-Stylemark-Psnr-Db, \
      X-Stylemark-Steps, Retry-After";
 
@@ -559,6 +559,7 @@ fn summary_headers(outcome: &JobOutcome) -> Vec<(&'static str, String)> {
                 headers.push(("X-Stylemark-Evaluations", evaluations.to_string()));
                 headers.push(("X-Stylemark-Random-Seed", text(&report["random_seed"])));
                 headers.push(("X-Stylemark-Mode", text(&report["mode"])));
+                headers.push(("X-Stylemark-Method", text(&report["method"])));
                 headers.push((
                     "X-Stylemark-Size",
                     format!("{}x{}", report["width"], report["height"]),
