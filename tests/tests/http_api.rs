@@ -43,12 +43,7 @@ fn watermark_answers_the_same_image_as_the_core() {
         ],
         &[("X-Request-Id", "test-watermark-1")],
     );
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect_status(200);
     assert_eq!(reply.header("content-type"), Some("image/png"));
     assert_eq!(reply.header("x-request-id"), Some("test-watermark-1"));
     assert_eq!(reply.header("x-stylemark-status"), Some("completed"));
@@ -120,12 +115,7 @@ fn invisible_mark_round_trip_over_http() {
             field("key", "secret"),
         ],
     );
-    assert_eq!(
-        embedded.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&embedded.body)
-    );
+    embedded.expect_status(200);
     let psnr: f64 = embedded
         .header("x-stylemark-psnr-db")
         .unwrap()
@@ -170,12 +160,7 @@ fn doodle_paints_the_map_and_repeats_with_a_seed() {
         )
     };
     let first = paint();
-    assert_eq!(
-        first.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&first.body)
-    );
+    first.expect_status(200);
     assert_eq!(first.header("x-stylemark-status"), Some("completed"));
     assert_eq!(first.header("x-stylemark-mode"), Some("doodle"));
     assert_eq!(first.header("x-stylemark-method"), Some("optimize"));
@@ -202,12 +187,7 @@ fn doodle_paints_the_map_and_repeats_with_a_seed() {
             field("format", "jpeg"),
         ],
     );
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect_status(200);
     assert_eq!(reply.header("x-stylemark-mode"), Some("transfer"));
     assert_eq!(image_of(&reply.body).dimensions(), (64, 48));
 }
@@ -224,12 +204,7 @@ fn the_server_time_budget_returns_the_best_image_and_counts_a_timeout() {
             field("iterations", "100000"),
         ],
     );
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect_status(200);
     assert_eq!(
         reply.header("x-stylemark-status"),
         Some("time_budget_exhausted")
@@ -254,12 +229,7 @@ fn jobs_run_the_core_job_format() {
         {"op": "mark_detect", "key": "k"}
     ]}"#;
     let reply = server.post("/v1/jobs", &[field("job", job), file("photo", png(&input))]);
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect_status(200);
     assert_eq!(reply.body, core_run(job, &[("photo", &input)]));
     assert_eq!(reply.header("x-stylemark-steps"), Some("3"));
 

@@ -31,12 +31,7 @@ fn watermark_burst(server: &Server, requests: usize, image: &[u8]) {
                             field("position", "tile"),
                         ],
                     );
-                    assert_eq!(
-                        reply.status,
-                        200,
-                        "{}",
-                        String::from_utf8_lossy(&reply.body)
-                    );
+                    reply.expect_status(200);
                     let decoded = decode(&reply.body, &DecodeLimits::default()).unwrap();
                     assert_eq!(decoded.dimensions(), (256, 192));
                 }
@@ -114,12 +109,7 @@ fn watermark_load_and_doodles_past_the_limit() {
         }
         for doodle in doodles {
             let reply = doodle.join().unwrap();
-            assert_eq!(
-                reply.status,
-                200,
-                "{}",
-                String::from_utf8_lossy(&reply.body)
-            );
+            reply.expect_status(200);
             assert_eq!(
                 reply.header("x-stylemark-status"),
                 Some("time_budget_exhausted")
@@ -176,12 +166,7 @@ fn sigterm_lets_running_requests_finish_then_exits() {
         server.signal("TERM");
         let reply = running.join().unwrap();
         // Cancelled shortly before the grace period ends, it still answers with its image.
-        assert_eq!(
-            reply.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.expect_status(200);
         assert_eq!(reply.header("x-stylemark-status"), Some("cancelled"));
         assert!(decode(&reply.body, &DecodeLimits::default()).is_ok());
     });

@@ -324,6 +324,25 @@ mod tests {
         (style, target)
     }
 
+    fn problem<'a>(
+        style: &'a StyleLevel,
+        target: &'a TargetLevel,
+        output: &'a [[f32; 3]],
+        colour: f32,
+    ) -> Problem<'a> {
+        Problem {
+            style,
+            target,
+            output_lab: output,
+            radius: 2,
+            weights: Weights {
+                colour,
+                label: 1.0,
+                guide: 0.0,
+            },
+        }
+    }
+
     #[test]
     fn every_iteration_lowers_the_field_cost_and_no_pixel_gets_worse() {
         let (style, target) = synthetic();
@@ -337,17 +356,7 @@ mod tests {
                 style.lab[(y % style.height) * style.width + label * half + x % half]
             })
             .collect();
-        let problem = Problem {
-            style: &style,
-            target: &target,
-            output_lab: &output,
-            radius: 2,
-            weights: Weights {
-                colour: 1.0,
-                label: 1.0,
-                guide: 0.0,
-            },
-        };
+        let problem = problem(&style, &target, &output, 1.0);
         let mut field = Field::random(&problem, 7);
         let mut previous = field.clone();
         let mut means = vec![field.mean_cost()];
@@ -374,17 +383,7 @@ mod tests {
     fn matches_respect_labels_once_searched() {
         let (style, target) = synthetic();
         let output = vec![[0.5, 0.0, 0.0]; target.width * target.height];
-        let problem = Problem {
-            style: &style,
-            target: &target,
-            output_lab: &output,
-            radius: 2,
-            weights: Weights {
-                colour: 0.0,
-                label: 1.0,
-                guide: 0.0,
-            },
-        };
+        let problem = problem(&style, &target, &output, 0.0);
         let mut field = Field::random(&problem, 1);
         for iteration in 0..4 {
             field.improve(&problem, iteration, iteration as u64);
@@ -410,17 +409,7 @@ mod tests {
     fn the_result_does_not_depend_on_the_thread_count() {
         let (style, target) = synthetic();
         let output = vec![[0.5, 0.1, 0.0]; target.width * target.height];
-        let problem = Problem {
-            style: &style,
-            target: &target,
-            output_lab: &output,
-            radius: 2,
-            weights: Weights {
-                colour: 1.0,
-                label: 1.0,
-                guide: 0.0,
-            },
-        };
+        let problem = problem(&style, &target, &output, 1.0);
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
