@@ -94,6 +94,12 @@ impl Function {
     }
 }
 
+/// A form the function cannot take, answered as the core's own option errors are (400,
+/// `invalid_options`, the field named).
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Problem {
+    Error::option(field, reason).into()
+}
+
 /// The answer for a path that serves nothing.
 pub fn not_found(path: &str) -> Problem {
     Problem::new(
@@ -327,21 +333,14 @@ fn read_form(app: &App, head: &Head, connection: &mut Connection) -> Result<Form
 fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInputs), Problem> {
     let mut inputs = JobInputs::default();
     if function == Function::Jobs {
-        let json = form.take_field("job").ok_or_else(|| {
-            Problem::new(
-                400,
-                "invalid_options",
-                "give the job as the form field `job` (docs/JOBS.md)",
-            )
-            .field("job")
-        })?;
+        let json = form
+            .take_field("job")
+            .ok_or_else(|| invalid("job", "give the job as the form field `job` (docs/JOBS.md)"))?;
         if let Some((name, _)) = form.fields.first() {
-            return Err(Problem::new(
-                400,
-                "invalid_options",
-                format!("`{name}` is not a field of /v1/jobs: options go inside the job; images are files"),
-            )
-            .field(name.clone()));
+            return Err(invalid(
+                name.clone(),
+                "is not a field of /v1/jobs: options go inside the job; images are files",
+            ));
         }
         let job = Job::from_json(&json)?;
         decode_files(app, &form.files, &mut inputs, true)?;
@@ -350,23 +349,22 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
     let demo_style = function == Function::Doodle
         && form.take_field("style").is_some_and(|v| v.trim() == "demo");
     if demo_style && form.files.contains_key("style") {
-        return Err(Problem::new(
-            400,
-            "invalid_options",
+        return Err(invalid(
+            "style",
             "give a style file or `style=demo`, not both",
-        )
-        .field("style"));
+        ));
     }
     decode_files(app, &form.files, &mut inputs, false)?;
     if demo_style {
-        let scene = stylemark::samples::demo_scene(256, 192, 1);
+        let scene = demo_scene();
         inputs
             .images
-            .insert("style".into(), DynamicImage::ImageRgb8(scene.style));
+            .insert("style".into(), DynamicImage::ImageRgb8(scene.style.clone()));
         if inputs.images.contains_key("content_map") {
-            inputs
-                .images
-                .insert("style_map".into(), DynamicImage::ImageRgb8(scene.style_map));
+            inputs.images.insert(
+                "style_map".into(),
+                DynamicImage::ImageRgb8(scene.style_map.clone()),
+            );
         }
     }
     let names: Vec<&str> = inputs.images.keys().map(String::as_str).collect();
@@ -379,20 +377,10 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
             (true, false) => "watermark_text",
             (false, true) => "watermark_logo",
             (true, true) => {
-                return Err(Problem::new(
-                    400,
-                    "invalid_options",
-                    "give `text` or a `logo` file, not both",
-                )
-                .field("text"));
+                return Err(invalid("text", "give `text` or a `logo` file, not both"));
             }
             (false, false) => {
-                return Err(Problem::new(
-                    400,
-                    "invalid_options",
-                    "give `text` (a field) or `logo` (a file)",
-                )
-                .field("text"));
+                return Err(invalid("text", "give `text` (a field) or `logo` (a file)"));
             }
         },
         Function::MarkEmbed => "mark_embed",
@@ -400,18 +388,22 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
         Function::Jobs => unreachable!("handled above"),
     };
     if let Some(unexpected) = names.iter().find(|n| !expected_files(op).contains(n)) {
-        return Err(Problem::new(
-            400,
-            "invalid_options",
+        return Err(invalid(
+            unexpected.to_string(),
             format!(
-                "`{unexpected}` is not a file this function takes; it takes {}",
+                "is not a file this function takes; it takes {}",
                 expected_files(op).join(", ")
             ),
-        )
-        .field(unexpected.to_string()));
+        ));
     }
     let job = Job::from_fields(op, form.field_pairs(), &names)?;
     Ok((job, inputs))
+}
+
+/// The built-in demo painting behind `style=demo`, generated once per process.
+fn demo_scene() -> &'static stylemark::samples::DemoScene {
+    static SCENE: std::sync::OnceLock<stylemark::samples::DemoScene> = std::sync::OnceLock::new();
+    SCENE.get_or_init(|| stylemark::samples::demo_scene(256, 192, 1))
 }
 
 fn expected_files(op: &str) -> &'static [&'static str] {
