@@ -121,6 +121,7 @@ fn a_content_guided_painting_keeps_the_contents_structure() {
         .image;
     let unguided_options = DoodleOptions {
         content_weight: 0.0,
+        feature_weight: 0.0,
         ..patch(2)
     };
     let unguided = engine()
@@ -133,6 +134,53 @@ fn a_content_guided_painting_keeps_the_contents_structure() {
     // (checked below): the disc is there because the content put it there.
     assert!(with > 0.8, "guided: {with}");
     assert!(without < 0.5, "unguided: {without}");
+}
+
+/// Stripes 2 px on, 2 px off, vertical or horizontal, between two colours.
+fn stripes(x: u32, y: u32, vertical: bool, dark: [u8; 3], light: [u8; 3]) -> image::Rgb<u8> {
+    let along = if vertical { x } else { y };
+    if along % 4 < 2 { dark } else { light }.into()
+}
+
+#[test]
+fn encoder_features_send_each_texture_where_the_content_has_it() {
+    // Style: red vertical stripes on the left, blue horizontal stripes on the right, of
+    // about the same mean luminance. Content: grey, vertical stripes in a disc, horizontal
+    // ones around it. With the luminance guide off, only the encoder's oriented filters
+    // can say where each texture belongs.
+    let style = RgbImage::from_fn(128, 96, |x, y| {
+        if x < 64 {
+            stripes(x, y, true, [120, 20, 20], [250, 120, 120])
+        } else {
+            stripes(x, y, false, [20, 40, 160], [120, 150, 255])
+        }
+    });
+    let inside =
+        |x: u32, y: u32| (x as f32 - 48.0).powi(2) + (y as f32 - 48.0).powi(2) < 26.0f32.powi(2);
+    let content = RgbImage::from_fn(96, 96, |x, y| {
+        stripes(x, y, inside(x, y), [60, 60, 60], [190, 190, 190])
+    });
+    let request = DoodleRequest::new(rgb(&style)).content(rgb(&content));
+    let agreement = |feature_weight: f32| {
+        let options = DoodleOptions {
+            feature_weight,
+            content_weight: 0.0,
+            ..patch(3)
+        };
+        let image = engine()
+            .doodle(&request, &options, Observer::default())
+            .unwrap()
+            .image;
+        let agree = image
+            .enumerate_pixels()
+            .filter(|(x, y, p)| (p[0] > p[2]) == inside(*x, *y))
+            .count();
+        agree as f64 / (96.0 * 96.0)
+    };
+    let (with, without) = (agreement(100.0), agreement(0.0));
+    // Without guidance the textures land by chance (about half the pixels agree).
+    assert!(with > 0.9, "with features: {with}");
+    assert!(without < 0.7, "without features: {without}");
 }
 
 #[test]

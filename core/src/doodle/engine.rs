@@ -18,7 +18,7 @@ use super::request::DoodleRequest;
 use crate::encoder::{
     BuiltinEncoder, Encoder, InputConvention, Pooling, Vgg19, Vgg19Options, WeightsSource,
 };
-use crate::pixels::{fit_within, from_planar, resize, scaled, to_planar, to_rgb};
+use crate::pixels::{fit_within, from_planar, image_tensor, resize, scaled, to_planar, to_rgb};
 use crate::rng::SplitMix64;
 use crate::{ComputeDevice, DeviceKind, Error, Result};
 
@@ -360,16 +360,19 @@ impl<'a> Run<'a> {
                 ),
             ));
         }
+        let encode = |image: &RgbImage| self.encode_features(image);
         let inputs = super::patch::PatchInputs {
             style: &self.style,
             content: self.content.as_ref(),
             labels: self.labels.as_ref(),
             target: self.target,
+            encode: Some(&encode),
         };
         let settings = super::patch::PatchSettings {
             patch_size: self.options.patch_size,
             label_weight: self.options.semantic_weight / 10.0,
             guide_weight: self.options.content_weight / 10.0,
+            feature_weight: self.options.feature_weight / 10.0,
             seed: self.random_seed,
         };
         let mut last_round = Instant::now();
@@ -409,8 +412,34 @@ impl<'a> Run<'a> {
                     .cancel();
             }
             carry_on
-        });
+        })?;
         Ok(result)
+    }
+
+    /// The feature-guided term's activations: the shallowest style layer, the level at
+    /// which the optimiser compares patches too.
+    fn encode_features(&self, image: &RgbImage) -> Result<super::patch::FeatureMap> {
+        let layer = *self
+            .options
+            .style_layers
+            .iter()
+            .min()
+            .expect("validated: at least one style layer");
+        let tensor = image_tensor(image, &self.engine.autodiff);
+        let activations = self.engine.encoder.encode(tensor, &[layer])?.remove(0);
+        let [_, channels, height, width] = activations.dims();
+        let values = activations
+            .try_into_vec_as::<f32>()
+            .map_err(|e| Error::Compute {
+                device: self.engine.device.description().to_string(),
+                detail: format!("{e:?}"),
+            })?;
+        Ok(super::patch::FeatureMap {
+            channels,
+            width,
+            height,
+            values,
+        })
     }
 
     /// The first phase's starting image (at the output size; each phase resizes it).

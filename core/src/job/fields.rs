@@ -37,6 +37,7 @@ const DOODLE_FIELDS: &[&str] = &[
     "output-size",
     "method",
     "patch-size",
+    "feature-weight",
     "phases",
     "iterations",
     "content-weight",
@@ -322,6 +323,9 @@ fn doodle_options(fields: &Fields) -> Result<DoodleOptions> {
             .parse_with("method", str::parse)?
             .unwrap_or(defaults.method),
         patch_size: fields.parse("patch-size")?.unwrap_or(defaults.patch_size),
+        feature_weight: fields
+            .parse("feature-weight")?
+            .unwrap_or(defaults.feature_weight),
         phases: fields.parse("phases")?.unwrap_or(defaults.phases),
         iterations: fields.parse("iterations")?.unwrap_or(defaults.iterations),
         content_weight: fields

@@ -45,6 +45,10 @@ pub struct DoodleArgs {
     /// Patch size of patch synthesis (odd, 3-15).
     #[arg(long, default_value_t = 5)]
     patch_size: usize,
+    /// Patch synthesis with a content image: weight of the encoder's features of the
+    /// content (0 leaves them out; 10-100 help a photo without maps).
+    #[arg(long, default_value_t = 0.0)]
+    feature_weight: f32,
     /// Coarse-to-fine passes.
     #[arg(long, default_value_t = 3)]
     phases: usize,
@@ -166,6 +170,7 @@ impl DoodleArgs {
         let options = DoodleOptions {
             method: self.method,
             patch_size: self.patch_size,
+            feature_weight: self.feature_weight,
             phases: self.phases,
             iterations: self.iterations,
             content_weight: self.content_weight,

@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use super::features::COMPONENTS;
 use crate::rng::SplitMix64;
 
 /// Rows per band: bands are searched in parallel, each in scan order; a band reads the
@@ -19,6 +20,7 @@ pub(super) struct StyleLevel {
     pub lab: Vec<[f32; 3]>,
     pub labels: Option<Vec<u16>>,
     pub guide: Option<Vec<[f32; 2]>>,
+    pub features: Option<Vec<[f32; COMPONENTS]>>,
     /// Valid patch centres (index `y * width + x`) by the label at the centre; every
     /// valid centre under index 0 when there are no labels.
     pub centres_by_label: Vec<Vec<u32>>,
@@ -32,6 +34,7 @@ pub(super) struct TargetLevel {
     pub height: usize,
     pub labels: Option<Vec<u16>>,
     pub guide: Option<Vec<[f32; 2]>>,
+    pub features: Option<Vec<[f32; COMPONENTS]>>,
 }
 
 /// The weights of the patch distance's terms.
@@ -40,6 +43,7 @@ pub(super) struct Weights {
     pub colour: f32,
     pub label: f32,
     pub guide: f32,
+    pub feature: f32,
 }
 
 /// Everything a distance needs: both sides, the current output (Lab) and the weights.
@@ -67,6 +71,7 @@ impl Problem<'_> {
             colour,
             label,
             guide,
+            feature,
         } = self.weights;
         let mut sum = 0f32;
         for dy in -r..=r {
@@ -97,6 +102,14 @@ impl Problem<'_> {
                     let (a, b) = (tg[t], sg[s]);
                     let d = [a[0] - b[0], a[1] - b[1]];
                     sum += guide * (d[0] * d[0] + d[1] * d[1]);
+                }
+                if let (Some(tf), Some(sf)) = (&self.target.features, &self.style.features) {
+                    let (a, b) = (tf[t], sf[s]);
+                    sum += feature
+                        * a.iter()
+                            .zip(&b)
+                            .map(|(p, q)| (p - q) * (p - q))
+                            .sum::<f32>();
                 }
             }
             if sum > limit {
@@ -311,6 +324,7 @@ mod tests {
             lab,
             labels: Some(labels),
             guide: None,
+            features: None,
             centres_by_label,
             centres,
         };
@@ -320,6 +334,7 @@ mod tests {
             height: th,
             labels: Some((0..tw * th).map(|i| u16::from(i / tw >= th / 2)).collect()),
             guide: None,
+            features: None,
         };
         (style, target)
     }
@@ -339,6 +354,7 @@ mod tests {
                 colour,
                 label: 1.0,
                 guide: 0.0,
+                feature: 0.0,
             },
         }
     }
