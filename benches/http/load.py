@@ -140,7 +140,7 @@ def main():
     photo = png(320, 240)
     status, ms, request_id, _ = server.post(
         "/v1/doodle",
-        {"style": "demo", "seed": "content", "max-size": "256", "phases": "2", "iterations": "40",
+        {"style": "demo", "method": "optimize", "seed": "content", "max-size": "256", "phases": "2", "iterations": "40",
          "rematch-every": "5", "format": "jpeg"},
         {"content": photo},
     )

@@ -13,7 +13,7 @@ import pytest
 from stylemark import samples
 
 #: Doodle settings small enough for CI: one phase of a few evaluations.
-TINY_DOODLE = dict(phases=1, iterations=4, random_seed=7)
+TINY_DOODLE = dict(method="optimize", phases=1, iterations=4, random_seed=7)
 
 
 @pytest.fixture(scope="session")

@@ -22,11 +22,11 @@ def test_doodle_equals_the_cli(cli, scene, tmp_path):
     run_cli(
         cli, "doodle", "--style", tmp_path / "style.png", "--style-map", tmp_path / "style_map.png",
         "--content-map", tmp_path / "doodle.png", "--output", out,
-        "--phases", 2, "--iterations", 3, "--random-seed", 5, "--variety", 0.2, "--quiet",
+        "--method", "optimize", "--phases", 2, "--iterations", 3, "--random-seed", 5, "--variety", 0.2, "--quiet",
     )
     ours = stylemark.doodle(
         tmp_path / "style.png", style_map=tmp_path / "style_map.png", content_map=tmp_path / "doodle.png",
-        phases=2, iterations=3, random_seed=5, variety=0.2,
+        method="optimize", phases=2, iterations=3, random_seed=5, variety=0.2,
     )
     assert np.array_equal(stylemark.load(out), ours)
 

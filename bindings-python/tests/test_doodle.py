@@ -45,7 +45,7 @@ def test_every_mode(scene, photo):
 
 def test_progress_reports_every_evaluation(scene):
     events = []
-    result = stylemark.doodle_with_report(**doodle_args(scene), phases=2, iterations=3, random_seed=1, progress=events.append)
+    result = stylemark.doodle_with_report(**doodle_args(scene), method="optimize", phases=2, iterations=3, random_seed=1, progress=events.append)
     assert result.status == "completed" and not result.stopped_early
     assert [(e["phase"], e["evaluation"]) for e in events] == [(p, i) for p in (1, 2) for i in (1, 2, 3)]
     assert events[-1]["fraction"] == pytest.approx(1.0)
@@ -57,7 +57,7 @@ def test_progress_reports_every_evaluation(scene):
 def test_returning_false_cancels_with_the_best_image_so_far(scene):
     seen = []
     result = stylemark.doodle_with_report(
-        **doodle_args(scene), phases=1, iterations=50, random_seed=1,
+        **doodle_args(scene), method="optimize", phases=1, iterations=50, random_seed=1,
         progress=lambda e: seen.append(e) or e["evaluation"] < 3,
     )
     assert result.status == "cancelled" and result.stopped_early
@@ -72,11 +72,11 @@ def test_raising_in_progress_propagates(scene):
         raise Stop("from the callback")
 
     with pytest.raises(Stop, match="from the callback"):
-        stylemark.doodle(**doodle_args(scene), phases=1, iterations=50, progress=progress)
+        stylemark.doodle(**doodle_args(scene), method="optimize", phases=1, iterations=50, progress=progress)
 
 
 def test_time_budget_returns_an_image_not_an_error(scene):
-    result = stylemark.doodle_with_report(**doodle_args(scene), phases=1, iterations=100_000, time_budget=0.5)
+    result = stylemark.doodle_with_report(**doodle_args(scene), method="optimize", phases=1, iterations=100_000, time_budget=0.5)
     assert result.status == "time_budget_exhausted"
     assert result.image.shape == (40, 48, 3)
 
@@ -86,14 +86,14 @@ def test_ctrl_c_interrupts_a_long_run(scene):
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            stylemark.doodle(**doodle_args(scene), phases=1, iterations=100_000)
+            stylemark.doodle(**doodle_args(scene), method="optimize", phases=1, iterations=100_000)
     finally:
         timer.cancel()
 
 
 def test_patch_method_paints_each_region_from_its_own_label(scene):
-    result = stylemark.doodle_with_report(**doodle_args(scene), method="patch", random_seed=2)
-    assert result.status == "completed"
+    result = stylemark.doodle_with_report(**doodle_args(scene), random_seed=2)
+    assert result.status == "completed" and result.report["method"] == "patch", "the default"
     assert result.image.shape == (40, 48, 3)
     # The report lists the pyramid levels, the last at the output size; a level's
     # "evaluations" are its match-and-vote rounds.

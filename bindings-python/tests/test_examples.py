@@ -62,9 +62,12 @@ def test_handler_marks_invisibly(handler):
 
 def test_handler_paints(handler):
     photo = samples.photo(64, 48, 4)
-    response = handler(event(stylemark.encode(photo), op="doodle", iterations="2", phases="1"))
+    response = handler(event(stylemark.encode(photo), op="doodle"))
     assert response["headers"]["X-Stylemark-Status"] == "completed"
     assert image_of(response).shape == photo.shape
+    slow = handler(event(stylemark.encode(photo), op="doodle", method="optimize", iterations="2", phases="1"))
+    assert slow["headers"]["X-Stylemark-Status"] == "completed"
+    assert not np.array_equal(image_of(slow), image_of(response)), "the method reaches the engine"
 
 
 def test_handler_errors_are_json_with_the_right_status(handler):

@@ -103,7 +103,7 @@ def test_run_job_with_a_doodle_and_fonts(scene):
     job = {
         "steps": [
             {"op": "doodle", "style": "s", "style_map": "sm", "content_map": "d",
-             "options": {"phases": 1, "iterations": 3, "random_seed": 1}},
+             "options": {"method": "optimize", "phases": 1, "iterations": 3, "random_seed": 1}},
         ],
     }
     result = stylemark.run(job, s=scene["style"], sm=scene["style_map"], d=scene["doodle"])

@@ -24,7 +24,7 @@ def test_four_threads_at_once_give_the_sequential_results(photo):
 
 def test_doodles_from_four_threads_share_one_engine(scene):
     engine = stylemark.Engine()
-    args = dict(style=scene["style"], style_map=scene["style_map"], content_map=scene["doodle"], phases=1, iterations=3)
+    args = dict(style=scene["style"], style_map=scene["style_map"], content_map=scene["doodle"], method="optimize", phases=1, iterations=3)
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda seed: engine.doodle(**args, random_seed=seed), [1, 2, 1, 2]))
     assert np.array_equal(results[0], results[2]) and np.array_equal(results[1], results[3])

@@ -24,7 +24,7 @@ fn a_doodle_then_a_watermark_then_a_mark() {
     let job = Job::from_json(
         r#"{"steps": [
             {"op": "doodle", "style": "style", "style_map": "style_map", "content_map": "doodle",
-             "options": {"phases": 1, "iterations": 2, "random_seed": 7}},
+             "options": {"method": "optimize", "phases": 1, "iterations": 2, "random_seed": 7}},
             {"op": "watermark_text", "text": "x", "options": {"size": 12, "opacity": 1.0, "shadow": null}}
         ], "output": {"format": "webp"}}"#,
     )

@@ -257,3 +257,43 @@ fn patch_options_are_checked() {
         .unwrap_err();
     assert!(err.to_string().contains("patch synthesis"), "{err}");
 }
+
+#[test]
+fn options_the_method_does_not_use_are_named_in_the_warnings() {
+    let request = demo_scene(64, 48, 1).doodle_request();
+    let warnings = |options: DoodleOptions| {
+        engine()
+            .doodle(&request, &options, Observer::default())
+            .unwrap()
+            .report
+            .warnings
+    };
+    let default = DoodleOptions {
+        random_seed: Some(1),
+        ..DoodleOptions::default()
+    };
+    assert_eq!(default.method, Method::Patch, "patch is the default");
+    assert!(warnings(default.clone()).is_empty());
+    let optimiser_flags = warnings(DoodleOptions {
+        iterations: 7,
+        smoothness: 2.0,
+        ..default.clone()
+    });
+    assert_eq!(
+        optimiser_flags,
+        [
+            "iterations, smoothness have no effect with method patch; they apply to method optimize or hybrid"
+        ]
+    );
+    let patch_flags = warnings(DoodleOptions {
+        method: Method::Optimize,
+        phases: 1,
+        iterations: 1,
+        patch_size: 7,
+        ..default
+    });
+    assert_eq!(
+        patch_flags,
+        ["patch-size has no effect with method optimize; it applies to method patch or hybrid"]
+    );
+}

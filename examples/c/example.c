@@ -96,6 +96,7 @@ int main(void) {
     /* 3. A tiny texture painted from the photo's style with the built-in encoder. */
     StylemarkOptions *doodle = stylemark_options_new();
     check(stylemark_options_set(doodle, "output_size", "[64, 48]"), "set output_size");
+    check(stylemark_options_set(doodle, "method", "optimize"), "set method");
     check(stylemark_options_set(doodle, "phases", "1"), "set phases");
     check(stylemark_options_set(doodle, "iterations", "10"), "set iterations");
     check(stylemark_options_set(doodle, "random_seed", "1"), "set random_seed");

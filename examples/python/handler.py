@@ -6,7 +6,8 @@ parameters; it returns a response dict with the result as a base64 body.
 
     POST ?op=watermark&text=(c)%20Ada&opacity=0.5&position=south-east
     POST ?op=mark&payload=c0ffee&key=secret          (invisible mark)
-    POST ?op=doodle&iterations=30                     (paint it in the demo style)
+    POST ?op=doodle                                   (paint it in the demo style)
+    POST ?op=doodle&method=optimize&iterations=30     (the slower reference algorithm)
 
 The engine is created once per container, when the module loads, so warm invocations
 reuse it. Settings from the environment: STYLEMARK_DEVICE (cpu), STYLEMARK_MAX_PIXELS,
@@ -89,15 +90,20 @@ def _mark(upload: bytes, params: Dict[str, str]):
 def _doodle(upload: bytes, params: Dict[str, str]):
     content = ENGINE.load(upload)
     scene = samples.demo_scene(192, 144, seed=1)
+    method = params.get("method", "patch")
+    optimiser = {} if method == "patch" else dict(
+        iterations=int(params.get("iterations", "30")),
+        phases=int(params.get("phases", "2")),
+        rematch_every=5,
+    )
     result = ENGINE.doodle_with_report(
         scene["style"],
         content,
-        iterations=int(params.get("iterations", "30")),
-        phases=int(params.get("phases", "2")),
+        method=method,
         max_size=DOODLE_MAX_SIDE,
-        rematch_every=5,
         random_seed=int(params.get("seed", "1")),
         time_budget=TIME_BUDGET_S,
+        **optimiser,
     )
     return result.image, {"X-Stylemark-Status": result.status}
 

@@ -30,6 +30,8 @@ fn doodle_finds_semantic_maps_by_name_and_writes_output_report_and_frames() {
     .unwrap();
     let (output, _, stderr) = run(stylemark().current_dir(&dir).args([
         "doodle",
+        "--method",
+        "optimize",
         "--style",
         "painting.png",
         "--output",
@@ -128,7 +130,7 @@ fn demo_writes_its_inputs_and_result() {
 }
 
 #[test]
-fn doodle_method_patch_paints_the_doodle_from_the_styles_own_patches() {
+fn doodle_paints_by_patch_synthesis_by_default_and_says_which_flags_it_ignores() {
     let dir = scratch_dir("doodle_method_patch");
     let scene = demo_scene(128, 96, 4);
     for (image, name) in [
@@ -145,18 +147,24 @@ fn doodle_method_patch_paints_the_doodle_from_the_styles_own_patches() {
     }
     let (output, _, stderr) = run(stylemark().current_dir(&dir).args([
         "doodle",
-        "--method",
-        "patch",
         "--style",
         "painting.png",
         "--output",
         "scene.png",
+        "--iterations",
+        "50",
         "--random-seed",
         "2",
         "--report",
         "report.json",
     ]));
     assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: iterations has no effect with method patch; it applies to method optimize or hybrid"
+        ),
+        "{stderr}"
+    );
     let painted = load(dir.join("scene.png"), &DecodeLimits::default()).unwrap();
     let scores = stylemark::doodle::quality::score_regions(
         &DynamicImage::ImageRgb8(scene.style),
@@ -168,6 +176,7 @@ fn doodle_method_patch_paints_the_doodle_from_the_styles_own_patches() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["status"], "completed");
+    assert_eq!(report["method"], "patch");
     let (bad, _, stderr) = run(stylemark().current_dir(&dir).args([
         "doodle",
         "--method",

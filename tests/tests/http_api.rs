@@ -154,6 +154,7 @@ fn doodle_paints_the_map_and_repeats_with_a_seed() {
                 file("style_map", as_png(&scene.style_map)),
                 file("content_map", as_png(&scene.doodle)),
                 field("phases", "1"),
+                field("method", "optimize"),
                 field("iterations", "6"),
                 field("random-seed", "7"),
             ],
@@ -175,20 +176,18 @@ fn doodle_paints_the_map_and_repeats_with_a_seed() {
         "the same seed gives the same bytes"
     );
 
-    // The built-in demo painting as the style of an uploaded photo.
+    // The built-in demo painting as the style of an uploaded photo, by the default method.
     let reply = server.post(
         "/v1/doodle",
         &[
             file("content", png(&photo(64, 48, 4))),
             field("style", "demo"),
-            field("seed", "content"),
-            field("phases", "1"),
-            field("iterations", "3"),
             field("format", "jpeg"),
         ],
     );
     reply.expect_status(200);
     assert_eq!(reply.header("x-stylemark-mode"), Some("transfer"));
+    assert_eq!(reply.header("x-stylemark-method"), Some("patch"));
     assert_eq!(image_of(&reply.body).dimensions(), (64, 48));
 }
 
@@ -201,6 +200,7 @@ fn the_server_time_budget_returns_the_best_image_and_counts_a_timeout() {
         &[
             file("style", png(&style)),
             field("output-size", "96x72"),
+            field("method", "optimize"),
             field("iterations", "100000"),
         ],
     );

@@ -80,6 +80,7 @@ fn watermark_load_and_doodles_past_the_limit() {
                         &[
                             file("style", style.clone()),
                             field("output-size", "48x36"),
+                            field("method", "optimize"),
                             field("iterations", "100000"),
                             field("time-budget", "3"),
                         ],
@@ -154,6 +155,7 @@ fn sigterm_lets_running_requests_finish_then_exits() {
                 &[
                     file("style", style.clone()),
                     field("output-size", "48x36"),
+                    field("method", "optimize"),
                     field("iterations", "100000"),
                 ],
             )

@@ -255,6 +255,7 @@ static void test_doodle(void) {
     StylemarkImage style = raw(pixels, 48, 36);
     StylemarkOptions *options = stylemark_options_new();
     stylemark_options_set(options, "output_size", "[32, 24]");
+    stylemark_options_set(options, "method", "optimize");
     stylemark_options_set(options, "phases", "1");
     stylemark_options_set(options, "iterations", "6");
     stylemark_options_set(options, "random_seed", "3");

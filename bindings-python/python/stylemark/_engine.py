@@ -160,7 +160,7 @@ class Engine:
         style_map: Optional[Image] = None,
         content_map: Optional[Image] = None,
         output_size: Optional[Tuple[int, int]] = None,
-        method: str = "optimize",
+        method: str = "patch",
         phases: int = 3,
         iterations: int = 100,
         content_weight: float = 10.0,
@@ -183,9 +183,11 @@ class Engine:
         style transfer); ``style`` + ``output_size=(w, h)`` (texture). Maps are flat-colour
         images the size of their image (RGB, RGBA or grey; black regions are fine).
 
-        ``method`` is ``"optimize"`` (the reference algorithm), ``"patch"`` (patch
-        synthesis from the style's own pixels: a 512 px doodle in about a second, sharp;
-        ``patch_size`` as a keyword) or ``"hybrid"`` (patch synthesis refined by the
+        ``method`` is ``"patch"`` (the default: patch synthesis from the style's own
+        pixels, a 512 px doodle in about a second, sharp; ``patch_size`` and
+        ``feature_weight`` as keywords), ``"optimize"`` (the reference algorithm, minutes;
+        ``phases``, ``iterations``, ``style_weight``, ``smoothness``, ``variety`` and
+        ``seed`` apply to it) or ``"hybrid"`` (patch synthesis refined by the
         optimisation); see docs/DOODLE.md.
 
         Options have the core's names and defaults: ``phases`` (coarse-to-fine passes),
@@ -223,7 +225,7 @@ class Engine:
         style_map: Optional[Image] = None,
         content_map: Optional[Image] = None,
         output_size: Optional[Tuple[int, int]] = None,
-        method: str = "optimize",
+        method: str = "patch",
         phases: int = 3,
         iterations: int = 100,
         content_weight: float = 10.0,

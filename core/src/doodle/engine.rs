@@ -248,6 +248,25 @@ impl<'a> Run<'a> {
             _ => None,
         };
         let mut warnings = Vec::new();
+        let unused = options.unused_options();
+        if !unused.is_empty() {
+            let other = if options.method == Method::Optimize {
+                "patch or hybrid"
+            } else {
+                "optimize or hybrid"
+            };
+            warnings.push(format!(
+                "{} {} no effect with method {}; {} to method {other}",
+                unused.join(", "),
+                if unused.len() == 1 { "has" } else { "have" },
+                options.method.name(),
+                if unused.len() == 1 {
+                    "it applies"
+                } else {
+                    "they apply"
+                },
+            ));
+        }
         if let Some(labels) = &labels {
             for colour in labels.missing_in_style() {
                 warnings.push(format!(

@@ -26,7 +26,7 @@
 //!     .style_map(DynamicImage::ImageRgb8(style_map))
 //!     .content_map(DynamicImage::ImageRgb8(doodle));
 //! assert_eq!(request.mode()?, Mode::Doodle);
-//! let options = DoodleOptions { phases: 1, iterations: 5, random_seed: Some(7), ..DoodleOptions::default() };
+//! let options = DoodleOptions { random_seed: Some(7), ..DoodleOptions::default() };
 //! let outcome = engine.doodle(&request, &options, Observer::default())?;
 //! assert_eq!(outcome.report.labels, Some(2));
 //! # Ok::<(), stylemark::Error>(())

@@ -89,24 +89,26 @@ impl std::str::FromStr for Optimizer {
     }
 }
 
-/// How the painting is made.
+/// How the painting is made. The default is [`Method::Patch`] for every mode: measured
+/// (docs/PERFORMANCE.md), it paints doodles, textures and photos in seconds, sharper than
+/// the optimisation with the built-in encoder, which needs minutes.
 ///
 /// ```
 /// use stylemark::doodle::Method;
 /// assert_eq!("patch".parse::<Method>()?, Method::Patch);
-/// assert_eq!(Method::default(), Method::Optimize);
+/// assert_eq!(Method::default(), Method::Patch);
 /// # Ok::<(), stylemark::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// The reference algorithm: optimise the pixels against the encoder's losses.
-    #[default]
     Optimize,
-    /// Guided patch synthesis: the output is assembled from the style's own patches,
-    /// matched by PatchMatch under the maps and the content's luminance and edges, and
-    /// blended by voting, coarse to fine. Seconds instead of minutes, and sharp; it cannot
-    /// invent what the style lacks.
+    /// Guided patch synthesis (the default): the output is assembled from the style's own
+    /// patches, matched by PatchMatch under the maps and the content's luminance and edges,
+    /// and blended by voting, coarse to fine. Seconds instead of minutes, and sharp; it
+    /// cannot invent what the style lacks.
+    #[default]
     Patch,
     /// Patch synthesis, then the optimisation at full size starting from it (only the
     /// last phase, `iterations` evaluations): the content loss pulls a photo's structure
@@ -142,7 +144,9 @@ impl std::str::FromStr for Method {
 }
 
 /// Options of a style-transfer run. The defaults are those of the reference
-/// implementation (`doodle.py`).
+/// implementation (`doodle.py`), except [`method`](Self::method): patch synthesis, which
+/// ignores the optimiser's options (`phases`, `iterations`, ...; a run that sets them
+/// without `method = optimize` or `hybrid` says so in its report's warnings).
 ///
 /// ```
 /// use stylemark::doodle::DoodleOptions;
@@ -155,7 +159,8 @@ impl std::str::FromStr for Method {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DoodleOptions {
-    /// How the painting is made: the reference optimisation, patch synthesis, or both.
+    /// How the painting is made: patch synthesis (the default), the reference
+    /// optimisation, or both.
     pub method: Method,
     /// Side of the square patches patch synthesis matches (odd, 3 to 15).
     pub patch_size: usize,
@@ -212,7 +217,7 @@ impl Default for DoodleOptions {
     fn default() -> Self {
         let layer = |name: &str| name.parse::<Layer>().expect("valid default layer");
         DoodleOptions {
-            method: Method::Optimize,
+            method: Method::Patch,
             patch_size: 5,
             feature_weight: 0.0,
             phases: 3,
@@ -314,6 +319,48 @@ impl DoodleOptions {
             )?;
         }
         Ok(())
+    }
+
+    /// The options set away from their defaults that `method` does not use, by their
+    /// option names (for the report's warnings).
+    pub(crate) fn unused_options(&self) -> Vec<&'static str> {
+        let defaults = DoodleOptions::default();
+        let mut unused = Vec::new();
+        let mut note = |differs: bool, name: &'static str| {
+            if differs {
+                unused.push(name);
+            }
+        };
+        match self.method {
+            Method::Patch => {
+                note(self.phases != defaults.phases, "phases");
+                note(self.iterations != defaults.iterations, "iterations");
+                note(self.style_weight != defaults.style_weight, "style-weight");
+                note(
+                    self.content_layers != defaults.content_layers,
+                    "content-layers",
+                );
+                note(self.smoothness != defaults.smoothness, "smoothness");
+                note(self.variety != defaults.variety, "variety");
+                note(self.slices != defaults.slices, "slices");
+                note(
+                    self.rematch_every != defaults.rematch_every,
+                    "rematch-every",
+                );
+                note(self.seed != defaults.seed, "seed");
+                note(self.seed_range != defaults.seed_range, "seed-range");
+                note(self.optimizer != defaults.optimizer, "optimizer");
+            }
+            Method::Optimize => {
+                note(self.patch_size != defaults.patch_size, "patch-size");
+                note(
+                    self.feature_weight != defaults.feature_weight,
+                    "feature-weight",
+                );
+            }
+            Method::Hybrid => {}
+        }
+        unused
     }
 
     /// The deepest layer any loss needs.

@@ -38,9 +38,10 @@ pub struct DoodleArgs {
     /// Suffix of automatically found semantic maps.
     #[arg(long, default_value = "_sem.png")]
     semantic_ext: String,
-    /// How to paint: `optimize` (the reference algorithm), `patch` (patch synthesis: fast
-    /// and sharp) or `hybrid` (patch synthesis, then the optimisation from it).
-    #[arg(long, default_value = "optimize")]
+    /// How to paint: `patch` (patch synthesis: seconds, sharp; the default), `optimize`
+    /// (the reference algorithm: minutes; `--phases`, `--iterations` and the other
+    /// optimiser flags apply to it) or `hybrid` (patch synthesis, then the optimisation).
+    #[arg(long, default_value = "patch")]
     method: Method,
     /// Patch size of patch synthesis (odd, 3-15).
     #[arg(long, default_value_t = 5)]
