@@ -1,0 +1,87 @@
+//! Where VGG19's time goes on `cpu`: burn's `conv2d` against the same 3x3 convolution
+//! written as nine shifted slices and one matrix multiplication (im2col), forward and
+//! backward to the input, at the sizes of VGG19's blocks for a 256 px image. Prints the
+//! best of three runs per case and checks that both give the same values.
+//!
+//! ```sh
+//! cargo run --release -p stylemark-benches --bin conv-probe
+//! ```
+//!
+//! Measured (docs/PERFORMANCE.md): `conv2d` is already the faster of the two, so the gap
+//! to PyTorch is in burn's kernels, not in how stylemark calls them.
+
+use std::time::Instant;
+
+use stylemark::DeviceKind;
+use stylemark::burn::tensor::module::conv2d;
+use stylemark::burn::tensor::ops::{ConvOptions, PadMode};
+use stylemark::burn::tensor::{Distribution, Tensor};
+
+/// A 3x3 convolution (stride 1, padding 1) as shifted slices and one matmul.
+fn im2col_conv(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let [out_channels, ..] = weight.dims();
+    let padded = x.pad((1, 1, 1, 1), PadMode::Constant(0.0));
+    let shifted: Vec<Tensor<4>> = (0..9)
+        .map(|k| {
+            let (dy, dx) = (k / 3, k % 3);
+            padded.clone().slice([0..n, 0..c, dy..dy + h, dx..dx + w])
+        })
+        .collect();
+    // Channel index (dy * 3 + dx) * c + input channel, matching the weight's permutation.
+    let columns = Tensor::cat(shifted, 1).reshape([n, 9 * c, h * w]);
+    let matrix = weight
+        .permute([0, 2, 3, 1])
+        .reshape([1, out_channels, 9 * c]);
+    (matrix.matmul(columns) + bias.reshape([1, out_channels, 1])).reshape([n, out_channels, h, w])
+}
+
+fn direct_conv(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
+    conv2d(
+        x,
+        weight,
+        Some(bias),
+        ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+    )
+}
+
+fn main() -> Result<(), stylemark::Error> {
+    let device = DeviceKind::Cpu.open()?.autodiff();
+    type Conv = fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>;
+    let ways: [(&str, Conv); 2] = [("conv2d", direct_conv), ("im2col", im2col_conv)];
+    for (channels, side) in [(64usize, 256usize), (128, 128), (256, 64), (512, 32)] {
+        let shape = [1, channels, side, side];
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let weight = Tensor::<4>::random(
+            [channels, channels, 3, 3],
+            Distribution::Normal(0.0, 0.05),
+            &device,
+        );
+        let bias = Tensor::<1>::zeros([channels], &device);
+        let difference: f32 = (direct_conv(x.clone(), weight.clone(), bias.clone())
+            - im2col_conv(x.clone(), weight.clone(), bias.clone()))
+        .abs()
+        .max()
+        .into_scalar();
+        // Forward: 2 flops per multiply-add; backward to the input costs as much again.
+        let gflop = 2.0 * 2.0 * (channels * channels * 9 * side * side) as f64 / 1e9;
+        for (name, conv) in ways {
+            let mut best = f64::MAX;
+            for _ in 0..3 {
+                let started = Instant::now();
+                let gradients = conv(x.clone(), weight.clone(), bias.clone())
+                    .sum()
+                    .backward();
+                let input_gradient = x.grad(&gradients).expect("x requires a gradient");
+                let _: f32 = input_gradient.sum().into_scalar();
+                best = best.min(started.elapsed().as_secs_f64());
+            }
+            println!(
+                "{channels}->{channels} channels at {side} px: {name:6} forward+backward {best:.3} s \
+                 ({:.0} GFLOP/s; largest difference between the two {difference:e})",
+                gflop / best
+            );
+        }
+    }
+    Ok(())
+}
