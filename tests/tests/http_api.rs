@@ -182,12 +182,17 @@ fn doodle_paints_the_map_and_repeats_with_a_seed() {
         &[
             file("content", png(&photo(64, 48, 4))),
             field("style", "demo"),
+            field("iterations", "3"),
             field("format", "jpeg"),
         ],
     );
     reply.expect_status(200);
     assert_eq!(reply.header("x-stylemark-mode"), Some("transfer"));
     assert_eq!(reply.header("x-stylemark-method"), Some("patch"));
+    assert_eq!(
+        reply.header("x-stylemark-warnings"),
+        Some("iterations has no effect with method patch; it applies to method optimize or hybrid")
+    );
     assert_eq!(image_of(&reply.body).dimensions(), (64, 48));
 }
 
