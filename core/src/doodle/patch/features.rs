@@ -17,8 +17,8 @@
 /// Channels kept after the projection.
 pub(super) const COMPONENTS: usize = 6;
 
-/// Total variance of the projected style features: about a luminance channel's, so that a
-/// feature weight of 1 weighs about as much as the luminance guide.
+/// Total variance of the projected style features: about a luminance channel's, so that
+/// `feature_weight` weighs the features about as `content_weight` weighs the luminance.
 const SPREAD: f32 = 0.05;
 
 /// Power-iteration steps per component (the covariance is small: one layer's channels).
