@@ -385,7 +385,7 @@ impl<'a> Run<'a> {
             content: self.content.as_ref(),
             labels: self.labels.as_ref(),
             target: self.target,
-            encode: Some(&encode),
+            encode: &encode,
         };
         let settings = super::patch::PatchSettings {
             patch_size: self.options.patch_size,
@@ -447,17 +447,11 @@ impl<'a> Run<'a> {
         let tensor = image_tensor(image, &self.engine.autodiff);
         let activations = self.engine.encoder.encode(tensor, &[layer])?.remove(0);
         let [_, channels, height, width] = activations.dims();
-        let values = activations
-            .try_into_vec_as::<f32>()
-            .map_err(|e| Error::Compute {
-                device: self.engine.device.description().to_string(),
-                detail: format!("{e:?}"),
-            })?;
         Ok(super::patch::FeatureMap {
             channels,
             width,
             height,
-            values,
+            values: super::phase::read(activations)?,
         })
     }
 

@@ -214,7 +214,8 @@ impl<'e> PhaseProblem<'e> {
     }
 }
 
-fn read<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
+/// A tensor's values, as `f32`.
+pub(crate) fn read<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
     tensor.try_into_vec_as::<f32>().map_err(|e| Error::Compute {
         device: "the run's device".into(),
         detail: format!("{e:?}"),
