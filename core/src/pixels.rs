@@ -89,3 +89,89 @@ pub(crate) fn scaled(size: (u32, u32), factor: f64) -> (u32, u32) {
         ((f64::from(size.1) * factor).round() as u32).max(1),
     )
 }
+
+/// What a box blur takes for the pixels beyond a plane's edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outside {
+    /// Zeros: values near the edge fade (the right thing for coverage, such as ink).
+    Zero,
+    /// Nothing: each output is the mean of the pixels of its window that exist, so a
+    /// flat plane stays flat up to its edges (the right thing for tones).
+    Missing,
+}
+
+/// Box-blurs a `width`-wide plane twice with `radius` along each axis (close to a
+/// Gaussian), in place, by running sums so the cost does not grow with the radius.
+pub(crate) fn box_blur_twice(values: &mut [f32], width: usize, radius: usize, outside: Outside) {
+    if radius == 0 || width == 0 {
+        return;
+    }
+    let height = values.len() / width;
+    let mut column = vec![0f32; height];
+    for _ in 0..2 {
+        for row in values.chunks_exact_mut(width) {
+            box_blur_line(row, radius, outside);
+        }
+        for x in 0..width {
+            column
+                .iter_mut()
+                .enumerate()
+                .for_each(|(y, v)| *v = values[y * width + x]);
+            box_blur_line(&mut column, radius, outside);
+            column
+                .iter()
+                .enumerate()
+                .for_each(|(y, v)| values[y * width + x] = *v);
+        }
+    }
+}
+
+/// A box blur of one line in place.
+fn box_blur_line(line: &mut [f32], radius: usize, outside: Outside) {
+    let mut prefix = Vec::with_capacity(line.len() + 1);
+    prefix.push(0f32);
+    for v in line.iter() {
+        prefix.push(prefix.last().copied().unwrap_or(0.0) + v);
+    }
+    let full = (2 * radius + 1) as f32;
+    for (i, v) in line.iter_mut().enumerate() {
+        let lo = i.saturating_sub(radius);
+        let hi = (i + radius + 1).min(prefix.len() - 1);
+        let count = match outside {
+            Outside::Zero => full,
+            Outside::Missing => (hi - lo) as f32,
+        };
+        *v = (prefix[hi] - prefix[lo]) / count;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn box_blur_keeps_a_flat_plane_flat_only_when_nothing_lies_outside() {
+        let mut missing = vec![2.0f32; 7 * 5];
+        box_blur_twice(&mut missing, 7, 2, Outside::Missing);
+        assert!(
+            missing.iter().all(|v| (v - 2.0).abs() < 1e-6),
+            "{missing:?}"
+        );
+        let mut zero = vec![2.0f32; 7 * 5];
+        box_blur_twice(&mut zero, 7, 2, Outside::Zero);
+        assert!(
+            zero[0] < 1.0 && zero[0] > 0.0,
+            "the corner fades: {}",
+            zero[0]
+        );
+        // A single bright pixel spreads symmetrically and keeps its total away from edges.
+        let mut spot = vec![0f32; 21 * 21];
+        spot[10 * 21 + 10] = 1.0;
+        box_blur_twice(&mut spot, 21, 2, Outside::Zero);
+        assert!((spot.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        let close = |a: f32, b: f32| (a - b).abs() < 1e-6;
+        assert!(spot[10 * 21 + 8] > 0.01);
+        assert!(close(spot[10 * 21 + 8], spot[10 * 21 + 12]));
+        assert!(close(spot[8 * 21 + 10], spot[10 * 21 + 8]));
+    }
+}

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::font::{BUILTIN_FAMILY, Font};
 use super::stamp::Stamp;
 use super::{Color, Length, Placement};
+use crate::pixels::{Outside, box_blur_twice};
 use crate::{Error, Result};
 
 /// The longest text accepted, in characters.
@@ -328,28 +329,11 @@ impl Coverage {
         self.map(|x, y| self.at(x - offset, y - offset))
     }
 
-    /// Box-blurred twice with `radius` along each axis (close to a Gaussian), by running
-    /// sums so the cost does not grow with the radius.
+    /// Box-blurred twice with `radius` along each axis (close to a Gaussian), zeros
+    /// beyond the edges.
     fn blurred(&self, radius: usize) -> Coverage {
         let mut out = self.clone();
-        let (w, h) = (self.width as usize, self.height as usize);
-        for _ in 0..2 {
-            for row in out.values.chunks_exact_mut(w) {
-                box_blur_line(row, radius);
-            }
-            let mut column = vec![0f32; h];
-            for x in 0..w {
-                column
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(y, v)| *v = out.values[y * w + x]);
-                box_blur_line(&mut column, radius);
-                column
-                    .iter()
-                    .enumerate()
-                    .for_each(|(y, v)| out.values[y * w + x] = *v);
-            }
-        }
+        box_blur_twice(&mut out.values, self.width as usize, radius, Outside::Zero);
         out
     }
 
@@ -382,23 +366,5 @@ impl Coverage {
             height: y1 - y0 + 1,
             values,
         }
-    }
-}
-
-/// A box blur of one line in place (zero outside it).
-fn box_blur_line(line: &mut [f32], radius: usize) {
-    if radius == 0 {
-        return;
-    }
-    let mut prefix = Vec::with_capacity(line.len() + 1);
-    prefix.push(0f32);
-    for v in line.iter() {
-        prefix.push(prefix.last().copied().unwrap_or(0.0) + v);
-    }
-    let n = (2 * radius + 1) as f32;
-    for (i, v) in line.iter_mut().enumerate() {
-        let lo = i.saturating_sub(radius);
-        let hi = (i + radius + 1).min(prefix.len() - 1);
-        *v = (prefix[hi] - prefix[lo]) / n;
     }
 }

@@ -31,6 +31,7 @@ pub(crate) use features::{Encode, FeatureMap};
 use field::{Field, Problem, StyleLevel, TargetLevel, Weights, mix};
 
 use crate::Result;
+use crate::pixels::{Outside, box_blur_twice};
 
 /// The coarsest level's longer side is at least this.
 const COARSEST_SIDE: usize = 48;
@@ -345,7 +346,7 @@ fn guides(style: &RgbImage, content: &RgbImage) -> (Vec<[f32; 2]>, Vec<[f32; 2]>
             })
             .collect()
     };
-    let (ls, mut lc) = (luminance(style), luminance(content));
+    let (mut ls, mut lc) = (luminance(style), luminance(content));
     let stats = |v: &[f32]| {
         let mean = v.iter().sum::<f32>() / v.len() as f32;
         let spread = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / v.len() as f32).sqrt();
@@ -355,17 +356,17 @@ fn guides(style: &RgbImage, content: &RgbImage) -> (Vec<[f32; 2]>, Vec<[f32; 2]>
     for v in &mut lc {
         *v = (*v - mc) / sc * ss + ms;
     }
-    let ls = blur(
-        &ls,
+    box_blur_twice(
+        &mut ls,
         style.width() as usize,
-        style.height() as usize,
         GUIDE_BLUR,
+        Outside::Missing,
     );
-    let lc = blur(
-        &lc,
+    box_blur_twice(
+        &mut lc,
         content.width() as usize,
-        content.height() as usize,
         GUIDE_BLUR,
+        Outside::Missing,
     );
     let with_edges = |lum: &[f32], w: usize, h: usize| -> Vec<[f32; 2]> {
         (0..w * h)
@@ -382,38 +383,6 @@ fn guides(style: &RgbImage, content: &RgbImage) -> (Vec<[f32; 2]>, Vec<[f32; 2]>
         with_edges(&ls, style.width() as usize, style.height() as usize),
         with_edges(&lc, content.width() as usize, content.height() as usize),
     )
-}
-
-/// Two passes of a separable box blur of `radius` (about a Gaussian); 0 leaves `values` as
-/// they are.
-fn blur(values: &[f32], w: usize, h: usize, radius: usize) -> Vec<f32> {
-    if radius == 0 {
-        return values.to_vec();
-    }
-    let pass = |input: &[f32], horizontal: bool| -> Vec<f32> {
-        let (len, lines) = if horizontal { (w, h) } else { (h, w) };
-        let index = |line: usize, k: usize| {
-            if horizontal {
-                line * w + k
-            } else {
-                k * w + line
-            }
-        };
-        let mut out = vec![0f32; w * h];
-        for line in 0..lines {
-            for k in 0..len {
-                let (lo, hi) = (k.saturating_sub(radius), (k + radius).min(len - 1));
-                let sum: f32 = (lo..=hi).map(|j| input[index(line, j)]).sum();
-                out[index(line, k)] = sum / (hi - lo + 1) as f32;
-            }
-        }
-        out
-    };
-    let mut out = values.to_vec();
-    for _ in 0..2 {
-        out = pass(&pass(&out, true), false);
-    }
-    out
 }
 
 /// The coarse field's matches mapped onto a finer level of any size.
