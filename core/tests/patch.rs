@@ -18,6 +18,14 @@ fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap())
 }
 
+/// The painting of a run that must succeed.
+fn painted(request: &DoodleRequest, options: &DoodleOptions) -> RgbImage {
+    engine()
+        .doodle(request, options, Observer::default())
+        .unwrap()
+        .image
+}
+
 fn rgb(image: &RgbImage) -> DynamicImage {
     DynamicImage::ImageRgb8(image.clone())
 }
@@ -65,12 +73,7 @@ fn a_patch_doodle_takes_each_regions_colours_and_strokes_without_blur() {
 #[test]
 fn the_same_seed_gives_the_same_bytes_and_another_seed_other_bytes() {
     let request = demo_scene(96, 72, 3).doodle_request();
-    let paint = |seed| {
-        engine()
-            .doodle(&request, &patch(seed), Observer::default())
-            .unwrap()
-            .image
-    };
+    let paint = |seed| painted(&request, &patch(seed));
     let first = paint(4);
     assert_eq!(first, paint(4));
     assert_ne!(first, paint(5));
@@ -115,19 +118,13 @@ fn a_content_guided_painting_keeps_the_contents_structure() {
     let style = demo_scene(128, 96, 7).style;
     let content = disc_content(96);
     let request = DoodleRequest::new(rgb(&style)).content(rgb(&content));
-    let guided = engine()
-        .doodle(&request, &patch(2), Observer::default())
-        .unwrap()
-        .image;
+    let guided = painted(&request, &patch(2));
     let unguided_options = DoodleOptions {
         content_weight: 0.0,
         feature_weight: 0.0,
         ..patch(2)
     };
-    let unguided = engine()
-        .doodle(&request, &unguided_options, Observer::default())
-        .unwrap()
-        .image;
+    let unguided = painted(&request, &unguided_options);
     let with = structure_correlation(&guided, &content);
     let without = structure_correlation(&unguided, &content);
     // 0.8 is far above what the same synthesis reaches with the guidance switched off
@@ -167,10 +164,7 @@ fn encoder_features_send_each_texture_where_the_content_has_it() {
             content_weight: 0.0,
             ..patch(3)
         };
-        let image = engine()
-            .doodle(&request, &options, Observer::default())
-            .unwrap()
-            .image;
+        let image = painted(&request, &options);
         let agree = image
             .enumerate_pixels()
             .filter(|(x, y, p)| (p[0] > p[2]) == inside(*x, *y))
