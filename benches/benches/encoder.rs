@@ -1,13 +1,14 @@
 //! VGG19 (random weights) and the built-in encoder: forward to conv4_2 plus the backward
 //! pass to the input, as one style-transfer evaluation needs, at several sizes on every
-//! compiled device that works here.
+//! compiled device that works here; on CPU devices also through the encoders' host twins
+//! (`vgg19-host`), which is what style transfer runs there.
 //!
 //! `cargo bench -p stylemark-benches --bench encoder`; restrict with
 //! `STYLEMARK_BENCH_DEVICES=cpu STYLEMARK_BENCH_SIZES=128,256`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use stylemark::burn::tensor::{Distribution, Tensor};
-use stylemark::encoder::{BuiltinEncoder, Encoder, Layer, Vgg19, Vgg19Options};
+use stylemark::encoder::{BuiltinEncoder, Encoder, HostImage, Layer, Vgg19, Vgg19Options};
 use stylemark_benches::{bench_devices, bench_sizes};
 
 fn forward_backward(
@@ -33,6 +34,38 @@ fn forward_backward(
         .unwrap();
     let grads = loss.backward();
     image.grad(&grads).unwrap().sum().into_scalar::<f32>()
+}
+
+/// The same work through the encoder's host twin: forward, then the backward pass of the
+/// same loss (its gradient at each layer is `2 f / n`).
+fn host_forward_backward(encoder: &dyn Encoder, size: usize) -> f32 {
+    let layers: Vec<Layer> = ["conv3_1", "conv4_1", "conv4_2"]
+        .iter()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let pixels: Vec<f32> = (0..3 * size * size)
+        .map(|i| ((i * 37) % 256) as f32)
+        .collect();
+    let host = encoder.host().expect("the encoder has a host twin");
+    let pass = host
+        .forward(
+            HostImage {
+                pixels: &pixels,
+                height: size,
+                width: size,
+            },
+            &layers,
+        )
+        .expect("forward");
+    let gradients = pass
+        .features()
+        .iter()
+        .map(|f| {
+            let n = f.values.len() as f32;
+            Some(f.values.iter().map(|v| 2.0 * v / n).collect())
+        })
+        .collect();
+    pass.backward(gradients).expect("backward").iter().sum()
 }
 
 fn encoders(c: &mut Criterion) {
@@ -63,6 +96,12 @@ fn encoders(c: &mut Criterion) {
                 group.bench_with_input(BenchmarkId::new(name, size), &size, |b, &size| {
                     b.iter(|| forward_backward(encoder, &ad, size))
                 });
+                if device.kind() != stylemark::DeviceKind::Wgpu && encoder.host().is_some() {
+                    let name = format!("{name}-host");
+                    group.bench_with_input(BenchmarkId::new(name, size), &size, |b, &size| {
+                        b.iter(|| host_forward_backward(encoder, size))
+                    });
+                }
             }
         }
         group.finish();

@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+mod cpu;
 mod device;
 pub mod doodle;
 pub mod encoder;

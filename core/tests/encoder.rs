@@ -5,8 +5,8 @@ mod support;
 
 use stylemark::burn::tensor::{Device, Tensor, TensorData};
 use stylemark::encoder::{
-    BuiltinEncoder, Encoder, InputConvention, Layer, Pooling, Vgg19, Vgg19Options, WeightsSource,
-    vgg19_flops,
+    BuiltinEncoder, Encoder, HostImage, InputConvention, Layer, Pooling, Vgg19, Vgg19Options,
+    WeightsSource, vgg19_flops,
 };
 use stylemark::{DeviceKind, Error, ErrorKind};
 use support::*;
@@ -505,4 +505,120 @@ fn the_converter_script_turns_a_published_style_checkpoint_into_a_loadable_f16_f
         .unwrap();
     assert!(!result.status.success());
     assert!(String::from_utf8_lossy(&result.stderr).contains("HTML"));
+}
+
+/// VGG19's host twin (Winograd convolutions, hand-written backward pass) gives the
+/// device encoder's activations and, through its backward pass, autodiff's gradient, for
+/// every convention and pooling and at a size whose pooling floors odd rows.
+#[test]
+fn vgg19_on_the_host_matches_the_device_encoder_and_its_gradient() {
+    let device = DeviceKind::Cpu.open().unwrap().autodiff();
+    let (height, width) = (38, 45);
+    let image = test_image(height, width, 9);
+    let pixels: Vec<f32> = image.values.iter().map(|v| *v as f32).collect();
+    let layers = [layer("conv2_2"), layer("conv3_1"), layer("conv4_2")];
+    for convention in [InputConvention::Caffe, InputConvention::Torchvision] {
+        for pooling in [Pooling::Average, Pooling::Max] {
+            let options = Vgg19Options {
+                convention: Some(convention),
+                pooling,
+                deepest_layer: layer("conv4_2"),
+            };
+            let vgg = Vgg19::random(3, options, &device);
+            let host = vgg.host().expect("VGG19 has a host twin");
+            let pass = host
+                .forward(
+                    HostImage {
+                        pixels: &pixels,
+                        height,
+                        width,
+                    },
+                    &layers,
+                )
+                .unwrap();
+            let input = image_tensor(&image, &device).require_grad();
+            let features = vgg.encode(input.clone(), &layers).unwrap();
+            // A loss with a different weight on every activation: sum(w * features).
+            let mut loss = Tensor::<1>::zeros([1], &device);
+            let mut weights = Vec::new();
+            for (k, (on_host, on_device)) in pass.features().iter().zip(&features).enumerate() {
+                let expected: Vec<f64> = on_device
+                    .clone()
+                    .try_into_vec_as::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| f64::from(*v))
+                    .collect();
+                let error = relative_error(&on_host.values, &expected);
+                assert!(
+                    error < 1e-4,
+                    "{convention:?} {pooling:?} layer {k}: error {error}"
+                );
+                let w: Vec<f32> = (0..expected.len())
+                    .map(|i| ((i * 7 + k) % 5) as f32 - 2.0)
+                    .collect();
+                let w_tensor =
+                    Tensor::<4>::from_data(TensorData::new(w.clone(), on_device.dims()), &device);
+                loss = loss + (on_device.clone() * w_tensor).sum();
+                weights.push(Some(w));
+            }
+            let gradients = loss.backward();
+            let expected: Vec<f64> = input
+                .grad(&gradients)
+                .unwrap()
+                .try_into_vec_as::<f32>()
+                .unwrap()
+                .iter()
+                .map(|v| f64::from(*v))
+                .collect();
+            let gradient = pass.backward(weights).unwrap();
+            let error = relative_error(&gradient, &expected);
+            assert!(
+                error < 1e-3,
+                "{convention:?} {pooling:?} gradient: error {error}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_host_pass_refuses_gradients_that_do_not_fit_its_layers() {
+    let vgg = Vgg19::random(
+        1,
+        Vgg19Options {
+            deepest_layer: layer("conv2_1"),
+            ..Vgg19Options::default()
+        },
+        &cpu(),
+    );
+    let pixels = vec![100.0; 3 * 8 * 8];
+    let forward = || {
+        vgg.host()
+            .unwrap()
+            .forward(
+                HostImage {
+                    pixels: &pixels,
+                    height: 8,
+                    width: 8,
+                },
+                &[layer("conv2_1")],
+            )
+            .unwrap()
+    };
+    assert!(forward().backward(vec![]).is_err());
+    assert!(forward().backward(vec![Some(vec![1.0; 3])]).is_err());
+    assert_eq!(forward().backward(vec![None]).unwrap(), vec![0.0; 3 * 64]);
+    let error = vgg
+        .host()
+        .unwrap()
+        .forward(
+            HostImage {
+                pixels: &pixels,
+                height: 8,
+                width: 8,
+            },
+            &[layer("conv5_1")],
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidOptions, "{error}");
 }

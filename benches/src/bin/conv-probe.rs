@@ -45,6 +45,60 @@ fn direct_conv(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
     )
 }
 
+/// The gradient to the input of a 3x3 convolution (stride 1, padding 1), computed as a
+/// forward convolution of the output's gradient with the flipped, transposed kernel.
+fn input_gradient_by_conv(output_gradient: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
+    let flipped = weight.flip([2, 3]).swap_dims(0, 1);
+    conv2d(
+        output_gradient,
+        flipped,
+        None,
+        ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+    )
+}
+
+fn best_of_three(mut run: impl FnMut()) -> f64 {
+    (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            run();
+            started.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+/// The forward pass alone, and the backward pass written as a second forward
+/// convolution, without autodiff.
+fn forward_and_manual_backward(channels: usize, side: usize) -> Result<(), stylemark::Error> {
+    let device = DeviceKind::Cpu.open()?.burn().clone();
+    let shape = [1, channels, side, side];
+    let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+    let weight = Tensor::<4>::random(
+        [channels, channels, 3, 3],
+        Distribution::Normal(0.0, 0.05),
+        &device,
+    );
+    let bias = Tensor::<1>::zeros([channels], &device);
+    let gflop = 2.0 * (channels * channels * 9 * side * side) as f64 / 1e9;
+    let forward = best_of_three(|| {
+        let _: f32 = direct_conv(x.clone(), weight.clone(), bias.clone())
+            .sum()
+            .into_scalar();
+    });
+    let backward = best_of_three(|| {
+        let _: f32 = input_gradient_by_conv(x.clone(), weight.clone())
+            .sum()
+            .into_scalar();
+    });
+    println!(
+        "{channels}->{channels} channels at {side} px: forward alone {forward:.3} s ({:.0} GFLOP/s), \
+         backward as a forward convolution {backward:.3} s ({:.0} GFLOP/s)",
+        gflop / forward,
+        gflop / backward
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), stylemark::Error> {
     let device = DeviceKind::Cpu.open()?.autodiff();
     type Conv = fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>;
@@ -76,12 +130,27 @@ fn main() -> Result<(), stylemark::Error> {
                 let _: f32 = input_gradient.sum().into_scalar();
                 best = best.min(started.elapsed().as_secs_f64());
             }
+            if name == "conv2d" {
+                // The manual backward must give autodiff's gradient.
+                let gradients = conv(x.clone(), weight.clone(), bias.clone())
+                    .sum()
+                    .backward();
+                let autodiff = x.grad(&gradients).expect("x requires a gradient");
+                let ones = Tensor::<4>::ones(shape, &device.clone().without_autodiff());
+                let manual = input_gradient_by_conv(ones, weight.clone().inner());
+                let gap: f32 = (autodiff - manual).abs().max().into_scalar();
+                assert!(
+                    gap < 1e-3,
+                    "the manual backward differs from autodiff by {gap}"
+                );
+            }
             println!(
                 "{channels}->{channels} channels at {side} px: {name:6} forward+backward {best:.3} s \
                  ({:.0} GFLOP/s; largest difference between the two {difference:e})",
                 gflop / best
             );
         }
+        forward_and_manual_backward(channels, side)?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use image::{DynamicImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
 use super::maps::Labels;
+use super::matching::Search;
 use super::observe::{Frame, Losses, Observer, Progress, RunStatus};
 use super::optimize::{Evaluation, Minimum, adam, lbfgs};
 use super::options::{DoodleOptions, Method, Optimizer, Seed};
@@ -515,6 +516,7 @@ impl<'a> Run<'a> {
         let mut problem = PhaseProblem::new(
             self.engine.encoder.as_ref(),
             &self.engine.autodiff,
+            Search::for_device(self.engine.device.kind()),
             inputs,
             self.options,
         )?;

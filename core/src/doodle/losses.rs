@@ -2,15 +2,42 @@
 
 use burn::tensor::{Int, Tensor};
 
-/// Mean squared difference between the image's patches `[Q, D]` and the style patches
-/// chosen for them (`targets[index]`).
+/// Mean squared difference between the 3x3 patches of `activations` (`[1, C, h, w]`)
+/// and the style patches chosen for them (`targets[index]`, rows in the order of
+/// [`patches`](super::matching::patches)).
+///
+/// Computed as nine shifted views of the activations against the matching parts of the
+/// chosen patches rather than by extracting the image's patches: the same sum, but its
+/// gradient is nine slices instead of a scatter through a patch index, which cost more
+/// than the encoder's backward pass at 512 px.
 pub(crate) fn style_loss(
-    image_patches: Tensor<2>,
+    activations: Tensor<4>,
     targets: &Tensor<2>,
     index: Tensor<1, Int>,
 ) -> Tensor<1> {
-    let matched = targets.clone().select(0, index);
-    (image_patches - matched).powf_scalar(2.0).mean()
+    let [n, channels, height, width] = activations.dims();
+    let (rows, columns) = (height - 2, width - 2);
+    // The chosen patches as [dy, dx, C, rows, columns]: offset (dy, dx) of every patch.
+    let matched = targets
+        .clone()
+        .select(0, index)
+        .reshape([rows, columns, channels, 3, 3])
+        .permute([3, 4, 2, 0, 1]);
+    let mut total = Tensor::<1>::zeros([1], &activations.device());
+    for dy in 0..3 {
+        for dx in 0..3 {
+            let shifted = activations
+                .clone()
+                .slice([0..n, 0..channels, dy..dy + rows, dx..dx + columns])
+                .reshape([channels, rows, columns]);
+            let target = matched
+                .clone()
+                .slice([dy..dy + 1, dx..dx + 1, 0..channels, 0..rows, 0..columns])
+                .reshape([channels, rows, columns]);
+            total = total + (shifted - target).powf_scalar(2.0).sum();
+        }
+    }
+    total / (rows * columns * channels * 9) as f32
 }
 
 /// Mean squared difference of two activations.
@@ -112,8 +139,31 @@ mod tests {
             &device,
         );
         check_gradient(shape, random(shape, 5, 5.0), 0.01, |x| {
-            style_loss(super::super::matching::patches(x), &targets, index.clone())
+            style_loss(x, &targets, index.clone())
         });
+    }
+
+    #[test]
+    fn style_loss_is_the_mean_squared_difference_of_the_patches() {
+        let shape = [1, 3, 6, 7];
+        let device = device();
+        let x = Tensor::<4>::from_data(TensorData::new(random(shape, 7, 5.0), shape), &device);
+        let targets = Tensor::<2>::from_data(
+            TensorData::new(random([1, 1, 5, 27], 8, 5.0), [5, 27]),
+            &device,
+        );
+        let index: Vec<i64> = (0..20).map(|i| (i * 7 + 3) % 5).collect();
+        let index = Tensor::<1, Int>::from_data(TensorData::new(index, [20]), &device);
+        let by_patches = (super::super::matching::patches(x.clone())
+            - targets.clone().select(0, index.clone()))
+        .powf_scalar(2.0)
+        .mean()
+        .into_scalar::<f32>();
+        let by_shifts = style_loss(x, &targets, index).into_scalar::<f32>();
+        assert!(
+            (by_patches - by_shifts).abs() <= 1e-5 * by_patches,
+            "{by_patches} vs {by_shifts}"
+        );
     }
 
     #[test]

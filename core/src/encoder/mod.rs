@@ -24,12 +24,14 @@
 //! ```
 
 mod builtin;
+mod host;
 mod layer;
 mod vgg19;
 
 use burn::tensor::Tensor;
 
 pub use builtin::BuiltinEncoder;
+pub use host::{HostEncoder, HostFeatures, HostImage, HostPass, HostTape};
 pub use layer::{Layer, parse_layers};
 pub use vgg19::{InputConvention, Pooling, Vgg19, Vgg19Options, WeightsSource, vgg19_flops};
 
@@ -56,6 +58,12 @@ pub trait Encoder: Send + Sync {
     /// Floating-point operations of one forward pass up to `deepest` at `height x width`
     /// (a multiply-add counts as two).
     fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64;
+
+    /// The same encoder on host memory with a hand-written backward pass, if it has one;
+    /// the style-transfer engine prefers it on CPU devices. `None` by default.
+    fn host(&self) -> Option<&dyn HostEncoder> {
+        None
+    }
 }
 
 /// Checks a layer request against the deepest layer an encoder has; returns the deepest asked.

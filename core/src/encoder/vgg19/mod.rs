@@ -1,6 +1,9 @@
 //! VGG19, the network the reference algorithm was designed around, from a weights file.
 
+mod host;
 mod weights;
+
+use std::sync::OnceLock;
 
 use std::fmt;
 use std::str::FromStr;
@@ -169,6 +172,9 @@ pub struct Vgg19 {
     convention: InputConvention,
     pooling: Pooling,
     source: String,
+    /// The host twin, built from the weights the first time it is asked for (`None` if
+    /// the weights could not be read back).
+    host: OnceLock<Option<host::HostVgg19>>,
 }
 
 impl fmt::Debug for Vgg19 {
@@ -266,7 +272,27 @@ impl Vgg19 {
             convention,
             pooling,
             source,
+            host: OnceLock::new(),
         }
+    }
+
+    /// The host twin from the device's weights.
+    fn build_host(&self) -> Option<host::HostVgg19> {
+        let layers = self
+            .convolutions
+            .iter()
+            .map(|c| {
+                let [outputs, inputs, _, _] = c.weight.dims();
+                let weight = c.weight.clone().try_into_vec_as::<f32>().ok()?;
+                let bias = c.bias.clone().try_into_vec_as::<f32>().ok()?;
+                Some(host::HostLayer::new(weight, bias, outputs, inputs))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(host::HostVgg19 {
+            layers,
+            convention: self.convention,
+            pooling: self.pooling,
+        })
     }
 
     /// The input convention in use.
@@ -339,6 +365,15 @@ impl Encoder for Vgg19 {
 
     fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64 {
         vgg19_flops(height, width, deepest)
+    }
+
+    /// Winograd convolutions (a quarter of the multiplications) and a hand-written
+    /// backward pass on host memory; see [`HostEncoder`](super::HostEncoder).
+    fn host(&self) -> Option<&dyn super::HostEncoder> {
+        self.host
+            .get_or_init(|| self.build_host())
+            .as_ref()
+            .map(|h| h as &dyn super::HostEncoder)
     }
 }
 
