@@ -9,6 +9,7 @@ use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use image::RgbImage;
 
+use super::losses::host as host_losses;
 use super::losses::{content_loss, smoothness_loss, style_loss};
 use super::matching::{ImageLabels, Matcher, Search, StylePatches};
 use super::observe::Losses;
@@ -39,21 +40,33 @@ struct StyleLayer {
     target_labels: ImageLabels,
     matcher: Matcher,
     /// The latest matches, reused until the next rematch.
-    matches: Option<Tensor<1, Int>>,
+    matches: Option<Vec<i64>>,
+}
+
+/// How an evaluation runs: through burn's automatic differentiation on the run's device,
+/// or, on a CPU device with an encoder that has a host twin, entirely on the host with
+/// hand-written gradients (the same values, several times faster).
+enum Evaluator<'e> {
+    Tensors {
+        encoder: &'e dyn Encoder,
+        /// The content's activations at the content layers.
+        content: Vec<Tensor<4>>,
+    },
+    Host {
+        encoder: &'e dyn HostEncoder,
+        content: Vec<HostFeatures>,
+    },
 }
 
 /// The objective of one phase.
 pub(crate) struct PhaseProblem<'e> {
-    encoder: &'e dyn Encoder,
-    /// The encoder's host twin, used instead of it on CPU devices when it has one.
-    host: Option<&'e dyn HostEncoder>,
+    evaluator: Evaluator<'e>,
     device: Device,
     width: u32,
     height: u32,
     /// Every layer the evaluation needs: the style layers, then the content layers.
     layers: Vec<Layer>,
     style: Vec<StyleLayer>,
-    content: Vec<Tensor<4>>,
     style_weight: f32,
     content_weight: f32,
     smoothness: f32,
@@ -67,8 +80,8 @@ pub(crate) struct PhaseProblem<'e> {
 
 impl<'e> PhaseProblem<'e> {
     /// Prepares a phase on an autodiff `device`, searching nearest patches with `search`.
-    /// With [`Search::Host`] (a CPU device) the encoder's host twin, if it has one, runs
-    /// the encoder's passes.
+    /// With [`Search::Host`] (a CPU device) an encoder with a host twin runs the whole
+    /// evaluation on the host.
     pub fn new(
         encoder: &'e dyn Encoder,
         device: &Device,
@@ -89,8 +102,6 @@ impl<'e> PhaseProblem<'e> {
         let mut layers = options.style_layers.clone();
         layers.extend(content_layers.iter().copied());
 
-        let style_features =
-            encode_fixed(encoder, host, inputs.style, &options.style_layers, device)?;
         let style_labels = inputs
             .style_labels
             .map(|l| labels_tensor(&l, inputs.style.width(), inputs.style.height(), device));
@@ -102,10 +113,17 @@ impl<'e> PhaseProblem<'e> {
         } else {
             0.0
         };
+        let fixed = |image: &RgbImage, layers: &[Layer]| match host {
+            Some(host) => encode_on_host(host, image, layers).map(Fixed::Host),
+            None => encoder
+                .encode(image_tensor(image, device), layers)
+                .map(|features| Fixed::Tensors(features.into_iter().map(Tensor::detach).collect())),
+        };
 
+        let style_features = fixed(inputs.style, &options.style_layers)?;
         let mut style = Vec::new();
-        for (layer, features) in options.style_layers.iter().zip(style_features) {
-            let [_, _, h, w] = features.dims();
+        for (position, layer) in options.style_layers.iter().enumerate() {
+            let (h, w) = style_features.size(position);
             if h < 3 || w < 3 {
                 return Err(Error::option(
                     "style",
@@ -115,13 +133,19 @@ impl<'e> PhaseProblem<'e> {
                 ));
             }
             let pooled = |labels: &Tensor<4>| pool_to(labels.clone(), *layer);
-            let (height, width) = layer_size(inputs.height, inputs.width, *layer);
-            style.push(StyleLayer {
-                patches: StylePatches::new(
-                    features.detach(),
+            let patches = match &style_features {
+                Fixed::Host(features) => {
+                    StylePatches::on_host(&features[position], style_labels.as_ref().map(pooled))?
+                }
+                Fixed::Tensors(features) => StylePatches::new(
+                    features[position].clone(),
                     style_labels.as_ref().map(pooled),
                     search,
                 )?,
+            };
+            let (height, width) = layer_size(inputs.height, inputs.width, *layer);
+            style.push(StyleLayer {
+                patches,
                 target_labels: ImageLabels::new(
                     target_labels.as_ref().map(pooled),
                     height,
@@ -133,20 +157,32 @@ impl<'e> PhaseProblem<'e> {
             });
         }
         let content = match inputs.content {
-            Some(content) if use_content => {
-                encode_fixed(encoder, host, content, &content_layers, device)?
-            }
-            _ => Vec::new(),
+            Some(content) if use_content => Some(fixed(content, &content_layers)?),
+            _ => None,
+        };
+        let evaluator = match host {
+            Some(host) => Evaluator::Host {
+                encoder: host,
+                content: match content {
+                    Some(Fixed::Host(features)) => features,
+                    _ => Vec::new(),
+                },
+            },
+            None => Evaluator::Tensors {
+                encoder,
+                content: match content {
+                    Some(Fixed::Tensors(features)) => features,
+                    _ => Vec::new(),
+                },
+            },
         };
         Ok(PhaseProblem {
-            encoder,
-            host,
+            evaluator,
             device: device.clone(),
             width: inputs.width,
             height: inputs.height,
             layers,
             style,
-            content,
             style_weight: options.style_weight,
             content_weight: if use_content {
                 options.content_weight
@@ -164,37 +200,104 @@ impl<'e> PhaseProblem<'e> {
     /// The weighted loss terms and the gradient of their sum with respect to the planar
     /// pixels `[3][H][W]`.
     pub fn evaluate(&mut self, pixels: &[f32]) -> Result<(Losses, Vec<f32>)> {
-        let image = planar_tensor(pixels, self.width, self.height, &self.device).require_grad();
-        let (features, host_pass) = match self.host {
-            Some(host) => {
-                let pass = host.forward(
-                    HostImage {
-                        pixels,
-                        height: self.height as usize,
-                        width: self.width as usize,
-                    },
-                    &self.layers,
-                )?;
-                let features = pass
-                    .features()
-                    .iter()
-                    .map(|f| features_tensor(f, &self.device).require_grad())
-                    .collect::<Vec<_>>();
-                (features, Some(pass))
-            }
-            None => (self.encoder.encode(image.clone(), &self.layers)?, None),
-        };
-        let zero = || Tensor::<1>::zeros([1], &self.device);
-
         let rematch = self.evaluations.is_multiple_of(self.rematch_every);
         self.evaluations += 1;
         if rematch {
             self.matchings += 1;
         }
+        match self.evaluator {
+            Evaluator::Host { encoder, .. } => self.evaluate_on_host(encoder, pixels, rematch),
+            Evaluator::Tensors { encoder, .. } => {
+                self.evaluate_with_tensors(encoder, pixels, rematch)
+            }
+        }
+    }
+
+    /// The evaluation with the host twin and the host losses.
+    fn evaluate_on_host(
+        &mut self,
+        encoder: &dyn HostEncoder,
+        pixels: &[f32],
+        rematch: bool,
+    ) -> Result<(Losses, Vec<f32>)> {
+        let (height, width) = (self.height as usize, self.width as usize);
+        let pass = encoder.forward(
+            HostImage {
+                pixels,
+                height,
+                width,
+            },
+            &self.layers,
+        )?;
+        let features = pass.features();
+        let mut at_layers = Vec::with_capacity(features.len());
+        let mut style_total = 0f64;
+        for (style, activations) in self.style.iter_mut().zip(features) {
+            let index = match style.matches.take() {
+                Some(index) if !rematch => index,
+                _ => {
+                    let started = Instant::now();
+                    let index = style.matcher.nearest_on_host(
+                        activations,
+                        &style.target_labels,
+                        &style.patches,
+                    )?;
+                    self.matching_time += started.elapsed();
+                    index
+                }
+            };
+            let (loss, gradient) = host_losses::style_loss(
+                activations,
+                style.patches.host_targets()?,
+                &index,
+                self.style_weight,
+            );
+            style.matches = Some(index);
+            style_total += loss;
+            at_layers.push(Some(gradient));
+        }
+        let mut content_total = 0f64;
+        if let Evaluator::Host { content, .. } = &self.evaluator {
+            for (activations, target) in features[self.style.len()..].iter().zip(content) {
+                let (loss, gradient) =
+                    host_losses::content_loss(activations, &target.values, self.content_weight);
+                content_total += loss;
+                at_layers.push(Some(gradient));
+            }
+        }
+        at_layers.resize(features.len(), None);
+        let mut gradient = pass.backward(at_layers)?;
+        let mut smoothness = 0f64;
+        if self.smoothness > 0.0 {
+            let (loss, smooth) =
+                host_losses::smoothness_loss(pixels, height, width, self.smoothness);
+            gradient.iter_mut().zip(smooth).for_each(|(g, s)| *g += s);
+            smoothness = loss;
+        }
+        let losses = Losses {
+            content: content_total as f32,
+            style: style_total as f32,
+            smoothness: smoothness as f32,
+            total: (content_total + style_total + smoothness) as f32,
+        };
+        Ok((losses, gradient))
+    }
+
+    /// The evaluation through burn's automatic differentiation.
+    fn evaluate_with_tensors(
+        &mut self,
+        encoder: &dyn Encoder,
+        pixels: &[f32],
+        rematch: bool,
+    ) -> Result<(Losses, Vec<f32>)> {
+        let image = planar_tensor(pixels, self.width, self.height, &self.device).require_grad();
+        let features = encoder.encode(image.clone(), &self.layers)?;
+        let zero = || Tensor::<1>::zeros([1], &self.device);
+
         let mut style_total = zero();
         for (style, activations) in self.style.iter_mut().zip(&features) {
-            let index = match &style.matches {
-                Some(index) if !rematch => index.clone(),
+            let index = match style.matches.take() {
+                Some(index) if !rematch => index,
                 _ => {
                     let started = Instant::now();
                     let index = style.matcher.nearest(
@@ -203,16 +306,26 @@ impl<'e> PhaseProblem<'e> {
                         &style.patches,
                     )?;
                     self.matching_time += started.elapsed();
-                    style.matches = Some(index.clone());
                     index
                 }
             };
-            style_total =
-                style_total + style_loss(activations.clone(), &style.patches.targets, index);
+            let index_tensor = Tensor::<1, Int>::from_data(
+                TensorData::new(index.clone(), [index.len()]),
+                &self.device,
+            );
+            style.matches = Some(index);
+            style_total = style_total
+                + style_loss(
+                    activations.clone(),
+                    style.patches.tensor_targets()?,
+                    index_tensor,
+                );
         }
         let mut content_total = zero();
-        for (activations, target) in features[self.style.len()..].iter().zip(&self.content) {
-            content_total = content_total + content_loss(activations.clone(), target);
+        if let Evaluator::Tensors { content, .. } = &self.evaluator {
+            for (activations, target) in features[self.style.len()..].iter().zip(content) {
+                content_total = content_total + content_loss(activations.clone(), target);
+            }
         }
         let smooth_total = if self.smoothness > 0.0 {
             smoothness_loss(image.clone())
@@ -233,29 +346,10 @@ impl<'e> PhaseProblem<'e> {
         );
         let total = content + style + smoothness;
         let gradients = total.backward();
-        let gradient = match host_pass {
-            // The losses' gradients at the layers go back through the host encoder; the
-            // image tensor itself only received the smoothness term's.
-            Some(pass) => {
-                let at_layers = features
-                    .iter()
-                    .map(|f| f.grad(&gradients).map(read).transpose())
-                    .collect::<Result<Vec<_>>>()?;
-                let mut gradient = pass.backward(at_layers)?;
-                if let Some(smooth) = image.grad(&gradients) {
-                    gradient
-                        .iter_mut()
-                        .zip(read(smooth)?)
-                        .for_each(|(g, s)| *g += s);
-                }
-                gradient
-            }
-            None => read(
-                image
-                    .grad(&gradients)
-                    .ok_or_else(|| Error::Internal("the image received no gradient".into()))?,
-            )?,
-        };
+        let gradient = image
+            .grad(&gradients)
+            .ok_or_else(|| Error::Internal("the image received no gradient".into()))?;
+        let gradient: Vec<f32> = read(gradient)?;
         let terms: Vec<f32> = read(terms)?;
         let losses = Losses {
             content: terms[0],
@@ -267,50 +361,41 @@ impl<'e> PhaseProblem<'e> {
     }
 }
 
-/// The activations of `layers` for a fixed image (the style or the content), detached:
-/// through the host twin when the phase uses it, so that targets and evaluations are
-/// computed the same way.
-fn encode_fixed(
-    encoder: &dyn Encoder,
-    host: Option<&dyn HostEncoder>,
-    image: &RgbImage,
-    layers: &[Layer],
-    device: &Device,
-) -> Result<Vec<Tensor<4>>> {
-    match host {
-        Some(host) => {
-            let pixels = to_planar(image);
-            let pass = host.forward(
-                HostImage {
-                    pixels: &pixels,
-                    height: image.height() as usize,
-                    width: image.width() as usize,
-                },
-                layers,
-            )?;
-            Ok(pass
-                .features()
-                .iter()
-                .map(|f| features_tensor(f, device))
-                .collect())
+/// A fixed image's activations (the style's or the content's), as the evaluator needs them.
+enum Fixed {
+    Tensors(Vec<Tensor<4>>),
+    Host(Vec<HostFeatures>),
+}
+
+impl Fixed {
+    /// The `(height, width)` of layer `position`'s activations.
+    fn size(&self, position: usize) -> (usize, usize) {
+        match self {
+            Fixed::Tensors(features) => {
+                let [_, _, h, w] = features[position].dims();
+                (h, w)
+            }
+            Fixed::Host(features) => (features[position].height, features[position].width),
         }
-        None => Ok(encoder
-            .encode(image_tensor(image, device), layers)?
-            .into_iter()
-            .map(Tensor::detach)
-            .collect()),
     }
 }
 
-/// Host activations as a `[1, C, h, w]` tensor.
-fn features_tensor(features: &HostFeatures, device: &Device) -> Tensor<4> {
-    Tensor::from_data(
-        TensorData::new(
-            features.values.clone(),
-            [1, features.channels, features.height, features.width],
-        ),
-        device,
-    )
+/// The activations of `layers` for a fixed image, through the host twin.
+fn encode_on_host(
+    host: &dyn HostEncoder,
+    image: &RgbImage,
+    layers: &[Layer],
+) -> Result<Vec<HostFeatures>> {
+    let pixels = to_planar(image);
+    let pass = host.forward(
+        HostImage {
+            pixels: &pixels,
+            height: image.height() as usize,
+            width: image.width() as usize,
+        },
+        layers,
+    )?;
+    Ok(pass.features().to_vec())
 }
 
 /// A tensor's values, as `f32`.

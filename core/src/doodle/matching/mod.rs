@@ -11,6 +11,8 @@ use burn::tensor::module::unfold4d;
 use burn::tensor::ops::UnfoldOptions;
 use burn::tensor::{Int, Tensor, TensorData};
 
+use super::losses::host::PatchTargets;
+use crate::encoder::HostFeatures;
 use crate::{DeviceKind, Error, Result};
 
 /// Score matrices are computed in batches of style patches no larger than this.
@@ -60,13 +62,20 @@ impl Search {
     }
 }
 
-/// The style's patches at one layer: the raw feature patches (the loss targets) and what
+/// The style's patches at one layer: the raw patches the loss compares with, and what
 /// the search compares them by.
 pub(crate) struct StylePatches {
-    /// `[N, C*9]` raw feature patches.
-    pub targets: Tensor<2>,
+    targets: Targets,
     index: StyleIndex,
     count: usize,
+}
+
+/// The raw style patches, where the loss needs them.
+enum Targets {
+    /// `[N, C*9]`, for the tensor losses.
+    Tensor(Box<Tensor<2>>),
+    /// For the host losses.
+    Host(PatchTargets),
 }
 
 enum StyleIndex {
@@ -81,8 +90,8 @@ struct TensorStyle {
 }
 
 impl StylePatches {
-    /// From the style's features `[1, C, h, w]` (detached) and, with maps, its label
-    /// fractions `[1, K, h, w]` at the same resolution.
+    /// For the tensor losses: from the style's features `[1, C, h, w]` (detached) and,
+    /// with maps, its label fractions `[1, K, h, w]` at the same resolution.
     pub fn new(features: Tensor<4>, labels: Option<Tensor<4>>, search: Search) -> Result<Self> {
         let index = match search {
             Search::Tensor => {
@@ -93,21 +102,62 @@ impl StylePatches {
                 }))
             }
             Search::Host => {
-                let feature_values = HostTensor::read(&features)?;
-                let label_values = labels.as_ref().map(HostTensor::read).transpose()?;
+                let features = HostTensor::read(&features)?;
+                let labels = labels.as_ref().map(HostTensor::read).transpose()?;
                 StyleIndex::Host(host::HostStyle::new(
-                    feature_values.planar(),
-                    label_values.as_ref().map(HostTensor::planar),
+                    features.planar(),
+                    labels.as_ref().map(HostTensor::planar),
                 ))
             }
         };
         let targets = patches(features);
         let count = targets.dims()[0];
         Ok(StylePatches {
-            targets,
+            targets: Targets::Tensor(Box::new(targets)),
             index,
             count,
         })
+    }
+
+    /// For the host losses and search: from the style's activations on the host and, with
+    /// maps, its label fractions `[1, K, h, w]` at the same resolution.
+    pub fn on_host(features: &HostFeatures, labels: Option<Tensor<4>>) -> Result<Self> {
+        let labels = labels.as_ref().map(HostTensor::read).transpose()?;
+        let index = host::HostStyle::new(planar(features), labels.as_ref().map(HostTensor::planar));
+        Ok(StylePatches {
+            targets: Targets::Host(PatchTargets::new(features)),
+            count: planar(features).patch_count(),
+            index: StyleIndex::Host(index),
+        })
+    }
+
+    /// The `[N, C*9]` raw patches, for the tensor losses.
+    pub fn tensor_targets(&self) -> Result<&Tensor<2>> {
+        match &self.targets {
+            Targets::Tensor(targets) => Ok(targets),
+            Targets::Host(_) => Err(mixed_up()),
+        }
+    }
+
+    /// The raw patches for the host losses.
+    pub fn host_targets(&self) -> Result<&PatchTargets> {
+        match &self.targets {
+            Targets::Host(targets) => Ok(targets),
+            Targets::Tensor(_) => Err(mixed_up()),
+        }
+    }
+}
+
+fn mixed_up() -> Error {
+    Error::Internal("the image and style patches were prepared for different searches".into())
+}
+
+fn planar(features: &HostFeatures) -> host::Planar<'_> {
+    host::Planar {
+        values: &features.values,
+        channels: features.channels,
+        height: features.height,
+        width: features.width,
     }
 }
 
@@ -193,21 +243,11 @@ impl Matcher {
         activations: Tensor<4>,
         image_labels: &ImageLabels,
         style: &StylePatches,
-    ) -> Result<Tensor<1, Int>> {
-        let device = activations.device();
+    ) -> Result<Vec<i64>> {
         let index: Vec<i64> = match (&style.index, image_labels) {
             (StyleIndex::Host(host_style), ImageLabels::Host(targets)) => {
                 let image = HostTensor::read(&activations)?;
-                host::nearest(
-                    image.planar(),
-                    targets,
-                    host_style,
-                    host::Weights {
-                        semantic: self.semantic_weight,
-                        variety: self.variety,
-                        usage: self.usage.as_deref(),
-                    },
-                )
+                self.search_on_host(image.planar(), targets, host_style)
             }
             (StyleIndex::Tensor(tensors), ImageLabels::Tensor(image_labels)) => {
                 let index = self.nearest_by_tensors(
@@ -222,20 +262,46 @@ impl Matcher {
                     detail: format!("{e:?}"),
                 })?
             }
-            _ => {
-                return Err(Error::Internal(
-                    "the image and style patches were prepared for different searches".into(),
-                ));
-            }
+            _ => return Err(mixed_up()),
         };
-        if self.variety > 0.0 {
-            self.remember_usage(&index, style.count);
-        }
-        let queries = index.len();
-        Ok(Tensor::from_data(
-            TensorData::new(index, [queries]),
-            &device,
-        ))
+        self.remember_usage(&index, style.count);
+        Ok(index)
+    }
+
+    /// [`Matcher::nearest`] for activations on the host (prepared with
+    /// [`StylePatches::on_host`] and a host search).
+    pub fn nearest_on_host(
+        &mut self,
+        activations: &HostFeatures,
+        image_labels: &ImageLabels,
+        style: &StylePatches,
+    ) -> Result<Vec<i64>> {
+        let (StyleIndex::Host(host_style), ImageLabels::Host(targets)) =
+            (&style.index, image_labels)
+        else {
+            return Err(mixed_up());
+        };
+        let index = self.search_on_host(planar(activations), targets, host_style);
+        self.remember_usage(&index, style.count);
+        Ok(index)
+    }
+
+    fn search_on_host(
+        &self,
+        image: host::Planar<'_>,
+        targets: &host::SearchOrder,
+        style: &host::HostStyle,
+    ) -> Vec<i64> {
+        host::nearest(
+            image,
+            targets,
+            style,
+            host::Weights {
+                semantic: self.semantic_weight,
+                variety: self.variety,
+                usage: self.usage.as_deref(),
+            },
+        )
     }
 
     /// The tensor search: scores in batches of style patches, the running best kept.
@@ -294,8 +360,12 @@ impl Matcher {
         best.expect("a style has at least one patch").1
     }
 
-    /// How often each style patch was just chosen, relative to the most chosen one.
+    /// How often each style patch was just chosen, relative to the most chosen one (only
+    /// kept when `variety` uses it).
     fn remember_usage(&mut self, index: &[i64], count: usize) {
+        if self.variety <= 0.0 {
+            return;
+        }
         let mut histogram = vec![0f32; count];
         for &i in index {
             histogram[i as usize] += 1.0;
@@ -332,8 +402,8 @@ mod tests {
 
     const SEARCHES: [Search; 2] = [Search::Tensor, Search::Host];
 
-    fn indices(index: Result<Tensor<1, Int>>) -> Vec<i64> {
-        index.unwrap().try_into_vec_as::<i64>().unwrap()
+    fn indices(index: Result<Vec<i64>>) -> Vec<i64> {
+        index.unwrap()
     }
 
     fn random(shape: [usize; 4], seed: u64) -> Tensor<4> {

@@ -1,4 +1,7 @@
-//! The three terms of the objective, as differentiable tensor expressions.
+//! The three terms of the objective, as differentiable tensor expressions; [`host`] has
+//! the same terms with hand-written gradients, for CPU devices.
+
+pub(crate) mod host;
 
 use burn::tensor::{Int, Tensor};
 
