@@ -507,15 +507,64 @@ fn the_converter_script_turns_a_published_style_checkpoint_into_a_loadable_f16_f
     assert!(String::from_utf8_lossy(&result.stderr).contains("HTML"));
 }
 
-/// VGG19's host twin (Winograd convolutions, hand-written backward pass) gives the
-/// device encoder's activations and, through its backward pass, autodiff's gradient, for
-/// every convention and pooling and at a size whose pooling floors odd rows.
-#[test]
-fn vgg19_on_the_host_matches_the_device_encoder_and_its_gradient() {
-    let device = DeviceKind::Cpu.open().unwrap().autodiff();
+/// Checks that `encoder`'s host twin gives its activations of `layers` and, through the
+/// backward pass, autodiff's gradient of a loss with a different weight on every value.
+fn assert_host_twin_matches(encoder: &dyn Encoder, layers: &[Layer], device: &Device, what: &str) {
     let (height, width) = (38, 45);
     let image = test_image(height, width, 9);
     let pixels: Vec<f32> = image.values.iter().map(|v| *v as f32).collect();
+    let host = encoder.host().expect("the encoder has a host twin");
+    let pass = host
+        .forward(
+            HostImage {
+                pixels: &pixels,
+                height,
+                width,
+            },
+            layers,
+        )
+        .unwrap();
+    let input = image_tensor(&image, device).require_grad();
+    let features = encoder.encode(input.clone(), layers).unwrap();
+    let mut loss = Tensor::<1>::zeros([1], device);
+    let mut weights = Vec::new();
+    for (k, (on_host, on_device)) in pass.features().iter().zip(&features).enumerate() {
+        let expected: Vec<f64> = on_device
+            .clone()
+            .try_into_vec_as::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| f64::from(*v))
+            .collect();
+        let error = relative_error(&on_host.values, &expected);
+        assert!(error < 1e-4, "{what}, layer {}: error {error}", layers[k]);
+        let w: Vec<f32> = (0..expected.len())
+            .map(|i| ((i * 7 + k) % 5) as f32 - 2.0)
+            .collect();
+        let w_tensor = Tensor::<4>::from_data(TensorData::new(w.clone(), on_device.dims()), device);
+        loss = loss + (on_device.clone() * w_tensor).sum();
+        weights.push(Some(w));
+    }
+    let gradients = loss.backward();
+    let expected: Vec<f64> = input
+        .grad(&gradients)
+        .unwrap()
+        .try_into_vec_as::<f32>()
+        .unwrap()
+        .iter()
+        .map(|v| f64::from(*v))
+        .collect();
+    let gradient = pass.backward(weights).unwrap();
+    let error = relative_error(&gradient, &expected);
+    assert!(error < 1e-3, "{what}, gradient: error {error}");
+}
+
+/// VGG19's host twin (Winograd convolutions, hand-written backward pass) agrees with the
+/// device encoder and autodiff for every convention and pooling, at a size whose pooling
+/// floors odd rows.
+#[test]
+fn vgg19_on_the_host_matches_the_device_encoder_and_its_gradient() {
+    let device = DeviceKind::Cpu.open().unwrap().autodiff();
     let layers = [layer("conv2_2"), layer("conv3_1"), layer("conv4_2")];
     for convention in [InputConvention::Caffe, InputConvention::Torchvision] {
         for pooling in [Pooling::Average, Pooling::Max] {
@@ -525,60 +574,34 @@ fn vgg19_on_the_host_matches_the_device_encoder_and_its_gradient() {
                 deepest_layer: layer("conv4_2"),
             };
             let vgg = Vgg19::random(3, options, &device);
-            let host = vgg.host().expect("VGG19 has a host twin");
-            let pass = host
-                .forward(
-                    HostImage {
-                        pixels: &pixels,
-                        height,
-                        width,
-                    },
-                    &layers,
-                )
-                .unwrap();
-            let input = image_tensor(&image, &device).require_grad();
-            let features = vgg.encode(input.clone(), &layers).unwrap();
-            // A loss with a different weight on every activation: sum(w * features).
-            let mut loss = Tensor::<1>::zeros([1], &device);
-            let mut weights = Vec::new();
-            for (k, (on_host, on_device)) in pass.features().iter().zip(&features).enumerate() {
-                let expected: Vec<f64> = on_device
-                    .clone()
-                    .try_into_vec_as::<f32>()
-                    .unwrap()
-                    .iter()
-                    .map(|v| f64::from(*v))
-                    .collect();
-                let error = relative_error(&on_host.values, &expected);
-                assert!(
-                    error < 1e-4,
-                    "{convention:?} {pooling:?} layer {k}: error {error}"
-                );
-                let w: Vec<f32> = (0..expected.len())
-                    .map(|i| ((i * 7 + k) % 5) as f32 - 2.0)
-                    .collect();
-                let w_tensor =
-                    Tensor::<4>::from_data(TensorData::new(w.clone(), on_device.dims()), &device);
-                loss = loss + (on_device.clone() * w_tensor).sum();
-                weights.push(Some(w));
-            }
-            let gradients = loss.backward();
-            let expected: Vec<f64> = input
-                .grad(&gradients)
-                .unwrap()
-                .try_into_vec_as::<f32>()
-                .unwrap()
-                .iter()
-                .map(|v| f64::from(*v))
-                .collect();
-            let gradient = pass.backward(weights).unwrap();
-            let error = relative_error(&gradient, &expected);
-            assert!(
-                error < 1e-3,
-                "{convention:?} {pooling:?} gradient: error {error}"
+            assert_host_twin_matches(
+                &vgg,
+                &layers,
+                &device,
+                &format!("{convention:?} {pooling:?}"),
             );
         }
     }
+}
+
+/// The built-in encoder's host twin agrees with it on every kind of layer: the first of
+/// a block (pooled responses of the finer levels, or of the previous block's first
+/// layer), later ones (mixing the previous), and the colour channels.
+#[test]
+fn the_builtin_encoder_on_the_host_matches_the_device_encoder_and_its_gradient() {
+    let device = DeviceKind::Cpu.open().unwrap().autodiff();
+    let builtin = BuiltinEncoder::new(0, &device);
+    let layers = [
+        "conv1_2", "conv2_1", "conv3_1", "conv4_1", "conv4_2", "conv5_1",
+    ]
+    .map(layer);
+    assert_host_twin_matches(&builtin, &layers, &device, "builtin");
+    assert_host_twin_matches(
+        &builtin,
+        &[layer("conv3_1"), layer("conv4_1")],
+        &device,
+        "builtin, style layers",
+    );
 }
 
 #[test]

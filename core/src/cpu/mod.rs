@@ -8,5 +8,6 @@
 
 pub(crate) mod activation;
 pub(crate) mod matmul;
+pub(crate) mod planar;
 pub(crate) mod scratch;
 pub(crate) mod winograd;

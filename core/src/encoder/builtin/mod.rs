@@ -20,8 +20,10 @@
 //! It costs about 1/30 of VGG19's operations. It paints colours and local texture well
 //! but understands no objects: expect lower quality than a trained VGG19.
 
+mod host;
+
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use burn::tensor::activation::relu;
 use burn::tensor::module::{avg_pool2d, conv2d};
@@ -92,6 +94,9 @@ struct Inner {
     opponent: Tensor<4>,
     filter_bank: Tensor<4>,
     mixers: HashMap<Layer, Mixer>,
+    /// The host twin, built the first time it is asked for (`None` if the weights could
+    /// not be read back from the device).
+    host: OnceLock<Option<host::HostBuiltin>>,
 }
 
 impl std::fmt::Debug for BuiltinEncoder {
@@ -124,6 +129,7 @@ impl BuiltinEncoder {
             opponent: opponent_transform(device),
             filter_bank: filter_bank(device),
             mixers,
+            host: OnceLock::new(),
         };
         inner.calibrate(device);
         BuiltinEncoder {
@@ -179,6 +185,11 @@ fn random_mixing(
 
 /// RGB 0-255 to orthonormal opponent channels in [0, 1] units, as a 1x1 convolution.
 fn opponent_transform(device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(opponent_weights(), [3, 3, 1, 1]), device)
+}
+
+/// The opponent transform's `[3][3]` weights, row-major (output by RGB input).
+fn opponent_weights() -> Vec<f32> {
     let s3 = 3f32.sqrt();
     let s2 = 2f32.sqrt();
     let s6 = 6f32.sqrt();
@@ -187,8 +198,7 @@ fn opponent_transform(device: &Device) -> Tensor<4> {
         [1.0 / s2, -1.0 / s2, 0.0],
         [1.0 / s6, 1.0 / s6, -2.0 / s6],
     ];
-    let values: Vec<f32> = rows.iter().flatten().map(|v| v / 255.0).collect();
-    Tensor::from_data(TensorData::new(values, [3, 3, 1, 1]), device)
+    rows.iter().flatten().map(|v| v / 255.0).collect()
 }
 
 /// The fixed filters, applied to each colour channel separately (a grouped convolution).
@@ -372,6 +382,30 @@ impl<'a> Pass<'a> {
 }
 
 impl Inner {
+    /// The host twin, from the same weights and calibrated scales.
+    fn build_host(&self) -> Option<host::HostBuiltin> {
+        let mut mixers = std::collections::BTreeMap::new();
+        for (layer, mixer) in &self.mixers {
+            let weight = mixer.weight.clone().try_into_vec_as::<f32>().ok()?;
+            mixers.insert(
+                *layer,
+                host::HostMixer {
+                    weight,
+                    scale: mixer.scale,
+                    colour_scale: mixer.colour_scale,
+                },
+            );
+        }
+        Some(host::HostBuiltin {
+            opponent: opponent_weights(),
+            filters: bank_filters()
+                .into_iter()
+                .map(|f| f.into_iter().map(|v| v as f32).collect())
+                .collect(),
+            mixers,
+        })
+    }
+
     fn run(&self, image: Tensor<4>, layers: &[Layer], deepest: Layer) -> Vec<Tensor<4>> {
         let mut pass = Pass::new(self, image, deepest.block());
         layers.iter().map(|layer| pass.output(*layer)).collect()
@@ -475,6 +509,16 @@ impl Encoder for BuiltinEncoder {
         let [_, _, height, width] = image.dims();
         check_size(height, width, deepest)?;
         Ok(self.inner.run(image, layers, deepest))
+    }
+
+    /// The same steps on host memory with a hand-written backward pass; see
+    /// [`HostEncoder`](super::HostEncoder).
+    fn host(&self) -> Option<&dyn super::HostEncoder> {
+        self.inner
+            .host
+            .get_or_init(|| self.inner.build_host())
+            .as_ref()
+            .map(|h| h as &dyn super::HostEncoder)
     }
 
     fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64 {
