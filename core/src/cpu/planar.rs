@@ -297,29 +297,40 @@ pub(crate) fn filter_bank(x: &Planes, filters: &[Vec<f32>], size: usize) -> Plan
     let radius = size / 2;
     let (h, w) = (x.height, x.width);
     let count = filters.len();
+    let pw = w + 2 * radius;
     let mut out = Planes::zeros(x.channels * count, h, w);
+    // One task per channel and band of rows; each output row is finished (every tap)
+    // while it is in the first-level cache.
+    let rows_per_task = (16384 / w.max(1)).clamp(1, h.max(1));
+    let padded: Vec<Vec<f32>> = (0..x.channels)
+        .into_par_iter()
+        .map(|c| edge_padded(x.plane(c), h, w, radius))
+        .collect();
     out.values
         .par_chunks_mut(h * w)
         .enumerate()
         .for_each(|(o, plane)| {
-            let padded = edge_padded(x.plane(o / count), h, w, radius);
+            let padded = &padded[o / count];
             let filter = &filters[o % count];
-            let pw = w + 2 * radius;
-            for ky in 0..size {
-                for kx in 0..size {
-                    let k = filter[ky * size + kx];
-                    if k == 0.0 {
-                        continue;
+            plane
+                .par_chunks_mut(rows_per_task * w)
+                .enumerate()
+                .for_each(|(band, rows)| {
+                    for (r, row) in rows.chunks_exact_mut(w).enumerate() {
+                        let y = band * rows_per_task + r;
+                        for ky in 0..size {
+                            let source = &padded[(y + ky) * pw..][..pw];
+                            for kx in 0..size {
+                                let k = filter[ky * size + kx];
+                                if k != 0.0 {
+                                    row.iter_mut()
+                                        .zip(&source[kx..kx + w])
+                                        .for_each(|(t, s)| *t += k * s);
+                                }
+                            }
+                        }
                     }
-                    for y in 0..h {
-                        let source = &padded[(y + ky) * pw + kx..][..w];
-                        plane[y * w..][..w]
-                            .iter_mut()
-                            .zip(source)
-                            .for_each(|(t, s)| *t += k * s);
-                    }
-                }
-            }
+                });
         });
     out
 }
@@ -331,29 +342,42 @@ pub(crate) fn filter_bank_backward(gradient: &Planes, filters: &[Vec<f32>], size
     let count = filters.len();
     let channels = gradient.channels / count;
     let pw = w + 2 * radius;
+    let ph = h + 2 * radius;
+    let rows_per_task = (16384 / pw).clamp(1, ph);
     let mut out = Planes::zeros(channels, h, w);
     out.values
         .par_chunks_mut(h * w)
         .enumerate()
         .for_each(|(c, plane)| {
-            let mut padded = vec![0f32; (h + 2 * radius) * pw];
-            for (f, filter) in filters.iter().enumerate() {
-                let g = gradient.plane(c * count + f);
-                for ky in 0..size {
-                    for kx in 0..size {
-                        let k = filter[ky * size + kx];
-                        if k == 0.0 {
-                            continue;
-                        }
-                        for y in 0..h {
-                            padded[(y + ky) * pw + kx..][..w]
-                                .iter_mut()
-                                .zip(&g[y * w..][..w])
-                                .for_each(|(t, g)| *t += k * g);
+            // The gradient at the padded input, row by row: padded row py gathers output
+            // row y = py - ky through kernel row ky.
+            let mut padded = vec![0f32; ph * pw];
+            padded
+                .par_chunks_mut(rows_per_task * pw)
+                .enumerate()
+                .for_each(|(band, rows)| {
+                    for (r, row) in rows.chunks_exact_mut(pw).enumerate() {
+                        let py = band * rows_per_task + r;
+                        for (f, filter) in filters.iter().enumerate() {
+                            let g = gradient.plane(c * count + f);
+                            for ky in 0..size {
+                                let Some(y) = py.checked_sub(ky).filter(|y| *y < h) else {
+                                    continue;
+                                };
+                                let source = &g[y * w..][..w];
+                                for kx in 0..size {
+                                    let k = filter[ky * size + kx];
+                                    if k != 0.0 {
+                                        row[kx..kx + w]
+                                            .iter_mut()
+                                            .zip(source)
+                                            .for_each(|(t, g)| *t += k * g);
+                                    }
+                                }
+                            }
                         }
                     }
-                }
-            }
+                });
             fold_edge_padding(&padded, h, w, radius, plane);
         });
     out

@@ -188,8 +188,9 @@ pub struct DoodleOptions {
     pub smoothness: f32,
     /// How strongly patches already used are avoided, to spread the choice (0 to 1).
     pub variety: f32,
-    /// The style patches are matched in at least this many batches, to bound memory
-    /// (more batches are used automatically when one would exceed 128 MB).
+    /// On GPU devices the style patches are matched in at least this many batches, to
+    /// bound memory (more batches are used automatically when one would exceed 128 MB).
+    /// CPU devices search in small tiles and ignore it.
     pub slices: usize,
     /// Find the nearest style patches every this many evaluations and reuse them in
     /// between. 1 (the default) matches at every evaluation, as the reference does; matches

@@ -77,7 +77,8 @@ pub struct DoodleArgs {
     /// Penalty on reusing the same style patches (0 to 1).
     #[arg(long, default_value_t = 0.0)]
     variety: f32,
-    /// Minimum number of batches the style patches are matched in.
+    /// Minimum number of batches the style patches are matched in on a GPU (the CPU
+    /// search works in small tiles and needs none).
     #[arg(long, default_value_t = 2)]
     slices: usize,
     /// Find nearest style patches every N evaluations (1, as the reference, is slowest).
