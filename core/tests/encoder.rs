@@ -507,6 +507,11 @@ fn the_converter_script_turns_a_published_style_checkpoint_into_a_loadable_f16_f
     assert!(String::from_utf8_lossy(&result.stderr).contains("HTML"));
 }
 
+fn values_f64(tensor: Tensor<4>) -> Vec<f64> {
+    let values: Vec<f32> = tensor.try_into_vec_as::<f32>().unwrap();
+    values.into_iter().map(f64::from).collect()
+}
+
 /// Checks that `encoder`'s host twin gives its activations of `layers` and, through the
 /// backward pass, autodiff's gradient of a loss with a different weight on every value.
 fn assert_host_twin_matches(encoder: &dyn Encoder, layers: &[Layer], device: &Device, what: &str) {
@@ -529,13 +534,7 @@ fn assert_host_twin_matches(encoder: &dyn Encoder, layers: &[Layer], device: &De
     let mut loss = Tensor::<1>::zeros([1], device);
     let mut weights = Vec::new();
     for (k, (on_host, on_device)) in pass.features().iter().zip(&features).enumerate() {
-        let expected: Vec<f64> = on_device
-            .clone()
-            .try_into_vec_as::<f32>()
-            .unwrap()
-            .iter()
-            .map(|v| f64::from(*v))
-            .collect();
+        let expected = values_f64(on_device.clone());
         let error = relative_error(&on_host.values, &expected);
         assert!(error < 1e-4, "{what}, layer {}: error {error}", layers[k]);
         let w: Vec<f32> = (0..expected.len())
@@ -546,14 +545,7 @@ fn assert_host_twin_matches(encoder: &dyn Encoder, layers: &[Layer], device: &De
         weights.push(Some(w));
     }
     let gradients = loss.backward();
-    let expected: Vec<f64> = input
-        .grad(&gradients)
-        .unwrap()
-        .try_into_vec_as::<f32>()
-        .unwrap()
-        .iter()
-        .map(|v| f64::from(*v))
-        .collect();
+    let expected = values_f64(input.grad(&gradients).unwrap());
     let gradient = pass.backward(weights).unwrap();
     let error = relative_error(&gradient, &expected);
     assert!(error < 1e-3, "{what}, gradient: error {error}");
@@ -644,4 +636,18 @@ fn a_host_pass_refuses_gradients_that_do_not_fit_its_layers() {
         )
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidOptions, "{error}");
+    let short = vec![1.0; 10];
+    let error = vgg
+        .host()
+        .unwrap()
+        .forward(
+            HostImage {
+                pixels: &short,
+                height: 8,
+                width: 8,
+            },
+            &[layer("conv2_1")],
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("8x8"), "{error}");
 }

@@ -198,6 +198,10 @@ mod tests {
         }
     }
 
+    fn x_at(x: &Activation, y: usize, column: usize, c: usize) -> f32 {
+        x.pixel(y, column)[c]
+    }
+
     #[test]
     fn planar_round_trip() {
         let x = ramp(3, 5, 4);
@@ -212,24 +216,17 @@ mod tests {
         for pool in [Pool::Average, Pool::Max] {
             let y = pool.forward(&x);
             assert_eq!((y.height, y.width), (2, 3));
-            let expected = match pool {
-                Pool::Average => x
-                    .pixel(2, 4)
-                    .iter()
-                    .zip(x.pixel(2, 5))
-                    .zip(x.pixel(3, 4))
-                    .zip(x.pixel(3, 5))
-                    .map(|(((a, b), c), d)| (a + b + c + d) / 4.0)
-                    .collect::<Vec<_>>(),
-                Pool::Max => x
-                    .pixel(2, 4)
-                    .iter()
-                    .zip(x.pixel(2, 5))
-                    .zip(x.pixel(3, 4))
-                    .zip(x.pixel(3, 5))
-                    .map(|(((a, b), c), d)| a.max(*b).max(*c).max(*d))
-                    .collect(),
-            };
+            // The window of output (1, 2): rows 2-3, columns 4-5.
+            let expected: Vec<f32> = (0..3)
+                .map(|c| {
+                    let window =
+                        [(2, 4), (2, 5), (3, 4), (3, 5)].map(|(y, column)| x_at(&x, y, column, c));
+                    match pool {
+                        Pool::Average => window.iter().sum::<f32>() / 4.0,
+                        Pool::Max => window.iter().copied().fold(f32::MIN, f32::max),
+                    }
+                })
+                .collect();
             assert_eq!(y.pixel(1, 2), expected.as_slice());
             // <pool(x + e v), g> changes by e <v, backward(g)> (exact for average pooling,
             // and for max pooling away from ties).

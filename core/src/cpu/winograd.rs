@@ -129,6 +129,12 @@ impl Conv3x3 {
         out
     }
 
+    /// The `[inputs][outputs]` kernel matrix of transform point `p`.
+    fn point_kernels(&self, p: usize) -> &[f32] {
+        let size = self.inputs * self.outputs;
+        &self.kernels[p * size..][..size]
+    }
+
     fn forward_band(&self, x: &Activation, layout: &Layout, band: usize, out: &mut [f32]) {
         let blocks = layout.band_blocks(band);
         let (inputs, outputs) = (self.inputs, self.outputs);
@@ -150,38 +156,13 @@ impl Conv3x3 {
             for i in 0..TILE {
                 let h =
                     std::array::from_fn(|column| &half[(column * TILE + i) * inputs..][..inputs]);
-                let targets = transformed
-                    .get_disjoint_mut(std::array::from_fn::<_, 6, _>(|j| {
-                        let start = ((i * TILE + j) * count + b) * inputs;
-                        start..start + inputs
-                    }))
-                    .expect("the six points of a row are distinct");
-                input_1d(h, targets);
+                input_1d(h, row_of_points(&mut transformed, i, count, b, inputs));
             }
         }
-        // The 36 products are independent: in parallel, so that small images with few
-        // bands still use every thread.
         let mut products = scratch::take(POINTS * count * outputs);
-        products
-            .par_chunks_mut(count * outputs)
-            .enumerate()
-            .for_each(|(p, product)| {
-                multiply(
-                    MatrixRef::rows(
-                        &transformed[p * count * inputs..][..count * inputs],
-                        count,
-                        inputs,
-                    ),
-                    MatrixRef::rows(
-                        &self.kernels[p * inputs * outputs..][..inputs * outputs],
-                        inputs,
-                        outputs,
-                    ),
-                    1.0,
-                    false,
-                    product,
-                )
-            });
+        multiply_points(&transformed, count, inputs, &mut products, |p| {
+            MatrixRef::rows(self.point_kernels(p), inputs, outputs)
+        });
         let first_row = band * layout.band_rows() * BLOCK;
         let mut half = vec![0f32; TILE * BLOCK * outputs];
         let mut block = vec![0f32; BLOCK * outputs];
@@ -245,36 +226,13 @@ impl Conv3x3 {
             // Columns: Z[i][j] = sum_l AT[l][j] half[l][i], straight into place.
             for i in 0..TILE {
                 let h = std::array::from_fn(|l| &half[(l * TILE + i) * outputs..][..outputs]);
-                let targets = transformed
-                    .get_disjoint_mut(std::array::from_fn::<_, 6, _>(|j| {
-                        let start = ((i * TILE + j) * count + b) * outputs;
-                        start..start + outputs
-                    }))
-                    .expect("the six points of a row are distinct");
-                output_adjoint_1d(h, targets);
+                output_adjoint_1d(h, row_of_points(&mut transformed, i, count, b, outputs));
             }
         }
         let mut products = scratch::take(POINTS * count * inputs);
-        products
-            .par_chunks_mut(count * inputs)
-            .enumerate()
-            .for_each(|(p, product)| {
-                multiply(
-                    MatrixRef::rows(
-                        &transformed[p * count * outputs..][..count * outputs],
-                        count,
-                        outputs,
-                    ),
-                    MatrixRef::transposed(
-                        &self.kernels[p * inputs * outputs..][..inputs * outputs],
-                        inputs,
-                        outputs,
-                    ),
-                    1.0,
-                    false,
-                    product,
-                )
-            });
+        multiply_points(&transformed, count, outputs, &mut products, |p| {
+            MatrixRef::transposed(self.point_kernels(p), inputs, outputs)
+        });
         let width = gradient.width;
         let mut half = vec![0f32; POINTS * inputs];
         let mut tile_row = vec![0f32; TILE * inputs];
@@ -308,6 +266,49 @@ impl Conv3x3 {
             }
         }
     }
+}
+
+/// For every transform point `p`: `products[p] = transformed[p] * kernels(p)`, where
+/// `transformed` is `[36][count][depth]` and `products` `[36][count][n]`. The 36 products
+/// are independent and run in parallel, so that small images with few bands still use
+/// every thread.
+fn multiply_points<'k>(
+    transformed: &[f32],
+    count: usize,
+    depth: usize,
+    products: &mut [f32],
+    kernels: impl Fn(usize) -> MatrixRef<'k> + Sync,
+) {
+    let n = products.len() / (POINTS * count).max(1);
+    products
+        .par_chunks_mut(count * n)
+        .enumerate()
+        .for_each(|(p, product)| {
+            let lhs = &transformed[p * count * depth..][..count * depth];
+            multiply(
+                MatrixRef::rows(lhs, count, depth),
+                kernels(p),
+                1.0,
+                false,
+                product,
+            )
+        });
+}
+
+/// The six transform points `(i, 0..6)` of block `b` in a `[36][count][c]` buffer.
+fn row_of_points(
+    buffer: &mut [f32],
+    i: usize,
+    count: usize,
+    b: usize,
+    c: usize,
+) -> [&mut [f32]; 6] {
+    buffer
+        .get_disjoint_mut(std::array::from_fn::<_, 6, _>(|j| {
+            let start = ((i * TILE + j) * count + b) * c;
+            start..start + c
+        }))
+        .expect("the six points of a row are distinct")
 }
 
 /// How an image is cut into 4x4 blocks and bands of block rows.

@@ -37,6 +37,25 @@ pub struct HostImage<'a> {
     pub width: usize,
 }
 
+impl HostImage<'_> {
+    /// Fails unless there are three planes of `height x width` values.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.pixels.len() == 3 * self.height * self.width {
+            return Ok(());
+        }
+        Err(crate::Error::option(
+            "pixels",
+            format!(
+                "{} values cannot be a {}x{} RGB image, which has {}",
+                self.pixels.len(),
+                self.width,
+                self.height,
+                3 * self.height * self.width
+            ),
+        ))
+    }
+}
+
 /// One layer's activations in host memory, planar `[channels][height][width]` (the
 /// layout of a `[1, C, h, w]` tensor).
 #[derive(Debug, Clone, PartialEq)]

@@ -382,6 +382,23 @@ mod tests {
     use super::*;
     use crate::rng::SplitMix64;
 
+    /// Features alone: no labels, no variety.
+    const PLAIN: Weights<'static> = Weights {
+        semantic: 0.0,
+        variety: 0.0,
+        usage: None,
+    };
+
+    /// The search without labels.
+    fn search_unlabelled(image: Planar<'_>, style: Planar<'_>) -> Vec<i64> {
+        nearest(
+            image,
+            &SearchOrder::unlabelled(image.patch_count()),
+            &HostStyle::new(style, None),
+            PLAIN,
+        )
+    }
+
     fn random(count: usize, seed: u64) -> Vec<f32> {
         let mut rng = SplitMix64::new(seed);
         (0..count).map(|_| rng.uniform() as f32 - 0.3).collect()
@@ -496,27 +513,8 @@ mod tests {
                 }
             }
         }
-        let unlabelled = nearest(
-            image,
-            &SearchOrder::unlabelled(image.patch_count()),
-            &HostStyle::new(style, None),
-            Weights {
-                semantic: 0.0,
-                variety: 0.0,
-                usage: None,
-            },
-        );
-        let expected = brute_force(
-            image,
-            None,
-            style,
-            None,
-            Weights {
-                semantic: 0.0,
-                variety: 0.0,
-                usage: None,
-            },
-        );
+        let unlabelled = search_unlabelled(image, style);
+        let expected = brute_force(image, None, style, None, PLAIN);
         assert_eq!(unlabelled, expected);
     }
 
@@ -524,16 +522,7 @@ mod tests {
     fn an_image_made_of_the_style_finds_its_own_patches() {
         let values = random(3 * 20 * 70, 4);
         let style = planar(&values, 3, 20, 70);
-        let found = nearest(
-            style,
-            &SearchOrder::unlabelled(style.patch_count()),
-            &HostStyle::new(style, None),
-            Weights {
-                semantic: 0.0,
-                variety: 0.0,
-                usage: None,
-            },
-        );
+        let found = search_unlabelled(style, style);
         assert_eq!(found, (0..style.patch_count() as i64).collect::<Vec<_>>());
     }
 
@@ -546,16 +535,7 @@ mod tests {
         let zeros = vec![0f32; 2 * 5 * 5];
         for values in [&image_values, &zeros] {
             let image = planar(values, 2, 5, 5);
-            let found = nearest(
-                image,
-                &SearchOrder::unlabelled(image.patch_count()),
-                &HostStyle::new(style, None),
-                Weights {
-                    semantic: 0.0,
-                    variety: 0.0,
-                    usage: None,
-                },
-            );
+            let found = search_unlabelled(image, style);
             assert_eq!(found, vec![0; 9]);
         }
     }

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use super::{FILTERS_PER_CHANNEL, KERNEL_SIZE, RESPONSES, mixed_channels, mixer_inputs};
+use crate::Result;
 use crate::cpu::planar::{
     Planes, filter_bank, filter_bank_backward, halve, halve_backward, mix, mix_backward,
     overlapping_pool, overlapping_pool_backward,
 };
 use crate::encoder::host::{HostEncoder, HostFeatures, HostImage, HostPass, HostTape};
 use crate::encoder::{Layer, check_layers, check_size};
-use crate::{Error, Result};
 
 /// One layer's mixing: weights `[outputs][inputs]` and the calibrated scales.
 pub(super) struct HostMixer {
@@ -33,14 +33,7 @@ impl HostEncoder for HostBuiltin {
     fn forward<'a>(&'a self, image: HostImage<'_>, layers: &[Layer]) -> Result<HostPass<'a>> {
         let deepest = check_layers(layers, Layer::ALL[15], "the built-in encoder has layers")?;
         check_size(image.height, image.width, deepest)?;
-        if image.pixels.len() != 3 * image.height * image.width {
-            return Err(Error::Internal(format!(
-                "{} pixel values for a {}x{} RGB image",
-                image.pixels.len(),
-                image.width,
-                image.height
-            )));
-        }
+        image.check()?;
         let mut run = Run::new(self, image, deepest.block());
         let features = layers
             .iter()

@@ -4,11 +4,11 @@
 use std::sync::OnceLock;
 
 use super::{InputConvention, Pooling};
+use crate::Result;
 use crate::cpu::activation::{Activation, Pool};
 use crate::cpu::winograd::Conv3x3;
 use crate::encoder::host::{HostEncoder, HostFeatures, HostImage, HostPass, HostTape};
 use crate::encoder::{Layer, check_layers, check_size};
-use crate::{Error, Result};
 
 /// The weights of one convolution, read from the device tensors on first use.
 pub(super) struct HostLayer {
@@ -62,14 +62,7 @@ impl HostEncoder for HostVgg19 {
     fn forward<'a>(&'a self, image: HostImage<'_>, layers: &[Layer]) -> Result<HostPass<'a>> {
         let deepest = check_layers(layers, self.deepest_layer(), "this VGG19 was loaded")?;
         check_size(image.height, image.width, deepest)?;
-        if image.pixels.len() != 3 * image.height * image.width {
-            return Err(Error::Internal(format!(
-                "{} pixel values for a {}x{} RGB image",
-                image.pixels.len(),
-                image.width,
-                image.height
-            )));
-        }
+        image.check()?;
         let prepared = prepare(self.convention, image);
         let mut outputs: Vec<Activation> = Vec::new();
         for (layer, host) in Layer::ALL.iter().zip(&self.layers) {
