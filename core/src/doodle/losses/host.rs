@@ -4,7 +4,9 @@
 //! They compute the same values as the tensor versions in the parent module (tested).
 //!
 //! Activations are planar `[C][h][w]`, as [`HostFeatures`]. Every function returns the
-//! weighted loss and the gradient of the weighted loss.
+//! weighted loss and the gradient of the weighted loss. Per-channel sums are added in
+//! channel order (not by rayon's reduction, whose order depends on scheduling), so the
+//! same inputs give the same bits.
 
 use rayon::prelude::*;
 
@@ -89,6 +91,8 @@ pub(crate) fn style_loss(
             }
             sum
         })
+        .collect::<Vec<f64>>()
+        .iter()
         .sum();
     (loss * scale, gradient)
 }
@@ -155,6 +159,8 @@ pub(crate) fn smoothness_loss(
             }
             sum
         })
+        .collect::<Vec<f64>>()
+        .iter()
         .sum();
     (loss * scale, gradient)
 }
