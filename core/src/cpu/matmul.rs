@@ -34,6 +34,17 @@ impl<'a> MatrixRef<'a> {
         }
     }
 
+    /// The same values read as the transpose.
+    pub fn transpose(self) -> Self {
+        MatrixRef {
+            rows: self.columns,
+            columns: self.rows,
+            row_stride: self.column_stride,
+            column_stride: self.row_stride,
+            ..self
+        }
+    }
+
     /// Whether every element lies inside `values`.
     fn fits(&self) -> bool {
         self.rows == 0

@@ -1,34 +1,44 @@
-//! Exact nearest-patch search on the CPU, fused and pruned by the semantic labels.
+//! Exact nearest-patch search on the CPU: patch scores summed from pixel correlations,
+//! only the running best kept, and style tiles the labels rule out skipped.
 //!
-//! The tensor search scores every image patch against every style patch and stores the
-//! scores. On a CPU device this module finds the same best patches with less work:
+//! The tensor search scores every image patch against every style patch with a dot
+//! product of `9 C` values and stores the scores. On a CPU device this module finds the
+//! same best patches with a fraction of the work:
 //!
-//! - it scores tiles of [`QUERY_BLOCK`] image patches by [`STYLE_BLOCK`] style patches
-//!   with one matrix product each and keeps only the running best, so no score matrix is
-//!   stored and memory does not grow with the image;
-//! - with semantic maps, both sides are sorted by their main label and a tile is skipped
-//!   when the labels alone rule it out. A score is `cos(features) + w cos(labels) -
-//!   v usage`, and `cos(features)` lies in [-1, 1], so a style patch whose label part
-//!   (`w cos(labels) - v usage`) is more than 2 below the best label part an image patch
-//!   has anywhere can never be its best. A doodle's image patches then only meet the style
-//!   patches of their own region (and the boundaries'), about one tile in five for five
-//!   regions of equal size.
+//! - **Pixel correlations, summed.** The dot product of two 3x3 patches is the sum of
+//!   the dot products of their nine pixel pairs at the same offsets, and neighbouring
+//!   patch pairs share eight of those nine. So both sides are cut into small rectangles
+//!   of patch positions ([`Tile`]s); for an image tile and a style tile, one matrix
+//!   product gives the dot products of all their pixel pairs (`C` values each) and each
+//!   patch pair adds its nine. For tiles of 8x16 and 8x32 patches that is about a fifth of the
+//!   multiplications of patch-by-patch dot products. Patch norms come from the same
+//!   pixels, so the cosines are those of the tensor search up to rounding.
+//! - **Running best.** Scores are made one tile pair at a time and only each image
+//!   patch's best so far is kept, so memory does not grow with the image.
+//! - **Label pruning.** With semantic maps a score is `cos(features) + w cos(labels) -
+//!   v usage`, and `cos(features)` lies in [-1, 1]. The label parts (`w cos(labels) -
+//!   v usage`, cheap: a few label channels) are computed first; a style tile whose best
+//!   label part for an image patch is more than 2 below the best that patch has anywhere
+//!   cannot hold its best, and when that holds for every patch of an image tile its
+//!   features are not compared at all. A doodle's image tiles then meet only the style
+//!   tiles of their own region and its boundaries.
 //!
 //! The answer is the full search's: every style patch that could win is scored, and ties
 //! go to the lower style index, as with the tensor search. It does not depend on the
-//! number of threads: each tile is computed the same way whoever computes it.
+//! number of threads: each image tile is searched the same way whoever searches it.
 
 use rayon::prelude::*;
 
 use crate::cpu::matmul::{MatrixRef, multiply};
+use crate::cpu::scratch;
 
-/// Image patches per parallel task and per tile.
-const QUERY_BLOCK: usize = 128;
-/// Style patches per tile.
-const STYLE_BLOCK: usize = 256;
+/// Image tiles, in patch rows and columns. Each is one parallel task.
+const IMAGE_TILE: (usize, usize) = (8, 16);
+/// Style tiles, in patch rows and columns.
+const STYLE_TILE: (usize, usize) = (8, 32);
 /// How far below an image patch's best label part a style patch's label part may be and
-/// still win: the feature part spans 2, plus room for rounding (a normalised dot product
-/// can exceed 1 by a few ulps).
+/// still win: the feature part spans 2, plus room for rounding (a cosine can exceed 1 by
+/// a few ulps).
 const BOUND_SLACK: f32 = 2.0 + 1e-3;
 
 /// An activation `[C][h][w]` (planar, as burn stores `[1, C, h, w]`).
@@ -43,97 +53,246 @@ pub(crate) struct Planar<'a> {
 impl Planar<'_> {
     /// Number of 3x3 patches (stride 1, no padding).
     pub fn patch_count(&self) -> usize {
-        self.height.saturating_sub(2) * self.width.saturating_sub(2)
+        let (rows, columns) = self.patch_grid();
+        rows * columns
     }
 
-    /// Length of one patch row: `C * 9`.
-    pub fn patch_dims(&self) -> usize {
-        self.channels * 9
+    /// Rows and columns of patch positions. Patch `index` is at `(index / columns, index
+    /// % columns)`, its top-left pixel.
+    fn patch_grid(&self) -> (usize, usize) {
+        (self.height.saturating_sub(2), self.width.saturating_sub(2))
     }
 
-    /// Writes patch `index` (row-major over the `(h-2) x (w-2)` patch positions) into
-    /// `row`, ordered channel-major like a convolution filter, divided by its L2 norm
-    /// (a patch of zeros stays zero).
+    /// Writes patch `index` into `row` (`9 C` values, channel-major like a convolution
+    /// filter), divided by its L2 norm (a patch of zeros stays zero).
     fn normalised_patch(&self, index: usize, row: &mut [f32]) {
         let columns = self.width - 2;
         let (y, x) = (index / columns, index % columns);
         let plane = self.height * self.width;
-        let mut out = row.iter_mut();
-        for c in 0..self.channels {
-            for dy in 0..3 {
+        for (c, channel) in row.chunks_exact_mut(9).enumerate() {
+            for (dy, values) in channel.chunks_exact_mut(3).enumerate() {
                 let start = c * plane + (y + dy) * self.width + x;
-                for value in &self.values[start..start + 3] {
-                    *out.next().expect("row has C * 9 values") = *value;
-                }
+                values.copy_from_slice(&self.values[start..start + 3]);
             }
         }
-        normalise(row);
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-8);
+        row.iter_mut().for_each(|v| *v /= norm);
     }
 
-    /// Every patch, normalised, in the given order: `[order.len(), C * 9]`.
-    fn normalised_patches(&self, order: &[u32]) -> Vec<f32> {
-        let dims = self.patch_dims();
+    /// The pixels under `tile`'s patches, `[C][(rows + 2) * (columns + 2)]`, into `out`.
+    fn copy_tile(&self, tile: &Tile, out: &mut [f32]) {
+        let (rows, columns) = tile.pixel_size();
+        let plane = self.height * self.width;
+        for (c, channel) in out.chunks_exact_mut(rows * columns).enumerate() {
+            for (y, row) in channel.chunks_exact_mut(columns).enumerate() {
+                let start = c * plane + (tile.row + y) * self.width + tile.column;
+                row.copy_from_slice(&self.values[start..start + columns]);
+            }
+        }
+    }
+}
+
+/// A rectangle of `rows x columns` patch positions from `(row, column)`. Its patches
+/// are searched in row-major order, from position `start` of the search order.
+#[derive(Clone, Copy, Debug)]
+struct Tile {
+    row: usize,
+    column: usize,
+    rows: usize,
+    columns: usize,
+    start: usize,
+}
+
+impl Tile {
+    fn patches(&self) -> usize {
+        self.rows * self.columns
+    }
+
+    /// Rows and columns of the pixels its patches cover.
+    fn pixel_size(&self) -> (usize, usize) {
+        (self.rows + 2, self.columns + 2)
+    }
+
+    fn pixels(&self) -> usize {
+        let (rows, columns) = self.pixel_size();
+        rows * columns
+    }
+
+    /// Its patches' positions in the search order.
+    fn range(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.patches()
+    }
+}
+
+/// A grid of `rows x columns` patch positions cut into tiles of at most `size`, row
+/// after row of tiles, and the patch indices in the order the tiles list them.
+fn tiles(grid: (usize, usize), size: (usize, usize)) -> (Vec<Tile>, Vec<u32>) {
+    let (rows, columns) = grid;
+    let mut tiles = Vec::new();
+    let mut order = Vec::with_capacity(rows * columns);
+    for row in (0..rows).step_by(size.0) {
+        for column in (0..columns).step_by(size.1) {
+            let tile = Tile {
+                row,
+                column,
+                rows: size.0.min(rows - row),
+                columns: size.1.min(columns - column),
+                start: order.len(),
+            };
+            for y in row..row + tile.rows {
+                order.extend((column..column + tile.columns).map(|x| (y * columns + x) as u32));
+            }
+            tiles.push(tile);
+        }
+    }
+    (tiles, order)
+}
+
+/// One tile's pixels, `[C][pixels]`, and its patches' inverse norms (row-major).
+#[derive(Clone, Copy)]
+struct TileView<'a> {
+    tile: Tile,
+    pixels: &'a [f32],
+    inverse_norms: &'a [f32],
+    channels: usize,
+}
+
+impl<'a> TileView<'a> {
+    /// The pixels as a `C x pixels` matrix.
+    fn matrix(&self) -> MatrixRef<'a> {
+        MatrixRef::rows(self.pixels, self.channels, self.tile.pixels())
+    }
+}
+
+/// Each patch's `1 / |patch|` over the `9 C` values of its pixels, into `out`. A patch
+/// of zeros gets a large finite value, so its cosines are 0, as when the tensor search
+/// divides it by its clamped norm.
+fn inverse_norms(tile: &Tile, pixels: &[f32], out: &mut [f32]) {
+    let mut squares = vec![0f32; tile.pixels()];
+    for plane in pixels.chunks_exact(tile.pixels()) {
+        squares.iter_mut().zip(plane).for_each(|(s, v)| *s += v * v);
+    }
+    let pixel_columns = tile.pixel_size().1;
+    for (index, inverse) in out.iter_mut().enumerate().take(tile.patches()) {
+        let (y, x) = (index / tile.columns, index % tile.columns);
+        let mut sum = 0f32;
+        for dy in 0..3 {
+            sum += squares[(y + dy) * pixel_columns + x..][..3]
+                .iter()
+                .sum::<f32>();
+        }
+        *inverse = 1.0 / sum.sqrt().max(1e-8);
+    }
+}
+
+/// One side of a search cut into tiles: the pixels under each tile and its patches'
+/// inverse norms, in search order.
+struct TiledValues {
+    channels: usize,
+    pixels: Vec<f32>,
+    /// Where each tile's pixels start in `pixels`, in values.
+    offsets: Vec<usize>,
+    inverse_norms: Vec<f32>,
+}
+
+impl TiledValues {
+    fn new(values: Planar<'_>, tiles: &[Tile]) -> Self {
+        let channels = values.channels;
+        let mut offsets = Vec::with_capacity(tiles.len());
+        let mut total = 0;
+        for tile in tiles {
+            offsets.push(total);
+            total += tile.pixels() * channels;
+        }
+        let mut pixels = vec![0f32; total];
+        let patches = tiles.iter().map(Tile::patches).sum();
+        let mut inverse = vec![0f32; patches];
+        for (tile, &offset) in tiles.iter().zip(&offsets) {
+            let own = &mut pixels[offset..offset + tile.pixels() * channels];
+            values.copy_tile(tile, own);
+            inverse_norms(tile, own, &mut inverse[tile.range()]);
+        }
+        TiledValues {
+            channels,
+            pixels,
+            offsets,
+            inverse_norms: inverse,
+        }
+    }
+
+    fn view(&self, tiles: &[Tile], index: usize) -> TileView<'_> {
+        let tile = tiles[index];
+        TileView {
+            tile,
+            pixels: &self.pixels[self.offsets[index]..][..tile.pixels() * self.channels],
+            inverse_norms: &self.inverse_norms[tile.range()],
+            channels: self.channels,
+        }
+    }
+}
+
+/// A side's label fractions, cut into its tiles, and each patch's normalised label row
+/// (`9 K` values, channel-major), in search order.
+struct Labels {
+    tiled: TiledValues,
+    rows: Vec<f32>,
+    dims: usize,
+}
+
+impl Labels {
+    fn new(labels: Planar<'_>, tiles: &[Tile], order: &[u32]) -> Self {
+        let dims = labels.channels * 9;
         let mut rows = vec![0f32; order.len() * dims];
-        rows.par_chunks_mut(dims)
+        rows.par_chunks_mut(dims.max(1))
             .zip(order.par_iter())
-            .for_each(|(row, &index)| self.normalised_patch(index as usize, row));
-        rows
+            .for_each(|(row, &index)| labels.normalised_patch(index as usize, row));
+        Labels {
+            tiled: TiledValues::new(labels, tiles),
+            rows,
+            dims,
+        }
     }
 
-    /// The order that groups patches by their main label (the channel with the largest
-    /// sum over the patch), each group in index order.
-    fn order_by_main_label(&self) -> Vec<u32> {
-        let dims = self.patch_dims();
-        let mut row = vec![0f32; dims];
-        let mut keyed: Vec<(usize, u32)> = (0..self.patch_count())
-            .map(|index| {
-                self.normalised_patch(index, &mut row);
-                let main = (0..self.channels)
-                    .map(|c| row[c * 9..c * 9 + 9].iter().sum::<f32>())
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (c, sum)| {
-                        if sum > best.1 { (c, sum) } else { best }
-                    })
-                    .0;
-                (main, index as u32)
-            })
-            .collect();
-        keyed.sort_unstable();
-        keyed.into_iter().map(|(_, index)| index).collect()
+    fn row(&self, position: usize) -> &[f32] {
+        &self.rows[position * self.dims..][..self.dims]
     }
 }
 
-fn normalise(row: &mut [f32]) {
-    let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-8);
-    row.iter_mut().for_each(|v| *v /= norm);
-}
-
-/// The order patches are searched in, and their normalised label rows in that order.
+/// The order a side's patches are searched in (tile by tile) and, with maps, its labels.
 pub(crate) struct SearchOrder {
-    /// Patch indices, grouped by main label when there are labels.
+    tiles: Vec<Tile>,
+    /// Patch indices in search order.
     order: Vec<u32>,
-    /// `[count, K * 9]` normalised label rows in `order`, or `None` without labels.
-    labels: Option<Vec<f32>>,
-    label_dims: usize,
+    labels: Option<Labels>,
 }
 
 impl SearchOrder {
-    /// For `count` patches without labels: index order.
-    pub fn unlabelled(count: usize) -> Self {
+    /// For the patches of an activation of `height x width`, without labels.
+    fn unlabelled(height: usize, width: usize, tile: (usize, usize)) -> Self {
+        let grid = (height.saturating_sub(2), width.saturating_sub(2));
+        let (tiles, order) = tiles(grid, tile);
         SearchOrder {
-            order: (0..count as u32).collect(),
+            tiles,
+            order,
             labels: None,
-            label_dims: 0,
         }
     }
 
     /// From label fractions `[K][h][w]` at the layer's resolution.
-    pub fn labelled(labels: Planar<'_>) -> Self {
-        let order = labels.order_by_main_label();
+    fn labelled(labels: Planar<'_>, tile: (usize, usize)) -> Self {
+        let (tiles, order) = tiles(labels.patch_grid(), tile);
         SearchOrder {
-            labels: Some(labels.normalised_patches(&order)),
-            label_dims: labels.patch_dims(),
+            labels: Some(Labels::new(labels, &tiles, &order)),
+            tiles,
             order,
+        }
+    }
+
+    /// The image's side: tiles of [`IMAGE_TILE`].
+    pub fn for_image(height: usize, width: usize, labels: Option<Planar<'_>>) -> Self {
+        match labels {
+            Some(labels) => Self::labelled(labels, IMAGE_TILE),
+            None => Self::unlabelled(height, width, IMAGE_TILE),
         }
     }
 
@@ -141,33 +300,69 @@ impl SearchOrder {
         self.order.len()
     }
 
-    fn label_rows(&self, range: std::ops::Range<usize>) -> Option<&[f32]> {
+    fn label_view(&self, index: usize) -> Option<TileView<'_>> {
         self.labels
             .as_ref()
-            .map(|rows| &rows[range.start * self.label_dims..range.end * self.label_dims])
+            .map(|l| l.tiled.view(&self.tiles, index))
+    }
+}
+
+/// What bounds the label parts of a style tile's patches, for pruning: the largest
+/// value of each label row entry over the tile, and one patch of the tile (its centre)
+/// whose label part is an attainable value.
+struct LabelBounds {
+    /// `[tiles][9 K]`: an image patch's label cosine with any patch of a tile is at most
+    /// its dot product with the tile's row here, as label rows are not negative.
+    largest: Vec<f32>,
+    /// Search positions of each tile's centre patch.
+    centres: Vec<usize>,
+}
+
+impl LabelBounds {
+    fn new(labels: &Labels, tiles: &[Tile]) -> Self {
+        let dims = labels.dims;
+        let mut largest = vec![0f32; tiles.len() * dims];
+        for (tile, bound) in tiles.iter().zip(largest.chunks_exact_mut(dims.max(1))) {
+            for position in tile.range() {
+                for (b, &v) in bound.iter_mut().zip(labels.row(position)) {
+                    *b = b.max(v);
+                }
+            }
+        }
+        let centres = tiles
+            .iter()
+            .map(|t| t.start + (t.rows / 2) * t.columns + t.columns / 2)
+            .collect();
+        LabelBounds { largest, centres }
     }
 }
 
 /// The style's side of the search, fixed for a phase.
 pub(crate) struct HostStyle {
     search: SearchOrder,
-    /// `[count, C * 9]` normalised feature rows in search order.
-    features: Vec<f32>,
-    dims: usize,
+    features: TiledValues,
+    bounds: Option<LabelBounds>,
 }
 
 impl HostStyle {
     /// From the style's activation and, with maps, its label fractions at the same size.
     pub fn new(features: Planar<'_>, labels: Option<Planar<'_>>) -> Self {
         let search = match labels {
-            Some(labels) => SearchOrder::labelled(labels),
-            None => SearchOrder::unlabelled(features.patch_count()),
+            Some(labels) => SearchOrder::labelled(labels, STYLE_TILE),
+            None => SearchOrder::unlabelled(features.height, features.width, STYLE_TILE),
         };
         HostStyle {
-            features: features.normalised_patches(&search.order),
-            dims: features.patch_dims(),
+            features: TiledValues::new(features, &search.tiles),
+            bounds: search
+                .labels
+                .as_ref()
+                .map(|labels| LabelBounds::new(labels, &search.tiles)),
             search,
         }
+    }
+
+    fn feature_view(&self, index: usize) -> TileView<'_> {
+        self.features.view(&self.search.tiles, index)
     }
 }
 
@@ -183,7 +378,8 @@ pub(crate) struct Weights<'a> {
 /// For every patch of `image` (index order), the index of the style patch with the
 /// highest `cos(features) + semantic * cos(labels) - variety * usage`.
 ///
-/// `targets` is the image's search order and labels (fixed for a phase).
+/// `targets` is the image's search order and labels (fixed for a phase, made by
+/// [`SearchOrder::for_image`]).
 pub(crate) fn nearest(
     image: Planar<'_>,
     targets: &SearchOrder,
@@ -191,8 +387,7 @@ pub(crate) fn nearest(
     weights: Weights<'_>,
 ) -> Vec<i64> {
     assert_eq!(
-        image.patch_dims(),
-        style.dims,
+        image.channels, style.features.channels,
         "image and style features differ"
     );
     assert_eq!(
@@ -209,33 +404,53 @@ pub(crate) fn nearest(
             .collect(),
         _ => vec![0.0; style.search.count()],
     };
+    let least_penalty = style
+        .search
+        .tiles
+        .iter()
+        .map(|t| {
+            penalty[t.range()]
+                .iter()
+                .copied()
+                .fold(f32::INFINITY, f32::min)
+        })
+        .collect();
     let labelled =
         weights.semantic != 0.0 && targets.labels.is_some() && style.search.labels.is_some();
     let search = TileSearch {
         style,
         penalty: &penalty,
+        least_penalty,
         semantic: if labelled { weights.semantic } else { 0.0 },
-        label_dims: if labelled { targets.label_dims } else { 0 },
     };
-    let blocks: Vec<Vec<u32>> = targets
-        .order
-        .par_chunks(QUERY_BLOCK)
-        .enumerate()
-        .map(|(block, queries)| {
-            let start = block * QUERY_BLOCK;
-            let query_labels = targets
-                .label_rows(start..start + queries.len())
-                .filter(|_| labelled);
-            search.block(image, queries, query_labels)
+    let found: Vec<Vec<u32>> = (0..targets.tiles.len())
+        .into_par_iter()
+        .map(|index| {
+            let tile = targets.tiles[index];
+            let labels = match (&targets.labels, targets.label_view(index)) {
+                (Some(labels), Some(view)) if labelled => Some(ImageLabels {
+                    view,
+                    rows: &labels.rows[tile.start * labels.dims..][..tile.patches() * labels.dims],
+                }),
+                _ => None,
+            };
+            search.tile(image, tile, labels)
         })
         .collect();
     let mut best = vec![0i64; targets.count()];
-    for (queries, found) in targets.order.chunks(QUERY_BLOCK).zip(blocks) {
-        for (&query, style_index) in queries.iter().zip(found) {
+    for (tile, found) in targets.tiles.iter().zip(found) {
+        for (&query, style_index) in targets.order[tile.range()].iter().zip(found) {
             best[query as usize] = i64::from(style_index);
         }
     }
     best
+}
+
+/// An image tile's labels: its label pixels and its patches' label rows.
+#[derive(Clone, Copy)]
+struct ImageLabels<'a> {
+    view: TileView<'a>,
+    rows: &'a [f32],
 }
 
 /// One search's fixed parts, shared by the parallel tasks.
@@ -243,74 +458,76 @@ struct TileSearch<'a> {
     style: &'a HostStyle,
     /// `variety * usage` per style patch, in search order.
     penalty: &'a [f32],
+    /// The smallest penalty of each style tile.
+    least_penalty: Vec<f32>,
     /// 0 when labels are not used.
     semantic: f32,
-    label_dims: usize,
 }
 
 impl TileSearch<'_> {
-    /// The best style index for each of `queries` (image patch indices).
-    fn block(&self, image: Planar<'_>, queries: &[u32], labels: Option<&[f32]>) -> Vec<u32> {
-        let rows = queries.len();
-        let dims = self.style.dims;
-        let mut features = vec![0f32; rows * dims];
-        for (row, &query) in features.chunks_mut(dims).zip(queries) {
-            image.normalised_patch(query as usize, row);
-        }
-        let style_count = self.style.search.count();
-        let tiles = style_count.div_ceil(STYLE_BLOCK);
-        let mut scores = vec![0f32; rows * STYLE_BLOCK];
-
-        // Label parts first: per image patch, its best label part in each style tile and
-        // overall, to rule out the tiles that cannot hold its best patch.
-        let mut tile_best_label = vec![f32::NEG_INFINITY; rows * tiles];
-        let mut best_label = vec![f32::NEG_INFINITY; rows];
-        if let Some(labels) = labels {
-            for tile in 0..tiles {
-                let range = self.tile_range(tile);
-                let width = range.len();
-                let scores = &mut scores[..rows * width];
-                self.label_part(labels, range, false, scores);
-                for (row, tile_scores) in scores.chunks(width).enumerate() {
-                    let best = tile_scores
-                        .iter()
-                        .copied()
-                        .fold(f32::NEG_INFINITY, f32::max);
-                    tile_best_label[row * tiles + tile] = best;
-                    best_label[row] = best_label[row].max(best);
+    /// The best style index for each patch of the image tile `tile` (row-major).
+    fn tile(&self, image: Planar<'_>, tile: Tile, labels: Option<ImageLabels<'_>>) -> Vec<u32> {
+        let channels = image.channels;
+        let mut pixels = scratch::take(tile.pixels() * channels);
+        image.copy_tile(&tile, &mut pixels);
+        let mut inverse = scratch::take(tile.patches());
+        inverse_norms(&tile, &pixels, &mut inverse);
+        let features = TileView {
+            tile,
+            pixels: &pixels,
+            inverse_norms: &inverse,
+            channels,
+        };
+        let rows = tile.patches();
+        let style_tiles = self.style.search.tiles.len();
+        let wanted = labels.map(|labels| self.wanted_tiles(labels.rows));
+        let mut scores = scratch::take(rows * STYLE_TILE.0 * STYLE_TILE.1);
+        let mut work = Correlation::default();
+        let mut best = vec![(f32::NEG_INFINITY, u32::MAX); rows];
+        let mut candidate = vec![true; rows];
+        for s in 0..style_tiles {
+            if let Some(wanted) = &wanted {
+                for (row, c) in candidate.iter_mut().enumerate() {
+                    *c = wanted[row * style_tiles + s];
+                }
+                if !candidate.contains(&true) {
+                    continue;
                 }
             }
-        }
-
-        let mut best = vec![(f32::NEG_INFINITY, u32::MAX); rows];
-        let mut candidate = vec![false; rows];
-        for tile in 0..tiles {
-            for (row, wanted) in candidate.iter_mut().enumerate() {
-                *wanted = labels.is_none()
-                    || tile_best_label[row * tiles + tile] >= best_label[row] - BOUND_SLACK;
-            }
-            if !candidate.contains(&true) {
-                continue;
-            }
-            let range = self.tile_range(tile);
-            let width = range.len();
+            let style_tile = self.style.search.tiles[s];
+            let width = style_tile.patches();
             let scores = &mut scores[..rows * width];
-            let style_features = &self.style.features[range.start * dims..range.end * dims];
-            multiply_transposed(&features, style_features, dims, 1.0, false, scores);
-            match labels {
-                Some(labels) => self.label_part(labels, range.clone(), true, scores),
-                None => subtract_per_column(scores, &self.penalty[range.clone()]),
+            for row in scores.chunks_mut(width) {
+                row.iter_mut()
+                    .zip(&self.penalty[style_tile.range()])
+                    .for_each(|(score, p)| *score = -p);
             }
-            let style_order = &self.style.search.order[range];
+            if let Some(labels) = labels {
+                let style_labels = self
+                    .style
+                    .search
+                    .label_view(s)
+                    .expect("labelled searches have style labels");
+                let pair = (labels.view, style_labels);
+                work.add_cosines(pair, self.semantic, &candidate, scores);
+            }
+            let pair = (features, self.style.feature_view(s));
+            work.add_cosines(pair, 1.0, &candidate, scores);
+            let style_order = &self.style.search.order[style_tile.range()];
             for ((row_scores, best), _) in scores
                 .chunks(width)
                 .zip(best.iter_mut())
                 .zip(&candidate)
                 .filter(|(_, wanted)| **wanted)
             {
-                for (&score, &index) in row_scores.iter().zip(style_order) {
-                    if score > best.0 || (score == best.0 && index < best.1) {
-                        *best = (score, index);
+                // Style indices rise within a tile, so the first of its highest scores
+                // is the tile's best; the scan for it is rare once a good match is known.
+                let highest = largest(row_scores);
+                if highest >= best.0 {
+                    let first = row_scores.iter().position(|&v| v == highest);
+                    let index = style_order[first.expect("the largest is in the row")];
+                    if highest > best.0 || index < best.1 {
+                        *best = (highest, index);
                     }
                 }
             }
@@ -318,63 +535,118 @@ impl TileSearch<'_> {
         best.into_iter().map(|(_, index)| index).collect()
     }
 
-    fn tile_range(&self, tile: usize) -> std::ops::Range<usize> {
-        let start = tile * STYLE_BLOCK;
-        start..(start + STYLE_BLOCK).min(self.style.search.count())
+    /// For each image patch (its label row in `rows`) and style tile, whether the tile
+    /// may hold the patch's best match: `[patches][style tiles]`.
+    ///
+    /// A tile's label parts are at most `semantic * (row . largest) - least penalty`,
+    /// and the best score is at least the label part at any one style patch (a tile's
+    /// centre, say) minus 1; the feature cosine adds at most 1. So a tile whose bound is
+    /// more than 2 below the best centre's label part cannot win.
+    fn wanted_tiles(&self, rows: &[f32]) -> Vec<bool> {
+        let bounds = self.style.bounds.as_ref().expect("labelled style");
+        let style_labels = self.style.search.labels.as_ref().expect("labelled style");
+        let dims = style_labels.dims;
+        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        let tiles = self.style.search.tiles.len();
+        let mut wanted = Vec::with_capacity(rows.len() / dims.max(1) * tiles);
+        let mut upper = vec![0f32; tiles];
+        for row in rows.chunks_exact(dims.max(1)) {
+            let mut attained = f32::NEG_INFINITY;
+            for (s, &centre) in bounds.centres.iter().enumerate() {
+                let largest = &bounds.largest[s * dims..][..dims];
+                upper[s] = self.semantic * dot(row, largest) - self.least_penalty[s];
+                let at_centre =
+                    self.semantic * dot(row, style_labels.row(centre)) - self.penalty[centre];
+                attained = attained.max(at_centre);
+            }
+            wanted.extend(upper.iter().map(|&u| u >= attained - BOUND_SLACK));
+        }
+        wanted
     }
+}
 
-    /// `semantic * cos(labels) - penalty` for the tile's style patches, added to
-    /// `scores` when `accumulate`, written over them otherwise.
-    fn label_part(
-        &self,
-        labels: &[f32],
-        range: std::ops::Range<usize>,
-        accumulate: bool,
+/// The largest of `values` (negative infinity for none; scores are never NaN), in
+/// independent lanes so that it runs on vector instructions.
+fn largest(values: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let mut chunks = values.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = if v > *lane { v } else { *lane };
+        }
+    }
+    let rest = chunks.remainder().iter().copied();
+    lanes
+        .into_iter()
+        .chain(rest)
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// Working buffers for [`Correlation::add_cosines`].
+#[derive(Default)]
+struct Correlation {
+    /// Dot products of every image pixel with every style pixel of a tile pair.
+    products: Vec<f32>,
+}
+
+impl Correlation {
+    /// Adds `weight * cos(a, b)` for every image patch `a` of the pair's image tile and
+    /// style patch `b` of its style tile to `scores` (`[image patches][style patches]`,
+    /// both row-major in their tiles), for the image patches marked in `rows`.
+    fn add_cosines(
+        &mut self,
+        (image, style): (TileView<'_>, TileView<'_>),
+        weight: f32,
+        rows: &[bool],
         scores: &mut [f32],
     ) {
-        let style_labels = self
-            .style
-            .search
-            .label_rows(range.clone())
-            .expect("labelled searches have style labels");
-        multiply_transposed(
-            labels,
-            style_labels,
-            self.label_dims,
-            self.semantic,
-            accumulate,
-            scores,
+        let (image_pixels, style_pixels) = (image.tile.pixels(), style.tile.pixels());
+        self.products.resize(image_pixels * style_pixels, 0.0);
+        multiply(
+            image.matrix().transpose(),
+            style.matrix(),
+            1.0,
+            false,
+            &mut self.products,
         );
-        subtract_per_column(scores, &self.penalty[range]);
+        let image_columns = image.tile.pixel_size().1;
+        let (style_rows, style_columns) = (style.tile.rows, style.tile.columns);
+        let stride = style.tile.pixel_size().1;
+        let width = style.tile.patches();
+        for (index, row_scores) in scores.chunks_exact_mut(width).enumerate() {
+            if !rows[index] {
+                continue;
+            }
+            let (y, x) = (index / image.tile.columns, index % image.tile.columns);
+            // The products of the pixel pairs at offset (dy, dx) of image patch (y, x)
+            // and style patch (sy, sx): row (y + dy, x + dx) of `products`, column
+            // (sy + dy, sx + dx), that is `sy * stride + sx` past `starts[dy * 3 + dx]`.
+            let starts: [usize; 9] = std::array::from_fn(|offset| {
+                let (dy, dx) = (offset / 3, offset % 3);
+                ((y + dy) * image_columns + x + dx) * style_pixels + dy * stride + dx
+            });
+            let row_weight = weight * image.inverse_norms[index];
+            for sy in 0..style_rows {
+                let p = starts.map(|start| &self.products[start + sy * stride..][..style_columns]);
+                let range = sy * style_columns..(sy + 1) * style_columns;
+                let inverse = &style.inverse_norms[range.clone()];
+                let out = &mut row_scores[range];
+                for sx in 0..style_columns {
+                    let sum = p[0][sx]
+                        + p[1][sx]
+                        + p[2][sx]
+                        + p[3][sx]
+                        + p[4][sx]
+                        + p[5][sx]
+                        + p[6][sx]
+                        + p[7][sx]
+                        + p[8][sx];
+                    out[sx] += row_weight * sum * inverse[sx];
+                }
+            }
+        }
     }
-}
-
-fn subtract_per_column(scores: &mut [f32], per_column: &[f32]) {
-    if per_column.iter().all(|p| *p == 0.0) {
-        return;
-    }
-    for row in scores.chunks_mut(per_column.len()) {
-        row.iter_mut().zip(per_column).for_each(|(s, p)| *s -= p);
-    }
-}
-
-/// `out = scale * lhs * rhs^T` (or `+=` when `accumulate`) for row-major `lhs` (`m x k`)
-/// and `rhs` (`n x k`).
-fn multiply_transposed(
-    lhs: &[f32],
-    rhs: &[f32],
-    k: usize,
-    scale: f32,
-    accumulate: bool,
-    out: &mut [f32],
-) {
-    multiply(
-        MatrixRef::rows(lhs, lhs.len() / k, k),
-        MatrixRef::transposed(rhs, rhs.len() / k, k),
-        scale,
-        accumulate,
-        out,
-    );
 }
 
 #[cfg(test)]
@@ -393,7 +665,7 @@ mod tests {
     fn search_unlabelled(image: Planar<'_>, style: Planar<'_>) -> Vec<i64> {
         nearest(
             image,
-            &SearchOrder::unlabelled(image.patch_count()),
+            &SearchOrder::for_image(image.height, image.width, None),
             &HostStyle::new(style, None),
             PLAIN,
         )
@@ -430,6 +702,12 @@ mod tests {
         }
     }
 
+    fn normalised_patch(p: Planar<'_>, index: usize) -> Vec<f32> {
+        let mut row = vec![0f32; p.channels * 9];
+        p.normalised_patch(index, &mut row);
+        row
+    }
+
     /// The full search, written plainly.
     fn brute_force(
         image: Planar<'_>,
@@ -438,11 +716,7 @@ mod tests {
         style_labels: Option<Planar<'_>>,
         weights: Weights<'_>,
     ) -> Vec<i64> {
-        let row = |p: Planar<'_>, i: usize| {
-            let mut r = vec![0f32; p.patch_dims()];
-            p.normalised_patch(i, &mut r);
-            r
-        };
+        let row = |p: Planar<'_>, i: usize| normalised_patch(p, i);
         let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
         (0..image.patch_count())
             .map(|q| {
@@ -491,7 +765,7 @@ mod tests {
                 weights,
             );
             let host = HostStyle::new(style, Some(style_labels));
-            let targets = SearchOrder::labelled(image_labels);
+            let targets = SearchOrder::for_image(9, 30, Some(image_labels));
             let found = nearest(image, &targets, &host, weights);
             let agree = found.iter().zip(&expected).filter(|(a, b)| a == b).count();
             // Scores closer than rounding may order differently; anything else must agree.
@@ -516,6 +790,47 @@ mod tests {
         let unlabelled = search_unlabelled(image, style);
         let expected = brute_force(image, None, style, None, PLAIN);
         assert_eq!(unlabelled, expected);
+    }
+
+    #[test]
+    fn tile_pairs_give_the_cosines_of_patch_by_patch_dot_products() {
+        let (channels, height, width) = (4, 23, 29);
+        let image_values = random(channels * height * width, 7);
+        let style_values = random(channels * 14 * 11, 8);
+        let image = planar(&image_values, channels, height, width);
+        let style = planar(&style_values, channels, 14, 11);
+        // Tiles that divide the grids unevenly, so edge tiles are smaller.
+        let (image_tiles, image_order) = tiles(image.patch_grid(), (5, 7));
+        let (style_tiles, style_order) = tiles(style.patch_grid(), (4, 6));
+        assert_eq!(image_tiles.len(), 5 * 4);
+        let mut sorted = image_order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..image.patch_count() as u32).collect::<Vec<_>>());
+        let image_side = TiledValues::new(image, &image_tiles);
+        let style_side = TiledValues::new(style, &style_tiles);
+        let mut work = Correlation::default();
+        for i in 0..image_tiles.len() {
+            for s in 0..style_tiles.len() {
+                let (a, b) = (
+                    image_side.view(&image_tiles, i),
+                    style_side.view(&style_tiles, s),
+                );
+                let mut scores = vec![0.5f32; a.tile.patches() * b.tile.patches()];
+                work.add_cosines((a, b), 2.0, &vec![true; a.tile.patches()], &mut scores);
+                for (r, &q) in image_order[a.tile.range()].iter().enumerate() {
+                    let query = normalised_patch(image, q as usize);
+                    for (k, &p) in style_order[b.tile.range()].iter().enumerate() {
+                        let key = normalised_patch(style, p as usize);
+                        let cosine: f32 = query.iter().zip(&key).map(|(x, y)| x * y).sum();
+                        let got = scores[r * b.tile.patches() + k];
+                        assert!(
+                            (got - (0.5 + 2.0 * cosine)).abs() < 1e-5,
+                            "tiles {i}, {s}: {got} vs {cosine}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -80,7 +80,7 @@ enum Targets {
 
 enum StyleIndex {
     Tensor(Box<TensorStyle>),
-    Host(host::HostStyle),
+    Host(Box<host::HostStyle>),
 }
 
 /// Normalised feature and label patches, transposed for a matrix product.
@@ -104,10 +104,10 @@ impl StylePatches {
             Search::Host => {
                 let features = HostTensor::read(&features)?;
                 let labels = labels.as_ref().map(HostTensor::read).transpose()?;
-                StyleIndex::Host(host::HostStyle::new(
+                StyleIndex::Host(Box::new(host::HostStyle::new(
                     features.planar(),
                     labels.as_ref().map(HostTensor::planar),
-                ))
+                )))
             }
         };
         let targets = patches(features);
@@ -127,7 +127,7 @@ impl StylePatches {
         Ok(StylePatches {
             targets: Targets::Host(PatchTargets::new(features)),
             count: planar(features).patch_count(),
-            index: StyleIndex::Host(index),
+            index: StyleIndex::Host(Box::new(index)),
         })
     }
 
@@ -181,12 +181,14 @@ impl ImageLabels {
             Search::Tensor => {
                 ImageLabels::Tensor(Box::new(labels.map(|l| normalise_rows(patches(l)))))
             }
-            Search::Host => ImageLabels::Host(match labels {
-                Some(labels) => host::SearchOrder::labelled(HostTensor::read(&labels)?.planar()),
-                None => host::SearchOrder::unlabelled(
-                    height.saturating_sub(2) * width.saturating_sub(2),
-                ),
-            }),
+            Search::Host => {
+                let labels = labels.as_ref().map(HostTensor::read).transpose()?;
+                ImageLabels::Host(host::SearchOrder::for_image(
+                    height,
+                    width,
+                    labels.as_ref().map(HostTensor::planar),
+                ))
+            }
         })
     }
 }
