@@ -90,6 +90,9 @@ pub(crate) fn multiply(
         }
         return;
     }
+    if m <= FEW_ROWS && few_rows(lhs, rhs, scale, accumulate, out) {
+        return;
+    }
     // SAFETY: the assertions above keep every element gemm reads (lhs and rhs, through
     // their strides) and writes (out, row-major m x n) inside the three slices.
     unsafe {
@@ -115,6 +118,79 @@ pub(crate) fn multiply(
             gemm::Parallelism::None,
         );
     }
+}
+
+/// Up to this many rows, [`multiply`] uses plain loops that read `rhs` once: gemm packs
+/// `rhs` on every call, which for a few rows costs more than the product (a 4x3 image's
+/// Winograd bands have one block: each of their 36 products read a 512x512 kernel twice).
+const FEW_ROWS: usize = 8;
+
+/// [`multiply`] for a few rows, when `lhs` rows and `rhs` rows or columns are
+/// contiguous; `false` (nothing written) otherwise.
+fn few_rows(
+    lhs: MatrixRef<'_>,
+    rhs: MatrixRef<'_>,
+    scale: f32,
+    accumulate: bool,
+    out: &mut [f32],
+) -> bool {
+    let (k, n) = (lhs.columns, rhs.columns);
+    if lhs.column_stride != 1 {
+        return false;
+    }
+    let lhs_row = |r: usize| &lhs.values[r * lhs.row_stride..][..k];
+    if rhs.column_stride == 1 {
+        // Each rhs row once, added into every output row while it is in cache.
+        if !accumulate {
+            out.fill(0.0);
+        }
+        for kk in 0..k {
+            let rhs_row = &rhs.values[kk * rhs.row_stride..][..n];
+            for (r, out_row) in out.chunks_exact_mut(n).enumerate() {
+                let a = scale * lhs_row(r)[kk];
+                out_row
+                    .iter_mut()
+                    .zip(rhs_row)
+                    .for_each(|(o, b)| *o += a * b);
+            }
+        }
+        true
+    } else if rhs.row_stride == 1 {
+        // Each rhs column once, a dot product with every lhs row.
+        for j in 0..n {
+            let column = &rhs.values[j * rhs.column_stride..][..k];
+            for (r, out_row) in out.chunks_exact_mut(n).enumerate() {
+                let value = scale * dot(lhs_row(r), column);
+                out_row[j] = if accumulate {
+                    out_row[j] + value
+                } else {
+                    value
+                };
+            }
+        }
+        true
+    } else {
+        false
+    }
+}
+
+/// A dot product in eight independent lanes, so that it runs on vector instructions.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let mut lanes = [0f32; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let rest: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            lanes[lane] += x[lane] * y[lane];
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
 }
 
 #[cfg(test)]
@@ -145,6 +221,50 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, vec![87.0, 96.0, 208.5, 231.0]);
+    }
+
+    /// `lhs * rhs` written out, in f64.
+    fn plain(lhs: MatrixRef<'_>, rhs: MatrixRef<'_>) -> Vec<f64> {
+        let at = |m: &MatrixRef<'_>, r: usize, c: usize| {
+            f64::from(m.values[r * m.row_stride + c * m.column_stride])
+        };
+        let mut out = Vec::new();
+        for r in 0..lhs.rows {
+            for c in 0..rhs.columns {
+                out.push(
+                    (0..lhs.columns)
+                        .map(|k| at(&lhs, r, k) * at(&rhs, k, c))
+                        .sum(),
+                );
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn few_and_many_rows_give_the_same_products_in_every_layout() {
+        let values: Vec<f32> = (0..40 * 37)
+            .map(|i| ((i * 7919) % 23) as f32 - 11.0)
+            .collect();
+        let (k, n) = (37, 19);
+        for m in [1, 3, FEW_ROWS, FEW_ROWS + 1, 20] {
+            let lhs = MatrixRef::rows(&values, m, k);
+            for rhs in [
+                MatrixRef::rows(&values, k, n),
+                MatrixRef::transposed(&values, n, k),
+            ] {
+                let expected = plain(lhs, rhs);
+                let mut out = vec![1.0; m * n];
+                multiply(lhs, rhs, 0.5, true, &mut out);
+                for (got, want) in out.iter().zip(&expected) {
+                    assert_eq!(f64::from(*got), 1.0 + 0.5 * want, "{m} rows");
+                }
+                multiply(lhs, rhs, 2.0, false, &mut out);
+                for (got, want) in out.iter().zip(&expected) {
+                    assert_eq!(f64::from(*got), 2.0 * want, "{m} rows");
+                }
+            }
+        }
     }
 
     #[test]
