@@ -25,8 +25,10 @@ const BLOCK: usize = 4;
 const TILE: usize = 6;
 /// Points of the transform space.
 const POINTS: usize = TILE * TILE;
-/// Blocks per band, roughly: the rows of each band's matrix products.
-const BLOCKS_PER_BAND: usize = 192;
+/// Blocks per band, roughly: the rows of each band's matrix products. Smaller bands keep
+/// a band's transformed blocks in cache; 64 measured about 10% faster than 192 at 128
+/// and 256 px (VGG19 forward and backward; 32 to 768 tried).
+const BLOCKS_PER_BAND: usize = 64;
 
 /// Kernel transform `G` (6x3).
 const G: [[f32; 3]; 6] = [
