@@ -124,6 +124,8 @@ pub(crate) fn multiply(
 /// `rhs` on every call, which for a few rows costs more than the product (a 4x3 image's
 /// Winograd bands have one block: each of their 36 products read a 512x512 kernel twice).
 const FEW_ROWS: usize = 8;
+/// Columns per block in [`few_rows`]: 8 rows of them fill 8 KiB.
+const COLUMN_BLOCK: usize = 256;
 
 /// [`multiply`] for a few rows, when `lhs` rows and `rhs` rows or columns are
 /// contiguous; `false` (nothing written) otherwise.
@@ -140,18 +142,22 @@ fn few_rows(
     }
     let lhs_row = |r: usize| &lhs.values[r * lhs.row_stride..][..k];
     if rhs.column_stride == 1 {
-        // Each rhs row once, added into every output row while it is in cache.
+        // Each rhs row once, added into every output row; by blocks of columns, so that
+        // the rows' block stays in cache however long the rows are.
         if !accumulate {
             out.fill(0.0);
         }
-        for kk in 0..k {
-            let rhs_row = &rhs.values[kk * rhs.row_stride..][..n];
-            for (r, out_row) in out.chunks_exact_mut(n).enumerate() {
-                let a = scale * lhs_row(r)[kk];
-                out_row
-                    .iter_mut()
-                    .zip(rhs_row)
-                    .for_each(|(o, b)| *o += a * b);
+        for start in (0..n).step_by(COLUMN_BLOCK) {
+            let columns = start..(start + COLUMN_BLOCK).min(n);
+            for kk in 0..k {
+                let rhs_row = &rhs.values[kk * rhs.row_stride..][columns.clone()];
+                for (r, out_row) in out.chunks_exact_mut(n).enumerate() {
+                    let a = scale * lhs_row(r)[kk];
+                    out_row[columns.clone()]
+                        .iter_mut()
+                        .zip(rhs_row)
+                        .for_each(|(o, b)| *o += a * b);
+                }
             }
         }
         true
@@ -243,10 +249,10 @@ mod tests {
 
     #[test]
     fn few_and_many_rows_give_the_same_products_in_every_layout() {
-        let values: Vec<f32> = (0..40 * 37)
+        let values: Vec<f32> = (0..(COLUMN_BLOCK + 40) * 37)
             .map(|i| ((i * 7919) % 23) as f32 - 11.0)
             .collect();
-        let (k, n) = (37, 19);
+        let (k, n) = (37, COLUMN_BLOCK + 19);
         for m in [1, 3, FEW_ROWS, FEW_ROWS + 1, 20] {
             let lhs = MatrixRef::rows(&values, m, k);
             for rhs in [
