@@ -36,9 +36,9 @@ use crate::cpu::scratch;
 const IMAGE_TILE: (usize, usize) = (8, 16);
 /// Style tiles, in patch rows and columns.
 const STYLE_TILE: (usize, usize) = (8, 32);
-/// How far below an image patch's best label part a style patch's label part may be and
-/// still win: the feature part spans 2, plus room for rounding (a cosine can exceed 1 by
-/// a few ulps).
+/// How far a style tile's bound on its label parts may lie below a label part an image
+/// patch attains elsewhere, with the tile still able to hold its best match: the feature
+/// part spans 2, plus room for rounding (a cosine can exceed 1 by a few ulps).
 const BOUND_SLACK: f32 = 2.0 + 1e-3;
 
 /// An activation `[C][h][w]` (planar, as burn stores `[1, C, h, w]`).
@@ -538,7 +538,8 @@ impl TileSearch<'_> {
     /// For each image patch (its label row in `rows`) and style tile, whether the tile
     /// may hold the patch's best match: `[patches][style tiles]`.
     ///
-    /// A tile's label parts are at most `semantic * (row . largest) - least penalty`,
+    /// A tile's label parts are at most `semantic * (row . largest) - least penalty`
+    /// (label rows are not negative, nor is the semantic weight: the options check it),
     /// and the best score is at least the label part at any one style patch (a tile's
     /// centre, say) minus 1; the feature cosine adds at most 1. So a tile whose bound is
     /// more than 2 below the best centre's label part cannot win.
