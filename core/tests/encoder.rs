@@ -607,47 +607,20 @@ fn a_host_pass_refuses_gradients_that_do_not_fit_its_layers() {
         &cpu(),
     );
     let pixels = vec![100.0; 3 * 8 * 8];
-    let forward = || {
-        vgg.host()
-            .unwrap()
-            .forward(
-                HostImage {
-                    pixels: &pixels,
-                    height: 8,
-                    width: 8,
-                },
-                &[layer("conv2_1")],
-            )
-            .unwrap()
+    let forward = |pixels: &[f32], deepest: &str| {
+        let image = HostImage {
+            pixels,
+            height: 8,
+            width: 8,
+        };
+        vgg.host().unwrap().forward(image, &[layer(deepest)])
     };
-    assert!(forward().backward(vec![]).is_err());
-    assert!(forward().backward(vec![Some(vec![1.0; 3])]).is_err());
-    assert_eq!(forward().backward(vec![None]).unwrap(), vec![0.0; 3 * 64]);
-    let error = vgg
-        .host()
-        .unwrap()
-        .forward(
-            HostImage {
-                pixels: &pixels,
-                height: 8,
-                width: 8,
-            },
-            &[layer("conv5_1")],
-        )
-        .unwrap_err();
+    let pass = || forward(&pixels, "conv2_1").unwrap();
+    assert!(pass().backward(vec![]).is_err());
+    assert!(pass().backward(vec![Some(vec![1.0; 3])]).is_err());
+    assert_eq!(pass().backward(vec![None]).unwrap(), vec![0.0; 3 * 64]);
+    let error = forward(&pixels, "conv5_1").unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidOptions, "{error}");
-    let short = vec![1.0; 10];
-    let error = vgg
-        .host()
-        .unwrap()
-        .forward(
-            HostImage {
-                pixels: &short,
-                height: 8,
-                width: 8,
-            },
-            &[layer("conv2_1")],
-        )
-        .unwrap_err();
+    let error = forward(&[1.0; 10], "conv2_1").unwrap_err();
     assert!(error.to_string().contains("8x8"), "{error}");
 }

@@ -393,15 +393,7 @@ fn quarters(buffer: &mut [f32]) -> [&mut [f32]; 4] {
 /// `out = B^T d` (6 -> 6).
 fn input_1d(d: [&[f32]; 6], out: [&mut [f32]; 6]) {
     let c = out[0].len();
-    let [o0, o1, o2, o3, o4, o5] = out;
-    let (o0, o1, o2, o3, o4, o5) = (
-        &mut o0[..c],
-        &mut o1[..c],
-        &mut o2[..c],
-        &mut o3[..c],
-        &mut o4[..c],
-        &mut o5[..c],
-    );
+    let [o0, o1, o2, o3, o4, o5] = out.map(|o| &mut o[..c]);
     let [d0, d1, d2, d3, d4, d5] = d.map(|s| &s[..c]);
     for x in 0..c {
         let (a0, a1, a2, a3, a4, a5) = (d0[x], d1[x], d2[x], d3[x], d4[x], d5[x]);
@@ -417,15 +409,7 @@ fn input_1d(d: [&[f32]; 6], out: [&mut [f32]; 6]) {
 /// `out = B q` (6 -> 6), the transpose of [`input_1d`].
 fn input_adjoint_1d(q: [&[f32]; 6], out: [&mut [f32]; 6]) {
     let c = out[0].len();
-    let [o0, o1, o2, o3, o4, o5] = out;
-    let (o0, o1, o2, o3, o4, o5) = (
-        &mut o0[..c],
-        &mut o1[..c],
-        &mut o2[..c],
-        &mut o3[..c],
-        &mut o4[..c],
-        &mut o5[..c],
-    );
+    let [o0, o1, o2, o3, o4, o5] = out.map(|o| &mut o[..c]);
     let [q0, q1, q2, q3, q4, q5] = q.map(|s| &s[..c]);
     for x in 0..c {
         let (a0, a1, a2, a3, a4, a5) = (q0[x], q1[x], q2[x], q3[x], q4[x], q5[x]);
@@ -441,8 +425,7 @@ fn input_adjoint_1d(q: [&[f32]; 6], out: [&mut [f32]; 6]) {
 /// `out = A^T m` (6 -> 4).
 fn output_1d(m: [&[f32]; 6], out: [&mut [f32]; 4]) {
     let c = out[0].len();
-    let [o0, o1, o2, o3] = out;
-    let (o0, o1, o2, o3) = (&mut o0[..c], &mut o1[..c], &mut o2[..c], &mut o3[..c]);
+    let [o0, o1, o2, o3] = out.map(|o| &mut o[..c]);
     let [m0, m1, m2, m3, m4, m5] = m.map(|s| &s[..c]);
     for x in 0..c {
         let (a0, a1, a2, a3, a4, a5) = (m0[x], m1[x], m2[x], m3[x], m4[x], m5[x]);
@@ -458,15 +441,7 @@ fn output_1d(m: [&[f32]; 6], out: [&mut [f32]; 4]) {
 /// `out = A g` (4 -> 6), the transpose of [`output_1d`].
 fn output_adjoint_1d(g: [&[f32]; 4], out: [&mut [f32]; 6]) {
     let c = out[0].len();
-    let [o0, o1, o2, o3, o4, o5] = out;
-    let (o0, o1, o2, o3, o4, o5) = (
-        &mut o0[..c],
-        &mut o1[..c],
-        &mut o2[..c],
-        &mut o3[..c],
-        &mut o4[..c],
-        &mut o5[..c],
-    );
+    let [o0, o1, o2, o3, o4, o5] = out.map(|o| &mut o[..c]);
     let [g0, g1, g2, g3] = g.map(|s| &s[..c]);
     for x in 0..c {
         let (a0, a1, a2, a3) = (g0[x], g1[x], g2[x], g3[x]);

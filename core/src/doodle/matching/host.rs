@@ -305,6 +305,16 @@ impl SearchOrder {
             .as_ref()
             .map(|l| l.tiled.view(&self.tiles, index))
     }
+
+    /// Tile `index`'s label pixels and its patches' label rows.
+    fn tile_labels(&self, index: usize) -> Option<ImageLabels<'_>> {
+        let labels = self.labels.as_ref()?;
+        let tile = self.tiles[index];
+        Some(ImageLabels {
+            view: labels.tiled.view(&self.tiles, index),
+            rows: &labels.rows[tile.start * labels.dims..][..tile.patches() * labels.dims],
+        })
+    }
 }
 
 /// What bounds the label parts of a style tile's patches, for pruning: the largest
@@ -426,15 +436,8 @@ pub(crate) fn nearest(
     let found: Vec<Vec<u32>> = (0..targets.tiles.len())
         .into_par_iter()
         .map(|index| {
-            let tile = targets.tiles[index];
-            let labels = match (&targets.labels, targets.label_view(index)) {
-                (Some(labels), Some(view)) if labelled => Some(ImageLabels {
-                    view,
-                    rows: &labels.rows[tile.start * labels.dims..][..tile.patches() * labels.dims],
-                }),
-                _ => None,
-            };
-            search.tile(image, tile, labels)
+            let labels = targets.tile_labels(index).filter(|_| labelled);
+            search.tile(image, targets.tiles[index], labels)
         })
         .collect();
     let mut best = vec![0i64; targets.count()];
