@@ -35,6 +35,7 @@ pub mod encoder;
 mod error;
 pub mod io;
 pub mod job;
+mod lab;
 pub mod mark;
 mod pixels;
 pub mod rng;

@@ -3,6 +3,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use image::imageops::FilterType;
 use image::{DynamicImage, RgbImage};
+use rayon::prelude::*;
 
 use crate::io::over_white;
 
@@ -103,45 +104,123 @@ pub(crate) enum Outside {
 /// Box-blurs a `width`-wide plane twice with `radius` along each axis (close to a
 /// Gaussian), in place, by running sums so the cost does not grow with the radius.
 pub(crate) fn box_blur_twice(values: &mut [f32], width: usize, radius: usize, outside: Outside) {
-    if radius == 0 || width == 0 {
+    if radius == 0 {
         return;
     }
-    let height = values.len() / width;
-    let mut column = vec![0f32; height];
-    for _ in 0..2 {
-        for row in values.chunks_exact_mut(width) {
-            box_blur_line(row, radius, outside);
+    box_blur_passes(values, width, &[radius, radius], outside);
+}
+
+/// A Gaussian blur of standard deviation `sigma` pixels, approximated by three box blurs
+/// whose radii are chosen so the variance is `sigma`'s (Kovesi, "Fast almost-Gaussian
+/// filtering", 2010); the cost does not grow with `sigma`. Pixels beyond the edges are
+/// left out ([`Outside::Missing`]), so a flat plane stays flat.
+pub(crate) fn gaussian_blur(values: &mut [f32], width: usize, sigma: f32) {
+    if !(sigma > 0.0) || width == 0 {
+        return;
+    }
+    const PASSES: f32 = 3.0;
+    let variance = 12.0 * sigma * sigma;
+    let ideal = (variance / PASSES + 1.0).sqrt();
+    let mut lower = ideal.floor() as usize;
+    if lower % 2 == 0 {
+        lower = lower.saturating_sub(1);
+    }
+    let lower = lower.max(1) as f32;
+    let upper = lower + 2.0;
+    let at_lower = ((variance - PASSES * lower * lower - 4.0 * PASSES * lower - 3.0 * PASSES)
+        / (-4.0 * lower - 4.0))
+        .round()
+        .clamp(0.0, PASSES) as usize;
+    let radii: Vec<usize> = (0..PASSES as usize)
+        .map(|pass| {
+            let box_width = if pass < at_lower { lower } else { upper };
+            (box_width as usize - 1) / 2
+        })
+        .filter(|&r| r > 0)
+        .collect();
+    box_blur_passes(values, width, &radii, Outside::Missing);
+}
+
+/// Box blurs of the given radii along rows, then along columns, by running sums (in
+/// `f64`, so long lines do not drift).
+fn box_blur_passes(values: &mut [f32], width: usize, radii: &[usize], outside: Outside) {
+    if radii.is_empty() || width == 0 || values.is_empty() {
+        return;
+    }
+    values.par_chunks_exact_mut(width).for_each(|row| {
+        let mut line = vec![0f64; row.len()];
+        for &radius in radii {
+            line.iter_mut()
+                .zip(row.iter())
+                .for_each(|(l, v)| *l = f64::from(*v));
+            box_blur_line(&line, row, radius, outside);
         }
-        for x in 0..width {
-            column
-                .iter_mut()
-                .enumerate()
-                .for_each(|(y, v)| *v = values[y * width + x]);
-            box_blur_line(&mut column, radius, outside);
-            column
-                .iter()
-                .enumerate()
-                .for_each(|(y, v)| values[y * width + x] = *v);
-        }
+    });
+    let mut scratch = vec![0f32; values.len()];
+    for &radius in radii {
+        box_blur_columns(values, &mut scratch, width, radius, outside);
+        values.copy_from_slice(&scratch);
     }
 }
 
-/// A box blur of one line in place.
-fn box_blur_line(line: &mut [f32], radius: usize, outside: Outside) {
-    let mut prefix = Vec::with_capacity(line.len() + 1);
-    prefix.push(0f32);
-    for v in line.iter() {
-        prefix.push(prefix.last().copied().unwrap_or(0.0) + v);
-    }
-    let full = (2 * radius + 1) as f32;
-    for (i, v) in line.iter_mut().enumerate() {
-        let lo = i.saturating_sub(radius);
-        let hi = (i + radius + 1).min(prefix.len() - 1);
+/// One box blur of a line: `out[i]` is the mean of `line` over `i - radius..=i + radius`.
+fn box_blur_line(line: &[f64], out: &mut [f32], radius: usize, outside: Outside) {
+    let n = line.len();
+    let full = (2 * radius + 1) as f64;
+    let mut sum: f64 = line[..radius.min(n)].iter().sum();
+    for i in 0..n {
+        if i + radius < n {
+            sum += line[i + radius];
+        }
+        if i > radius {
+            sum -= line[i - radius - 1];
+        }
         let count = match outside {
             Outside::Zero => full,
-            Outside::Missing => (hi - lo) as f32,
+            Outside::Missing => ((i + radius).min(n - 1) + 1 - i.saturating_sub(radius)) as f64,
         };
-        *v = (prefix[hi] - prefix[lo]) / count;
+        out[i] = (sum / count) as f32;
+    }
+}
+
+/// One box blur along the columns of `values` into `out`, a whole row at a time.
+fn box_blur_columns(
+    values: &[f32],
+    out: &mut [f32],
+    width: usize,
+    radius: usize,
+    outside: Outside,
+) {
+    let height = values.len() / width;
+    let row = |y: usize| &values[y * width..(y + 1) * width];
+    let mut sums = vec![0f64; width];
+    for y in 0..radius.min(height) {
+        sums.iter_mut()
+            .zip(row(y))
+            .for_each(|(s, v)| *s += f64::from(*v));
+    }
+    let full = (2 * radius + 1) as f64;
+    for y in 0..height {
+        if y + radius < height {
+            sums.iter_mut()
+                .zip(row(y + radius))
+                .for_each(|(s, v)| *s += f64::from(*v));
+        }
+        if y > radius {
+            sums.iter_mut()
+                .zip(row(y - radius - 1))
+                .for_each(|(s, v)| *s -= f64::from(*v));
+        }
+        let count = match outside {
+            Outside::Zero => full,
+            Outside::Missing => {
+                ((y + radius).min(height - 1) + 1 - y.saturating_sub(radius)) as f64
+            }
+        };
+        out[y * width..(y + 1) * width]
+            .iter_mut()
+            .zip(&sums)
+            .for_each(|(o, s)| *o = (s / count) as f32);
     }
 }
 
@@ -173,5 +252,30 @@ mod tests {
         assert!(spot[10 * 21 + 8] > 0.01);
         assert!(close(spot[10 * 21 + 8], spot[10 * 21 + 12]));
         assert!(close(spot[8 * 21 + 10], spot[10 * 21 + 8]));
+    }
+
+    #[test]
+    fn the_gaussian_blur_spreads_a_spot_by_sigma_and_keeps_flat_planes_flat() {
+        for sigma in [0.8f32, 1.5, 3.0, 7.0] {
+            let side = 81;
+            let mut spot = vec![0f32; side * side];
+            spot[40 * side + 40] = 1.0;
+            gaussian_blur(&mut spot, side, sigma);
+            let total: f32 = spot.iter().sum();
+            assert!((total - 1.0).abs() < 1e-4, "sigma {sigma}: total {total}");
+            let variance: f32 = spot
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v * ((i % side) as f32 - 40.0).powi(2))
+                .sum();
+            assert!(
+                (variance.sqrt() - sigma).abs() < 0.1 * sigma.max(1.0),
+                "sigma {sigma}: measured {}",
+                variance.sqrt()
+            );
+        }
+        let mut flat = vec![3.0f32; 13 * 7];
+        gaussian_blur(&mut flat, 13, 4.0);
+        assert!(flat.iter().all(|v| (v - 3.0).abs() < 1e-5), "{flat:?}");
     }
 }

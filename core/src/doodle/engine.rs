@@ -268,6 +268,22 @@ impl<'a> Run<'a> {
                 },
             ));
         }
+        if content.is_none() {
+            let defaults = DoodleOptions::default();
+            let photo_only: Vec<&str> = [
+                (options.strength != defaults.strength, "strength"),
+                (options.preserve_colors, "preserve-colors"),
+            ]
+            .into_iter()
+            .filter_map(|(set, name)| set.then_some(name))
+            .collect();
+            if !photo_only.is_empty() {
+                warnings.push(format!(
+                    "{} only apply to a content image (a photo); there is none, so they have no effect",
+                    photo_only.join(" and ")
+                ));
+            }
+        }
         if let Some(labels) = &labels {
             for colour in labels.missing_in_style() {
                 warnings.push(format!(
@@ -336,7 +352,15 @@ impl<'a> Run<'a> {
                 break;
             }
         }
-        let image = resize(&current, self.target.0, self.target.1);
+        let mut image = resize(&current, self.target.0, self.target.1);
+        if let Some(content) = &self.content {
+            image = super::photo::apply(
+                image,
+                content,
+                self.options.strength,
+                self.options.preserve_colors,
+            );
+        }
         let report = Report {
             status,
             mode: self.mode,
@@ -393,6 +417,7 @@ impl<'a> Run<'a> {
             label_weight: self.options.semantic_weight / 10.0,
             guide_weight: self.options.content_weight / 10.0,
             feature_weight: self.options.feature_weight / 10.0,
+            preserve_colors: self.options.preserve_colors,
             seed: self.random_seed,
         };
         let mut last_round = Instant::now();

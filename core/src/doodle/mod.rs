@@ -42,6 +42,7 @@ mod optimize;
 mod options;
 mod patch;
 mod phase;
+mod photo;
 pub mod quality;
 mod report;
 mod request;

@@ -170,6 +170,14 @@ pub struct DoodleOptions {
     /// built-in encoder they cost strokes (see docs/DOODLE.md); 10-100 help a photo
     /// without maps find the painting's matching parts, at about twice the time.
     pub feature_weight: f32,
+    /// With a content image, every method: how far the result goes from the photo (0) to
+    /// the full painting (1, the default). Below 1 the tones and colours move towards the
+    /// photo's in proportion while the strokes fade more slowly, so a half-strength
+    /// result still looks painted rather than cross-faded.
+    pub strength: f32,
+    /// With a content image, every method: keep the photo's own colours and light, and
+    /// take only the painting's strokes (its luminance texture).
+    pub preserve_colors: bool,
     /// Coarse-to-fine passes; phase `i` of `n` works at 1/2^(n-1-i) of the output size.
     pub phases: usize,
     /// Loss evaluations per phase.
@@ -221,6 +229,8 @@ impl Default for DoodleOptions {
             method: Method::Patch,
             patch_size: 5,
             feature_weight: 0.0,
+            strength: 1.0,
+            preserve_colors: false,
             phases: 3,
             iterations: 100,
             content_weight: 10.0,
@@ -280,6 +290,11 @@ impl DoodleOptions {
             self.variety.is_finite() && (0.0..=1.0).contains(&self.variety),
             "variety",
             "must be between 0 and 1",
+        )?;
+        check(
+            self.strength.is_finite() && (0.0..=1.0).contains(&self.strength),
+            "strength",
+            "must be between 0 (the photo) and 1 (the full painting)",
         )?;
         check(
             !self.style_layers.is_empty(),

@@ -38,6 +38,8 @@ const DOODLE_FIELDS: &[&str] = &[
     "method",
     "patch-size",
     "feature-weight",
+    "strength",
+    "preserve-colors",
     "phases",
     "iterations",
     "content-weight",
@@ -326,6 +328,8 @@ fn doodle_options(fields: &Fields) -> Result<DoodleOptions> {
         feature_weight: fields
             .parse("feature-weight")?
             .unwrap_or(defaults.feature_weight),
+        strength: fields.parse("strength")?.unwrap_or(defaults.strength),
+        preserve_colors: fields.flag("preserve-colors")?,
         phases: fields.parse("phases")?.unwrap_or(defaults.phases),
         iterations: fields.parse("iterations")?.unwrap_or(defaults.iterations),
         content_weight: fields

@@ -50,6 +50,13 @@ pub struct DoodleArgs {
     /// content (0 leaves them out; 10-100 help a photo without maps).
     #[arg(long, default_value_t = 0.0)]
     feature_weight: f32,
+    /// With a content image: from the photo (0) to the full painting (1); below 1 the
+    /// strokes stay while tones and colours move towards the photo's.
+    #[arg(long, default_value_t = 1.0)]
+    strength: f32,
+    /// With a content image: keep the photo's own colours, take the painting's strokes.
+    #[arg(long)]
+    preserve_colors: bool,
     /// Coarse-to-fine passes.
     #[arg(long, default_value_t = 3)]
     phases: usize,
@@ -173,6 +180,8 @@ impl DoodleArgs {
             method: self.method,
             patch_size: self.patch_size,
             feature_weight: self.feature_weight,
+            strength: self.strength,
+            preserve_colors: self.preserve_colors,
             phases: self.phases,
             iterations: self.iterations,
             content_weight: self.content_weight,

@@ -12,14 +12,23 @@ use crate::rng::SplitMix64;
 /// not depend on the number of threads.
 const BAND_ROWS: usize = 8;
 
-/// One level's style: pixels in Lab (scaled by 1/100), labels and guidance per pixel.
+/// Values compared per pixel: the colour in Lab (scaled by 1/100) and, when a content
+/// image guides the painting, its guidance channels ([`GUIDES`] of them, see
+/// `guide::GuideLevel`); the rest are zero. Eight lanes, so a pixel's distance is one
+/// vector operation.
+pub(super) const CHANNELS: usize = 8;
+
+/// Guidance channels after the colour: the content's tone and its two chroma channels.
+pub(super) const GUIDES: usize = 3;
+
+/// One level's style: per pixel the compared values, the colour and labels.
 pub(super) struct StyleLevel {
     pub width: usize,
     pub height: usize,
     pub rgb: Vec<[f32; 3]>,
-    pub lab: Vec<[f32; 3]>,
+    /// Lab colour (scaled by 1/100) in lanes 0-2, guidance in lanes 3.. (see [`CHANNELS`]).
+    pub values: Vec<[f32; CHANNELS]>,
     pub labels: Option<Vec<u16>>,
-    pub guide: Option<Vec<[f32; 2]>>,
     pub features: Option<Vec<[f32; COMPONENTS]>>,
     /// Valid patch centres (index `y * width + x`) by the label at the centre; every
     /// valid centre under index 0 when there are no labels.
@@ -28,29 +37,61 @@ pub(super) struct StyleLevel {
     pub centres: Vec<u32>,
 }
 
-/// One level's target: what the output must follow.
+/// One level's target: what the output must follow, and the current output.
 pub(super) struct TargetLevel {
     pub width: usize,
     pub height: usize,
+    /// The current output's Lab colour in lanes 0-2 (set by
+    /// [`TargetLevel::set_output`]), the content's guidance in lanes 3...
+    pub values: Vec<[f32; CHANNELS]>,
     pub labels: Option<Vec<u16>>,
-    pub guide: Option<Vec<[f32; 2]>>,
     pub features: Option<Vec<[f32; COMPONENTS]>>,
+}
+
+impl TargetLevel {
+    /// Puts the output (Lab scaled by 1/100, one per pixel) into the colour lanes.
+    pub fn set_output(&mut self, lab: &[[f32; 3]]) {
+        for (values, colour) in self.values.iter_mut().zip(lab) {
+            values[..3].copy_from_slice(colour);
+        }
+    }
 }
 
 /// The weights of the patch distance's terms.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Weights {
+    /// The colour difference to the current output.
     pub colour: f32,
+    /// Each pixel whose semantic label differs.
     pub label: f32,
-    pub guide: f32,
+    /// The content's tone against the style's.
+    pub tone: f32,
+    /// The content's chroma against the style's.
+    pub chroma: f32,
+    /// The encoder features.
     pub feature: f32,
+    /// What a match that does not continue a neighbour's costs, in units of the field's
+    /// mean cost: above 0, the output copies longer runs of the painting (whole strokes)
+    /// instead of averaging unrelated patches.
+    pub coherence: f32,
 }
 
-/// Everything a distance needs: both sides, the current output (Lab) and the weights.
+impl Weights {
+    /// The weight of each lane of [`CHANNELS`].
+    fn lanes(&self) -> [f32; CHANNELS] {
+        let mut lanes = [0f32; CHANNELS];
+        lanes[..3].fill(self.colour);
+        lanes[3] = self.tone;
+        lanes[4..3 + GUIDES].fill(self.chroma);
+        lanes
+    }
+}
+
+/// Everything a distance needs: both sides (the target holding the current output), the
+/// weights.
 pub(super) struct Problem<'a> {
     pub style: &'a StyleLevel,
     pub target: &'a TargetLevel,
-    pub output_lab: &'a [[f32; 3]],
     pub radius: usize,
     pub weights: Weights,
 }
@@ -60,57 +101,48 @@ impl Problem<'_> {
     /// centred at style index `centre`; stops adding once it exceeds `limit`. Target
     /// pixels outside the image are left out.
     pub fn cost(&self, x: usize, y: usize, centre: u32, limit: f32) -> f32 {
-        let (tw, th) = (self.target.width as isize, self.target.height as isize);
+        let (tw, th) = (self.target.width, self.target.height);
         let sw = self.style.width;
-        let (cu, cv) = (
-            (centre as usize % sw) as isize,
-            (centre as usize / sw) as isize,
-        );
-        let r = self.radius as isize;
-        let Weights {
-            colour,
-            label,
-            guide,
-            feature,
-        } = self.weights;
+        let (cu, cv) = (centre as usize % sw, centre as usize / sw);
+        let r = self.radius;
+        // The patch's columns inside the target, and the style columns under them (a
+        // centre is always at least `r` from the style's edges).
+        let (x0, x1) = (x.saturating_sub(r), (x + r).min(tw - 1));
+        let columns = x1 - x0 + 1;
+        let s0 = cu + x0 - x;
+        let lanes = self.weights.lanes();
         let mut sum = 0f32;
-        for dy in -r..=r {
-            let ty = y as isize + dy;
-            if ty < 0 || ty >= th {
-                continue;
+        for ty in y.saturating_sub(r)..=(y + r).min(th - 1) {
+            let sy = cv + ty - y;
+            let t = ty * tw + x0;
+            let s = sy * sw + s0;
+            // Lane by lane over the row, weighted once per row: the loop vectorises.
+            let mut row = [0f32; CHANNELS];
+            for (a, b) in self.target.values[t..t + columns]
+                .iter()
+                .zip(&self.style.values[s..s + columns])
+            {
+                for k in 0..CHANNELS {
+                    let d = a[k] - b[k];
+                    row[k] += d * d;
+                }
             }
-            let row_t = (ty * tw) as usize;
-            let row_s = ((cv + dy) as usize) * sw;
-            for dx in -r..=r {
-                let tx = x as isize + dx;
-                if tx < 0 || tx >= tw {
-                    continue;
-                }
-                let t = row_t + tx as usize;
-                let s = row_s + (cu + dx) as usize;
-                if colour > 0.0 {
-                    let (a, b) = (self.output_lab[t], self.style.lab[s]);
-                    let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-                    sum += colour * (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-                }
-                if let (Some(tl), Some(sl)) = (&self.target.labels, &self.style.labels)
-                    && tl[t] != sl[s]
-                {
-                    sum += label;
-                }
-                if let (Some(tg), Some(sg)) = (&self.target.guide, &self.style.guide) {
-                    let (a, b) = (tg[t], sg[s]);
-                    let d = [a[0] - b[0], a[1] - b[1]];
-                    sum += guide * (d[0] * d[0] + d[1] * d[1]);
-                }
-                if let (Some(tf), Some(sf)) = (&self.target.features, &self.style.features) {
-                    let (a, b) = (tf[t], sf[s]);
-                    sum += feature
-                        * a.iter()
-                            .zip(&b)
-                            .map(|(p, q)| (p - q) * (p - q))
-                            .sum::<f32>();
-                }
+            sum += row.iter().zip(&lanes).map(|(v, w)| v * w).sum::<f32>();
+            if let (Some(tl), Some(sl)) = (&self.target.labels, &self.style.labels) {
+                let differing = tl[t..t + columns]
+                    .iter()
+                    .zip(&sl[s..s + columns])
+                    .filter(|(a, b)| a != b)
+                    .count();
+                sum += self.weights.label * differing as f32;
+            }
+            if let (Some(tf), Some(sf)) = (&self.target.features, &self.style.features) {
+                let distance: f32 = tf[t..t + columns]
+                    .iter()
+                    .zip(&sf[s..s + columns])
+                    .map(|(a, b)| a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f32>())
+                    .sum();
+                sum += self.weights.feature * distance;
             }
             if sum > limit {
                 return sum;
@@ -200,6 +232,8 @@ impl Field {
         let reverse = iteration % 2 == 1;
         let snapshot = self.centres.clone();
         let max_radius = sw.max(sh);
+        // A jump away from the neighbours' runs pays this on top of its distance.
+        let jump = problem.weights.coherence * self.mean_cost();
         self.centres
             .par_chunks_mut(BAND_ROWS * w)
             .zip(self.costs.par_chunks_mut(BAND_ROWS * w))
@@ -249,20 +283,37 @@ impl Field {
                                 try_centre(c, &mut best, &mut best_cost);
                             }
                         }
-                        // Random search around the best, radius halving down to 1.
+                        // Away from the neighbours' runs, a candidate also pays `jump`.
+                        let try_jump = |candidate: u32, best: &mut u32, best_cost: &mut f32| {
+                            let limit = *best_cost - jump;
+                            if candidate == *best || limit <= 0.0 {
+                                return;
+                            }
+                            let cost = problem.cost(x, y, candidate, limit) + jump;
+                            if cost < *best_cost {
+                                *best = candidate;
+                                *best_cost = cost;
+                            }
+                        };
+                        // Random search around the best, radius halving down to 1; the
+                        // closest steps (a pixel or two) still continue the same run.
                         let mut radius = max_radius;
                         while radius >= 1 {
                             let (bu, bv) = (best as isize % sw, best as isize / sw);
                             let u = bu + rng.below(2 * radius as u64 + 1) as isize - radius;
                             let v = bv + rng.below(2 * radius as u64 + 1) as isize - radius;
                             if let Some(c) = clamp_centre(u, v) {
-                                try_centre(c, &mut best, &mut best_cost);
+                                if radius <= 2 {
+                                    try_centre(c, &mut best, &mut best_cost);
+                                } else {
+                                    try_jump(c, &mut best, &mut best_cost);
+                                }
                             }
                             radius /= 2;
                         }
                         // And one jump anywhere in the pixel's own label.
                         let pool = problem.centres_for(y * w + x);
-                        try_centre(
+                        try_jump(
                             pool[rng.below(pool.len() as u64) as usize],
                             &mut best,
                             &mut best_cost,
@@ -301,67 +352,89 @@ mod tests {
                 labels.push(label);
             }
         }
-        let lab = rgb
-            .iter()
-            .map(|p: &[f32; 3]| {
-                crate::doodle::quality::srgb_to_lab(p.map(|v| v as u8)).map(|v| (v / 100.0) as f32)
-            })
-            .collect();
-        let radius = 2;
-        let mut centres_by_label = vec![Vec::new(); 2];
-        let mut centres = Vec::new();
-        for y in radius..sh - radius {
-            for x in radius..sw - radius {
-                let i = (y * sw + x) as u32;
-                centres.push(i);
-                centres_by_label[labels[i as usize] as usize].push(i);
-            }
-        }
-        let style = StyleLevel {
-            width: sw,
-            height: sh,
-            rgb,
-            lab,
-            labels: Some(labels),
-            guide: None,
-            features: None,
-            centres_by_label,
-            centres,
-        };
+        let style = style_level(sw, sh, rgb, Some(labels));
         let (tw, th) = (40, 40);
         let target = TargetLevel {
             width: tw,
             height: th,
+            values: vec![[0.0; CHANNELS]; tw * th],
             labels: Some((0..tw * th).map(|i| u16::from(i / tw >= th / 2)).collect()),
-            guide: None,
             features: None,
         };
         (style, target)
     }
 
-    fn problem<'a>(
-        style: &'a StyleLevel,
-        target: &'a TargetLevel,
-        output: &'a [[f32; 3]],
-        colour: f32,
-    ) -> Problem<'a> {
+    fn style_level(
+        sw: usize,
+        sh: usize,
+        rgb: Vec<[f32; 3]>,
+        labels: Option<Vec<u16>>,
+    ) -> StyleLevel {
+        let values = rgb
+            .iter()
+            .map(|p| {
+                let lab = crate::lab::from_srgb(p.map(|v| v as u8));
+                let mut values = [0f32; CHANNELS];
+                for k in 0..3 {
+                    values[k] = lab[k] / 100.0;
+                }
+                values
+            })
+            .collect();
+        let radius = 2;
+        let count = labels
+            .as_ref()
+            .map_or(1, |l| 1 + *l.iter().max().unwrap() as usize);
+        let mut centres_by_label = vec![Vec::new(); count];
+        let mut centres = Vec::new();
+        for y in radius..sh - radius {
+            for x in radius..sw - radius {
+                let i = (y * sw + x) as u32;
+                centres.push(i);
+                let label = labels.as_ref().map_or(0, |l| l[i as usize] as usize);
+                centres_by_label[label].push(i);
+            }
+        }
+        StyleLevel {
+            width: sw,
+            height: sh,
+            rgb,
+            values,
+            labels,
+            features: None,
+            centres_by_label,
+            centres,
+        }
+    }
+
+    fn lab_of(style: &StyleLevel, i: usize) -> [f32; 3] {
+        let v = style.values[i];
+        [v[0], v[1], v[2]]
+    }
+
+    fn weights(colour: f32, coherence: f32) -> Weights {
+        Weights {
+            colour,
+            label: 1.0,
+            tone: 0.0,
+            chroma: 0.0,
+            feature: 0.0,
+            coherence,
+        }
+    }
+
+    fn problem<'a>(style: &'a StyleLevel, target: &'a TargetLevel, colour: f32) -> Problem<'a> {
         Problem {
             style,
             target,
-            output_lab: output,
             radius: 2,
-            weights: Weights {
-                colour,
-                label: 1.0,
-                guide: 0.0,
-                feature: 0.0,
-            },
+            weights: weights(colour, 0.0),
         }
     }
 
     #[test]
     fn every_iteration_lowers_the_field_cost_and_no_pixel_gets_worse() {
-        let (style, target) = synthetic();
+        let (style, mut target) = synthetic();
         // A fixed output to match against, so only the field changes: the style's own
         // stripes, rearranged into the target's layout, so good matches exist.
         let half = style.width / 2;
@@ -369,10 +442,14 @@ mod tests {
             .map(|i| {
                 let (x, y) = (i % target.width, i / target.width);
                 let label = usize::from(y >= target.height / 2);
-                style.lab[(y % style.height) * style.width + label * half + x % half]
+                lab_of(
+                    &style,
+                    (y % style.height) * style.width + label * half + x % half,
+                )
             })
             .collect();
-        let problem = problem(&style, &target, &output, 1.0);
+        target.set_output(&output);
+        let problem = problem(&style, &target, 1.0);
         let mut field = Field::random(&problem, 7);
         let mut previous = field.clone();
         let mut means = vec![field.mean_cost()];
@@ -397,9 +474,9 @@ mod tests {
 
     #[test]
     fn matches_respect_labels_once_searched() {
-        let (style, target) = synthetic();
-        let output = vec![[0.5, 0.0, 0.0]; target.width * target.height];
-        let problem = problem(&style, &target, &output, 0.0);
+        let (style, mut target) = synthetic();
+        target.set_output(&vec![[0.5, 0.0, 0.0]; target.width * target.height]);
+        let problem = problem(&style, &target, 0.0);
         let mut field = Field::random(&problem, 1);
         for iteration in 0..4 {
             field.improve(&problem, iteration, iteration as u64);
@@ -422,10 +499,58 @@ mod tests {
     }
 
     #[test]
+    fn coherence_makes_longer_runs_of_the_painting() {
+        // A soft, cloudy style in which many patches fit a flat grey output about equally
+        // well.
+        let (sw, sh) = (64, 64);
+        let mut rng = SplitMix64::new(5);
+        let mut grey: Vec<f32> = (0..sw * sh).map(|_| rng.below(120) as f32).collect();
+        crate::pixels::gaussian_blur(&mut grey, sw, 2.0);
+        let rgb = grey.iter().map(|&v| [v + 68.0; 3]).collect();
+        let style = style_level(sw, sh, rgb, None);
+        let (tw, th) = (48, 48);
+        let mut target = TargetLevel {
+            width: tw,
+            height: th,
+            values: vec![[0.0; CHANNELS]; tw * th],
+            labels: None,
+            features: None,
+        };
+        target.set_output(&vec![
+            crate::lab::from_srgb([128; 3]).map(|v| v / 100.0);
+            tw * th
+        ]);
+        let continued = |coherence: f32| {
+            let problem = Problem {
+                style: &style,
+                target: &target,
+                radius: 2,
+                weights: weights(1.0, coherence),
+            };
+            let mut field = Field::random(&problem, 9);
+            for iteration in 0..6 {
+                field.improve(&problem, iteration, 40 + iteration as u64);
+            }
+            let runs = (0..tw * th)
+                .filter(|&i| i % tw > 0 && field.centres[i] == field.centres[i - 1] + 1)
+                .count();
+            runs as f64 / (tw * th) as f64
+        };
+        let (free, coherent) = (continued(0.0), continued(1.0));
+        assert!(
+            coherent > 1.4 * free,
+            "share of pixels continuing their left neighbour's run: {free} without, {coherent} with coherence"
+        );
+    }
+
+    #[test]
     fn the_result_does_not_depend_on_the_thread_count() {
-        let (style, target) = synthetic();
-        let output = vec![[0.5, 0.1, 0.0]; target.width * target.height];
-        let problem = problem(&style, &target, &output, 1.0);
+        let (style, mut target) = synthetic();
+        target.set_output(&vec![[0.5, 0.1, 0.0]; target.width * target.height]);
+        let problem = Problem {
+            weights: weights(1.0, 1.0),
+            ..problem(&style, &target, 1.0)
+        };
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)

@@ -7,17 +7,23 @@
 //! 1. **Match**: a nearest-neighbour field by PatchMatch ([`field`]) over a patch distance
 //!    that adds the colour difference to the current output (CIE Lab), a cost for every
 //!    pixel whose semantic label differs, and, when a content image guides the painting, the
-//!    difference of its luminance and edges to the style's and of its encoder features
-//!    ([`features`]) to the style's.
+//!    difference of its tone and chroma to the style's ([`guide`]) and of its encoder
+//!    features ([`features`]) to the style's.
 //! 2. **Vote**: every output pixel becomes the weighted mean of the style pixels that the
 //!    overlapping matched patches put there; close matches weigh more.
 //!
 //! The field found at one level seeds the next (coordinates doubled), so the fine levels
 //! only refine. The first round of the coarsest level has no output yet and matches on
 //! labels and guidance alone.
+//!
+//! A painted photo is then finished ([`finish`]): the synthesis gives the strokes and
+//! colours, the photo most of the coarser luminance, so its shapes stay recognisable.
 
 mod features;
 mod field;
+mod finish;
+mod guide;
+mod tone;
 
 use std::time::{Duration, Instant};
 
@@ -28,21 +34,25 @@ use super::maps::{LabelImage, Labels};
 use super::observe::Losses;
 use super::report::PhaseReport;
 pub(crate) use features::{Encode, FeatureMap};
-use field::{Field, Problem, StyleLevel, TargetLevel, Weights, mix};
+use field::{CHANNELS, Field, Problem, StyleLevel, TargetLevel, Weights, mix};
+use finish::{FinishInputs, finish};
+use guide::PhotoGuide;
 
 use crate::Result;
-use crate::pixels::{Outside, box_blur_twice};
+use crate::lab::LabPlanes;
 
 /// The coarsest level's longer side is at least this.
 const COARSEST_SIDE: usize = 48;
 
-/// Radius of the box blur (two passes) applied to both luminances before they are compared.
-/// Compared pixel by pixel, a smooth photo background only accepts smooth style patches
-/// and the painting loses its strokes; blurred, it accepts any patch of the right tone.
-/// Measured on a portrait painted from Van Gogh (docs/PERFORMANCE.md): the detail ratio
-/// rose from 0.10-0.35 to 0.53-0.82 and the colour distance fell from 5.1 to 3.8, while the
-/// structure correlation went from 0.994 to 0.977.
-const GUIDE_BLUR: usize = 2;
+/// What a match that breaks a run of the painting costs when a photo is painted, in units
+/// of the mean patch distance (see [`Weights::coherence`]). Measured (docs/DOODLE.md):
+/// without it a photo's smooth areas average unrelated patches into a wash; with 1 they
+/// copy whole strokes.
+const PHOTO_COHERENCE: f32 = 1.0;
+
+/// Weight of the photo's chroma against its tone: colour decides which part of the
+/// painting a region takes (a red beard its red strokes) about as much as light does.
+const CHROMA_WEIGHT: f32 = 3.0;
 
 /// Levels whose images are smaller than this on a side skip the feature-guided term.
 const MIN_FEATURE_SIDE: usize = 16;
@@ -64,10 +74,13 @@ pub(crate) struct PatchSettings {
     pub patch_size: usize,
     /// Cost of one pixel of a patch whose label differs (semantic weight / 10).
     pub label_weight: f32,
-    /// Weight of the content's luminance and edges (content weight / 10).
+    /// Weight of the content's tone and chroma (content weight / 10).
     pub guide_weight: f32,
     /// Weight of the content's encoder features (feature weight / 10).
     pub feature_weight: f32,
+    /// With a content image: its colours will be kept, so its own luminance guides (and
+    /// not the painting's range).
+    pub preserve_colors: bool,
     pub seed: u64,
 }
 
@@ -99,6 +112,21 @@ pub(crate) fn synthesize(
     let radius = settings.patch_size / 2;
     let sizes = level_sizes(inputs, settings.patch_size);
     let levels = sizes.len();
+    let photo = inputs
+        .content
+        .map(|content| Photo::new(content, inputs.style, &settings));
+    let weights = Weights {
+        colour: 1.0,
+        label: settings.label_weight,
+        tone: settings.guide_weight,
+        chroma: settings.guide_weight * CHROMA_WEIGHT,
+        feature: settings.feature_weight,
+        coherence: if photo.is_some() {
+            PHOTO_COHERENCE
+        } else {
+            0.0
+        },
+    };
     let mut field: Option<Field> = None;
     let mut output: Vec<[f32; 3]> = Vec::new();
     let mut reports = Vec::new();
@@ -106,16 +134,9 @@ pub(crate) fn synthesize(
     for (index, &(target_size, style_size)) in sizes.iter().enumerate() {
         let level_started = Instant::now();
         let mut search_time = Duration::ZERO;
-        let (style, target) = build_level(inputs, &settings, target_size, style_size)?;
-        let weights = Weights {
-            colour: 1.0,
-            label: settings.label_weight,
-            guide: settings.guide_weight,
-            feature: settings.feature_weight,
-        };
-        let coarsest = index == 0;
-        let rounds = if coarsest { 5 } else { 3 };
-        let searches = if coarsest { 4 } else { 2 };
+        let (style, mut target) =
+            build_level(inputs, photo.as_ref(), &settings, target_size, style_size)?;
+        let (rounds, searches) = schedule(index, levels, photo.is_some());
         let mut current = match field.take() {
             // Carries the coarse costs, so the level's first vote already weighs close
             // matches more.
@@ -125,7 +146,7 @@ pub(crate) fn synthesize(
                     colour: 0.0,
                     ..weights
                 };
-                let problem = problem(&style, &target, &[], radius, blind);
+                let problem = problem(&style, &target, radius, blind);
                 let mut field = Field::random(&problem, mix(settings.seed, 1));
                 for iteration in 0..searches {
                     field.improve(
@@ -154,8 +175,8 @@ pub(crate) fn synthesize(
                 break;
             }
             let searched = Instant::now();
-            let lab = to_lab(&output);
-            let problem = problem(&style, &target, &lab, radius, weights);
+            target.set_output(&to_lab(&output));
+            let problem = problem(&style, &target, radius, weights);
             current.rescore(&problem);
             for iteration in 0..searches {
                 let part = ((index * 16 + round) * 16 + iteration) as u64;
@@ -185,7 +206,8 @@ pub(crate) fn synthesize(
             // whole image.
             if index + 1 < levels {
                 let (target_size, style_size) = sizes[levels - 1];
-                let (style, target) = build_level(inputs, &settings, target_size, style_size)?;
+                let (style, target) =
+                    build_level(inputs, photo.as_ref(), &settings, target_size, style_size)?;
                 let fine = upsample(field.as_ref().expect("set above"), &style, &target, radius);
                 output = vote(&fine, &style, &target, radius);
             }
@@ -197,6 +219,10 @@ pub(crate) fn synthesize(
         let p = output[(y * w + x) as usize];
         image::Rgb(p.map(|v| v.round().clamp(0.0, 255.0) as u8))
     });
+    let image = match &photo {
+        Some(photo) => photo.finish(&image, &settings),
+        None => image,
+    };
     Ok(PatchResult {
         image,
         stopped,
@@ -204,17 +230,56 @@ pub(crate) fn synthesize(
     })
 }
 
+/// Rounds of match-and-vote and PatchMatch iterations per round at level `index` of
+/// `levels`. The coarsest level starts from nothing and needs the most. A photo's finest
+/// level, below at least two coarser ones, only refines what they placed (the finish
+/// takes the shapes from the photo anyway), so one round does: measured, the same scores
+/// in two thirds of the time (docs/DOODLE.md).
+fn schedule(index: usize, levels: usize, photo: bool) -> (usize, usize) {
+    if index == 0 {
+        (5, 4)
+    } else if photo && levels >= 3 && index + 1 == levels {
+        (1, 1)
+    } else {
+        (3, 2)
+    }
+}
+
+/// What a painted photo needs beyond the style: the painting in Lab, and the photo's
+/// guidance.
+struct Photo {
+    style: LabPlanes,
+    guide: PhotoGuide,
+}
+
+impl Photo {
+    fn new(content: &RgbImage, style: &RgbImage, settings: &PatchSettings) -> Self {
+        let content = LabPlanes::from_image(content);
+        let style = LabPlanes::from_image(style);
+        let guide = PhotoGuide::new(&content, &style, settings.preserve_colors);
+        Photo { style, guide }
+    }
+
+    fn finish(&self, painted: &RgbImage, settings: &PatchSettings) -> RgbImage {
+        let inputs = FinishInputs {
+            tone: &self.guide.tone,
+            guide_weight: settings.guide_weight,
+            style: &self.style,
+            preserve_colors: settings.preserve_colors,
+        };
+        finish(&LabPlanes::from_image(painted), &inputs).to_image()
+    }
+}
+
 fn problem<'a>(
     style: &'a StyleLevel,
     target: &'a TargetLevel,
-    output_lab: &'a [[f32; 3]],
     radius: usize,
     weights: Weights,
 ) -> Problem<'a> {
     Problem {
         style,
         target,
-        output_lab,
         radius,
         weights,
     }
@@ -249,6 +314,7 @@ fn level_sizes(
 /// One level's style and target at the given sizes.
 fn build_level(
     inputs: &PatchInputs<'_>,
+    photo: Option<&Photo>,
     settings: &PatchSettings,
     (tw, th): (usize, usize),
     (sw, sh): (usize, usize),
@@ -256,30 +322,40 @@ fn build_level(
     let radius = settings.patch_size / 2;
     let style_image = resize(inputs.style, sw, sh);
     let rgb: Vec<[f32; 3]> = style_image.pixels().map(|p| p.0.map(f32::from)).collect();
+    let style_lab = LabPlanes::from_image(&style_image);
     let style_labels = inputs.labels.map(|l| downsample_labels(&l.style, sw, sh));
     let target_labels = inputs.labels.map(|l| downsample_labels(&l.target, tw, th));
     let mut style_features = None;
     let mut target_features = None;
-    let (style_guide, target_guide) = match inputs.content {
-        Some(content) => {
-            let content = resize(content, tw, th);
-            let (style_guide, target_guide) = guides(&style_image, &content);
+    let scale = tw as f32 / inputs.target.0 as f32;
+    let (mut style_values, target_values) = match (photo, inputs.content) {
+        (Some(photo), Some(content)) => {
             // Below this the deeper layers have too few activations to say anything.
             let large_enough = sw.min(sh).min(tw).min(th) >= MIN_FEATURE_SIDE;
             if settings.feature_weight > 0.0 && large_enough {
                 let (s, t) = features::pixel_features(
                     &(inputs.encode)(&style_image)?,
-                    &(inputs.encode)(&content)?,
+                    &(inputs.encode)(&resize(content, tw, th))?,
                     (sw, sh),
                     (tw, th),
                 );
                 style_features = Some(s);
                 target_features = Some(t);
             }
-            (Some(style_guide), Some(target_guide))
+            (
+                guide::style_level(&style_lab, scale),
+                photo.guide.level((tw, th)),
+            )
         }
-        None => (None, None),
+        _ => (
+            vec![[0.0; CHANNELS]; sw * sh],
+            vec![[0.0; CHANNELS]; tw * th],
+        ),
     };
+    for (i, values) in style_values.iter_mut().enumerate() {
+        values[..3]
+            .copy_from_slice(&[style_lab.l[i], style_lab.a[i], style_lab.b[i]].map(|v| v / 100.0));
+    }
     let label_count = inputs.labels.map_or(1, Labels::count);
     let mut centres_by_label = vec![Vec::new(); label_count];
     let mut centres = Vec::new();
@@ -294,10 +370,9 @@ fn build_level(
     let style = StyleLevel {
         width: sw,
         height: sh,
-        lab: to_lab(&rgb),
         rgb,
+        values: style_values,
         labels: style_labels,
-        guide: style_guide,
         features: style_features,
         centres_by_label,
         centres,
@@ -305,8 +380,8 @@ fn build_level(
     let target = TargetLevel {
         width: tw,
         height: th,
+        values: target_values,
         labels: target_labels,
-        guide: target_guide,
         features: target_features,
     };
     Ok((style, target))
@@ -333,58 +408,6 @@ fn downsample_labels(labels: &LabelImage, w: usize, h: usize) -> Vec<u16> {
     out
 }
 
-/// Guidance channels: luminance (the content's matched to the style's mean and spread, so
-/// a dark photo still maps onto a light painting) and edge strength, both about 0-1, of
-/// both images blurred by [`GUIDE_BLUR`].
-fn guides(style: &RgbImage, content: &RgbImage) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
-    let luminance = |image: &RgbImage| -> Vec<f32> {
-        image
-            .pixels()
-            .map(|p| {
-                (0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
-                    / 255.0
-            })
-            .collect()
-    };
-    let (mut ls, mut lc) = (luminance(style), luminance(content));
-    let stats = |v: &[f32]| {
-        let mean = v.iter().sum::<f32>() / v.len() as f32;
-        let spread = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / v.len() as f32).sqrt();
-        (mean, spread.max(1e-3))
-    };
-    let ((ms, ss), (mc, sc)) = (stats(&ls), stats(&lc));
-    for v in &mut lc {
-        *v = (*v - mc) / sc * ss + ms;
-    }
-    box_blur_twice(
-        &mut ls,
-        style.width() as usize,
-        GUIDE_BLUR,
-        Outside::Missing,
-    );
-    box_blur_twice(
-        &mut lc,
-        content.width() as usize,
-        GUIDE_BLUR,
-        Outside::Missing,
-    );
-    let with_edges = |lum: &[f32], w: usize, h: usize| -> Vec<[f32; 2]> {
-        (0..w * h)
-            .map(|i| {
-                let (x, y) = (i % w, i / w);
-                let at = |x: usize, y: usize| lum[y.min(h - 1) * w + x.min(w - 1)];
-                let gx = at(x + 1, y) - at(x.saturating_sub(1), y);
-                let gy = at(x, y + 1) - at(x, y.saturating_sub(1));
-                [lum[i], (gx * gx + gy * gy).sqrt()]
-            })
-            .collect()
-    };
-    (
-        with_edges(&ls, style.width() as usize, style.height() as usize),
-        with_edges(&lc, content.width() as usize, content.height() as usize),
-    )
-}
-
 /// The coarse field's matches mapped onto a finer level of any size.
 fn upsample(coarse: &Field, style: &StyleLevel, target: &TargetLevel, radius: usize) -> Field {
     let (cw, ch) = (coarse.width, coarse.centres.len() / coarse.width);
@@ -393,6 +416,7 @@ fn upsample(coarse: &Field, style: &StyleLevel, target: &TargetLevel, radius: us
     let scale_x = style.width as f64 / coarse.style_size.0 as f64;
     let scale_y = style.height as f64 / coarse.style_size.1 as f64;
     let (centres, costs) = (0..tw * th)
+        .into_par_iter()
         .map(|i| {
             let (x, y) = (i % tw, i / tw);
             let (cx, cy) = ((x * cw / tw).min(cw - 1), (y * ch / th).min(ch - 1));
@@ -431,6 +455,12 @@ fn vote(field: &Field, style: &StyleLevel, target: &TargetLevel, radius: usize) 
     let weights: Vec<f32> = field.costs.iter().map(|&c| (-c / typical).exp()).collect();
     let r = radius as isize;
     let sw = style.width;
+    // Each match's style column and row, worked out once rather than 25 times.
+    let matches: Vec<(isize, isize)> = field
+        .centres
+        .par_iter()
+        .map(|&c| ((c as usize % sw) as isize, (c as usize / sw) as isize))
+        .collect();
     (0..tw * th)
         .into_par_iter()
         .map(|i| {
@@ -448,9 +478,8 @@ fn vote(field: &Field, style: &StyleLevel, target: &TargetLevel, radius: usize) 
                         continue;
                     }
                     let p = py as usize * tw + px as usize;
-                    let c = field.centres[p] as usize;
-                    let s =
-                        ((c / sw) as isize + dy) as usize * sw + ((c % sw) as isize + dx) as usize;
+                    let (u, v) = matches[p];
+                    let s = (v + dy) as usize * sw + (u + dx) as usize;
                     let weight = weights[p];
                     let colour = style.rgb[s];
                     for k in 0..3 {
@@ -472,8 +501,7 @@ fn vote(field: &Field, style: &StyleLevel, target: &TargetLevel, radius: usize) 
 fn to_lab(rgb: &[[f32; 3]]) -> Vec<[f32; 3]> {
     rgb.par_iter()
         .map(|p| {
-            let lab = super::quality::srgb_to_lab(p.map(|v| v.round().clamp(0.0, 255.0) as u8));
-            lab.map(|v| (v / 100.0) as f32)
+            crate::lab::from_srgb(p.map(|v| v.round().clamp(0.0, 255.0) as u8)).map(|v| v / 100.0)
         })
         .collect()
 }

@@ -67,11 +67,23 @@ fn target_rms(block: u8) -> f64 {
     }
 }
 
-/// One layer's random 1x1 mixing and its calibrated scales.
+/// One layer's random 1x1 mixing.
 struct Mixer {
     weight: Tensor<4>,
-    scale: f32,
-    colour_scale: f32,
+}
+
+/// One layer's calibrated scales: of its mixed channels and of its colour block.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    mixed: f32,
+    colour: f32,
+}
+
+impl Scale {
+    const UNIT: Scale = Scale {
+        mixed: 1.0,
+        colour: 1.0,
+    };
 }
 
 /// The weight-free default encoder. See the [module documentation](self) for its design.
@@ -91,9 +103,13 @@ pub struct BuiltinEncoder {
 
 struct Inner {
     seed: u64,
+    device: Device,
     opponent: Tensor<4>,
     filter_bank: Tensor<4>,
     mixers: HashMap<Layer, Mixer>,
+    /// Calibrated the first time the encoder runs: patch synthesis, the default method,
+    /// never does, and calibration costs most of a second on two cores.
+    scales: OnceLock<HashMap<Layer, Scale>>,
     /// The host twin, built the first time it is asked for (`None` if the weights could
     /// not be read back from the device).
     host: OnceLock<Option<host::HostBuiltin>>,
@@ -107,8 +123,8 @@ impl std::fmt::Debug for BuiltinEncoder {
 
 impl BuiltinEncoder {
     /// Builds the encoder on `device`. The seed picks the random mixing; the same seed
-    /// always gives the same encoder. Construction calibrates the layer scales on a fixed
-    /// synthetic image (a few milliseconds).
+    /// always gives the same encoder. The layer scales are calibrated on a fixed
+    /// synthetic image the first time the encoder runs (under a second).
     pub fn new(seed: u64, device: &Device) -> Self {
         let mut rng = SplitMix64::new(seed ^ 0x5EED_B17E_E4C0_DE00);
         let mut mixers = HashMap::new();
@@ -119,19 +135,18 @@ impl BuiltinEncoder {
                 layer,
                 Mixer {
                     weight: random_mixing(&mut rng, outputs, inputs, device),
-                    scale: 1.0,
-                    colour_scale: 1.0,
                 },
             );
         }
-        let mut inner = Inner {
+        let inner = Inner {
             seed,
+            device: device.clone(),
             opponent: opponent_transform(device),
             filter_bank: filter_bank(device),
             mixers,
+            scales: OnceLock::new(),
             host: OnceLock::new(),
         };
-        inner.calibrate(device);
         BuiltinEncoder {
             inner: Arc::new(inner),
         }
@@ -293,13 +308,19 @@ fn halve(x: Tensor<4>) -> Tensor<4> {
 /// layers that need them.
 struct Pass<'a> {
     encoder: &'a Inner,
+    scales: &'a HashMap<Layer, Scale>,
     colour: Vec<Tensor<4>>,
     responses: Vec<Option<Tensor<4>>>,
     mixed: HashMap<Layer, Tensor<4>>,
 }
 
 impl<'a> Pass<'a> {
-    fn new(encoder: &'a Inner, image: Tensor<4>, deepest_block: u8) -> Self {
+    fn new(
+        encoder: &'a Inner,
+        scales: &'a HashMap<Layer, Scale>,
+        image: Tensor<4>,
+        deepest_block: u8,
+    ) -> Self {
         let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
         let mut colour = vec![conv2d(image, encoder.opponent.clone(), None, options)];
         for _ in 1..deepest_block {
@@ -309,6 +330,7 @@ impl<'a> Pass<'a> {
         let levels = colour.len();
         Pass {
             encoder,
+            scales,
             colour,
             responses: vec![None; levels],
             mixed: HashMap::new(),
@@ -368,15 +390,14 @@ impl<'a> Pass<'a> {
             mixer.weight.clone(),
             None,
             options,
-        )) * mixer.scale;
+        )) * self.scales[&layer].mixed;
         self.mixed.insert(layer, mixed.clone());
         mixed
     }
 
     fn output(&mut self, layer: Layer) -> Tensor<4> {
         let mixed = self.mixed(layer);
-        let colour = self.colour[layer.block() as usize - 1].clone()
-            * self.encoder.mixers[&layer].colour_scale;
+        let colour = self.colour[layer.block() as usize - 1].clone() * self.scales[&layer].colour;
         Tensor::cat(vec![mixed, colour], 1)
     }
 }
@@ -385,14 +406,15 @@ impl Inner {
     /// The host twin, from the same weights and calibrated scales.
     fn build_host(&self) -> Option<host::HostBuiltin> {
         let mut mixers = std::collections::BTreeMap::new();
+        let scales = self.scales();
         for (layer, mixer) in &self.mixers {
             let weight = mixer.weight.clone().try_into_vec_as::<f32>().ok()?;
             mixers.insert(
                 *layer,
                 host::HostMixer {
                     weight,
-                    scale: mixer.scale,
-                    colour_scale: mixer.colour_scale,
+                    scale: scales[layer].mixed,
+                    colour_scale: scales[layer].colour,
                 },
             );
         }
@@ -407,17 +429,19 @@ impl Inner {
     }
 
     fn run(&self, image: Tensor<4>, layers: &[Layer], deepest: Layer) -> Vec<Tensor<4>> {
-        let mut pass = Pass::new(self, image, deepest.block());
+        let mut pass = Pass::new(self, self.scales(), image, deepest.block());
         layers.iter().map(|layer| pass.output(*layer)).collect()
     }
 
     /// Sets each layer's scales so its output has the target energy on a fixed synthetic
     /// image with natural-image statistics, shallow layers first (deeper ones depend on them).
-    fn calibrate(&mut self, device: &Device) {
-        let image = calibration_image(device);
+    fn calibrate(&self) -> HashMap<Layer, Scale> {
+        let image = calibration_image(&self.device);
+        let mut scales: HashMap<Layer, Scale> =
+            Layer::ALL.into_iter().map(|l| (l, Scale::UNIT)).collect();
         for layer in Layer::ALL {
             let (mixed, colour) = {
-                let mut pass = Pass::new(self, image.clone(), layer.block());
+                let mut pass = Pass::new(self, &scales, image.clone(), layer.block());
                 (
                     pass.mixed(layer),
                     pass.colour[layer.block() as usize - 1].clone(),
@@ -425,17 +449,20 @@ impl Inner {
             };
             let channels = mixed_channels(layer.block()) as f64;
             let total_energy = (channels + 3.0) * target_rms(layer.block()).powi(2);
-            let mixed_rms = rms(mixed);
-            let colour_rms = rms(colour);
-            let mixer = self
-                .mixers
-                .get_mut(&layer)
-                .expect("every layer has a mixer");
-            mixer.scale = ((1.0 - COLOUR_ENERGY_SHARE) * total_energy / channels).sqrt() as f32
-                / mixed_rms.max(1e-6) as f32;
-            mixer.colour_scale = (COLOUR_ENERGY_SHARE * total_energy / 3.0).sqrt() as f32
-                / colour_rms.max(1e-6) as f32;
+            let scale = Scale {
+                mixed: ((1.0 - COLOUR_ENERGY_SHARE) * total_energy / channels).sqrt() as f32
+                    / rms(mixed).max(1e-6) as f32,
+                colour: (COLOUR_ENERGY_SHARE * total_energy / 3.0).sqrt() as f32
+                    / rms(colour).max(1e-6) as f32,
+            };
+            scales.insert(layer, scale);
         }
+        scales
+    }
+
+    /// The calibrated scales, computed on first use.
+    fn scales(&self) -> &HashMap<Layer, Scale> {
+        self.scales.get_or_init(|| self.calibrate())
     }
 }
 

@@ -1,0 +1,244 @@
+//! A photo's luminance as the painting would have it: the large-scale tone follows the
+//! painting's distribution (so the result takes the painting's light and dark, and its
+//! colours exist in the painting), the local contrast that makes shapes recognisable
+//! (eyes, mouths, window frames) is the photo's own. This is the base/detail split of
+//! tone mapping: the base is a wide blur, matched to the painting's blurred luminance
+//! by histogram (a monotonic map, so light stays light and dark stays dark); the detail
+//! is added back, amplified when the painting's narrower range would flatten it.
+
+use crate::pixels::gaussian_blur;
+
+/// Width of the base layer's blur, as a share of the image's longer side.
+const BASE_BLUR: f32 = 0.03;
+
+/// Share of the painting's luminance values below and above which the result is
+/// compressed towards the painting's extremes, not cut.
+const KNEE: f32 = 0.02;
+
+/// The most the photo's local contrast is amplified.
+const MAX_DETAIL_GAIN: f32 = 2.0;
+
+/// Scales of the band whose contrast is kept, as shares of the longer side: the size of
+/// facial features and window frames (1.5 and 6 px at 256 px).
+const BAND: (f32, f32) = (0.006, 0.023);
+
+/// A plane of luminance values (L*, 0-100) with its width.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plane<'a> {
+    pub values: &'a [f32],
+    pub width: usize,
+}
+
+impl Plane<'_> {
+    fn height(&self) -> usize {
+        self.values.len() / self.width.max(1)
+    }
+
+    fn longer_side(&self) -> f32 {
+        self.width.max(self.height()) as f32
+    }
+
+    fn blurred(&self, sigma: f32) -> Vec<f32> {
+        let mut out = self.values.to_vec();
+        gaussian_blur(&mut out, self.width, sigma);
+        out
+    }
+}
+
+/// The photo's luminance mapped onto the painting's: see the module's documentation.
+pub(crate) fn painted_tone(photo: Plane<'_>, painting: Plane<'_>) -> Vec<f32> {
+    let base = photo.blurred(BASE_BLUR * photo.longer_side());
+    let mut tone = base.clone();
+    match_histogram(
+        &mut tone,
+        &painting.blurred(BASE_BLUR * painting.longer_side()),
+    );
+    let compose = |gain: f32| -> Vec<f32> {
+        let mut out: Vec<f32> = tone
+            .iter()
+            .zip(photo.values.iter().zip(&base))
+            .map(|(t, (v, b))| t + gain * (v - b))
+            .collect();
+        keep_in_range(&mut out, painting.values);
+        out
+    };
+    let trial = compose(1.0);
+    let kept = band_spread(Plane {
+        values: &trial,
+        width: photo.width,
+    }) / band_spread(photo).max(1e-6);
+    compose((1.0 / kept.max(1e-3)).clamp(1.0, MAX_DETAIL_GAIN))
+}
+
+/// The spread (standard deviation) of a plane's band-pass: the contrast of its shapes.
+pub(crate) fn band_spread(plane: Plane<'_>) -> f32 {
+    let side = plane.longer_side();
+    let fine = plane.blurred(BAND.0 * side);
+    let coarse = plane.blurred(BAND.1 * side);
+    let band: Vec<f32> = fine.iter().zip(&coarse).map(|(f, c)| f - c).collect();
+    spread(&band).1
+}
+
+/// Mean and standard deviation.
+pub(crate) fn spread(values: &[f32]) -> (f32, f32) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let variance = values
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    (mean as f32, variance.sqrt() as f32)
+}
+
+/// Shifts and scales `values` to the mean and spread of `reference`. A spread below
+/// `least` counts as `least`, so that nearly constant values (the chroma of a grey photo:
+/// noise) are not blown up into strong differences.
+pub(crate) fn match_spread(values: &mut [f32], reference: &[f32], least: f32) {
+    let ((mean, deviation), (target_mean, target_deviation)) = (spread(values), spread(reference));
+    let scale = target_deviation / deviation.max(least).max(1e-6);
+    for v in values {
+        *v = (*v - mean) * scale + target_mean;
+    }
+}
+
+/// Maps `values` monotonically onto the distribution of `reference` (histogram
+/// matching): the value at each rank becomes the reference's value at the same quantile.
+/// Equal values stay equal.
+pub(crate) fn match_histogram(values: &mut [f32], reference: &[f32]) {
+    if values.is_empty() || reference.is_empty() {
+        return;
+    }
+    let quantiles = sorted(reference);
+    let mut order: Vec<u32> = (0..values.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| values[a as usize].total_cmp(&values[b as usize]));
+    let (n, m) = (values.len(), quantiles.len());
+    let mut mapped = vec![0f32; n];
+    let mut start = 0;
+    while start < n {
+        // A run of equal values takes the quantile of its middle rank.
+        let value = values[order[start] as usize];
+        let mut end = start + 1;
+        while end < n && values[order[end] as usize] == value {
+            end += 1;
+        }
+        let rank = (start + end) as f64 / 2.0;
+        let position = (rank / n as f64 * m as f64 - 0.5).clamp(0.0, (m - 1) as f64);
+        let below = position.floor() as usize;
+        let above = (below + 1).min(m - 1);
+        let t = (position - below as f64) as f32;
+        let target = quantiles[below] * (1.0 - t) + quantiles[above] * t;
+        for &i in &order[start..end] {
+            mapped[i as usize] = target;
+        }
+        start = end;
+    }
+    values.copy_from_slice(&mapped);
+}
+
+/// Keeps `values` within `reference`'s range: past its 2nd and 98th percentiles they are
+/// compressed smoothly towards its extremes (0.1 and 99.9th percentiles), never beyond.
+pub(crate) fn keep_in_range(values: &mut [f32], reference: &[f32]) {
+    if reference.is_empty() {
+        return;
+    }
+    let quantiles = sorted(reference);
+    let at = |share: f32| quantiles[((quantiles.len() - 1) as f32 * share) as usize];
+    let (low, high) = (at(KNEE), at(1.0 - KNEE));
+    let (floor, ceiling) = (at(0.001), at(0.999));
+    let compress = |excess: f32, room: f32| room * (1.0 - (-excess / room).exp());
+    for v in values {
+        if *v > high {
+            *v = high + compress(*v - high, (ceiling - high).max(1e-3));
+        } else if *v < low {
+            *v = low - compress(low - *v, (low - floor).max(1e-3));
+        }
+    }
+}
+
+fn sorted(values: &[f32]) -> Vec<f32> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable_by(f32::total_cmp);
+    sorted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_matching_takes_the_reference_distribution_and_keeps_the_order() {
+        let values: Vec<f32> = (0..1000).map(|i| ((i * 37) % 1000) as f32).collect();
+        let reference: Vec<f32> = (0..500).map(|i| 50.0 + (i as f32 / 10.0).powi(2)).collect();
+        let mut mapped = values.clone();
+        match_histogram(&mut mapped, &reference);
+        for (a, b) in values.iter().zip(&values[1..]) {
+            let (ma, mb) = (
+                mapped[values.iter().position(|v| v == a).unwrap()],
+                mapped[values.iter().position(|v| v == b).unwrap()],
+            );
+            assert_eq!(a < b, ma < mb, "order kept");
+        }
+        let (mean, deviation) = spread(&mapped);
+        let (target_mean, target_deviation) = spread(&reference);
+        assert!((mean - target_mean).abs() < 0.02 * target_mean, "{mean}");
+        assert!((deviation - target_deviation).abs() < 0.02 * target_deviation);
+        // Equal inputs stay equal.
+        let mut flat = vec![3.0f32; 10];
+        match_histogram(&mut flat, &reference);
+        assert!(flat.iter().all(|&v| v == flat[0]));
+    }
+
+    #[test]
+    fn values_are_kept_within_the_references_range_smoothly() {
+        let reference: Vec<f32> = (0..=1000).map(|i| 20.0 + i as f32 * 0.06).collect(); // 20-80
+        let mut values: Vec<f32> = (0..=100).map(|v| v as f32).collect();
+        keep_in_range(&mut values, &reference);
+        assert!(
+            values.iter().all(|&v| (19.9..=80.1).contains(&v)),
+            "{values:?}"
+        );
+        assert!(values.windows(2).all(|w| w[0] <= w[1]), "still in order");
+        assert_eq!(values[50], 50.0, "inside the range nothing moves");
+    }
+
+    #[test]
+    fn the_painted_tone_keeps_the_photos_shapes_in_the_paintings_range() {
+        // A dark photo with a bright square, and a light painting of little contrast.
+        let (w, h) = (64, 48);
+        let photo: Vec<f32> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                let square = (20..30).contains(&x) && (15..25).contains(&y);
+                if square { 60.0 } else { 10.0 + (x % 7) as f32 }
+            })
+            .collect();
+        let painting: Vec<f32> = (0..w * h)
+            .map(|i| 40.0 + 40.0 * i as f32 / (w * h) as f32)
+            .collect();
+        let tone = painted_tone(
+            Plane {
+                values: &photo,
+                width: w,
+            },
+            Plane {
+                values: &painting,
+                width: w,
+            },
+        );
+        assert!(tone.iter().all(|&v| (39.9..=80.1).contains(&v)), "in range");
+        let (inside, outside) = (tone[20 * w + 25], tone[40 * w + 50]);
+        assert!(
+            inside > outside + 10.0,
+            "the square stays lighter: {inside} vs {outside}"
+        );
+        // The photo's stripes (7 px) keep at least their contrast.
+        let stripes = |plane: &[f32]| plane[40 * w + 48] - plane[40 * w + 42];
+        assert!(
+            stripes(&tone) >= stripes(&photo) - 0.5,
+            "{} vs {}",
+            stripes(&tone),
+            stripes(&photo)
+        );
+    }
+}
