@@ -1,11 +1,16 @@
-//! Measuring how well a painting follows its doodle: per semantic region, does the output
-//! take the colours and the local detail (brush-stroke energy) of the same region of the
-//! style? Used by the tests and benchmarks, and useful to compare settings.
+//! Measuring a painting: per semantic region, does the output take the colours and the
+//! local detail (brush-stroke energy) of the same region of the style
+//! ([`score_regions`])? And does a painted photo keep the photo's shapes while taking the
+//! painting's colours and strokes ([`score_photo`])? Used by the tests and benchmarks,
+//! and useful to compare settings.
 
 use image::{DynamicImage, RgbImage};
 use serde::Serialize;
 
 use super::maps::Labels;
+
+mod photo;
+pub use photo::{PhotoScores, score_photo};
 
 /// Per-region comparison of an output with its style.
 #[derive(Debug, Clone, Serialize)]
@@ -157,8 +162,13 @@ fn lab_distance(a: [f64; 3], b: [f64; 3]) -> f64 {
     (0..3).map(|c| (a[c] - b[c]).powi(2)).sum::<f64>().sqrt()
 }
 
-/// sRGB (D65) to CIE L*a*b*.
-pub(crate) fn srgb_to_lab(rgb: [u8; 3]) -> [f64; 3] {
+/// sRGB (D65) to CIE L*a*b* (L* 0-100), as the scores measure colours.
+///
+/// ```
+/// let white = stylemark::doodle::quality::srgb_to_lab([255, 255, 255]);
+/// assert!((white[0] - 100.0).abs() < 1e-3);
+/// ```
+pub fn srgb_to_lab(rgb: [u8; 3]) -> [f64; 3] {
     let linear = rgb.map(|v| {
         let v = f64::from(v) / 255.0;
         if v <= 0.04045 {
