@@ -7,6 +7,7 @@ import subprocess
 import numpy as np
 
 import stylemark
+from stylemark import samples
 
 
 def run_cli(cli, *args):
@@ -47,4 +48,19 @@ def test_mark_equals_the_cli(cli, photo, tmp_path):
     out = tmp_path / "cli.png"
     run_cli(cli, "mark", "embed", "--input", tmp_path / "photo.png", "--output", out, "--payload", "beef", "--key", "k")
     ours = stylemark.embed_mark(photo, b"\xbe\xef", "k")
+    assert np.array_equal(stylemark.load(out), ours)
+
+
+def test_a_painted_photo_equals_the_cli(cli, photo, tmp_path):
+    style = samples.demo_scene(96, 72, seed=4)["style"]
+    stylemark.save(style, tmp_path / "style.png")
+    stylemark.save(photo[:64, :80], tmp_path / "photo.png")
+    out = tmp_path / "cli.png"
+    run_cli(
+        cli, "doodle", "--style", tmp_path / "style.png", "--content", tmp_path / "photo.png",
+        "--output", out, "--strength", 0.6, "--preserve-colors", "--random-seed", 3, "--quiet",
+    )
+    ours = stylemark.doodle(
+        tmp_path / "style.png", tmp_path / "photo.png", strength=0.6, preserve_colors=True, random_seed=3,
+    )
     assert np.array_equal(stylemark.load(out), ours)

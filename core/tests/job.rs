@@ -96,3 +96,38 @@ fn jobs_round_trip_through_json() {
             .contains("no image named `a`")
     );
 }
+
+#[test]
+fn a_painted_photo_job_takes_the_photo_options() {
+    let scene = demo_scene(96, 72, 3);
+    let photo = stylemark::samples::photo(80, 60, 2);
+    let mut inputs = JobInputs::default();
+    inputs
+        .images
+        .insert("style".into(), DynamicImage::ImageRgb8(scene.style));
+    inputs.images.insert("photo".into(), photo.clone());
+    let job = Job::from_json(
+        r#"{"steps": [{"op": "doodle", "style": "style", "content": "photo",
+            "options": {"strength": 0, "preserve_colors": true, "random_seed": 1}}]}"#,
+    )
+    .unwrap();
+    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
+    let outcome = job.run(&inputs, Some(&engine)).unwrap();
+    let (back, original) = (outcome.image.unwrap().to_rgb8(), photo.to_rgb8());
+    let difference = back
+        .as_raw()
+        .iter()
+        .zip(original.as_raw())
+        .map(|(a, b)| f64::from(a.abs_diff(*b)))
+        .sum::<f64>()
+        / back.as_raw().len() as f64;
+    assert!(
+        difference < 1.5,
+        "strength 0 gives the photo back: {difference}"
+    );
+    let refused = Job::from_json(
+        r#"{"steps": [{"op": "doodle", "style": "style", "options": {"strength": 2}}]}"#,
+    )
+    .unwrap_err();
+    assert!(refused.to_string().contains("strength"), "{refused}");
+}

@@ -262,10 +262,20 @@ def test_paint_with_the_builtin_style_shows_progress(page, tmp_path):
     page.wait_for("!document.getElementById('go').disabled")
     # Smaller than the page's quick setting, to keep the suite fast on two cores.
     page.evaluate(
-        "Object.assign(PAINT_SETTINGS.quick, {'max-size': '64', phases: '1', iterations: '8'});"
-        "document.getElementById('tab-paint').click();"
-        "document.getElementById('go').click(); true"
+        "(() => {"
+        "  Object.assign(PAINT_SETTINGS.quick, {'max-size': '64'});"
+        "  window.sentFields = [];"
+        "  const send = window.fetch;"
+        "  window.fetch = (url, options) => {"
+        "    window.sentFields = [...options.body.entries()].filter(([, v]) => typeof v === 'string');"
+        "    return send(url, options); };"
+        "  document.getElementById('tab-paint').click();"
+        "  const strength = document.getElementById('paint-strength');"
+        "  strength.value = '0.5'; strength.dispatchEvent(new Event('input'));"
+        "  document.getElementById('paint-keep-colors').checked = true;"
+        "  document.getElementById('go').click(); return true; })()"
     )
+    assert page.evaluate("document.getElementById('paint-strength-value').textContent") == "0.5"
     assert page.evaluate("document.getElementById('go').textContent") == "Paint it"
     assert page.evaluate("getComputedStyle(document.getElementById('progress')).display !== 'none'")
     page.wait_for("!document.getElementById('result').hidden && document.getElementById('result').naturalWidth > 0")
@@ -279,6 +289,8 @@ def test_paint_with_the_builtin_style_shows_progress(page, tmp_path):
     assert state["error"] is None, state
     assert (state["width"], state["height"]) == (64, 48), state
     assert state["download"] == "stylemark-painting.jpg", state
+    sent = dict(page.evaluate("window.sentFields"))
+    assert sent["strength"] == "0.5" and sent["preserve-colors"] == "true", sent
     assert not state["progressShown"], state
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(ARTIFACTS / "paint.png")

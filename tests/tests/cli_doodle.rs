@@ -187,3 +187,54 @@ fn doodle_paints_by_patch_synthesis_by_default_and_says_which_flags_it_ignores()
     assert!(!bad.status.success());
     assert!(stderr.contains("optimize, patch or hybrid"), "{stderr}");
 }
+
+#[test]
+fn doodle_takes_the_photo_options() {
+    let dir = scratch_dir("doodle_photo_options");
+    let scene = demo_scene(96, 72, 4);
+    save(
+        &DynamicImage::ImageRgb8(scene.style),
+        dir.join("painting.png"),
+        None,
+    )
+    .unwrap();
+    let photo = stylemark::samples::photo(80, 60, 3);
+    save(&photo, dir.join("photo.png"), None).unwrap();
+    let paint = |strength: &str| {
+        run(stylemark().current_dir(&dir).args([
+            "doodle",
+            "--style",
+            "painting.png",
+            "--content",
+            "photo.png",
+            "--output",
+            "painted.png",
+            "--strength",
+            strength,
+            "--preserve-colors",
+            "--random-seed",
+            "1",
+        ]))
+    };
+    let (output, _, stderr) = paint("0");
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let painted = load(dir.join("painted.png"), &DecodeLimits::default())
+        .unwrap()
+        .to_rgb8();
+    let original = photo.to_rgb8();
+    let difference = painted
+        .as_raw()
+        .iter()
+        .zip(original.as_raw())
+        .map(|(a, b)| f64::from(a.abs_diff(*b)))
+        .sum::<f64>()
+        / original.as_raw().len() as f64;
+    assert!(
+        difference < 1.5,
+        "strength 0 gives the photo back: {difference}"
+    );
+    let (refused, _, stderr) = paint("1.5");
+    assert!(!refused.status.success());
+    assert!(stderr.contains("strength"), "{stderr}");
+}

@@ -197,6 +197,45 @@ fn doodle_paints_the_map_and_repeats_with_a_seed() {
 }
 
 #[test]
+fn the_photo_options_are_form_fields() {
+    let server = Server::start(&[]);
+    let input = photo(96, 72, 4);
+    let paint = |strength: &str| {
+        server.post(
+            "/v1/doodle",
+            &[
+                file("content", png(&input)),
+                field("style", "demo"),
+                field("strength", strength),
+                field("preserve-colors", "true"),
+                field("random-seed", "2"),
+            ],
+        )
+    };
+    let reply = paint("0");
+    reply.expect_status(200);
+    assert_eq!(reply.header("x-stylemark-warnings"), None);
+    // Strength 0 gives the photo back (up to the colour conversions).
+    let (back, original) = (image_of(&reply.body).to_rgb8(), input.to_rgb8());
+    let difference = back
+        .as_raw()
+        .iter()
+        .zip(original.as_raw())
+        .map(|(a, b)| f64::from(a.abs_diff(*b)))
+        .sum::<f64>()
+        / back.as_raw().len() as f64;
+    assert!(difference < 1.5, "{difference}");
+    let refused = paint("2");
+    assert_eq!(refused.status, 400);
+    let error = refused.json()["error"].clone();
+    assert_eq!(error["kind"], "invalid_options", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("strength"),
+        "{error}"
+    );
+}
+
+#[test]
 fn the_server_time_budget_returns_the_best_image_and_counts_a_timeout() {
     let server = Server::start(&[("STYLEMARK_TIMEOUT_S", "1.5")]);
     let style = photo(96, 72, 1);

@@ -290,6 +290,21 @@ static void test_doodle(void) {
     EXPECT_STATUS(stylemark_doodle(engine, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &out, NULL),
                   STYLEMARK_STATUS_NULL_POINTER, "style");
     stylemark_options_free(options);
+
+    /* A photo (here the style itself) with the photo options: keys as in the core. */
+    StylemarkOptions *photo_options = stylemark_options_new();
+    stylemark_options_set(photo_options, "strength", "0.5");
+    stylemark_options_set(photo_options, "preserve_colors", "true");
+    stylemark_options_set(photo_options, "random_seed", "3");
+    EXPECT_STATUS(stylemark_doodle(engine, &style, NULL, &style, NULL, photo_options, NULL, NULL, NULL, &out, &report),
+                  STYLEMARK_STATUS_OK, "");
+    CHECK(strstr(report, "\"transfer\"") != NULL && strstr(report, "\"warnings\":[]") != NULL, "report %s", report);
+    stylemark_string_free(report);
+    stylemark_buffer_free(&out);
+    stylemark_options_set(photo_options, "strength", "2");
+    EXPECT_STATUS(stylemark_doodle(engine, &style, NULL, &style, NULL, photo_options, NULL, NULL, NULL, &out, NULL),
+                  STYLEMARK_STATUS_INVALID_OPTIONS, "strength");
+    stylemark_options_free(photo_options);
     free(pixels);
     printf("ok doodle\n");
 }

@@ -161,6 +161,8 @@ class Engine:
         content_map: Optional[Image] = None,
         output_size: Optional[Tuple[int, int]] = None,
         method: str = "patch",
+        strength: float = 1.0,
+        preserve_colors: bool = False,
         phases: int = 3,
         iterations: int = 100,
         content_weight: float = 10.0,
@@ -190,6 +192,11 @@ class Engine:
         ``seed`` apply to it) or ``"hybrid"`` (patch synthesis refined by the
         optimisation); see docs/DOODLE.md.
 
+        With a ``content`` photo, every method: ``strength`` goes from the photo (0) to
+        the full painting (1, the default), keeping the strokes on the way rather than
+        cross-fading; ``preserve_colors=True`` keeps the photo's own colours and takes
+        only the painting's strokes.
+
         Options have the core's names and defaults: ``phases`` (coarse-to-fine passes),
         ``iterations`` (per phase), ``content_weight``, ``style_weight``,
         ``semantic_weight`` (how strongly maps steer matching), ``smoothness``,
@@ -210,7 +217,8 @@ class Engine:
         """
         return self.doodle_with_report(
             style, content, style_map=style_map, content_map=content_map,
-            output_size=output_size, method=method, phases=phases, iterations=iterations,
+            output_size=output_size, method=method, strength=strength,
+            preserve_colors=preserve_colors, phases=phases, iterations=iterations,
             content_weight=content_weight, style_weight=style_weight,
             semantic_weight=semantic_weight, smoothness=smoothness, variety=variety,
             seed=seed, random_seed=random_seed, time_budget=time_budget,
@@ -226,6 +234,8 @@ class Engine:
         content_map: Optional[Image] = None,
         output_size: Optional[Tuple[int, int]] = None,
         method: str = "patch",
+        strength: float = 1.0,
+        preserve_colors: bool = False,
         phases: int = 3,
         iterations: int = 100,
         content_weight: float = 10.0,
@@ -244,7 +254,8 @@ class Engine:
         if not isinstance(seed, str):
             seed_image, seed = to_native(seed, "seed"), "image"
         settings = dict(
-            options, method=method, phases=phases, iterations=iterations,
+            options, method=method, strength=strength, preserve_colors=preserve_colors,
+            phases=phases, iterations=iterations,
             content_weight=content_weight,
             style_weight=style_weight, semantic_weight=semantic_weight,
             smoothness=smoothness, variety=variety, seed=seed, random_seed=random_seed,

@@ -480,6 +480,8 @@ mod tests {
                 ("random-seed", "9"),
                 ("method", "patch"),
                 ("patch-size", "7"),
+                ("strength", "0.25"),
+                ("preserve_colors", "on"),
             ],
             &["style", "style_map", "content_map"],
         )
@@ -508,6 +510,7 @@ mod tests {
         assert_eq!(options.time_budget, Some(Duration::from_millis(1500)));
         assert_eq!(options.random_seed, Some(9));
         assert_eq!((options.method, options.patch_size), (Method::Patch, 7));
+        assert_eq!((options.strength, options.preserve_colors), (0.25, true));
         let defaults = DoodleOptions::default();
         assert_eq!(options.phases, defaults.phases);
         assert_eq!(options.style_weight, defaults.style_weight);

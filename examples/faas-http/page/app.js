@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 // refines that with the neural optimisation for a more painterly result.
 const PAINT_SETTINGS = {
   quick: { method: "patch", "max-size": "512", "time-budget": "15" },
-  better: { method: "hybrid", "max-size": "384", iterations: "20", "rematch-every": "5", "time-budget": "60" },
+  better: { method: "hybrid", "max-size": "384", iterations: "20", "rematch-every": "5", seed: "content", "time-budget": "60" },
 };
 
 let mode = "watermark";
@@ -92,7 +92,8 @@ function paintRequest() {
     form.append("style", "demo");
   }
   for (const [name, value] of Object.entries(settings)) form.append(name, value);
-  form.append("seed", "content");
+  form.append("strength", $("paint-strength").value);
+  if ($("paint-keep-colors").checked) form.append("preserve-colors", "true");
   form.append("format", "jpeg");
   return { path: "/v1/doodle", form, what: "painting", budget: Number(settings["time-budget"]) };
 }
@@ -235,6 +236,7 @@ for (const radio of document.querySelectorAll("input[name=style-source]")) {
   });
 }
 $("wm-opacity").addEventListener("input", () => { $("wm-opacity-value").textContent = $("wm-opacity").value; });
+$("paint-strength").addEventListener("input", () => { $("paint-strength-value").textContent = $("paint-strength").value; });
 $("wm-size").addEventListener("input", () => { $("wm-size-value").textContent = $("wm-size").value + "%"; });
 $("go").addEventListener("click", go);
 refreshStats();
