@@ -100,8 +100,9 @@ fn the_api_test_passes_natively_and_under_valgrind() {
             "--quiet",
         ])
         .arg(&binary)
-        // Opening the encoder for a doodle takes minutes under valgrind; the native run
-        // above covers the doodle, this one every other function and error path.
+        // The optimisation calibrates the built-in encoder, which takes minutes under
+        // valgrind; the native run above covers it, this one every other function and
+        // error path, a photo painted by patch synthesis included.
         .arg("--skip-doodle")
         .output()
         .expect("valgrind runs (scripts/test-all installs it)");

@@ -115,14 +115,14 @@ pub(crate) fn box_blur_twice(values: &mut [f32], width: usize, radius: usize, ou
 /// filtering", 2010); the cost does not grow with `sigma`. Pixels beyond the edges are
 /// left out ([`Outside::Missing`]), so a flat plane stays flat.
 pub(crate) fn gaussian_blur(values: &mut [f32], width: usize, sigma: f32) {
-    if !(sigma > 0.0) || width == 0 {
+    if sigma.is_nan() || sigma <= 0.0 || width == 0 {
         return;
     }
     const PASSES: f32 = 3.0;
     let variance = 12.0 * sigma * sigma;
     let ideal = (variance / PASSES + 1.0).sqrt();
     let mut lower = ideal.floor() as usize;
-    if lower % 2 == 0 {
+    if lower.is_multiple_of(2) {
         lower = lower.saturating_sub(1);
     }
     let lower = lower.max(1) as f32;

@@ -4,7 +4,7 @@
 
 mod photo;
 
-pub use photo::photo;
+pub use photo::{photo, photo_map};
 
 use image::{Rgb, RgbImage};
 

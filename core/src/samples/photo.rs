@@ -1,9 +1,10 @@
 //! Generated photo-like images: a sky with soft clouds over textured ground with a few
-//! shaded objects and a little sensor noise. The watermark tests, benchmarks and
-//! robustness tables run on these, so they need no photo files.
+//! shaded objects and a little sensor noise, and their semantic maps. The watermark
+//! tests, benchmarks and robustness tables run on these, so they need no photo files.
 
 use image::{DynamicImage, Rgb, RgbImage};
 
+use super::Region;
 use crate::rng::SplitMix64;
 
 /// A photo-like image of `width` x `height`; each seed gives another scene, and the same
@@ -16,6 +17,28 @@ use crate::rng::SplitMix64;
 /// assert_ne!(a, stylemark::samples::photo(160, 120, 4));
 /// ```
 pub fn photo(width: u32, height: u32, seed: u64) -> DynamicImage {
+    DynamicImage::ImageRgb8(scene(width, height, seed).0)
+}
+
+/// The semantic map of [`photo`] with the same arguments, in the sample scenes' map
+/// colours: [`Region::Sky`] above the horizon, [`Region::Land`] below it and
+/// [`Region::Rocks`] for the objects, so the demo painting's map pairs with it.
+///
+/// ```
+/// use stylemark::samples::{Region, photo_map};
+/// let map = photo_map(160, 120, 3);
+/// assert_eq!(map.get_pixel(80, 0).0, Region::Sky.map_colour());
+/// assert_eq!(map.get_pixel(80, 119).0, Region::Land.map_colour());
+/// ```
+pub fn photo_map(width: u32, height: u32, seed: u64) -> RgbImage {
+    let regions = scene(width, height, seed).1;
+    RgbImage::from_fn(width, height, |x, y| {
+        Rgb(regions[(y * width + x) as usize].map_colour())
+    })
+}
+
+/// The photo and the region of each of its pixels.
+fn scene(width: u32, height: u32, seed: u64) -> (RgbImage, Vec<Region>) {
     let mut rng = SplitMix64::new(seed ^ 0x005e_ed0f_1a7e);
     let (w, h) = (width as usize, height as usize);
     let scale = f64::from(width.max(height));
@@ -38,11 +61,15 @@ pub fn photo(width: u32, height: u32, seed: u64) -> DynamicImage {
         .collect();
 
     let mut pixels = vec![[0f64; 3]; w * h];
+    let mut regions = vec![Region::Land; w * h];
     for y in 0..h {
         for (x, shape) in horizon_shape.iter().enumerate() {
             let i = y * w + x;
             let v = y as f64 / h as f64;
             let edge = horizon + 0.08 * shape;
+            if v < edge {
+                regions[i] = Region::Sky;
+            }
             pixels[i] = if v < edge {
                 let t = v / edge;
                 let cloud = (clouds[i] * 1.5).clamp(0.0, 1.0);
@@ -57,13 +84,13 @@ pub fn photo(width: u32, height: u32, seed: u64) -> DynamicImage {
         }
     }
     for disc in &objects {
-        disc.paint(&mut pixels, w, h);
+        disc.paint(&mut pixels, &mut regions, w, h);
     }
     let image = RgbImage::from_fn(width, height, |x, y| {
         let pixel = pixels[y as usize * w + x as usize];
         Rgb(pixel.map(|c| (c + 1.5 * rng.normal()).round().clamp(0.0, 255.0) as u8))
     });
-    DynamicImage::ImageRgb8(image)
+    (image, regions)
 }
 
 /// A shaded disc: a lit side, a dark side and a crisp edge.
@@ -90,7 +117,7 @@ impl Disc {
         }
     }
 
-    fn paint(&self, pixels: &mut [[f64; 3]], w: usize, h: usize) {
+    fn paint(&self, pixels: &mut [[f64; 3]], regions: &mut [Region], w: usize, h: usize) {
         let (cx, cy, r) = (self.centre.0, self.centre.1, self.radius);
         let y_range = (cy - r).max(0.0) as usize..((cy + r).ceil() as usize).min(h);
         let x_range = (cx - r).max(0.0) as usize..((cx + r).ceil() as usize).min(w);
@@ -101,6 +128,7 @@ impl Disc {
                 if d2 < 1.0 {
                     let light = 0.55 + 0.45 * (-(dx + dy) * 0.7 + (1.0 - d2).sqrt() * 0.6);
                     pixels[y * w + x] = self.colour.map(|c| c * light);
+                    regions[y * w + x] = Region::Rocks;
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! from the photo's tone, so shapes, shading and outlines are the photo's (Hertzmann et
 //! al.'s luminance remapping, 2001, with the band split of detail transfer).
 
-use super::tone::{keep_in_range, spread};
+use super::tone::{Distribution, keep_in_range, spread};
 use crate::doodle::photo::STROKE_SCALE;
 use crate::lab::LabPlanes;
 use crate::pixels::gaussian_blur;
@@ -51,7 +51,7 @@ pub(super) fn finish(painted: &LabPlanes, inputs: &FinishInputs<'_>) -> LabPlane
         result.l[i] = shapes + gain * strokes;
     }
     if !inputs.preserve_colors {
-        keep_in_range(&mut result.l, &inputs.style.l);
+        keep_in_range(&mut result.l, &Distribution::of(&inputs.style.l));
     }
     result
 }

@@ -6,6 +6,8 @@
 //! by histogram (a monotonic map, so light stays light and dark stays dark); the detail
 //! is added back, amplified when the painting's narrower range would flatten it.
 
+use rayon::prelude::*;
+
 use crate::pixels::gaussian_blur;
 
 /// Width of the base layer's blur, as a share of the image's longer side.
@@ -49,17 +51,16 @@ impl Plane<'_> {
 pub(crate) fn painted_tone(photo: Plane<'_>, painting: Plane<'_>) -> Vec<f32> {
     let base = photo.blurred(BASE_BLUR * photo.longer_side());
     let mut tone = base.clone();
-    match_histogram(
-        &mut tone,
-        &painting.blurred(BASE_BLUR * painting.longer_side()),
-    );
+    let painting_base = painting.blurred(BASE_BLUR * painting.longer_side());
+    match_histogram(&mut tone, &Distribution::of(&painting_base));
+    let range = Distribution::of(painting.values);
     let compose = |gain: f32| -> Vec<f32> {
         let mut out: Vec<f32> = tone
             .iter()
             .zip(photo.values.iter().zip(&base))
             .map(|(t, (v, b))| t + gain * (v - b))
             .collect();
-        keep_in_range(&mut out, painting.values);
+        keep_in_range(&mut out, &range);
         out
     };
     let trial = compose(1.0);
@@ -102,64 +103,73 @@ pub(crate) fn match_spread(values: &mut [f32], reference: &[f32], least: f32) {
     }
 }
 
-/// Maps `values` monotonically onto the distribution of `reference` (histogram
-/// matching): the value at each rank becomes the reference's value at the same quantile.
-/// Equal values stay equal.
-pub(crate) fn match_histogram(values: &mut [f32], reference: &[f32]) {
-    if values.is_empty() || reference.is_empty() {
+/// The distribution of a plane's values, from a sorted sample of at most
+/// [`Distribution::SAMPLES`] of them (every n-th), which is plenty for the quantiles of
+/// an image and spares sorting millions of values.
+pub(crate) struct Distribution {
+    sorted: Vec<f32>,
+}
+
+impl Distribution {
+    /// The most values kept.
+    const SAMPLES: usize = 1 << 16;
+
+    /// The distribution of `values` (not empty).
+    pub fn of(values: &[f32]) -> Self {
+        let step = values.len().div_ceil(Self::SAMPLES).max(1);
+        let mut sorted: Vec<f32> = values.iter().step_by(step).copied().collect();
+        sorted.sort_unstable_by(f32::total_cmp);
+        Distribution { sorted }
+    }
+
+    /// The share of values below `value`, counting equal ones half (0-1).
+    fn share_below(&self, value: f32) -> f64 {
+        let below = self.sorted.partition_point(|&v| v < value);
+        let up_to = self.sorted.partition_point(|&v| v <= value);
+        (below + up_to) as f64 / 2.0 / self.sorted.len().max(1) as f64
+    }
+
+    /// The value with `share` (0-1) of the values below it, interpolated.
+    fn quantile(&self, share: f64) -> f32 {
+        let last = self.sorted.len().saturating_sub(1);
+        let position = (share * self.sorted.len() as f64 - 0.5).clamp(0.0, last as f64);
+        let below = position.floor() as usize;
+        let above = (below + 1).min(last);
+        let t = (position - below as f64) as f32;
+        self.sorted[below] * (1.0 - t) + self.sorted[above] * t
+    }
+}
+
+/// Maps `values` monotonically onto the `reference` distribution (histogram matching):
+/// each value becomes the reference's value at the same quantile. Equal values stay
+/// equal.
+pub(crate) fn match_histogram(values: &mut [f32], reference: &Distribution) {
+    if values.is_empty() || reference.sorted.is_empty() {
         return;
     }
-    let quantiles = sorted(reference);
-    let mut order: Vec<u32> = (0..values.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| values[a as usize].total_cmp(&values[b as usize]));
-    let (n, m) = (values.len(), quantiles.len());
-    let mut mapped = vec![0f32; n];
-    let mut start = 0;
-    while start < n {
-        // A run of equal values takes the quantile of its middle rank.
-        let value = values[order[start] as usize];
-        let mut end = start + 1;
-        while end < n && values[order[end] as usize] == value {
-            end += 1;
-        }
-        let rank = (start + end) as f64 / 2.0;
-        let position = (rank / n as f64 * m as f64 - 0.5).clamp(0.0, (m - 1) as f64);
-        let below = position.floor() as usize;
-        let above = (below + 1).min(m - 1);
-        let t = (position - below as f64) as f32;
-        let target = quantiles[below] * (1.0 - t) + quantiles[above] * t;
-        for &i in &order[start..end] {
-            mapped[i as usize] = target;
-        }
-        start = end;
-    }
-    values.copy_from_slice(&mapped);
+    let source = Distribution::of(values);
+    values
+        .par_iter_mut()
+        .for_each(|v| *v = reference.quantile(source.share_below(*v)));
 }
 
 /// Keeps `values` within `reference`'s range: past its 2nd and 98th percentiles they are
 /// compressed smoothly towards its extremes (0.1 and 99.9th percentiles), never beyond.
-pub(crate) fn keep_in_range(values: &mut [f32], reference: &[f32]) {
-    if reference.is_empty() {
+pub(crate) fn keep_in_range(values: &mut [f32], reference: &Distribution) {
+    if reference.sorted.is_empty() {
         return;
     }
-    let quantiles = sorted(reference);
-    let at = |share: f32| quantiles[((quantiles.len() - 1) as f32 * share) as usize];
-    let (low, high) = (at(KNEE), at(1.0 - KNEE));
+    let at = |share: f64| reference.quantile(share);
+    let (low, high) = (at(f64::from(KNEE)), at(1.0 - f64::from(KNEE)));
     let (floor, ceiling) = (at(0.001), at(0.999));
     let compress = |excess: f32, room: f32| room * (1.0 - (-excess / room).exp());
-    for v in values {
+    values.par_iter_mut().for_each(|v| {
         if *v > high {
             *v = high + compress(*v - high, (ceiling - high).max(1e-3));
         } else if *v < low {
             *v = low - compress(low - *v, (low - floor).max(1e-3));
         }
-    }
-}
-
-fn sorted(values: &[f32]) -> Vec<f32> {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable_by(f32::total_cmp);
-    sorted
+    });
 }
 
 #[cfg(test)]
@@ -171,7 +181,7 @@ mod tests {
         let values: Vec<f32> = (0..1000).map(|i| ((i * 37) % 1000) as f32).collect();
         let reference: Vec<f32> = (0..500).map(|i| 50.0 + (i as f32 / 10.0).powi(2)).collect();
         let mut mapped = values.clone();
-        match_histogram(&mut mapped, &reference);
+        match_histogram(&mut mapped, &Distribution::of(&reference));
         for (a, b) in values.iter().zip(&values[1..]) {
             let (ma, mb) = (
                 mapped[values.iter().position(|v| v == a).unwrap()],
@@ -185,7 +195,7 @@ mod tests {
         assert!((deviation - target_deviation).abs() < 0.02 * target_deviation);
         // Equal inputs stay equal.
         let mut flat = vec![3.0f32; 10];
-        match_histogram(&mut flat, &reference);
+        match_histogram(&mut flat, &Distribution::of(&reference));
         assert!(flat.iter().all(|&v| v == flat[0]));
     }
 
@@ -193,7 +203,7 @@ mod tests {
     fn values_are_kept_within_the_references_range_smoothly() {
         let reference: Vec<f32> = (0..=1000).map(|i| 20.0 + i as f32 * 0.06).collect(); // 20-80
         let mut values: Vec<f32> = (0..=100).map(|v| v as f32).collect();
-        keep_in_range(&mut values, &reference);
+        keep_in_range(&mut values, &Distribution::of(&reference));
         assert!(
             values.iter().all(|&v| (19.9..=80.1).contains(&v)),
             "{values:?}"
