@@ -94,6 +94,27 @@ fn doodle_errors_are_one_clear_line_and_a_failure_status() {
         .args(["doodle", "--style", "s.png", "--output", "o.png"]));
     assert!(!output.status.success());
     assert!(stderr.contains("content-map"), "{stderr}");
+    // With a photo, the painting's map found beside it is set aside, with a note.
+    save(
+        &stylemark::samples::photo(32, 32, 2),
+        dir.join("photo.png"),
+        None,
+    )
+    .unwrap();
+    let (output, _, stderr) = run(stylemark().current_dir(&dir).args([
+        "doodle",
+        "--style",
+        "s.png",
+        "--content",
+        "photo.png",
+        "--output",
+        "o.png",
+    ]));
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("note: s_sem.png lies beside the painting"),
+        "{stderr}"
+    );
 
     let (output, _, stderr) =
         run(stylemark().args(["doodle", "--style", "s.png", "--seed-range", "5"]));

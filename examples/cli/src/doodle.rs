@@ -208,14 +208,30 @@ impl DoodleArgs {
         let limits = DecodeLimits::default();
         let read = |path: &Path| load(path, &limits);
         let mut request = DoodleRequest::new(read(&self.style)?);
-        if let Some(path) = find_map(&self.style_map, Some(&self.style), &self.semantic_ext) {
-            request = request.style_map(read(&path)?);
+        let map_owner = self.content.as_deref().unwrap_or(&self.output);
+        let content_map = find_map(&self.content_map, Some(map_owner), &self.semantic_ext);
+        let style_map = find_map(&self.style_map, Some(&self.style), &self.semantic_ext);
+        match (&style_map, &content_map, &self.style_map) {
+            // A painting's map found beside it but none for the photo: the photo is
+            // painted without maps. (Without a photo, or with --style-map given, the
+            // missing target map stays an error: a doodle needs it.)
+            (Some(path), None, None) if self.content.is_some() => {
+                if !self.quiet {
+                    eprintln!(
+                        "note: {} lies beside the painting, but there is no map of the target \
+                         ({}); painting without maps (give --content-map to use both)",
+                        path.display(),
+                        beside(map_owner, &self.semantic_ext).display()
+                    );
+                }
+            }
+            (Some(path), _, _) => request = request.style_map(read(path)?),
+            (None, _, _) => {}
         }
         if let Some(content) = &self.content {
             request = request.content(read(content)?);
         }
-        let map_owner = self.content.as_deref().unwrap_or(&self.output);
-        if let Some(path) = find_map(&self.content_map, Some(map_owner), &self.semantic_ext) {
+        if let Some(path) = content_map {
             request = request.content_map(read(&path)?);
         }
         if let Some((w, h)) = self.output_size {
