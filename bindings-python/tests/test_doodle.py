@@ -130,6 +130,20 @@ def test_photo_options_strength_and_preserve_colors(scene, photo):
         stylemark.doodle(style, content, strength=1.5)
 
 
+def test_a_photo_is_painted_at_its_own_size_with_strokes_in_proportion():
+    big = samples.photo(1024, 768, seed=5)
+    style = samples.demo_scene(256, 192, seed=4)["style"]
+    result = stylemark.doodle_with_report(style, big, random_seed=1)
+    assert result.image.shape == (768, 1024, 3)
+    # Painted at the painting's size (256 px), then enlarged guided by the photo.
+    assert result.report["phases"][-1]["width"] == 256
+    coarser = stylemark.doodle_with_report(style, big, stroke_scale=2, random_seed=1)
+    assert coarser.image.shape == (768, 1024, 3)
+    assert coarser.report["phases"][-1]["width"] == 128
+    with pytest.raises(stylemark.InvalidOptionsError, match="stroke-scale"):
+        stylemark.doodle(style, big, stroke_scale=5)
+
+
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 

@@ -65,6 +65,34 @@ pub(crate) fn from_srgb(rgb: [u8; 3]) -> [f32; 3] {
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
 
+/// The L* (0-100) of one sRGB pixel, without its chroma.
+pub(crate) fn lightness(rgb: [u8; 3]) -> f32 {
+    let table = linear_table();
+    let [r, g, b] = rgb.map(|v| table[usize::from(v)]);
+    116.0 * lab_f(0.2126 * r + 0.7152 * g + 0.0722 * b) - 16.0
+}
+
+/// The sRGB byte whose value, decoded, lies nearest to linear light `c` (clipped to
+/// 0-1): a binary search over the midpoints between the 256 codes, exact where a power
+/// per channel would cost most of an enlargement's time.
+fn encode_srgb(c: f32) -> u8 {
+    static MIDPOINTS: OnceLock<[f32; 255]> = OnceLock::new();
+    let midpoints = MIDPOINTS.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let decode = |v: f64| {
+                if v <= 0.04045 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            // Halfway between codes i and i+1 in the encoded scale, decoded.
+            decode((i as f64 + 0.5) / 255.0) as f32
+        })
+    });
+    midpoints.partition_point(|&m| m < c) as u8
+}
+
 /// `[L*, a*, b*]` back to an sRGB pixel; colours outside the sRGB gamut are clipped.
 pub(crate) fn to_srgb(lab: [f32; 3]) -> [u8; 3] {
     let fy = (lab[0] + 16.0) / 116.0;
@@ -80,15 +108,7 @@ pub(crate) fn to_srgb(lab: [f32; 3]) -> [u8; 3] {
         -0.9689 * x + 1.8758 * y + 0.0415 * z,
         0.0557 * x - 0.2040 * y + 1.0570 * z,
     ];
-    linear.map(|c| {
-        let c = c.clamp(0.0, 1.0);
-        let v = if c > 0.003_130_8 {
-            1.055 * c.powf(1.0 / 2.4) - 0.055
-        } else {
-            12.92 * c
-        };
-        (v * 255.0).round().clamp(0.0, 255.0) as u8
-    })
+    linear.map(encode_srgb)
 }
 
 /// An image as three planes: L* (0-100), a* and b*.
@@ -132,6 +152,25 @@ impl LabPlanes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoding_rounds_to_the_nearest_code_as_the_formula_does() {
+        for i in 0..=20_000 {
+            let c = i as f32 / 20_000.0;
+            let v = if c > 0.003_130_8 {
+                1.055 * f64::from(c).powf(1.0 / 2.4) - 0.055
+            } else {
+                12.92 * f64::from(c)
+            };
+            let exact = (v * 255.0).round() as i32;
+            assert!((i32::from(encode_srgb(c)) - exact).abs() <= 1, "{c}");
+            // Off by one only within a hair of a half-way point.
+            if i32::from(encode_srgb(c)) != exact {
+                assert!(((v * 255.0).fract() - 0.5).abs() < 1e-3, "{c}");
+            }
+        }
+        assert_eq!((encode_srgb(-1.0), encode_srgb(2.0)), (0, 255));
+    }
 
     #[test]
     fn the_fast_cube_root_is_within_1e_5_of_the_exact_one() {

@@ -115,8 +115,24 @@ pub(crate) fn box_blur_twice(values: &mut [f32], width: usize, radius: usize, ou
 /// filtering", 2010); the cost does not grow with `sigma`. Pixels beyond the edges are
 /// left out ([`Outside::Missing`]), so a flat plane stays flat.
 pub(crate) fn gaussian_blur(values: &mut [f32], width: usize, sigma: f32) {
-    if sigma.is_nan() || sigma <= 0.0 || width == 0 {
+    if width == 0 {
         return;
+    }
+    box_blur_passes(values, width, &gaussian_radii(sigma), Outside::Missing);
+}
+
+/// How far (pixels) [`gaussian_blur`] reaches: a pixel's blurred value depends only on
+/// pixels at most this far away along each axis, so a band of rows blurred with this
+/// many extra rows above and below gives its rows exactly as a whole-image blur does.
+pub(crate) fn gaussian_blur_reach(sigma: f32) -> usize {
+    gaussian_radii(sigma).iter().sum()
+}
+
+/// The radii of the three box blurs that make up a Gaussian of standard deviation
+/// `sigma` (none for a `sigma` that is not positive).
+fn gaussian_radii(sigma: f32) -> Vec<usize> {
+    if sigma.is_nan() || sigma <= 0.0 {
+        return Vec::new();
     }
     const PASSES: f32 = 3.0;
     let variance = 12.0 * sigma * sigma;
@@ -131,14 +147,13 @@ pub(crate) fn gaussian_blur(values: &mut [f32], width: usize, sigma: f32) {
         / (-4.0 * lower - 4.0))
         .round()
         .clamp(0.0, PASSES) as usize;
-    let radii: Vec<usize> = (0..PASSES as usize)
+    (0..PASSES as usize)
         .map(|pass| {
             let box_width = if pass < at_lower { lower } else { upper };
             (box_width as usize - 1) / 2
         })
         .filter(|&r| r > 0)
-        .collect();
-    box_blur_passes(values, width, &radii, Outside::Missing);
+        .collect()
 }
 
 /// Box blurs of the given radii along rows, then along columns, by running sums (in

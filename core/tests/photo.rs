@@ -268,3 +268,139 @@ fn the_same_seed_paints_a_photo_the_same_bytes() {
     let (_, _, request) = generated();
     assert_eq!(paint(&request, &defaults()), paint(&request, &defaults()));
 }
+
+/// Seth's portrait at twice its size (704x1024): a photo larger than the reference side,
+/// so it is painted at a working size and enlarged.
+fn seth_doubled() -> DynamicImage {
+    let seth = sample("Seth.jpg");
+    seth.resize_exact(
+        seth.width() * 2,
+        seth.height() * 2,
+        imageops::FilterType::CatmullRom,
+    )
+}
+
+/// The mean luminance step between neighbouring pixels, and its mean over the columns
+/// `x` with `x % period == period - 1` over its mean over all columns (about 1 without
+/// blocks, `period` for an enlargement by pixel repetition).
+fn steps(image: &RgbImage, period: u32) -> (f64, f64) {
+    let grey = DynamicImage::ImageRgb8(image.clone()).to_luma8();
+    let (w, h) = grey.dimensions();
+    let mut by_column = vec![0f64; (w - 1) as usize];
+    let mut vertical = 0f64;
+    for y in 0..h {
+        for x in 0..w {
+            let v = f64::from(grey.get_pixel(x, y)[0]);
+            if x + 1 < w {
+                by_column[x as usize] += (v - f64::from(grey.get_pixel(x + 1, y)[0])).abs();
+            }
+            if y + 1 < h {
+                vertical += (v - f64::from(grey.get_pixel(x, y + 1)[0])).abs();
+            }
+        }
+    }
+    let mean = by_column.iter().sum::<f64>() / by_column.len() as f64;
+    let at_period = by_column
+        .iter()
+        .skip(period as usize - 1)
+        .step_by(period as usize)
+        .sum::<f64>()
+        / by_column
+            .iter()
+            .skip(period as usize - 1)
+            .step_by(period as usize)
+            .count() as f64;
+    let pixels = f64::from(w) * f64::from(h);
+    ((mean * f64::from(h) + vertical) / pixels, at_period / mean)
+}
+
+#[test]
+fn a_large_photo_comes_back_at_its_own_size_recognisable_painted_and_sharp() {
+    let (style, seth) = (sample("Gogh.jpg"), seth_doubled());
+    let request = DoodleRequest::new(style.clone()).content(seth.clone());
+    let outcome = engine()
+        .doodle(&request, &defaults(), Observer::default())
+        .unwrap();
+    let painted = outcome.image;
+    assert_eq!(painted.dimensions(), (704, 1024));
+    // The synthesis ran at the working size: the painting's (508 px on the longer side).
+    let last = outcome.report.phases.last().unwrap();
+    assert_eq!((last.width, last.height), (349, 508));
+    assert_recognisable_and_painted(&score_photo(&style, &seth, &rgb(&painted)));
+    // A crop at full size: no blurrier than the same painting at the working size
+    // simply enlarged (the photo's outlines make it a little sharper), and without
+    // blocks (pixels repeated in pairs).
+    let at_work = paint(
+        &request,
+        &DoodleOptions {
+            max_size: Some(508),
+            ..defaults()
+        },
+    );
+    let enlarged = imageops::resize(&at_work, 704, 1024, imageops::FilterType::Triangle);
+    let crop = |image: &RgbImage| imageops::crop_imm(image, 200, 300, 256, 256).to_image();
+    let ((ours, blocks), (plain, _)) = (steps(&crop(&painted), 2), steps(&crop(&enlarged), 2));
+    assert!(
+        ours >= plain,
+        "mean step {ours:.2} against {plain:.2} enlarged"
+    );
+    assert!(
+        blocks < 1.3,
+        "steps at every second column: {blocks:.2}x the mean"
+    );
+}
+
+#[test]
+fn stroke_scale_sets_the_working_size_and_is_checked() {
+    let (_, _, request) = generated();
+    let seth = seth_doubled();
+    let request = DoodleRequest::new(request.style.clone()).content(seth);
+    let work_width = |stroke_scale: f32| {
+        let outcome = engine()
+            .doodle(
+                &request,
+                &DoodleOptions {
+                    stroke_scale,
+                    ..defaults()
+                },
+                Observer::default(),
+            )
+            .unwrap();
+        assert_eq!(outcome.image.dimensions(), (704, 1024));
+        outcome.report.phases.last().unwrap().width
+    };
+    // At 1 the painting's size (the demo painting: 256 px), twice the strokes: half.
+    assert_eq!((work_width(1.0), work_width(2.0)), (176, 88));
+    let error = engine()
+        .doodle(
+            &request,
+            &DoodleOptions {
+                stroke_scale: 8.0,
+                ..defaults()
+            },
+            Observer::default(),
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("stroke-scale"), "{error}");
+}
+
+#[test]
+fn a_time_budget_on_a_large_photo_still_returns_it_whole_at_full_size() {
+    let style = demo_scene(256, 192, 4).style;
+    let content = photo(2400, 1800, 6);
+    let request = DoodleRequest::new(rgb(&style)).content(content);
+    let options = DoodleOptions {
+        time_budget: Some(std::time::Duration::from_millis(100)),
+        ..defaults()
+    };
+    let outcome = engine()
+        .doodle(&request, &options, Observer::default())
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::TimeBudgetExhausted);
+    assert_eq!(outcome.image.dimensions(), (2400, 1800));
+    // Whole: no band left black.
+    let dark_rows = (0..1800)
+        .filter(|&y| (0..2400).all(|x| outcome.image.get_pixel(x, y).0 == [0, 0, 0]))
+        .count();
+    assert_eq!(dark_rows, 0);
+}

@@ -240,6 +240,19 @@ fn doodle_takes_the_photo_options() {
     let (output, _, stderr) = paint("0");
     assert!(output.status.success(), "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
+    let (output, _, stderr) = run(stylemark().current_dir(&dir).args([
+        "doodle",
+        "--style",
+        "painting.png",
+        "--content",
+        "photo.png",
+        "--output",
+        "coarse.png",
+        "--stroke-scale",
+        "9",
+    ]));
+    assert!(!output.status.success());
+    assert!(stderr.contains("stroke-scale"), "{stderr}");
     let painted = load(dir.join("painted.png"), &DecodeLimits::default())
         .unwrap()
         .to_rgb8();

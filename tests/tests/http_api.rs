@@ -373,3 +373,35 @@ fn page_health_stats_and_cors() {
     assert!(watermark["cpu_seconds"].as_f64().unwrap() > 0.0);
     assert_eq!(stats["total"]["invocations"], 4);
 }
+
+#[test]
+fn photos_come_back_at_their_own_size_and_other_doodles_at_the_doodle_cap() {
+    let server = Server::start(&[
+        ("STYLEMARK_DOODLE_MAX_SIZE", "64"),
+        ("STYLEMARK_PHOTO_MAX_SIZE", "160"),
+    ]);
+    let paint = |fields: Vec<stylemark_e2e::http::Part>| {
+        let reply = server.post("/v1/doodle", &fields);
+        reply.expect_status(200);
+        image_of(&reply.body).dimensions()
+    };
+    // A photo painted by patches: its own size, up to the photo cap.
+    let small = photo(150, 100, 3);
+    assert_eq!(
+        paint(vec![file("content", png(&small)), field("style", "demo")]),
+        (150, 100)
+    );
+    let large = photo(200, 150, 3);
+    assert_eq!(
+        paint(vec![file("content", png(&large)), field("style", "demo")]),
+        (160, 120)
+    );
+    // A texture (no photo) paints every pixel: the doodle cap.
+    assert_eq!(
+        paint(vec![
+            field("style", "demo"),
+            field("output-size", "200x150")
+        ]),
+        (64, 48)
+    );
+}

@@ -273,6 +273,10 @@ impl<'a> Run<'a> {
             let photo_only: Vec<&str> = [
                 (options.strength != defaults.strength, "strength"),
                 (options.preserve_colors, "preserve-colors"),
+                (
+                    options.stroke_scale != defaults.stroke_scale,
+                    "stroke-scale",
+                ),
             ]
             .into_iter()
             .filter_map(|(set, name)| set.then_some(name))
@@ -359,6 +363,7 @@ impl<'a> Run<'a> {
                 content,
                 self.options.strength,
                 self.options.preserve_colors,
+                self.photo_stroke_scale(),
             );
         }
         let report = Report {
@@ -418,7 +423,17 @@ impl<'a> Run<'a> {
             guide_weight: self.options.content_weight / 10.0,
             feature_weight: self.options.feature_weight / 10.0,
             preserve_colors: self.options.preserve_colors,
+            stroke_scale: self.options.stroke_scale,
             seed: self.random_seed,
+        };
+        // A photo enlarged from a working size needs time after the last round.
+        let enlarging = match self.content {
+            Some(_) => super::patch::enlargement_time(
+                self.target,
+                self.style.dimensions(),
+                self.options.stroke_scale,
+            ),
+            None => Duration::ZERO,
         };
         let mut last_round = Instant::now();
         let mut last_duration = Duration::ZERO;
@@ -429,7 +444,9 @@ impl<'a> Run<'a> {
                 // A new level: its rounds cost about four times the last level's.
                 last_duration *= 4;
             }
-            if observer.is_cancelled() || !self.within_budget(started, last_duration / 2) {
+            if observer.is_cancelled()
+                || !self.within_budget(started, last_duration / 2 + enlarging)
+            {
                 return false;
             }
             let progress = Progress {
@@ -498,6 +515,19 @@ impl<'a> Run<'a> {
                     )
                 })
             }
+        }
+    }
+
+    /// Output pixels per pixel of the painting's strokes: patch synthesis enlarges them
+    /// with the output (see `stroke_scale`), the optimisation paints them at its size.
+    fn photo_stroke_scale(&self) -> f32 {
+        match self.options.method {
+            Method::Optimize => 1.0,
+            _ => super::patch::stroke_magnification(
+                self.target,
+                self.style.dimensions(),
+                self.options.stroke_scale,
+            ),
         }
     }
 

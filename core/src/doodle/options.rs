@@ -178,6 +178,15 @@ pub struct DoodleOptions {
     /// With a content image, every method: keep the photo's own colours and light, and
     /// take only the painting's strokes (its luminance texture).
     pub preserve_colors: bool,
+    /// Patch synthesis with a content image: how large the painting's strokes appear in
+    /// the output (0.25 to 4). At 1, the default, an output larger than the painting
+    /// takes its strokes in proportion (the painting's longer side spans the output's),
+    /// so a 4032x3024 photo shows the same strokes, relative to the picture, as at
+    /// 512 px; up to 1.25 times the painting's size it is copied pixel for pixel; 2
+    /// doubles them. Outputs larger than the strokes need are painted at a working size
+    /// and enlarged guided by the photo (docs/DOODLE.md), which keeps a 12 MP photo to
+    /// about a second.
+    pub stroke_scale: f32,
     /// Coarse-to-fine passes; phase `i` of `n` works at 1/2^(n-1-i) of the output size.
     pub phases: usize,
     /// Loss evaluations per phase.
@@ -231,6 +240,7 @@ impl Default for DoodleOptions {
             feature_weight: 0.0,
             strength: 1.0,
             preserve_colors: false,
+            stroke_scale: 1.0,
             phases: 3,
             iterations: 100,
             content_weight: 10.0,
@@ -295,6 +305,11 @@ impl DoodleOptions {
             self.strength.is_finite() && (0.0..=1.0).contains(&self.strength),
             "strength",
             "must be between 0 (the photo) and 1 (the full painting)",
+        )?;
+        check(
+            self.stroke_scale.is_finite() && (0.25..=4.0).contains(&self.stroke_scale),
+            "stroke-scale",
+            "must be between 0.25 and 4 (1 keeps the painting's strokes in proportion)",
         )?;
         check(
             !self.style_layers.is_empty(),
@@ -373,6 +388,7 @@ impl DoodleOptions {
                     self.feature_weight != defaults.feature_weight,
                     "feature-weight",
                 );
+                note(self.stroke_scale != defaults.stroke_scale, "stroke-scale");
             }
             Method::Hybrid => {}
         }

@@ -14,12 +14,14 @@ pub(crate) const STROKE_SCALE: f32 = 3.0;
 
 /// Applies `strength` (below 1: towards the photo) and `preserve_colors` (the photo's
 /// colours under the painting's luminance) to `painted`, a painting of `photo` at its
-/// size. Returns `painted` untouched at strength 1 without colour preservation.
+/// size whose strokes are `magnification` times the painting's. Returns `painted`
+/// untouched at strength 1 without colour preservation.
 pub(crate) fn apply(
     painted: RgbImage,
     photo: &RgbImage,
     strength: f32,
     preserve_colors: bool,
+    magnification: f32,
 ) -> RgbImage {
     if strength >= 1.0 && !preserve_colors {
         return painted;
@@ -31,7 +33,7 @@ pub(crate) fn apply(
         result.b.clone_from(&photo.b);
     }
     if strength < 1.0 {
-        blend_towards_photo(&mut result, &photo, strength);
+        blend_towards_photo(&mut result, &photo, strength, STROKE_SCALE * magnification);
     }
     result.to_image()
 }
@@ -40,11 +42,11 @@ pub(crate) fn apply(
 /// strokes fade more slowly (by the square root), so a half-strength result has the
 /// photo's colours half-way to the painting's and is still visibly painted: not a
 /// cross-fade, which would halve the strokes and double the photo's edges.
-fn blend_towards_photo(result: &mut LabPlanes, photo: &LabPlanes, strength: f32) {
+fn blend_towards_photo(result: &mut LabPlanes, photo: &LabPlanes, strength: f32, sigma: f32) {
     let width = result.width;
     let coarse = |values: &[f32]| {
         let mut out = values.to_vec();
-        gaussian_blur(&mut out, width, STROKE_SCALE);
+        gaussian_blur(&mut out, width, sigma);
         out
     };
     let (painted_coarse, photo_coarse) = (coarse(&result.l), coarse(&photo.l));

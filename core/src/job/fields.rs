@@ -40,6 +40,7 @@ const DOODLE_FIELDS: &[&str] = &[
     "feature-weight",
     "strength",
     "preserve-colors",
+    "stroke-scale",
     "phases",
     "iterations",
     "content-weight",
@@ -330,6 +331,9 @@ fn doodle_options(fields: &Fields) -> Result<DoodleOptions> {
             .unwrap_or(defaults.feature_weight),
         strength: fields.parse("strength")?.unwrap_or(defaults.strength),
         preserve_colors: fields.flag("preserve-colors")?,
+        stroke_scale: fields
+            .parse("stroke-scale")?
+            .unwrap_or(defaults.stroke_scale),
         phases: fields.parse("phases")?.unwrap_or(defaults.phases),
         iterations: fields.parse("iterations")?.unwrap_or(defaults.iterations),
         content_weight: fields

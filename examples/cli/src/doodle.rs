@@ -57,6 +57,10 @@ pub struct DoodleArgs {
     /// With a content image: keep the photo's own colours, take the painting's strokes.
     #[arg(long)]
     preserve_colors: bool,
+    /// With a content image: how large the painting's strokes appear (0.25-4); 1 keeps
+    /// them in proportion at any output size.
+    #[arg(long, default_value_t = 1.0)]
+    stroke_scale: f32,
     /// Coarse-to-fine passes.
     #[arg(long, default_value_t = 3)]
     phases: usize,
@@ -182,6 +186,7 @@ impl DoodleArgs {
             feature_weight: self.feature_weight,
             strength: self.strength,
             preserve_colors: self.preserve_colors,
+            stroke_scale: self.stroke_scale,
             phases: self.phases,
             iterations: self.iterations,
             content_weight: self.content_weight,

@@ -28,9 +28,14 @@ pub struct Config {
     /// `STYLEMARK_CONCURRENCY`: requests worked on at once, default the number of cores;
     /// more get 429.
     pub concurrency: usize,
-    /// `STYLEMARK_DOODLE_MAX_SIZE`: longest side a doodle is painted at, default 512
+    /// `STYLEMARK_DOODLE_MAX_SIZE`: longest side a doodle that paints every output pixel
+    /// (no photo, or the `optimize` and `hybrid` methods) is painted at, default 512
     /// (larger inputs are scaled down; requests may ask for less with `max-size`).
     pub doodle_max_size: u32,
+    /// `STYLEMARK_PHOTO_MAX_SIZE`: longest side a photo painted by patch synthesis (the
+    /// default) is painted at, default 8192: its own size, up to the decode limit. Its
+    /// cost is a working size's synthesis plus one pass over the output's pixels.
+    pub photo_max_size: u32,
     /// `STYLEMARK_GRACE_S`: after SIGTERM, how long in-flight requests may finish, default
     /// 10 s (Cloud Run's; Kubernetes gives 30). Doodles are cancelled shortly before it
     /// ends, so they still answer with their best image.
@@ -84,6 +89,7 @@ impl Config {
             timeout: Duration::from_secs_f64(number("STYLEMARK_TIMEOUT_S", 60.0, 0.1)?),
             concurrency: number("STYLEMARK_CONCURRENCY", cores as f64, 1.0)? as usize,
             doodle_max_size: number("STYLEMARK_DOODLE_MAX_SIZE", 512.0, 16.0)? as u32,
+            photo_max_size: number("STYLEMARK_PHOTO_MAX_SIZE", 8192.0, 16.0)? as u32,
             grace: Duration::from_secs_f64(number("STYLEMARK_GRACE_S", 10.0, 0.0)?),
             allow_origin: lookup("STYLEMARK_ALLOW_ORIGIN").unwrap_or_else(|| "*".to_string()),
         })
@@ -108,6 +114,7 @@ impl Config {
             "timeout_s": self.timeout.as_secs_f64(),
             "concurrency": self.concurrency,
             "doodle_max_size": self.doodle_max_size,
+            "photo_max_size": self.photo_max_size,
             "grace_s": self.grace.as_secs_f64(),
         })
     }

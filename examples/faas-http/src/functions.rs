@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use stylemark::doodle::DoodleOptions;
+use stylemark::doodle::{DoodleOptions, Method};
 use stylemark::image::DynamicImage;
 use stylemark::io::decode;
 use stylemark::job::{Job, JobInputs, JobOutcome, Step};
@@ -458,13 +458,22 @@ fn bound_doodles(app: &App, mut job: Job, started: Instant) -> (Job, bool) {
         .max(Duration::from_millis(10));
     let mut server_bound = false;
     for step in &mut job.steps {
-        if let Step::Doodle { options, .. } = step {
+        if let Step::Doodle {
+            options, content, ..
+        } = step
+        {
             let options: &mut DoodleOptions = options;
             if options.time_budget.is_none_or(|asked| asked > left) {
                 options.time_budget = Some(left);
                 server_bound = true;
             }
-            let cap = app.config.doodle_max_size;
+            // A photo painted by patches costs a working size plus a pass over its
+            // pixels; everything else paints every output pixel.
+            let cap = if content.is_some() && options.method == Method::Patch {
+                app.config.photo_max_size
+            } else {
+                app.config.doodle_max_size
+            };
             options.max_size = Some(options.max_size.map_or(cap, |asked| asked.min(cap)));
         }
     }

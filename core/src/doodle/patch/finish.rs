@@ -34,16 +34,10 @@ pub(super) struct FinishInputs<'a> {
 
 /// The finished painting, from the synthesised one (same size as the content).
 pub(super) fn finish(painted: &LabPlanes, inputs: &FinishInputs<'_>) -> LabPlanes {
-    let width = painted.width;
-    let blur = |values: &[f32]| {
-        let mut out = values.to_vec();
-        gaussian_blur(&mut out, width, STROKE_SCALE);
-        out
-    };
-    let coarse = blur(&painted.l);
-    let coarse_tone = blur(inputs.tone);
+    let coarse = coarse_band(&painted.l, painted.width);
+    let coarse_tone = coarse_band(inputs.tone, painted.width);
     let gain = stroke_gain(painted, &coarse, inputs.style);
-    let share = (PHOTO_SHARE * inputs.guide_weight).min(1.0);
+    let share = photo_share(inputs.guide_weight);
     let mut result = painted.clone();
     for i in 0..result.l.len() {
         let strokes = painted.l[i] - coarse[i];
@@ -54,6 +48,19 @@ pub(super) fn finish(painted: &LabPlanes, inputs: &FinishInputs<'_>) -> LabPlane
         keep_in_range(&mut result.l, &Distribution::of(&inputs.style.l));
     }
     result
+}
+
+/// A plane's band coarser than the strokes: blurred by [`STROKE_SCALE`].
+pub(super) fn coarse_band(values: &[f32], width: usize) -> Vec<f32> {
+    let mut out = values.to_vec();
+    gaussian_blur(&mut out, width, STROKE_SCALE);
+    out
+}
+
+/// The share of the coarse band taken from the photo at a guide weight (content weight
+/// / 10).
+pub(super) fn photo_share(guide_weight: f32) -> f32 {
+    (PHOTO_SHARE * guide_weight).min(1.0)
 }
 
 /// How much to amplify the painted strokes so their contrast is the painting's: the

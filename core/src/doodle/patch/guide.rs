@@ -10,7 +10,7 @@ use image::{ImageBuffer, Rgb};
 use rayon::prelude::*;
 
 use super::field::{CHANNELS, GUIDES};
-use super::tone::{Plane, match_spread, painted_tone};
+use super::tone::{Plane, ToneMapping, match_spread, painted_tone};
 use crate::lab::LabPlanes;
 use crate::pixels::gaussian_blur;
 
@@ -31,6 +31,9 @@ pub(crate) struct PhotoGuide {
     /// The tone the result should have (L*, 0-100): the painting's range with the
     /// photo's shapes, or the photo's own luminance when its colours are kept.
     pub tone: Vec<f32>,
+    /// How the tone was mapped from the photo's luminance (none when it is the photo's
+    /// own), for enlarging.
+    pub mapping: Option<ToneMapping>,
     /// The photo's chroma (a*, b*), matched to the painting's mean and spread.
     chroma: [Vec<f32>; 2],
 }
@@ -39,9 +42,7 @@ impl PhotoGuide {
     /// The guidance for painting `content` (at the output size) from `style`. With
     /// `own_tone` the tone is the photo's own luminance (for keeping its colours).
     pub fn new(content: &LabPlanes, style: &LabPlanes, own_tone: bool) -> Self {
-        let tone = if own_tone {
-            content.l.clone()
-        } else {
+        let mapping = (!own_tone).then(|| {
             painted_tone(
                 Plane {
                     values: &content.l,
@@ -52,6 +53,10 @@ impl PhotoGuide {
                     width: style.width,
                 },
             )
+        });
+        let tone = match &mapping {
+            Some(mapping) => mapping.tone.clone(),
+            None => content.l.clone(),
         };
         let mut chroma = [content.a.clone(), content.b.clone()];
         match_spread(&mut chroma[0], &style.a, LEAST_CHROMA_SPREAD);
@@ -60,6 +65,7 @@ impl PhotoGuide {
             width: content.width,
             height: content.height,
             tone,
+            mapping,
             chroma,
         }
     }

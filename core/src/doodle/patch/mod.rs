@@ -19,10 +19,12 @@
 //! A painted photo is then finished ([`finish`]): the synthesis gives the strokes and
 //! colours, the photo most of the coarser luminance, so its shapes stay recognisable.
 
+mod enlarge;
 mod features;
 mod field;
 mod finish;
 mod guide;
+mod scale;
 mod tone;
 
 use std::time::{Duration, Instant};
@@ -33,10 +35,14 @@ use rayon::prelude::*;
 use super::maps::{LabelImage, Labels};
 use super::observe::Losses;
 use super::report::PhaseReport;
+use enlarge::{BAND_ROWS, Enlargement, enlarge};
 pub(crate) use features::{Encode, FeatureMap};
 use field::{CHANNELS, Field, Problem, StyleLevel, TargetLevel, Weights, mix};
-use finish::{FinishInputs, finish};
+use finish::{FinishInputs, coarse_band, finish, photo_share};
 use guide::PhotoGuide;
+use scale::PhotoScale;
+pub(crate) use scale::{enlargement_time, stroke_magnification};
+use tone::{Distribution, Range};
 
 use crate::Result;
 use crate::lab::LabPlanes;
@@ -58,6 +64,7 @@ const CHROMA_WEIGHT: f32 = 3.0;
 const MIN_FEATURE_SIDE: usize = 16;
 
 /// What a patch synthesis paints from.
+#[derive(Clone, Copy)]
 pub(crate) struct PatchInputs<'a> {
     pub style: &'a RgbImage,
     pub content: Option<&'a RgbImage>,
@@ -81,6 +88,9 @@ pub(crate) struct PatchSettings {
     /// With a content image: its colours will be kept, so its own luminance guides (and
     /// not the painting's range).
     pub preserve_colors: bool,
+    /// With a content image: how large the painting's strokes appear (see
+    /// [`DoodleOptions::stroke_scale`](super::DoodleOptions::stroke_scale)).
+    pub stroke_scale: f32,
     pub seed: u64,
 }
 
@@ -107,14 +117,82 @@ pub(crate) struct PatchResult {
 pub(crate) fn synthesize(
     inputs: &PatchInputs<'_>,
     settings: PatchSettings,
+    keep_going: impl FnMut(&RoundInfo) -> bool,
+) -> Result<PatchResult> {
+    match inputs.content {
+        Some(content) => paint_photo(inputs, content, settings, keep_going),
+        None => paint(inputs, None, settings, keep_going),
+    }
+}
+
+/// A photo: painted at the working size its stroke scale asks for, finished there, and
+/// enlarged to the output guided by the photo when the work is smaller.
+fn paint_photo(
+    inputs: &PatchInputs<'_>,
+    content: &RgbImage,
+    settings: PatchSettings,
+    keep_going: impl FnMut(&RoundInfo) -> bool,
+) -> Result<PatchResult> {
+    let scale = PhotoScale::plan(
+        inputs.target,
+        inputs.style.dimensions(),
+        settings.stroke_scale,
+    );
+    let style = working_painting(inputs.style, scale.painting, settings.patch_size);
+    let (ww, wh) = scale.work;
+    let work_content = resize(content, ww as usize, wh as usize);
+    let work = PatchInputs {
+        style: &style,
+        content: Some(&work_content),
+        target: scale.work,
+        ..*inputs
+    };
+    let photo = Photo::new(&work_content, &style, &settings);
+    let painted = paint(&work, Some(&photo), settings, keep_going)?;
+    let finished = photo.finish(&painted.image, &settings);
+    let image = if scale.enlarges(inputs.target) {
+        let coarse_tone = coarse_band(&photo.guide.tone, finished.width);
+        enlarge(
+            &Enlargement {
+                painted: &finished,
+                coarse_tone: &coarse_tone,
+                mapping: photo.guide.mapping.as_ref(),
+                share: photo_share(settings.guide_weight),
+                range: (!settings.preserve_colors)
+                    .then(|| Range::of(&Distribution::of(&photo.style.l))),
+                photo: content,
+            },
+            BAND_ROWS,
+        )
+    } else {
+        finished.to_image()
+    };
+    Ok(PatchResult { image, ..painted })
+}
+
+/// The painting resized by `factor` (at most 1), though never below what patches of
+/// `patch_size` need (three patches on its shorter side).
+fn working_painting(style: &RgbImage, factor: f32, patch_size: usize) -> RgbImage {
+    let (w, h) = (style.width() as f32, style.height() as f32);
+    let least = (3 * patch_size) as f32 / w.min(h);
+    let factor = factor.max(least).min(1.0);
+    if factor >= 1.0 {
+        return style.clone();
+    }
+    let side = |length: f32| ((length * factor).round() as usize).max(1);
+    resize(style, side(w), side(h))
+}
+
+/// The pyramid of match-and-vote rounds at the target size; the image is unfinished.
+fn paint(
+    inputs: &PatchInputs<'_>,
+    photo: Option<&Photo>,
+    settings: PatchSettings,
     mut keep_going: impl FnMut(&RoundInfo) -> bool,
 ) -> Result<PatchResult> {
     let radius = settings.patch_size / 2;
     let sizes = level_sizes(inputs, settings.patch_size);
     let levels = sizes.len();
-    let photo = inputs
-        .content
-        .map(|content| Photo::new(content, inputs.style, &settings));
     let weights = Weights {
         colour: 1.0,
         label: settings.label_weight,
@@ -134,8 +212,7 @@ pub(crate) fn synthesize(
     for (index, &(target_size, style_size)) in sizes.iter().enumerate() {
         let level_started = Instant::now();
         let mut search_time = Duration::ZERO;
-        let (style, mut target) =
-            build_level(inputs, photo.as_ref(), &settings, target_size, style_size)?;
+        let (style, mut target) = build_level(inputs, photo, &settings, target_size, style_size)?;
         let (rounds, searches) = schedule(index, levels, photo.is_some());
         let mut current = match field.take() {
             // Carries the coarse costs, so the level's first vote already weighs close
@@ -207,7 +284,7 @@ pub(crate) fn synthesize(
             if index + 1 < levels {
                 let (target_size, style_size) = sizes[levels - 1];
                 let (style, target) =
-                    build_level(inputs, photo.as_ref(), &settings, target_size, style_size)?;
+                    build_level(inputs, photo, &settings, target_size, style_size)?;
                 let fine = upsample(field.as_ref().expect("set above"), &style, &target, radius);
                 output = vote(&fine, &style, &target, radius);
             }
@@ -219,10 +296,6 @@ pub(crate) fn synthesize(
         let p = output[(y * w + x) as usize];
         image::Rgb(p.map(|v| v.round().clamp(0.0, 255.0) as u8))
     });
-    let image = match &photo {
-        Some(photo) => photo.finish(&image, &settings),
-        None => image,
-    };
     Ok(PatchResult {
         image,
         stopped,
@@ -261,14 +334,14 @@ impl Photo {
         Photo { style, guide }
     }
 
-    fn finish(&self, painted: &RgbImage, settings: &PatchSettings) -> RgbImage {
+    fn finish(&self, painted: &RgbImage, settings: &PatchSettings) -> LabPlanes {
         let inputs = FinishInputs {
             tone: &self.guide.tone,
             guide_weight: settings.guide_weight,
             style: &self.style,
             preserve_colors: settings.preserve_colors,
         };
-        finish(&LabPlanes::from_image(painted), &inputs).to_image()
+        finish(&LabPlanes::from_image(painted), &inputs)
     }
 }
 

@@ -47,28 +47,59 @@ impl Plane<'_> {
     }
 }
 
+/// The photo's luminance mapped onto the painting's (see the module's documentation),
+/// with what it takes to map the same photo at a larger size.
+pub(crate) struct ToneMapping {
+    /// The mapped luminance at the photo's size.
+    pub tone: Vec<f32>,
+    /// The photo's base layer (its wide blur).
+    pub base: Vec<f32>,
+    /// The base layer mapped onto the painting's.
+    pub mapped_base: Vec<f32>,
+    /// How much the detail above the base is amplified.
+    pub detail_gain: f32,
+    /// The painting's luminance range, which the tone is kept in.
+    pub range: Range,
+}
+
+impl ToneMapping {
+    /// The tone of a photo pixel of luminance `value` whose base layer is `base` and
+    /// mapped base `mapped_base` (both resampled from this mapping's).
+    pub fn tone_at(&self, value: f32, base: f32, mapped_base: f32) -> f32 {
+        self.range
+            .keep(mapped_base + self.detail_gain * (value - base))
+    }
+}
+
 /// The photo's luminance mapped onto the painting's: see the module's documentation.
-pub(crate) fn painted_tone(photo: Plane<'_>, painting: Plane<'_>) -> Vec<f32> {
+pub(crate) fn painted_tone(photo: Plane<'_>, painting: Plane<'_>) -> ToneMapping {
     let base = photo.blurred(BASE_BLUR * photo.longer_side());
-    let mut tone = base.clone();
+    let mut mapped_base = base.clone();
     let painting_base = painting.blurred(BASE_BLUR * painting.longer_side());
-    match_histogram(&mut tone, &Distribution::of(&painting_base));
-    let range = Distribution::of(painting.values);
-    let compose = |gain: f32| -> Vec<f32> {
-        let mut out: Vec<f32> = tone
-            .iter()
-            .zip(photo.values.iter().zip(&base))
-            .map(|(t, (v, b))| t + gain * (v - b))
-            .collect();
-        keep_in_range(&mut out, &range);
-        out
+    match_histogram(&mut mapped_base, &Distribution::of(&painting_base));
+    let mut mapping = ToneMapping {
+        tone: Vec::new(),
+        base,
+        mapped_base,
+        detail_gain: 1.0,
+        range: Range::of(&Distribution::of(painting.values)),
     };
-    let trial = compose(1.0);
+    let compose = |mapping: &ToneMapping| -> Vec<f32> {
+        photo
+            .values
+            .par_iter()
+            .zip(mapping.base.par_iter().zip(&mapping.mapped_base))
+            .map(|(&v, (&b, &m))| mapping.tone_at(v, b, m))
+            .collect()
+    };
+    let trial = compose(&mapping);
     let kept = band_spread(Plane {
         values: &trial,
         width: photo.width,
     }) / band_spread(photo).max(1e-6);
-    compose((1.0 / kept.max(1e-3)).clamp(1.0, MAX_DETAIL_GAIN))
+    mapping.detail_gain = (1.0 / kept.max(1e-3)).clamp(1.0, MAX_DETAIL_GAIN);
+    mapping.tone = compose(&mapping);
+    mapping
 }
 
 /// The spread (standard deviation) of a plane's band-pass: the contrast of its shapes.
@@ -153,23 +184,53 @@ pub(crate) fn match_histogram(values: &mut [f32], reference: &Distribution) {
         .for_each(|v| *v = reference.quantile(source.share_below(*v)));
 }
 
-/// Keeps `values` within `reference`'s range: past its 2nd and 98th percentiles they are
-/// compressed smoothly towards its extremes (0.1 and 99.9th percentiles), never beyond.
+/// Keeps `values` within `reference`'s range (see [`Range`]).
 pub(crate) fn keep_in_range(values: &mut [f32], reference: &Distribution) {
-    if reference.sorted.is_empty() {
-        return;
-    }
-    let at = |share: f64| reference.quantile(share);
-    let (low, high) = (at(f64::from(KNEE)), at(1.0 - f64::from(KNEE)));
-    let (floor, ceiling) = (at(0.001), at(0.999));
-    let compress = |excess: f32, room: f32| room * (1.0 - (-excess / room).exp());
-    values.par_iter_mut().for_each(|v| {
-        if *v > high {
-            *v = high + compress(*v - high, (ceiling - high).max(1e-3));
-        } else if *v < low {
-            *v = low - compress(low - *v, (low - floor).max(1e-3));
+    let range = Range::of(reference);
+    values.par_iter_mut().for_each(|v| *v = range.keep(*v));
+}
+
+/// A distribution's range: values past its 2nd and 98th percentiles are compressed
+/// smoothly towards its extremes (0.1 and 99.9th percentiles), never beyond.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Range {
+    low: f32,
+    high: f32,
+    floor: f32,
+    ceiling: f32,
+}
+
+impl Range {
+    /// The range of `reference` (everything passes an empty one unchanged).
+    pub fn of(reference: &Distribution) -> Self {
+        if reference.sorted.is_empty() {
+            return Range {
+                low: f32::NEG_INFINITY,
+                high: f32::INFINITY,
+                floor: f32::NEG_INFINITY,
+                ceiling: f32::INFINITY,
+            };
         }
-    });
+        let at = |share: f64| reference.quantile(share);
+        Range {
+            low: at(f64::from(KNEE)),
+            high: at(1.0 - f64::from(KNEE)),
+            floor: at(0.001),
+            ceiling: at(0.999),
+        }
+    }
+
+    /// `value`, compressed into the range where it lies past the knees.
+    pub fn keep(&self, value: f32) -> f32 {
+        let compress = |excess: f32, room: f32| room * (1.0 - (-excess / room).exp());
+        if value > self.high {
+            self.high + compress(value - self.high, (self.ceiling - self.high).max(1e-3))
+        } else if value < self.low {
+            self.low - compress(self.low - value, (self.low - self.floor).max(1e-3))
+        } else {
+            value
+        }
+    }
 }
 
 #[cfg(test)]
@@ -235,7 +296,8 @@ mod tests {
                 values: &painting,
                 width: w,
             },
-        );
+        )
+        .tone;
         assert!(tone.iter().all(|&v| (39.9..=80.1).contains(&v)), "in range");
         let (inside, outside) = (tone[20 * w + 25], tone[40 * w + 50]);
         assert!(
