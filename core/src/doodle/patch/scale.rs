@@ -20,7 +20,7 @@ const MAX_WORK_PIXELS: f64 = 1024.0 * 1024.0;
 
 /// What enlarging to the output costs per output megapixel, measured on two cores
 /// (docs/PERFORMANCE.md); the synthesis leaves this much of a time budget for it.
-const ENLARGE_SECONDS_PER_MEGAPIXEL: f64 = 0.06;
+const ENLARGE_SECONDS_PER_MEGAPIXEL: f64 = 0.1;
 
 /// Where a photo's synthesis runs and how its result reaches the output.
 #[derive(Debug, Clone, Copy, PartialEq)]
