@@ -276,7 +276,7 @@ mod tests {
         };
         let (mut seams, mut interior) = (Vec::new(), Vec::new());
         for y in 0..image.height() - 1 {
-            if (y as usize + 1) % band_rows == 0 {
+            if (y as usize + 1).is_multiple_of(band_rows) {
                 seams.push(step(y));
             } else {
                 interior.push(step(y));
