@@ -121,6 +121,27 @@ pub(crate) fn gaussian_blur(values: &mut [f32], width: usize, sigma: f32) {
     box_blur_passes(values, width, &gaussian_radii(sigma), Outside::Missing);
 }
 
+/// A copy of `values` blurred by [`gaussian_blur`].
+pub(crate) fn gaussian_blurred(values: &[f32], width: usize, sigma: f32) -> Vec<f32> {
+    let mut out = values.to_vec();
+    gaussian_blur(&mut out, width, sigma);
+    out
+}
+
+/// The mean and standard deviation of `values`, summed in `f64` (0 and 0 for none).
+pub(crate) fn mean_and_deviation<I>(values: I) -> (f64, f64)
+where
+    I: IntoIterator,
+    I::Item: Into<f64>,
+    I::IntoIter: Clone,
+{
+    let values = values.into_iter().map(Into::into);
+    let n = values.clone().count().max(1) as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    let variance = values.map(|v: f64| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, variance.sqrt())
+}
+
 /// How far (pixels) [`gaussian_blur`] reaches: a pixel's blurred value depends only on
 /// pixels at most this far away along each axis, so a band of rows blurred with this
 /// many extra rows above and below gives its rows exactly as a whole-image blur does.

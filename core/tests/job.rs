@@ -1,10 +1,13 @@
 //! Pipeline jobs: parsing, errors naming fields, and a chain that includes a doodle.
 
+mod support;
+
 use stylemark::DeviceKind;
 use stylemark::doodle::{EncoderSpec, Engine};
 use stylemark::image::{DynamicImage, GenericImageView};
 use stylemark::job::{Job, JobInputs, Step};
 use stylemark::samples::demo_scene;
+use support::mean_difference;
 
 #[test]
 fn a_doodle_then_a_watermark_then_a_mark() {
@@ -113,14 +116,7 @@ fn a_painted_photo_job_takes_the_photo_options() {
     .unwrap();
     let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
     let outcome = job.run(&inputs, Some(&engine)).unwrap();
-    let (back, original) = (outcome.image.unwrap().to_rgb8(), photo.to_rgb8());
-    let difference = back
-        .as_raw()
-        .iter()
-        .zip(original.as_raw())
-        .map(|(a, b)| f64::from(a.abs_diff(*b)))
-        .sum::<f64>()
-        / back.as_raw().len() as f64;
+    let difference = mean_difference(&outcome.image.unwrap().to_rgb8(), &photo.to_rgb8());
     assert!(
         difference < 1.5,
         "strength 0 gives the photo back: {difference}"

@@ -5,6 +5,8 @@
 //! provides them; they are not part of it). The options `strength` and
 //! `preserve_colors` are checked on generated images.
 
+mod support;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -14,6 +16,7 @@ use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Obser
 use stylemark::image::{DynamicImage, RgbImage, imageops};
 use stylemark::io::{DecodeLimits, load};
 use stylemark::samples::{demo_scene, photo};
+use support::mean_difference;
 
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -141,16 +144,6 @@ fn strokes_of(result: &RgbImage, painted: &RgbImage) -> f64 {
     let covariance: f64 = r.iter().zip(&p).map(|(a, b)| (a - mr) * (b - mp)).sum();
     let variance: f64 = p.iter().map(|b| (b - mp).powi(2)).sum();
     covariance / variance
-}
-
-fn mean_difference(a: &RgbImage, b: &RgbImage) -> f64 {
-    let total: f64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| f64::from(x.abs_diff(*y)))
-        .sum();
-    total / a.as_raw().len() as f64
 }
 
 #[test]

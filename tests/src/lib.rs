@@ -1,4 +1,5 @@
-//! Helpers for the end-to-end tests: locating the built binaries and running them.
+//! Helpers for the end-to-end tests: locating the built binaries and running them, and
+//! comparing the images they make.
 
 pub mod http;
 
@@ -43,4 +44,15 @@ pub fn scratch_dir(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
+}
+
+/// The mean absolute difference of two images' bytes (0-255; same size and layout).
+pub fn mean_difference(a: &stylemark::image::RgbImage, b: &stylemark::image::RgbImage) -> f64 {
+    let total: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum();
+    total / a.as_raw().len().max(1) as f64
 }

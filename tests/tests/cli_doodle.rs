@@ -3,7 +3,7 @@
 use stylemark::image::DynamicImage;
 use stylemark::io::{DecodeLimits, load, save};
 use stylemark::samples::demo_scene;
-use stylemark_e2e::{run, scratch_dir, stylemark};
+use stylemark_e2e::{mean_difference, run, scratch_dir, stylemark};
 
 #[test]
 fn doodle_finds_semantic_maps_by_name_and_writes_output_report_and_frames() {
@@ -256,14 +256,7 @@ fn doodle_takes_the_photo_options() {
     let painted = load(dir.join("painted.png"), &DecodeLimits::default())
         .unwrap()
         .to_rgb8();
-    let original = photo.to_rgb8();
-    let difference = painted
-        .as_raw()
-        .iter()
-        .zip(original.as_raw())
-        .map(|(a, b)| f64::from(a.abs_diff(*b)))
-        .sum::<f64>()
-        / original.as_raw().len() as f64;
+    let difference = mean_difference(&painted, &photo.to_rgb8());
     assert!(
         difference < 1.5,
         "strength 0 gives the photo back: {difference}"

@@ -6,6 +6,7 @@ use stylemark::io::{DecodeLimits, OutputFormat, decode, encode};
 use stylemark::job::{Job, JobInputs};
 use stylemark::samples::{demo_scene, photo};
 use stylemark_e2e::http::{Server, field, file};
+use stylemark_e2e::mean_difference;
 
 fn png(image: &DynamicImage) -> Vec<u8> {
     encode(image, OutputFormat::Png).unwrap()
@@ -216,14 +217,7 @@ fn the_photo_options_are_form_fields() {
     reply.expect_status(200);
     assert_eq!(reply.header("x-stylemark-warnings"), None);
     // Strength 0 gives the photo back (up to the colour conversions).
-    let (back, original) = (image_of(&reply.body).to_rgb8(), input.to_rgb8());
-    let difference = back
-        .as_raw()
-        .iter()
-        .zip(original.as_raw())
-        .map(|(a, b)| f64::from(a.abs_diff(*b)))
-        .sum::<f64>()
-        / back.as_raw().len() as f64;
+    let difference = mean_difference(&image_of(&reply.body).to_rgb8(), &input.to_rgb8());
     assert!(difference < 1.5, "{difference}");
     let refused = paint("2");
     assert_eq!(refused.status, 400);

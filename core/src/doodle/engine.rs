@@ -363,7 +363,7 @@ impl<'a> Run<'a> {
                 content,
                 self.options.strength,
                 self.options.preserve_colors,
-                self.photo_stroke_scale(),
+                self.stroke_magnification(),
             );
         }
         let report = Report {
@@ -520,7 +520,7 @@ impl<'a> Run<'a> {
 
     /// Output pixels per pixel of the painting's strokes: patch synthesis enlarges them
     /// with the output (see `stroke_scale`), the optimisation paints them at its size.
-    fn photo_stroke_scale(&self) -> f32 {
+    fn stroke_magnification(&self) -> f32 {
         match self.options.method {
             Method::Optimize => 1.0,
             _ => super::patch::stroke_magnification(

@@ -5,7 +5,7 @@
 use image::RgbImage;
 
 use crate::lab::LabPlanes;
-use crate::pixels::gaussian_blur;
+use crate::pixels::gaussian_blurred;
 
 /// Standard deviation (pixels) of the split between strokes (finer) and shapes (coarser).
 /// Patch synthesis copies strokes from the painting pixel for pixel, so this is in the
@@ -43,12 +43,7 @@ pub(crate) fn apply(
 /// photo's colours half-way to the painting's and is still visibly painted: not a
 /// cross-fade, which would halve the strokes and double the photo's edges.
 fn blend_towards_photo(result: &mut LabPlanes, photo: &LabPlanes, strength: f32, sigma: f32) {
-    let width = result.width;
-    let coarse = |values: &[f32]| {
-        let mut out = values.to_vec();
-        gaussian_blur(&mut out, width, sigma);
-        out
-    };
+    let coarse = |values: &[f32]| gaussian_blurred(values, result.width, sigma);
     let (painted_coarse, photo_coarse) = (coarse(&result.l), coarse(&photo.l));
     let stroke_share = strength.sqrt();
     for i in 0..result.l.len() {

@@ -309,17 +309,11 @@ fn fold_rotated(detail: &Plane, scale: f32, angle: f32) -> Vec<f32> {
 
 /// How many standard deviations `value` stands above the surface's mean.
 fn z_score(surface: &[f32], value: f32) -> f32 {
-    let n = surface.len() as f64;
-    let mean = surface.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let variance = surface
-        .iter()
-        .map(|&v| (f64::from(v) - mean).powi(2))
-        .sum::<f64>()
-        / n;
-    if variance <= 0.0 {
+    let (mean, deviation) = crate::pixels::mean_and_deviation(surface.iter().copied());
+    if deviation <= 0.0 {
         return 0.0;
     }
-    ((f64::from(value) - mean) / variance.sqrt()) as f32
+    ((f64::from(value) - mean) / deviation) as f32
 }
 
 /// The `count` highest peaks of a correlation surface as `(z, dx, dy)`, at least a chip

@@ -1,5 +1,6 @@
-//! Test support: synthetic VGG19 weights, written in every supported file layout, and an
-//! independent reference implementation (a naive direct convolution in plain Rust).
+//! Test support: synthetic VGG19 weights, written in every supported file layout, an
+//! independent reference implementation (a naive direct convolution in plain Rust), and
+//! an image comparison.
 
 #![allow(dead_code)]
 
@@ -443,4 +444,15 @@ pub fn reference_activations(
         .into_iter()
         .map(|r| r.expect("requested layer computed"))
         .collect()
+}
+
+/// The mean absolute difference of two images' bytes (0-255; same size and layout).
+pub fn mean_difference(a: &stylemark::image::RgbImage, b: &stylemark::image::RgbImage) -> f64 {
+    let total: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum();
+    total / a.as_raw().len().max(1) as f64
 }

@@ -15,8 +15,9 @@
 use image::RgbImage;
 use rayon::prelude::*;
 
-use super::tone::{Range, ToneMapping};
-use crate::lab::{LabPlanes, lightness, to_srgb};
+use super::finish::Finished;
+use super::tone::ToneMapping;
+use crate::lab::{lightness, to_srgb};
 use crate::pixels::{gaussian_blur, gaussian_blur_reach};
 
 /// Standard deviation, in working pixels, of the blur under which the photo's tone is
@@ -32,16 +33,10 @@ pub(super) const BAND_ROWS: usize = 64;
 
 /// What the enlargement needs, all but the photo at the working size.
 pub(super) struct Enlargement<'a> {
-    /// The finished painting.
-    pub painted: &'a LabPlanes,
-    /// The tone the finish took the photo's shapes from, blurred as it blurred it.
-    pub coarse_tone: &'a [f32],
+    /// The finished painting, with the coarse tone, share and range it was finished with.
+    pub finished: &'a Finished,
     /// How the tone was mapped from the photo's luminance (none: the photo's own).
     pub mapping: Option<&'a ToneMapping>,
-    /// The share of the coarse luminance the finish took from the photo.
-    pub share: f32,
-    /// The range the luminance is kept in (none when the photo's colours are kept).
-    pub range: Option<Range>,
     /// The photo at the output size.
     pub photo: &'a RgbImage,
 }
@@ -53,9 +48,15 @@ pub(super) fn enlarge(inputs: &Enlargement<'_>, band_rows: usize) -> RgbImage {
         inputs.photo.height() as usize,
     );
     let band_rows = band_rows.max(1);
-    let columns = axis(inputs.painted.width, width);
-    let rows = axis(inputs.painted.height, height);
-    let enlargement = width as f32 / inputs.painted.width.max(1) as f32;
+    let Finished {
+        painting,
+        coarse_tone,
+        share,
+        range,
+    } = inputs.finished;
+    let columns = axis(painting.width, width);
+    let rows = axis(painting.height, height);
+    let enlargement = width as f32 / painting.width.max(1) as f32;
     let sigma = DETAIL_BLUR * enlargement.max(1.0);
     let reach = gaussian_blur_reach(sigma);
     let mut output = RgbImage::new(width as u32, height as u32);
@@ -69,7 +70,7 @@ pub(super) fn enlarge(inputs: &Enlargement<'_>, band_rows: usize) -> RgbImage {
             let mut tone = photo_tone(inputs, &columns, &rows[top..bottom], top);
             gaussian_blur(&mut tone, width, sigma);
             let sampler = Sampler {
-                width: inputs.painted.width,
+                width: painting.width,
                 columns: &columns,
             };
             for y in y0..y1 {
@@ -78,12 +79,12 @@ pub(super) fn enlarge(inputs: &Enlargement<'_>, band_rows: usize) -> RgbImage {
                 let out_row = &mut out[(y - y0) * width * 3..][..width * 3];
                 for (x, pixel) in out_row.chunks_exact_mut(3).enumerate() {
                     let at = |plane: &[f32]| sampler.sample(plane, row, x);
-                    let detail = fine_tone[x] - at(inputs.coarse_tone);
-                    let mut l = at(&inputs.painted.l) + inputs.share * detail;
-                    if let Some(range) = &inputs.range {
+                    let detail = fine_tone[x] - at(coarse_tone);
+                    let mut l = at(&painting.l) + share * detail;
+                    if let Some(range) = range {
                         l = range.keep(l);
                     }
-                    let lab = [l, at(&inputs.painted.a), at(&inputs.painted.b)];
+                    let lab = [l, at(&painting.a), at(&painting.b)];
                     pixel.copy_from_slice(&to_srgb(lab));
                 }
             }
@@ -97,7 +98,7 @@ fn photo_tone(inputs: &Enlargement<'_>, columns: &[Tap], rows: &[Tap], top: usiz
     let width = columns.len();
     let mut tone = Vec::with_capacity(rows.len() * width);
     let sampler = Sampler {
-        width: inputs.painted.width,
+        width: inputs.finished.painting.width,
         columns,
     };
     for (offset, &row) in rows.iter().enumerate() {
@@ -164,6 +165,27 @@ impl Sampler<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::LabPlanes;
+
+    /// `painting` finished with a photo share of 0.8 of `coarse_tone`, in no range.
+    fn finished(painting: LabPlanes, coarse_tone: Vec<f32>) -> Finished {
+        Finished {
+            painting,
+            coarse_tone,
+            share: 0.8,
+            range: None,
+        }
+    }
+
+    /// `photo` enlarged from `finished` with the photo's own tone.
+    fn enlarged_from(finished: &Finished, photo: &RgbImage, band_rows: usize) -> RgbImage {
+        let inputs = Enlargement {
+            finished,
+            mapping: None,
+            photo,
+        };
+        enlarge(&inputs, band_rows)
+    }
 
     /// A working-size painting of vertical stripes and an output-size photo of a disc.
     fn scene(work: (usize, usize), output: (u32, u32)) -> (LabPlanes, Vec<f32>, RgbImage) {
@@ -194,15 +216,7 @@ mod tests {
 
     fn enlarged(band_rows: usize) -> RgbImage {
         let (painted, coarse, photo) = scene((40, 30), (203, 151));
-        let inputs = Enlargement {
-            painted: &painted,
-            coarse_tone: &coarse,
-            mapping: None,
-            share: 0.8,
-            range: None,
-            photo: &photo,
-        };
-        enlarge(&inputs, band_rows)
+        enlarged_from(&finished(painted, coarse), &photo, band_rows)
     }
 
     #[test]
@@ -254,16 +268,8 @@ mod tests {
         );
         let painted = LabPlanes::from_image(&work);
         let coarse = super::super::finish::coarse_band(&painted.l, painted.width);
-        let inputs = Enlargement {
-            painted: &painted,
-            coarse_tone: &coarse,
-            mapping: None,
-            share: 0.8,
-            range: None,
-            photo: &photo,
-        };
         let band_rows = 32;
-        let image = enlarge(&inputs, band_rows);
+        let image = enlarged_from(&finished(painted, coarse), &photo, band_rows);
         // The mean step between each row and the next, at band boundaries and elsewhere.
         let step = |y: u32| -> f64 {
             (0..image.width())

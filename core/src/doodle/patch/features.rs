@@ -72,14 +72,7 @@ pub(super) fn pixel_features(
 /// spreads over the painting's range instead of landing on whichever part is closest.
 fn match_statistics(content: &mut [[f32; COMPONENTS]], style: &[[f32; COMPONENTS]]) {
     let stats = |values: &[[f32; COMPONENTS]], k: usize| {
-        let n = values.len().max(1) as f64;
-        let mean = values.iter().map(|v| f64::from(v[k])).sum::<f64>() / n;
-        let var = values
-            .iter()
-            .map(|v| (f64::from(v[k]) - mean).powi(2))
-            .sum::<f64>()
-            / n;
-        (mean, var.sqrt())
+        crate::pixels::mean_and_deviation(values.iter().map(|v| v[k]))
     };
     for k in 0..COMPONENTS {
         let ((ms, ss), (mc, sc)) = (stats(style, k), stats(content, k));

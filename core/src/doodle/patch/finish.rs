@@ -3,10 +3,10 @@
 //! from the photo's tone, so shapes, shading and outlines are the photo's (Hertzmann et
 //! al.'s luminance remapping, 2001, with the band split of detail transfer).
 
-use super::tone::{Distribution, keep_in_range, spread};
+use super::tone::{Distribution, Range, spread};
 use crate::doodle::photo::STROKE_SCALE;
 use crate::lab::LabPlanes;
-use crate::pixels::gaussian_blur;
+use crate::pixels::gaussian_blurred;
 
 /// How much of the coarse band comes from the photo's tone at the default content weight
 /// (the rest stays the synthesis's: the painting's own modelling of forms); it scales
@@ -32,35 +32,43 @@ pub(super) struct FinishInputs<'a> {
     pub preserve_colors: bool,
 }
 
+/// The finished painting and what went into it, which an enlargement reuses.
+pub(super) struct Finished {
+    /// The finished painting (same size as the content).
+    pub painting: LabPlanes,
+    /// The tone's coarse band, which the shapes were taken from.
+    pub coarse_tone: Vec<f32>,
+    /// The share of the coarse band taken from the photo.
+    pub share: f32,
+    /// The range the luminance was kept in (none when the photo's colours are kept).
+    pub range: Option<Range>,
+}
+
 /// The finished painting, from the synthesised one (same size as the content).
-pub(super) fn finish(painted: &LabPlanes, inputs: &FinishInputs<'_>) -> LabPlanes {
+pub(super) fn finish(painted: &LabPlanes, inputs: &FinishInputs<'_>) -> Finished {
     let coarse = coarse_band(&painted.l, painted.width);
     let coarse_tone = coarse_band(inputs.tone, painted.width);
     let gain = stroke_gain(painted, &coarse, inputs.style);
-    let share = photo_share(inputs.guide_weight);
-    let mut result = painted.clone();
-    for i in 0..result.l.len() {
+    let share = (PHOTO_SHARE * inputs.guide_weight).min(1.0);
+    let range = (!inputs.preserve_colors).then(|| Range::of(&Distribution::of(&inputs.style.l)));
+    let mut painting = painted.clone();
+    for i in 0..painting.l.len() {
         let strokes = painted.l[i] - coarse[i];
         let shapes = coarse[i] + share * (coarse_tone[i] - coarse[i]);
-        result.l[i] = shapes + gain * strokes;
+        let l = shapes + gain * strokes;
+        painting.l[i] = range.map_or(l, |range| range.keep(l));
     }
-    if !inputs.preserve_colors {
-        keep_in_range(&mut result.l, &Distribution::of(&inputs.style.l));
+    Finished {
+        painting,
+        coarse_tone,
+        share,
+        range,
     }
-    result
 }
 
 /// A plane's band coarser than the strokes: blurred by [`STROKE_SCALE`].
 pub(super) fn coarse_band(values: &[f32], width: usize) -> Vec<f32> {
-    let mut out = values.to_vec();
-    gaussian_blur(&mut out, width, STROKE_SCALE);
-    out
-}
-
-/// The share of the coarse band taken from the photo at a guide weight (content weight
-/// / 10).
-pub(super) fn photo_share(guide_weight: f32) -> f32 {
-    (PHOTO_SHARE * guide_weight).min(1.0)
+    gaussian_blurred(values, width, STROKE_SCALE)
 }
 
 /// How much to amplify the painted strokes so their contrast is the painting's: the
@@ -71,9 +79,7 @@ fn stroke_gain(painted: &LabPlanes, coarse: &[f32], style: &LabPlanes) -> f32 {
         let band: Vec<f32> = values.iter().zip(blurred).map(|(v, b)| v - b).collect();
         spread(&band).1
     };
-    let mut style_coarse = style.l.clone();
-    gaussian_blur(&mut style_coarse, style.width, STROKE_SCALE);
     let ours = fine(&painted.l, coarse);
-    let theirs = fine(&style.l, &style_coarse);
+    let theirs = fine(&style.l, &coarse_band(&style.l, style.width));
     (theirs / ours.max(1e-3)).clamp(1.0, MAX_STROKE_GAIN)
 }

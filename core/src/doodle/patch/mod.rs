@@ -38,11 +38,10 @@ use super::report::PhaseReport;
 use enlarge::{BAND_ROWS, Enlargement, enlarge};
 pub(crate) use features::{Encode, FeatureMap};
 use field::{CHANNELS, Field, Problem, StyleLevel, TargetLevel, Weights, mix};
-use finish::{FinishInputs, coarse_band, finish, photo_share};
+use finish::{FinishInputs, Finished, finish};
 use guide::PhotoGuide;
 use scale::PhotoScale;
 pub(crate) use scale::{enlargement_time, stroke_magnification};
-use tone::{Distribution, Range};
 
 use crate::Result;
 use crate::lab::LabPlanes;
@@ -151,21 +150,16 @@ fn paint_photo(
     let painted = paint(&work, Some(&photo), settings, keep_going)?;
     let finished = photo.finish(&painted.image, &settings);
     let image = if scale.enlarges(inputs.target) {
-        let coarse_tone = coarse_band(&photo.guide.tone, finished.width);
         enlarge(
             &Enlargement {
-                painted: &finished,
-                coarse_tone: &coarse_tone,
+                finished: &finished,
                 mapping: photo.guide.mapping.as_ref(),
-                share: photo_share(settings.guide_weight),
-                range: (!settings.preserve_colors)
-                    .then(|| Range::of(&Distribution::of(&photo.style.l))),
                 photo: content,
             },
             BAND_ROWS,
         )
     } else {
-        finished.to_image()
+        finished.painting.to_image()
     };
     Ok(PatchResult { image, ..painted })
 }
@@ -337,7 +331,7 @@ impl Photo {
         Photo { style, guide }
     }
 
-    fn finish(&self, painted: &RgbImage, settings: &PatchSettings) -> LabPlanes {
+    fn finish(&self, painted: &RgbImage, settings: &PatchSettings) -> Finished {
         let inputs = FinishInputs {
             tone: &self.guide.tone,
             guide_weight: settings.guide_weight,

@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use crate::pixels::gaussian_blur;
+use crate::pixels::{gaussian_blurred, mean_and_deviation};
 
 /// Width of the base layer's blur, as a share of the image's longer side.
 const BASE_BLUR: f32 = 0.03;
@@ -41,9 +41,7 @@ impl Plane<'_> {
     }
 
     fn blurred(&self, sigma: f32) -> Vec<f32> {
-        let mut out = self.values.to_vec();
-        gaussian_blur(&mut out, self.width, sigma);
-        out
+        gaussian_blurred(self.values, self.width, sigma)
     }
 }
 
@@ -113,14 +111,8 @@ pub(crate) fn band_spread(plane: Plane<'_>) -> f32 {
 
 /// Mean and standard deviation.
 pub(crate) fn spread(values: &[f32]) -> (f32, f32) {
-    let n = values.len().max(1) as f64;
-    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let variance = values
-        .iter()
-        .map(|&v| (f64::from(v) - mean).powi(2))
-        .sum::<f64>()
-        / n;
-    (mean as f32, variance.sqrt() as f32)
+    let (mean, deviation) = mean_and_deviation(values.iter().copied());
+    (mean as f32, deviation as f32)
 }
 
 /// Shifts and scales `values` to the mean and spread of `reference`. A spread below
@@ -182,12 +174,6 @@ pub(crate) fn match_histogram(values: &mut [f32], reference: &Distribution) {
     values
         .par_iter_mut()
         .for_each(|v| *v = reference.quantile(source.share_below(*v)));
-}
-
-/// Keeps `values` within `reference`'s range (see [`Range`]).
-pub(crate) fn keep_in_range(values: &mut [f32], reference: &Distribution) {
-    let range = Range::of(reference);
-    values.par_iter_mut().for_each(|v| *v = range.keep(*v));
 }
 
 /// A distribution's range: values past its 2nd and 98th percentiles are compressed
@@ -264,7 +250,8 @@ mod tests {
     fn values_are_kept_within_the_references_range_smoothly() {
         let reference: Vec<f32> = (0..=1000).map(|i| 20.0 + i as f32 * 0.06).collect(); // 20-80
         let mut values: Vec<f32> = (0..=100).map(|v| v as f32).collect();
-        keep_in_range(&mut values, &Distribution::of(&reference));
+        let range = Range::of(&Distribution::of(&reference));
+        values.iter_mut().for_each(|v| *v = range.keep(*v));
         assert!(
             values.iter().all(|&v| (19.9..=80.1).contains(&v)),
             "{values:?}"

@@ -196,8 +196,7 @@ fn mean(values: &[f64]) -> f64 {
 }
 
 fn deviation(values: &[f64]) -> f64 {
-    let m = mean(values);
-    (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / values.len().max(1) as f64).sqrt()
+    crate::pixels::mean_and_deviation(values.iter().copied()).1
 }
 
 fn correlation(a: &[f64], b: &[f64]) -> f64 {
