@@ -240,3 +240,28 @@ fn every_key_gives_a_readable_layout() {
         }
     });
 }
+
+#[test]
+fn batch_detection_reports_every_image_in_place_and_goes_on_past_bad_ones() {
+    let items: Vec<Option<DynamicImage>> = vec![
+        Some(marked(11)),
+        None, // stands for a file that cannot be read
+        Some(photo(512, 384, 12)),
+        Some(attacks::rotate(&marked(13), -1.5)),
+    ];
+    let outcomes = mark::detect_all(items, KEY, |item| {
+        item.ok_or_else(|| Error::option("image", "could not be read"))
+    })
+    .unwrap();
+    assert_eq!(outcomes.len(), 4);
+    let found = |i: usize| outcomes[i].as_ref().unwrap();
+    assert!(found(0).found && found(0).payload.as_deref() == Some(PAYLOAD));
+    assert!(matches!(&outcomes[1], Err(e) if e.kind() == ErrorKind::InvalidOptions));
+    assert!(!found(2).found);
+    assert!(found(3).found && found(3).payload.as_deref() == Some(PAYLOAD));
+    // The same outcomes as one detection at a time.
+    assert_eq!(found(2), &mark::detect(&photo(512, 384, 12), KEY).unwrap());
+
+    let bad_key = mark::detect_all(vec![photo(512, 384, 1)], "", Ok);
+    assert!(matches!(bad_key, Err(e) if e.kind() == ErrorKind::InvalidOptions));
+}

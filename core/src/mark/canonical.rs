@@ -2,7 +2,11 @@
 //! 512 px. Embedding and detection both work there, so a resized copy of a marked image is
 //! brought back to the scale it was marked at before it is read.
 
-use super::plane::Plane;
+use image::DynamicImage;
+
+use rayon::prelude::*;
+
+use super::plane::{Plane, luma_of_row, samples_of};
 
 /// The shorter side of the canonical resolution, in pixels.
 pub(crate) const CANONICAL_SHORT_SIDE: usize = 512;
@@ -27,9 +31,194 @@ impl Canonical {
         }
     }
 
-    /// A plane of the image's size brought to the canonical resolution.
-    pub fn resample(&self, plane: &Plane) -> Plane {
-        plane.resized(self.width, self.height)
+    /// Image pixels averaged along each side before the triangle filter.
+    pub fn block(&self) -> usize {
+        ((1.0 / self.scale).floor() as usize).max(1)
+    }
+
+    /// The image's luma brought to the canonical resolution: whole blocks of pixels are
+    /// averaged first (one parallel pass over a large photo, no full-size plane), then a
+    /// triangle filter, widened when shrinking so nothing aliases, takes it to the exact
+    /// size.
+    pub fn luma(&self, image: &DynamicImage) -> Plane {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let (samples, channels) = samples_of(image);
+        let block = self.block();
+        let mut sums = BlockSums::new(width, height, block);
+        if width > 0 {
+            sums.rows_mut()
+                .zip(samples.par_chunks(block * width * channels))
+                .for_each(|(sums, band)| {
+                    let mut luma = vec![0f32; width];
+                    let mut column_sums = BlockSums::band(width);
+                    for line in band.chunks_exact(width * channels) {
+                        luma_of_row(line, channels, &mut luma);
+                        column_sums.add(&luma);
+                    }
+                    column_sums.finish(sums, block);
+                });
+        }
+        self.resample(sums)
+    }
+
+    /// The canonical plane from the block sums of an image's luma.
+    pub fn resample(&self, sums: BlockSums) -> Plane {
+        let scale = self.scale * sums.block as f32;
+        let reduced = sums.into_means();
+        let across = TriangleTaps::new(reduced.width, self.width, scale);
+        let down = TriangleTaps::new(reduced.height, self.height, scale);
+        let mut rows = Vec::with_capacity(reduced.height * self.width);
+        for y in 0..reduced.height {
+            let row = reduced.row(y);
+            rows.extend((0..self.width).map(|x| across.apply(x, |i| row[i])));
+        }
+        let mut data = vec![0f32; self.width * self.height];
+        for (y, target) in data.chunks_exact_mut(self.width).enumerate() {
+            for (i, weight) in down.of(y) {
+                for (value, source) in target.iter_mut().zip(&rows[i * self.width..][..self.width])
+                {
+                    *value += weight * source;
+                }
+            }
+        }
+        Plane {
+            width: self.width,
+            height: self.height,
+            data,
+        }
+    }
+}
+
+/// Sums of an image's luma over `block` x `block` squares (partial at the right and
+/// bottom edges). Filled band by band, in parallel: a band is `block` image rows and one
+/// row of sums.
+pub(crate) struct BlockSums {
+    width: usize,
+    height: usize,
+    block: usize,
+    sums: Plane,
+}
+
+impl BlockSums {
+    /// Zero sums for an image of `width` x `height`.
+    pub fn new(width: usize, height: usize, block: usize) -> BlockSums {
+        let (out_width, out_height) = (width.div_ceil(block), height.div_ceil(block));
+        BlockSums {
+            width,
+            height,
+            block,
+            sums: Plane {
+                width: out_width,
+                height: out_height,
+                data: vec![0f32; out_width * out_height],
+            },
+        }
+    }
+
+    /// The rows of sums, one per band, to fill in parallel.
+    pub fn rows_mut(&mut self) -> rayon::slice::ChunksExactMut<'_, f32> {
+        let width = self.sums.width.max(1);
+        self.sums.data.par_chunks_exact_mut(width)
+    }
+
+    /// A band's column sums, to add its rows' luma to.
+    pub fn band(width: usize) -> BandSums {
+        BandSums {
+            columns: vec![0f32; width],
+        }
+    }
+
+    /// The means: each sum divided by the pixels its square holds.
+    fn into_means(self) -> Plane {
+        let BlockSums {
+            width,
+            height,
+            block,
+            mut sums,
+        } = self;
+        let out_width = sums.width.max(1);
+        for (y, line) in sums.data.chunks_exact_mut(out_width).enumerate() {
+            let rows = block.min(height - y * block);
+            for (x, value) in line.iter_mut().enumerate() {
+                let columns = block.min(width - x * block);
+                *value /= (rows * columns) as f32;
+            }
+        }
+        sums
+    }
+}
+
+/// The luma of a band's rows summed down each column; the sums across each block are
+/// taken once at the end, so the per-row work is one addition per pixel, in vector
+/// instructions.
+pub(crate) struct BandSums {
+    columns: Vec<f32>,
+}
+
+impl BandSums {
+    /// Adds one row's luma.
+    pub fn add(&mut self, luma: &[f32]) {
+        for (sum, value) in self.columns.iter_mut().zip(luma) {
+            *sum += value;
+        }
+    }
+
+    /// Writes the band's block sums (`block` columns each) into its row of sums.
+    pub fn finish(self, sums: &mut [f32], block: usize) {
+        for (sum, columns) in sums.iter_mut().zip(self.columns.chunks(block)) {
+            *sum = columns.iter().sum();
+        }
+    }
+}
+
+/// The source pixels and weights of a triangle filter from `source` to `target` samples,
+/// where one source pixel spans `scale` target pixels; the filter widens to `1 / scale`
+/// source pixels when shrinking. Weights are normalised over the pixels inside the image.
+struct TriangleTaps {
+    /// `(first source pixel, weights)` per target pixel.
+    taps: Vec<(usize, Vec<f32>)>,
+}
+
+impl TriangleTaps {
+    fn new(source: usize, target: usize, scale: f32) -> TriangleTaps {
+        let radius = (1.0 / scale).max(1.0);
+        let taps = (0..target)
+            .map(|t| {
+                let centre = (t as f32 + 0.5) / scale;
+                let first = (centre - radius).floor().max(0.0) as usize;
+                let last = ((centre + radius).ceil() as usize).min(source);
+                let first = first.min(last.saturating_sub(1));
+                let mut weights: Vec<f32> = (first..last)
+                    .map(|i| (1.0 - (i as f32 + 0.5 - centre).abs() / radius).max(0.0))
+                    .collect();
+                let total: f32 = weights.iter().sum();
+                if total > 0.0 {
+                    weights.iter_mut().for_each(|w| *w /= total);
+                } else {
+                    // A target pixel past the last source pixel's reach takes that pixel.
+                    weights.iter_mut().for_each(|w| *w = 0.0);
+                    if let Some(w) = weights.last_mut() {
+                        *w = 1.0;
+                    }
+                }
+                (first, weights)
+            })
+            .collect();
+        TriangleTaps { taps }
+    }
+
+    /// The source pixels and weights of target pixel `t`.
+    fn of(&self, t: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let (first, weights) = &self.taps[t];
+        weights
+            .iter()
+            .enumerate()
+            .map(move |(i, w)| (first + i, *w))
+    }
+
+    /// The filtered value of target pixel `t`, reading source pixels through `value`.
+    fn apply(&self, t: usize, value: impl Fn(usize) -> f32) -> f32 {
+        self.of(t).map(|(i, w)| w * value(i)).sum()
     }
 }
 
@@ -46,7 +235,49 @@ pub(crate) fn detail(plane: &Plane) -> Plane {
     };
     let strength = energy.box_mean(4);
     for (value, energy) in detail.data.iter_mut().zip(&strength.data) {
-        *value /= energy.sqrt() + FLOOR;
+        // Running sums can leave a flat area's mean energy a hair below zero.
+        *value /= energy.max(0.0).sqrt() + FLOOR;
     }
     detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flat_image_stays_flat_at_every_size() {
+        for (width, height) in [(300, 200), (1024, 1024), (1500, 1100), (2100, 4200)] {
+            let image = DynamicImage::ImageLuma8(image::GrayImage::from_pixel(
+                width,
+                height,
+                image::Luma([200]),
+            ));
+            let canonical = Canonical::of(width, height);
+            let luma = canonical.luma(&image);
+            assert_eq!(
+                (luma.width, luma.height),
+                (canonical.width, canonical.height)
+            );
+            assert!(
+                luma.data.iter().all(|v| (v - 200.0).abs() < 1e-3),
+                "{width}x{height}"
+            );
+        }
+    }
+
+    #[test]
+    fn shrinking_keeps_positions_and_averages_stripes() {
+        // Vertical stripes 8 px wide at 2048 px come out 4 px wide: a column's value
+        // depends on where it falls, and a whole period averages to the stripes' mean.
+        let image = DynamicImage::ImageLuma8(image::GrayImage::from_fn(2048, 1024, |x, _| {
+            image::Luma([if x / 8 % 2 == 0 { 0 } else { 240 }])
+        }));
+        let luma = Canonical::of(2048, 1024).luma(&image);
+        assert_eq!((luma.width, luma.height), (1024, 512));
+        let row = luma.row(100);
+        assert!(row[1] < 60.0 && row[5] > 180.0, "{:?}", &row[..8]);
+        let period: f32 = row[96..104].iter().sum::<f32>() / 8.0;
+        assert!((period - 120.0).abs() < 1.0, "{period}");
+    }
 }

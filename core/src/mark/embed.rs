@@ -1,12 +1,16 @@
 //! Embedding: a keyed, tiled pattern added to the luma, scaled by how much texture hides it.
 
+use std::borrow::Cow;
+
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
-use super::canonical::{Canonical, detail};
+use rayon::prelude::*;
+
+use super::canonical::{BlockSums, Canonical, detail};
 use super::detect::{Alignment, read_aligned};
 use super::layout::{CHIP, CHIPS_PER_SIDE, Layout, PAYLOAD_BITS, TILE};
-use super::plane::Plane;
+use super::plane::{Plane, luma_of_row};
 use super::{code, payload};
 use crate::{Error, Result};
 
@@ -98,7 +102,7 @@ pub(super) fn embed(
     super::check_side(image, MIN_MARK_SIDE)?;
     let (width, height) = (image.width(), image.height());
     let canonical = Canonical::of(width, height);
-    let mask = texture_mask(&canonical.resample(&Plane::luma(image)));
+    let mask = texture_mask(&canonical.luma(image));
     let chips = Layout::for_key(key).chip_values(&code::encode(&bits));
     let pattern = Pattern {
         canonical,
@@ -118,14 +122,14 @@ pub(super) fn embed(
         1.0
     };
 
-    let (marked, psnr_db) = apply_within_budget(
+    let (marked, psnr_db, marked_luma) = apply_within_budget(
         image,
         &pattern,
         gain,
         MIN_PSNR_DB - 20.0 * options.strength.log10(),
     );
     let verified_score = if options.verify {
-        Some(verify(&marked, key, &bits)?)
+        Some(verify(&marked_luma, key, &bits)?)
     } else {
         None
     };
@@ -137,22 +141,53 @@ pub(super) fn embed(
 }
 
 /// Adds the pattern at `gain`, lowering the gain when rounding to whole grey levels took
-/// the PSNR below `min_psnr`.
+/// the PSNR below `min_psnr`. Returns the marked image, its PSNR and its luma at the
+/// canonical resolution.
 fn apply_within_budget(
     image: &DynamicImage,
     pattern: &Pattern,
     mut gain: f32,
     min_psnr: f32,
-) -> (DynamicImage, f32) {
-    let samples = f64::from(image.width()) * f64::from(image.height());
+) -> (DynamicImage, f32, Plane) {
+    /// Rounding rarely needs more than one correction; this bounds the work whatever the
+    /// image.
+    const MAX_PASSES: usize = 6;
+    let pixels = f64::from(image.width()) * f64::from(image.height());
+    let image = to_8bit(image);
+    let mut pass = 1;
     loop {
-        let mut marked = to_8bit(image);
-        let psnr_db = psnr(pattern.add_to(&mut marked, gain) / samples);
-        if psnr_db >= min_psnr || gain < 0.05 {
-            return (marked, psnr_db);
+        let (marked, squared_error, luma) = pattern.add_to(&image, gain);
+        let psnr_db = psnr(squared_error / pixels);
+        if psnr_db >= min_psnr || gain < 0.05 || pass == MAX_PASSES {
+            return (marked, psnr_db, luma);
         }
         gain *= 10f32.powf((psnr_db - min_psnr) / 20.0) * 0.97;
+        pass += 1;
     }
+}
+
+/// Which chip and which mask samples each image column and row reads.
+struct Geometry {
+    /// The chip column (or row) of each image column (or row).
+    columns: Vec<usize>,
+    rows: Vec<usize>,
+    /// The two canonical mask pixels around each image column (or row) and the weight of
+    /// the second (bilinear interpolation).
+    horizontal: Vec<(usize, usize, f32)>,
+    vertical: Vec<(usize, usize, f32)>,
+    /// Samples per pixel, and how many of them are colours (the rest is alpha).
+    channels: usize,
+    colours: usize,
+}
+
+/// Working rows of one band of the marking pass.
+struct RowBuffers {
+    /// The mask's two rows around an image row, blended.
+    blended: Vec<f32>,
+    /// The change of every sample of a row.
+    deltas: Vec<f32>,
+    /// The luma of a marked row.
+    luma: Vec<f32>,
 }
 
 /// The mark's pattern over the image: chip signs, scaled by the texture mask.
@@ -171,26 +206,45 @@ impl Pattern<'_> {
             .collect()
     }
 
-    /// Calls `f(x, y, delta)` for every pixel of a `width` x `height` image.
-    fn for_each(&self, width: usize, height: usize, mut f: impl FnMut(usize, usize, f32)) {
-        let columns = self.chip_index(width);
-        let rows = self.chip_index(height);
-        // The mask is sampled bilinearly: the horizontal weights are the same on every row,
-        // and each row needs the mask's two neighbouring rows blended once.
-        let horizontal = taps(width, self.canonical.scale, self.mask.width);
-        let vertical = taps(height, self.canonical.scale, self.mask.height);
-        let mut blended = vec![0f32; self.mask.width];
-        for (y, row) in rows.iter().enumerate() {
-            let (top, bottom, fy) = vertical[y];
-            let (upper, lower) = (self.mask.row(top), self.mask.row(bottom));
-            for ((b, u), l) in blended.iter_mut().zip(upper).zip(lower) {
-                *b = u + (l - u) * fy;
-            }
-            let chips = &self.chips[row * CHIPS_PER_SIDE..][..CHIPS_PER_SIDE];
-            for (x, (column, &(left, right, fx))) in columns.iter().zip(&horizontal).enumerate() {
-                let mask = blended[left] + (blended[right] - blended[left]) * fx;
-                f(x, y, self.amplitude * mask * chips[*column]);
-            }
+    fn geometry(&self, image: &DynamicImage) -> Geometry {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let channels = usize::from(image.color().channel_count());
+        Geometry {
+            columns: self.chip_index(width),
+            rows: self.chip_index(height),
+            horizontal: taps(width, self.canonical.scale, self.mask.width),
+            vertical: taps(height, self.canonical.scale, self.mask.height),
+            channels,
+            colours: if image.color().has_alpha() {
+                channels - 1
+            } else {
+                channels
+            },
+        }
+    }
+
+    /// `gain` times the pattern's value at each sample of image row `y` (`colours` of
+    /// each pixel's `channels`; zero on alpha). The mask is sampled bilinearly: the
+    /// horizontal weights are the same on every row, and each row needs the mask's two
+    /// neighbouring rows blended once (into `blended`).
+    fn row_deltas(&self, geometry: &Geometry, y: usize, gain: f32, buffers: &mut RowBuffers) {
+        let (top, bottom, fy) = geometry.vertical[y];
+        let (upper, lower) = (self.mask.row(top), self.mask.row(bottom));
+        for ((b, u), l) in buffers.blended.iter_mut().zip(upper).zip(lower) {
+            *b = u + (l - u) * fy;
+        }
+        let chips = &self.chips[geometry.rows[y] * CHIPS_PER_SIDE..][..CHIPS_PER_SIDE];
+        let blended = &buffers.blended;
+        let delta = |column: usize, (left, right, fx): (usize, usize, f32)| {
+            let mask = blended[left] + (blended[right] - blended[left]) * fx;
+            gain * self.amplitude * mask * chips[column]
+        };
+        let deltas = &mut buffers.deltas;
+        match geometry.channels {
+            1 => fill_pixels::<1, 1>(deltas, geometry, delta),
+            2 => fill_pixels::<2, 1>(deltas, geometry, delta),
+            3 => fill_pixels::<3, 3>(deltas, geometry, delta),
+            _ => fill_pixels::<4, 3>(deltas, geometry, delta),
         }
     }
 
@@ -205,29 +259,91 @@ impl Pattern<'_> {
         (sum / self.mask.data.len() as f64).sqrt() as f32
     }
 
-    /// Adds `gain` times the pattern to every colour channel of `image` (which is 8-bit);
-    /// returns the summed squared error per pixel (averaged over colour channels).
-    fn add_to(&self, image: &mut DynamicImage, gain: f32) -> f64 {
+    /// The 8-bit `image` with `gain` times the pattern added to every colour channel,
+    /// made in parallel over bands of rows. Also returns the summed squared error per pixel
+    /// (averaged over colour channels) and the marked image's luma at the canonical
+    /// resolution, taken in the same pass (the verification reads it).
+    fn add_to(&self, image: &DynamicImage, gain: f32) -> (DynamicImage, f64, Plane) {
         let (width, height) = (image.width() as usize, image.height() as usize);
-        let channels = usize::from(image.color().channel_count());
-        let colours = if image.color().has_alpha() {
-            channels - 1
-        } else {
-            channels
-        };
-        let bytes = raw_bytes(image);
-        let mut squared_error = 0f64;
-        self.for_each(width, height, |x, y, delta| {
-            let pixel = &mut bytes[(y * width + x) * channels..][..colours];
-            for value in pixel {
-                let new = (f32::from(*value) + gain * delta).round().clamp(0.0, 255.0);
-                let error = new - f32::from(*value);
-                squared_error += f64::from(error * error) / colours as f64;
-                *value = new as u8;
-            }
-        });
-        squared_error
+        let geometry = self.geometry(image);
+        let row_samples = width * geometry.channels;
+        let block = self.canonical.block();
+        let mut sums = BlockSums::new(width, height, block);
+        let mut marked = blank_like(image);
+        let squared_error: u64 = sums
+            .rows_mut()
+            .zip(samples_mut(&mut marked).par_chunks_mut(block * row_samples))
+            .zip(samples(image).par_chunks(block * row_samples))
+            .enumerate()
+            .map(|(band, ((sums, targets), sources))| {
+                let mut buffers = RowBuffers {
+                    blended: vec![0f32; self.mask.width],
+                    deltas: vec![0f32; row_samples],
+                    luma: vec![0f32; width],
+                };
+                let mut column_sums = BlockSums::band(width);
+                let mut squared_error = 0u64;
+                let rows = targets
+                    .chunks_exact_mut(row_samples)
+                    .zip(sources.chunks_exact(row_samples));
+                for (i, (target, source)) in rows.enumerate() {
+                    self.row_deltas(&geometry, band * block + i, gain, &mut buffers);
+                    squared_error += add_to_row(source, target, &buffers.deltas);
+                    luma_of_row(target, geometry.channels, &mut buffers.luma);
+                    column_sums.add(&buffers.luma);
+                }
+                column_sums.finish(sums, block);
+                squared_error
+            })
+            .sum();
+        let luma = self.canonical.resample(sums);
+        (marked, squared_error as f64 / geometry.colours as f64, luma)
     }
+}
+
+/// Sets the first `COLOURS` samples of every pixel of a row to `delta(chip column, mask
+/// taps)` and the rest (alpha) to zero; the channel counts are constants so the loop is
+/// unrolled.
+fn fill_pixels<const CHANNELS: usize, const COLOURS: usize>(
+    deltas: &mut [f32],
+    geometry: &Geometry,
+    delta: impl Fn(usize, (usize, usize, f32)) -> f32,
+) {
+    let pixels = deltas.chunks_exact_mut(CHANNELS);
+    for ((pixel, column), taps) in pixels.zip(&geometry.columns).zip(&geometry.horizontal) {
+        let value = delta(*column, *taps);
+        for (channel, sample) in pixel.iter_mut().enumerate() {
+            *sample = if channel < COLOURS { value } else { 0.0 };
+        }
+    }
+}
+
+/// Writes `source` plus `deltas` (one per sample; zero on alpha) into `target`; returns
+/// the summed squared change. One flat loop over samples, which compiles to vector
+/// instructions.
+fn add_to_row(source: &[u8], target: &mut [u8], deltas: &[f32]) -> u64 {
+    /// Samples whose squared changes (at most 255^2 each) fit a `u32` sum.
+    const CHUNK: usize = 4096;
+    // Whole numbers: the sum is exact and, unlike a float sum, may be reordered, so it
+    // neither holds back vectorisation nor depends on how the bands were shared out.
+    let mut squared_error = 0u64;
+    let chunks = source
+        .chunks(CHUNK)
+        .zip(target.chunks_mut(CHUNK))
+        .zip(deltas.chunks(CHUNK));
+    for ((source, target), deltas) in chunks {
+        let mut sum = 0u32;
+        for ((old, new), delta) in source.iter().zip(target.iter_mut()).zip(deltas) {
+            // Clamped first, rounding is adding a half and truncating: vector
+            // instructions, where `round` is a library call per sample.
+            let value = ((f32::from(*old) + delta).clamp(0.0, 255.0) + 0.5) as i32;
+            let error = value - i32::from(*old);
+            sum += (error * error) as u32;
+            *new = value as u8;
+        }
+        squared_error += u64::from(sum);
+    }
+    squared_error
 }
 
 /// For each of `length` image pixels, the two canonical pixels around its centre and the
@@ -253,31 +369,55 @@ fn texture_mask(luma: &Plane) -> Plane {
     };
     let mut mask = energy.box_mean(4);
     for value in &mut mask.data {
-        *value = (value.sqrt() / REFERENCE_ACTIVITY).clamp(MASK_RANGE.0, MASK_RANGE.1);
+        // Running sums can leave a flat area's mean energy a hair below zero.
+        *value = (value.max(0.0).sqrt() / REFERENCE_ACTIVITY).clamp(MASK_RANGE.0, MASK_RANGE.1);
     }
     mask
 }
 
 /// The image in one of the four 8-bit layouts the pattern is added to.
-fn to_8bit(image: &DynamicImage) -> DynamicImage {
+fn to_8bit(image: &DynamicImage) -> Cow<'_, DynamicImage> {
     match image {
         DynamicImage::ImageLuma8(_)
         | DynamicImage::ImageLumaA8(_)
         | DynamicImage::ImageRgb8(_)
-        | DynamicImage::ImageRgba8(_) => image.clone(),
-        _ if image.color().has_alpha() => DynamicImage::ImageRgba8(image.to_rgba8()),
-        _ => DynamicImage::ImageRgb8(image.to_rgb8()),
+        | DynamicImage::ImageRgba8(_) => Cow::Borrowed(image),
+        _ if image.color().has_alpha() => Cow::Owned(DynamicImage::ImageRgba8(image.to_rgba8())),
+        _ => Cow::Owned(DynamicImage::ImageRgb8(image.to_rgb8())),
+    }
+}
+
+/// An 8-bit image of the same size and layout, zeroed (its pages are only mapped when
+/// written, so the parallel pass that fills it also shares that cost).
+fn blank_like(image: &DynamicImage) -> DynamicImage {
+    let (width, height) = (image.width(), image.height());
+    match image {
+        DynamicImage::ImageLuma8(_) => DynamicImage::new_luma8(width, height),
+        DynamicImage::ImageLumaA8(_) => DynamicImage::new_luma_a8(width, height),
+        DynamicImage::ImageRgba8(_) => DynamicImage::new_rgba8(width, height),
+        _ => DynamicImage::new_rgb8(width, height),
     }
 }
 
 /// The samples of an 8-bit image (see [`to_8bit`]).
-fn raw_bytes(image: &mut DynamicImage) -> &mut [u8] {
+fn samples(image: &DynamicImage) -> &[u8] {
     match image {
         DynamicImage::ImageLuma8(buffer) => buffer,
         DynamicImage::ImageLumaA8(buffer) => buffer,
         DynamicImage::ImageRgb8(buffer) => buffer,
         DynamicImage::ImageRgba8(buffer) => buffer,
         _ => unreachable!("to_8bit leaves only 8-bit layouts"),
+    }
+}
+
+/// The samples of an 8-bit image, to write (see [`to_8bit`]).
+fn samples_mut(image: &mut DynamicImage) -> &mut [u8] {
+    match image {
+        DynamicImage::ImageLuma8(buffer) => buffer,
+        DynamicImage::ImageLumaA8(buffer) => buffer,
+        DynamicImage::ImageRgb8(buffer) => buffer,
+        DynamicImage::ImageRgba8(buffer) => buffer,
+        _ => unreachable!("blank_like makes only 8-bit layouts"),
     }
 }
 
@@ -288,12 +428,10 @@ fn psnr(mse: f64) -> f32 {
     (10.0 * (255.0f64 * 255.0 / mse).log10()) as f32
 }
 
-/// Reads the mark back, where it was put, after a JPEG round trip at the canonical
-/// resolution; refuses when it no longer reads clearly.
-fn verify(marked: &DynamicImage, key: &str, bits: &[bool; PAYLOAD_BITS]) -> Result<f32> {
-    let canonical = Canonical::of(marked.width(), marked.height());
-    let luma = canonical.resample(&Plane::luma(marked));
-    let recompressed = jpeg_round_trip(&luma, CHECK_JPEG_QUALITY)?;
+/// Reads the mark back, where it was put, after a JPEG round trip of the marked image's
+/// canonical luma; refuses when it no longer reads clearly.
+fn verify(luma: &Plane, key: &str, bits: &[bool; PAYLOAD_BITS]) -> Result<f32> {
+    let recompressed = jpeg_round_trip(luma, CHECK_JPEG_QUALITY)?;
     let reading = read_aligned(
         &detail(&recompressed),
         &Layout::for_key(key),
@@ -330,4 +468,36 @@ fn jpeg_round_trip(plane: &Plane, quality: u8) -> Result<Plane> {
     let decoded = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
         .map_err(|e| Error::Internal(format!("re-reading our own JPEG failed: {e}")))?;
     Ok(Plane::luma(&decoded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mask_is_finite_where_bright_detail_gives_way_to_flat_areas() {
+        // Running sums over huge then zero energies can end a hair below zero.
+        let (width, height) = (64, 64);
+        let data = (0..width * height)
+            .map(|i| {
+                if i % width < 9 {
+                    ((i * 7919) % 255) as f32
+                } else {
+                    17.0
+                }
+            })
+            .collect();
+        let luma = Plane {
+            width,
+            height,
+            data,
+        };
+        let mask = texture_mask(&luma);
+        assert!(
+            mask.data
+                .iter()
+                .all(|m| (MASK_RANGE.0..=MASK_RANGE.1).contains(m))
+        );
+        assert!(detail(&luma).data.iter().all(|d| d.is_finite()));
+    }
 }

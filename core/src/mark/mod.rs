@@ -34,6 +34,7 @@ mod embed;
 mod layout;
 mod payload;
 mod plane;
+mod search;
 
 use image::DynamicImage;
 
@@ -65,6 +66,73 @@ pub fn embed(
 /// `found: false` (not an error). See the [module documentation](self) for an example.
 pub fn detect(image: &DynamicImage, key: &str) -> Result<Detection> {
     detect::detect(image, key)
+}
+
+/// Looks for marks made with `key` in many images, in parallel over the machine's cores,
+/// holding at most one decoded image per core.
+///
+/// `load` turns each item into an image (a path through [`crate::io::load`], bytes through
+/// [`crate::io::decode`], ...); `report(index, outcome)` is called once per item as soon as
+/// it is done, from the worker threads and in no particular order. An item that cannot be
+/// loaded or read gets its error and the others go on; only a bad key fails the whole call.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use stylemark::mark::{self, MarkOptions};
+/// use stylemark::samples::photo;
+///
+/// let marked = mark::embed(&photo(512, 384, 1), b"\x2a", "key", &MarkOptions::default())?.image;
+/// let images = vec![marked, photo(512, 384, 2)];
+/// let found = Mutex::new(vec![false; images.len()]);
+/// mark::detect_each(images, "key", Ok, |index, outcome| {
+///     found.lock().unwrap()[index] = outcome.map(|d| d.found).unwrap_or(false);
+/// })?;
+/// assert_eq!(*found.lock().unwrap(), [true, false]);
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub fn detect_each<T, L, R>(items: Vec<T>, key: &str, load: L, report: R) -> Result<()>
+where
+    T: Send,
+    L: Fn(T) -> Result<DynamicImage> + Sync,
+    R: Fn(usize, Result<Detection>) + Sync,
+{
+    use rayon::prelude::*;
+    check_key(key)?;
+    items
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(index, item)| report(index, load(item).and_then(|image| detect(&image, key))));
+    Ok(())
+}
+
+/// [`detect_each`], collecting the outcomes in the order of `items`.
+///
+/// ```
+/// use stylemark::samples::photo;
+///
+/// let outcomes = stylemark::mark::detect_all(vec![photo(512, 384, 3)], "key", Ok)?;
+/// assert!(!outcomes[0].as_ref().unwrap().found);
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub fn detect_all<T, L>(items: Vec<T>, key: &str, load: L) -> Result<Vec<Result<Detection>>>
+where
+    T: Send,
+    L: Fn(T) -> Result<DynamicImage> + Sync,
+{
+    let outcomes: Vec<std::sync::Mutex<Option<Result<Detection>>>> = (0..items.len())
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    detect_each(items, key, load, |index, outcome| {
+        *outcomes[index].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+    })?;
+    Ok(outcomes
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(|| Err(Error::Internal("a detection reported nothing".into())))
+        })
+        .collect())
 }
 
 /// Parses a payload written as hex digits (`"c0ffee"`, `"0x00ff"`, spaces allowed).

@@ -1,7 +1,8 @@
-//! Luma planes: extraction, resizing to the canonical resolution, box filtering.
+//! Luma planes: extraction and box filtering.
 
-use image::imageops::FilterType;
-use image::{DynamicImage, ImageBuffer, Luma};
+use std::borrow::Cow;
+
+use image::DynamicImage;
 
 /// A single-channel float image, row-major.
 #[derive(Debug, Clone)]
@@ -15,17 +16,16 @@ impl Plane {
     /// The luma (Rec. 601 weights, 0-255) of an image; alpha is ignored.
     pub fn luma(image: &DynamicImage) -> Plane {
         let (width, height) = (image.width() as usize, image.height() as usize);
-        let data = match image {
-            DynamicImage::ImageLuma8(grey) => grey.as_raw().iter().map(|&v| f32::from(v)).collect(),
-            DynamicImage::ImageLumaA8(grey) => grey
-                .as_raw()
-                .chunks_exact(2)
-                .map(|p| f32::from(p[0]))
-                .collect(),
-            DynamicImage::ImageRgb8(rgb) => rgb_luma(rgb.as_raw(), 3),
-            DynamicImage::ImageRgba8(rgba) => rgb_luma(rgba.as_raw(), 4),
-            _ => rgb_luma(image.to_rgb8().as_raw(), 3),
-        };
+        let (samples, channels) = samples_of(image);
+        let mut data = vec![0f32; width * height];
+        if width > 0 {
+            for (row, line) in data
+                .chunks_exact_mut(width)
+                .zip(samples.chunks_exact(width * channels))
+            {
+                luma_of_row(line, channels, row);
+            }
+        }
         Plane {
             width,
             height,
@@ -33,31 +33,10 @@ impl Plane {
         }
     }
 
-    /// This plane resized to `width` x `height` (triangle filter, which widens its support
-    /// when shrinking, so no aliasing).
-    pub fn resized(&self, width: usize, height: usize) -> Plane {
-        if (width, height) == (self.width, self.height) {
-            return self.clone();
-        }
-        // The `image` crate clamps float pixels to 0..1 when resizing, so the plane goes
-        // through it in that range.
-        let normalised = self.data.iter().map(|v| v / 255.0).collect();
-        let buffer: ImageBuffer<Luma<f32>, Vec<f32>> =
-            ImageBuffer::from_raw(self.width as u32, self.height as u32, normalised)
-                .expect("plane buffer matches its size");
-        let resized =
-            image::imageops::resize(&buffer, width as u32, height as u32, FilterType::Triangle);
-        Plane {
-            width,
-            height,
-            data: resized.into_raw().into_iter().map(|v| v * 255.0).collect(),
-        }
-    }
-
     /// The mean over a `(2r+1)^2` window around each pixel (clamped at the borders).
     pub fn box_mean(&self, radius: usize) -> Plane {
-        let rows = box_pass(&self.data, self.width, self.height, radius, true);
-        let data = box_pass(&rows, self.width, self.height, radius, false);
+        let rows = box_pass_rows(&self.data, self.width, radius);
+        let data = box_pass_columns(&rows, self.width, self.height, radius);
         Plane {
             width: self.width,
             height: self.height,
@@ -86,12 +65,38 @@ impl Plane {
     }
 }
 
-/// The luma of interleaved 8-bit pixels whose first three channels are R, G, B.
-fn rgb_luma(samples: &[u8], channels: usize) -> Vec<f32> {
-    samples
-        .chunks_exact(channels)
-        .map(|p| luma_of(f32::from(p[0]), f32::from(p[1]), f32::from(p[2])))
-        .collect()
+/// The 8-bit samples of an image and its channels per pixel (grey first, or R, G, B
+/// first); other layouts are converted to RGB first.
+pub(crate) fn samples_of(image: &DynamicImage) -> (Cow<'_, [u8]>, usize) {
+    match image {
+        DynamicImage::ImageLuma8(grey) => (Cow::Borrowed(grey.as_raw()), 1),
+        DynamicImage::ImageLumaA8(grey) => (Cow::Borrowed(grey.as_raw()), 2),
+        DynamicImage::ImageRgb8(rgb) => (Cow::Borrowed(rgb.as_raw()), 3),
+        DynamicImage::ImageRgba8(rgba) => (Cow::Borrowed(rgba.as_raw()), 4),
+        _ => (Cow::Owned(image.to_rgb8().into_raw()), 3),
+    }
+}
+
+/// The luma of one row of pixels of `channels` samples each (see [`samples_of`]).
+pub(crate) fn luma_of_row(line: &[u8], channels: usize, row: &mut [f32]) {
+    match channels {
+        1 => luma_row::<1>(line, row),
+        2 => luma_row::<2>(line, row),
+        3 => luma_row::<3>(line, row),
+        _ => luma_row::<4>(line, row),
+    }
+}
+
+/// The luma of one row of interleaved 8-bit pixels (grey first, or R, G, B first). The
+/// channel count is a constant so the loop compiles to vector instructions.
+fn luma_row<const CHANNELS: usize>(line: &[u8], row: &mut [f32]) {
+    for (value, p) in row.iter_mut().zip(line.chunks_exact(CHANNELS)) {
+        *value = if CHANNELS < 3 {
+            f32::from(p[0])
+        } else {
+            luma_of(f32::from(p[0]), f32::from(p[1]), f32::from(p[2]))
+        };
+    }
 }
 
 /// Rec. 601 luma.
@@ -99,31 +104,54 @@ pub(crate) fn luma_of(r: f32, g: f32, b: f32) -> f32 {
     0.299 * r + 0.587 * g + 0.114 * b
 }
 
-/// One direction of a box mean, by running sums (O(1) per pixel whatever the radius).
-fn box_pass(src: &[f32], width: usize, height: usize, radius: usize, along_rows: bool) -> Vec<f32> {
-    let (lines, len) = if along_rows {
-        (height, width)
-    } else {
-        (width, height)
-    };
-    let index = |line: usize, i: usize| {
-        if along_rows {
-            line * width + i
-        } else {
-            i * width + line
-        }
-    };
+/// The horizontal half of a box mean: each row by running sums (O(1) per pixel whatever
+/// the radius), the window clamped at the ends.
+fn box_pass_rows(src: &[f32], width: usize, radius: usize) -> Vec<f32> {
     let mut out = vec![0f32; src.len()];
-    for line in 0..lines {
-        let mut prefix = Vec::with_capacity(len + 1);
-        prefix.push(0f64);
-        for i in 0..len {
-            prefix.push(prefix[i] + f64::from(src[index(line, i)]));
+    for (line, target) in src.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+        let mut sum: f64 = line[..radius.min(width)]
+            .iter()
+            .map(|&v| f64::from(v))
+            .sum();
+        for (i, value) in target.iter_mut().enumerate() {
+            if i + radius < width {
+                sum += f64::from(line[i + radius]);
+            }
+            if i > radius {
+                sum -= f64::from(line[i - radius - 1]);
+            }
+            let count = (i + radius + 1).min(width) - i.saturating_sub(radius);
+            *value = (sum / count as f64) as f32;
         }
-        for i in 0..len {
-            let lo = i.saturating_sub(radius);
-            let hi = (i + radius + 1).min(len);
-            out[index(line, i)] = ((prefix[hi] - prefix[lo]) / (hi - lo) as f64) as f32;
+    }
+    out
+}
+
+/// The vertical half of a box mean: whole rows are added and removed from running column
+/// sums, so memory is read in order.
+fn box_pass_columns(src: &[f32], width: usize, height: usize, radius: usize) -> Vec<f32> {
+    let row = |y: usize| &src[y * width..][..width];
+    let mut sums = vec![0f64; width];
+    for y in 0..radius.min(height) {
+        for (sum, &v) in sums.iter_mut().zip(row(y)) {
+            *sum += f64::from(v);
+        }
+    }
+    let mut out = vec![0f32; src.len()];
+    for (y, target) in out.chunks_exact_mut(width).enumerate() {
+        if y + radius < height {
+            for (sum, &v) in sums.iter_mut().zip(row(y + radius)) {
+                *sum += f64::from(v);
+            }
+        }
+        if y > radius {
+            for (sum, &v) in sums.iter_mut().zip(row(y - radius - 1)) {
+                *sum -= f64::from(v);
+            }
+        }
+        let count = ((y + radius + 1).min(height) - y.saturating_sub(radius)) as f64;
+        for (value, sum) in target.iter_mut().zip(&sums) {
+            *value = (sum / count) as f32;
         }
     }
     out
@@ -147,18 +175,33 @@ mod tests {
     }
 
     #[test]
-    fn resizing_keeps_values_above_one() {
+    fn box_mean_equals_the_direct_window_mean() {
+        let (width, height, radius) = (13, 7, 2);
         let plane = Plane {
-            width: 4,
-            height: 4,
-            data: vec![200.0; 16],
+            width,
+            height,
+            data: (0..width * height)
+                .map(|i| ((i * 37) % 11) as f32)
+                .collect(),
         };
-        let small = plane.resized(2, 2);
-        assert!(
-            small.data.iter().all(|v| (v - 200.0).abs() < 1e-3),
-            "{:?}",
-            small.data
-        );
+        let mean = plane.box_mean(radius);
+        for y in 0..height {
+            for x in 0..width {
+                let (xs, ys) = (
+                    x.saturating_sub(radius)..(x + radius + 1).min(width),
+                    y.saturating_sub(radius)..(y + radius + 1).min(height),
+                );
+                let count = xs.len() * ys.len();
+                let data = &plane.data;
+                let sum: f32 = ys
+                    .flat_map(|j| xs.clone().map(move |i| data[j * width + i]))
+                    .sum();
+                assert!(
+                    (mean.data[y * width + x] - sum / count as f32).abs() < 1e-4,
+                    "at ({x}, {y})"
+                );
+            }
+        }
     }
 
     #[test]
