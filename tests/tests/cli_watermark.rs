@@ -112,19 +112,21 @@ fn mark_embed_then_detect_prints_json() {
     assert!(status.status.success(), "{stderr}");
     assert!(stderr.contains("PSNR"), "{stderr}");
 
-    let detect = |key: &str| {
+    // The exit status says whether a mark was found: 0 yes, 1 no.
+    let detect = |key: &str, exit_code: i32| {
         let (status, stdout, stderr) = run(stylemark()
             .args(["mark", "detect", "--key", key])
             .arg("--input")
             .arg(&marked));
-        assert!(status.status.success(), "{stderr}");
+        assert_eq!(status.status.code(), Some(exit_code), "{stderr}");
         serde_json::from_str::<serde_json::Value>(&stdout).expect("one JSON object")
     };
-    let found = detect("k1");
+    let found = detect("k1", 0);
     assert_eq!(found["found"], true, "{found}");
     assert_eq!(found["payload"], "c0ffee42");
+    assert_eq!(found["file"], marked.display().to_string());
     assert!(found["confidence"].as_f64().unwrap() > 0.5);
-    let wrong = detect("k2");
+    let wrong = detect("k2", 1);
     assert_eq!(wrong["found"], false, "{wrong}");
     assert!(wrong["payload"].is_null());
 
@@ -143,6 +145,86 @@ fn mark_embed_then_detect_prints_json() {
         .arg(&marked));
     assert!(!status.status.success());
     assert!(stderr.contains("1 to 8 bytes"), "{stderr}");
+}
+
+#[test]
+fn mark_detect_scans_directories_in_parallel_one_line_per_image() {
+    let dir = scratch_dir("cli_mark_scan");
+    let nested = dir.join("nested");
+    std::fs::create_dir_all(&nested).unwrap();
+    let marked = stylemark::mark::embed(
+        &photo(600, 400, 8),
+        b"\x42",
+        "scan key",
+        &stylemark::mark::MarkOptions::default(),
+    )
+    .unwrap()
+    .image;
+    save(&marked, &dir.join("b-marked.png"), None).unwrap();
+    save(&photo(600, 400, 9), &dir.join("a-plain.jpg"), Some(90)).unwrap();
+    save(&marked, &nested.join("c-marked.jpg"), Some(85)).unwrap();
+    std::fs::write(dir.join("d-broken.png"), b"\x89PNG\r\n\x1a\nbroken").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"not an image").unwrap();
+
+    let scan = |args: &[&str]| {
+        let (status, stdout, stderr) = run(stylemark()
+            .args(["mark", "detect", "--key", "scan key", "--jobs", "2"])
+            .args(args)
+            .arg(&dir));
+        let lines: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect();
+        (status.status.code(), lines, stderr)
+    };
+    let (code, lines, stderr) = scan(&["--recursive"]);
+    let names: Vec<&str> = lines.iter().map(|l| l["file"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 4, "{names:?}: text files are skipped");
+    for (name, expected) in names.iter().zip([
+        "a-plain.jpg",
+        "b-marked.png",
+        "d-broken.png",
+        "c-marked.jpg",
+    ]) {
+        assert!(
+            name.ends_with(expected),
+            "{names:?}: sorted, the subdirectory's after"
+        );
+    }
+    let found: Vec<&serde_json::Value> = lines.iter().map(|l| &l["found"]).collect();
+    assert_eq!(
+        found,
+        [
+            &false.into(),
+            &true.into(),
+            &serde_json::Value::Null,
+            &true.into()
+        ]
+    );
+    assert_eq!(lines[1]["payload"], "42");
+    assert_eq!(lines[2]["kind"], "invalid_image", "{}", lines[2]);
+    assert!(stderr.contains("d-broken.png"), "{stderr}");
+    assert_eq!(code, Some(0), "a mark was found");
+
+    // Without --recursive the marked JPEG in the subdirectory is not read; the one
+    // marked PNG still is.
+    let (code, lines, _) = scan(&[]);
+    assert_eq!((code, lines.len()), (Some(0), 3));
+    // Nothing found: 1; nothing found and an unreadable image: 2.
+    let only = |paths: &[&std::path::Path]| {
+        let (status, _, stderr) = run(stylemark()
+            .args(["mark", "detect", "--key", "scan key"])
+            .args(paths));
+        (status.status.code(), stderr)
+    };
+    assert_eq!(only(&[&dir.join("a-plain.jpg")]).0, Some(1));
+    assert_eq!(
+        only(&[&dir.join("a-plain.jpg"), &dir.join("d-broken.png")]).0,
+        Some(2)
+    );
+    let (code, stderr) = only(&[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("give the images"), "{stderr}");
 }
 
 #[test]

@@ -49,7 +49,11 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Doodle(args) => doodle::run(*args),
         Command::Info(args) => info::run(args),
-        Command::Mark(args) => mark::run(args),
+        // `mark detect` tells by its exit status whether a mark was found.
+        Command::Mark(args) => match mark::run(args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
         Command::Run(args) => run::run(args),
         Command::Watermark(args) => watermark::run(*args),
     };

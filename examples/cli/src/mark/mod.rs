@@ -1,6 +1,9 @@
 //! `stylemark mark embed|detect`: invisible marks.
 
+mod scan;
+
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use stylemark::Result;
@@ -17,7 +20,9 @@ pub struct MarkArgs {
 enum MarkCommand {
     /// Hide a payload (up to 8 bytes) in an image under a secret key.
     Embed(EmbedArgs),
-    /// Look for a mark; prints {"found": bool, "payload": "hex", "confidence": number}.
+    /// Look for marks in images or directories, in parallel; prints one JSON line per
+    /// image and exits 0 when any mark was found, 1 when none was, 2 when none was and an
+    /// image could not be read.
     Detect(DetectArgs),
 }
 
@@ -47,16 +52,25 @@ struct EmbedArgs {
 }
 
 #[derive(Args, Debug)]
-struct DetectArgs {
-    /// The image to read.
+pub(crate) struct DetectArgs {
+    /// Images to read, and directories whose images to read (by extension).
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// An image to read (the same as giving it as a PATH; may be repeated).
     #[arg(long)]
-    input: PathBuf,
+    pub(crate) input: Vec<PathBuf>,
     /// The secret key (or set STYLEMARK_MARK_KEY).
     #[arg(long, env = "STYLEMARK_MARK_KEY", hide_env_values = true)]
-    key: String,
+    pub(crate) key: String,
+    /// Look into the subdirectories of directories too.
+    #[arg(long, short)]
+    pub(crate) recursive: bool,
+    /// Images read at once (default: one per core).
+    #[arg(long, short)]
+    pub(crate) jobs: Option<usize>,
 }
 
-pub fn run(args: MarkArgs) -> Result<()> {
+pub fn run(args: MarkArgs) -> Result<ExitCode> {
     let limits = DecodeLimits::default();
     match args.command {
         MarkCommand::Embed(args) => {
@@ -77,17 +91,7 @@ pub fn run(args: MarkArgs) -> Result<()> {
                 marked.psnr_db
             );
         }
-        MarkCommand::Detect(args) => {
-            let detection = mark::detect(&load(&args.input, &limits)?, &args.key)?;
-            let json = serde_json::json!({
-                "found": detection.found,
-                "payload": detection.payload.as_deref().map(mark::to_hex),
-                "confidence": detection.confidence,
-                "sync_score": detection.sync_score,
-                "scale": detection.scale,
-            });
-            println!("{json}");
-        }
+        MarkCommand::Detect(args) => return Ok(scan::run(args)),
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
