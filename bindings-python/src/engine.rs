@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyString, PyTuple};
 use stylemark_core::doodle::{
     DoodleOptions, DoodleRequest, EncoderSource, LazyEngine, Observer, Progress,
 };
@@ -18,6 +18,11 @@ use stylemark_core::{DeviceKind, mark};
 
 use crate::errors::{detached, to_py};
 use crate::images::{ImageArg, Pixels, decode_optional};
+
+/// A detection as the Python layer reads it.
+fn to_json(detection: mark::Detection) -> stylemark_core::Result<String> {
+    serde_json::to_string(&detection).map_err(|e| stylemark_core::Error::Internal(e.to_string()))
+}
 
 /// A font argument: the bytes of a font file, or its path.
 pub(crate) enum FontArg {
@@ -223,8 +228,28 @@ impl Engine {
     fn detect_mark(&self, py: Python<'_>, image: ImageArg, key: String) -> PyResult<String> {
         let limits = self.limits;
         let detection = detached(py, move || mark::detect(&image.decode(&limits)?, &key))?;
-        serde_json::to_string(&detection)
-            .map_err(|e| to_py(stylemark_core::Error::Internal(e.to_string())))
+        to_json(detection).map_err(to_py)
+    }
+
+    /// Looks for marks made with `key` in many images, in parallel; returns, in order,
+    /// each detection as JSON or the exception its image raised.
+    fn detect_marks(
+        &self,
+        py: Python<'_>,
+        images: Vec<ImageArg>,
+        key: String,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        let limits = self.limits;
+        let outcomes = detached(py, move || {
+            mark::detect_all(images, &key, |image| image.decode(&limits))
+        })?;
+        outcomes
+            .into_iter()
+            .map(|outcome| match outcome.and_then(to_json) {
+                Ok(json) => Ok(PyString::new(py, &json).into_any().unbind()),
+                Err(error) => Ok(to_py(error).into_value(py).into_any()),
+            })
+            .collect()
     }
 
     /// Runs a job (JSON) on named images and fonts. Returns the final pixels (or None),

@@ -72,6 +72,24 @@ def test_invisible_mark_round_trip_through_jpeg(photo):
     assert not unmarked.found and unmarked.payload is None
 
 
+def test_detect_marks_reads_many_images_in_order(photo, tmp_path):
+    marked = stylemark.embed_mark(photo, b"\x01\x02", "secret")
+    path = tmp_path / "marked.png"
+    stylemark.save(marked, path)
+    broken = b"\x89PNG\r\n\x1a\n not really"
+    images = iter([path, photo, stylemark.encode(marked, "jpeg", quality=80), broken])
+    outcomes = stylemark.detect_marks(images, "secret", return_exceptions=True)
+    assert [getattr(o, "found", None) for o in outcomes[:3]] == [True, False, True]
+    assert outcomes[0].payload == b"\x01\x02" and outcomes[2].payload == b"\x01\x02"
+    assert outcomes[1] == stylemark.detect_mark(photo, "secret"), "the same as one at a time"
+    assert isinstance(outcomes[3], stylemark.InvalidImageError)
+    with pytest.raises(stylemark.InvalidImageError):
+        stylemark.detect_marks([photo, broken], "secret")
+    with pytest.raises(stylemark.InvalidOptionsError, match="key"):
+        stylemark.detect_marks([photo], "")
+    assert stylemark.detect_marks([], "secret") == []
+
+
 def test_run_job_dict_and_json_match_direct_calls(photo):
     job = {
         "input": "photo",

@@ -62,6 +62,7 @@ watermark_logo_with_report = _default_engine.watermark_logo_with_report
 embed_mark = _default_engine.embed_mark
 embed_mark_with_report = _default_engine.embed_mark_with_report
 detect_mark = _default_engine.detect_mark
+detect_marks = _default_engine.detect_marks
 run = _default_engine.run
 load = _default_engine.load
 
@@ -102,6 +103,7 @@ __all__ = [
     "embed_mark",
     "embed_mark_with_report",
     "detect_mark",
+    "detect_marks",
     "run",
     "load",
     "encode",

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _native
 from ._images import optional_native, to_array, to_native
+from .errors import StylemarkError
 
 Image = Any
 """An image argument: a numpy uint8 array (H, W), (H, W, 3) or (H, W, 4); the bytes of an
@@ -89,6 +90,18 @@ class JobResult:
     image: Optional[np.ndarray]
     data: Optional[bytes]
     steps: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def _detection(found: Dict[str, Any]) -> Detection:
+    """A :class:`Detection` from the core's JSON."""
+    payload = found.get("payload")
+    return Detection(
+        found=bool(found["found"]),
+        payload=bytes.fromhex(payload) if payload is not None else None,
+        confidence=float(found["confidence"]),
+        sync_score=float(found["sync_score"]),
+        scale=float(found["scale"]),
+    )
 
 
 def _options(options: Mapping[str, Any]) -> str:
@@ -335,15 +348,31 @@ class Engine:
 
     def detect_mark(self, image: Image, key: str) -> Detection:
         """Looks for a mark made with ``key``; see :class:`Detection`."""
-        found = json.loads(self._native.detect_mark(to_native(image), key))
-        payload = found.get("payload")
-        return Detection(
-            found=bool(found["found"]),
-            payload=bytes.fromhex(payload) if payload is not None else None,
-            confidence=float(found["confidence"]),
-            sync_score=float(found["sync_score"]),
-            scale=float(found["scale"]),
-        )
+        return _detection(json.loads(self._native.detect_mark(to_native(image), key)))
+
+    def detect_marks(
+        self, images: Iterable[Image], key: str, *, return_exceptions: bool = False
+    ) -> List[Union[Detection, StylemarkError]]:
+        """Looks for marks made with ``key`` in many images at once, in parallel over the
+        machine's cores (the GIL is released), and returns one :class:`Detection` per
+        image, in order. Paths are read by the worker threads, one image per core at a time.
+
+        An image that cannot be read does not stop the others: with ``return_exceptions``
+        its place holds its :class:`StylemarkError`; without, the first such error is
+        raised once all are done. A bad key raises at once.
+
+        >>> found = [d.found for d in detect_marks(["a.png", "b.jpg"], "key")]  # doctest: +SKIP
+        """
+        natives = [to_native(image, f"images[{i}]") for i, image in enumerate(images)]
+        outcomes: List[Union[Detection, StylemarkError]] = [
+            outcome if isinstance(outcome, BaseException) else _detection(json.loads(outcome))
+            for outcome in self._native.detect_marks(natives, key)
+        ]
+        if not return_exceptions:
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        return outcomes
 
     def run(
         self,
