@@ -399,3 +399,37 @@ fn photos_come_back_at_their_own_size_and_other_doodles_at_the_doodle_cap() {
         (64, 48)
     );
 }
+
+#[test]
+fn a_client_that_expects_100_continue_is_told_to_send_its_body() {
+    use std::io::{Read, Write};
+    let server = Server::start(&[]);
+    let marked = stylemark::mark::embed(
+        &photo(512, 384, 4),
+        b"\x07",
+        "continue",
+        &stylemark::mark::MarkOptions::default(),
+    )
+    .unwrap()
+    .image;
+    let (content_type, body) =
+        stylemark_e2e::http::multipart(&[file("image", png(&marked)), field("key", "continue")]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/mark/detect HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    // The interim answer comes before any of the body is sent (curl otherwise waits).
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream.write_all(&body).unwrap();
+    let reply = stylemark_e2e::http::read_reply(&mut stream);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["payload"], "07");
+}

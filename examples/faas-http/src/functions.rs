@@ -279,6 +279,7 @@ fn read_form(app: &App, head: &Head, connection: &mut Connection) -> Result<Form
             Some(length),
         )
     })?;
+    connection.accept_body(head);
     let body = connection.read_body(length as usize).map_err(|e| {
         (
             Problem::new(

@@ -97,6 +97,18 @@ impl Connection {
         parse_head(&lines)
     }
 
+    /// Tells a client that asked (`Expect: 100-continue`, which curl sends for bodies over
+    /// 1 MB) to send its body; without this it waits a second before sending anyway.
+    pub fn accept_body(&mut self, head: &Head) {
+        let expects = head
+            .header("expect")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
+        if expects {
+            let _ = self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+            let _ = self.stream.flush();
+        }
+    }
+
     /// Reads exactly `length` body bytes.
     pub fn read_body(&mut self, length: usize) -> std::io::Result<Vec<u8>> {
         let mut body = vec![0; length];

@@ -141,10 +141,9 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if from > haystack.len() {
         return None;
     }
-    haystack[from..]
-        .windows(needle.len())
-        .position(|window| window == needle)
-        .map(|i| i + from)
+    // A vectorised substring search: a byte-by-byte window compare spent a tenth of a
+    // mark detection's time finding the boundary after a 3 MB image.
+    memchr::memmem::find(&haystack[from..], needle).map(|i| i + from)
 }
 
 #[cfg(test)]
