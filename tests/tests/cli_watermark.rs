@@ -160,9 +160,9 @@ fn mark_detect_scans_directories_in_parallel_one_line_per_image() {
     )
     .unwrap()
     .image;
-    save(&marked, &dir.join("b-marked.png"), None).unwrap();
-    save(&photo(600, 400, 9), &dir.join("a-plain.jpg"), Some(90)).unwrap();
-    save(&marked, &nested.join("c-marked.jpg"), Some(85)).unwrap();
+    save(&marked, dir.join("b-marked.png"), None).unwrap();
+    save(&photo(600, 400, 9), dir.join("a-plain.jpg"), Some(90)).unwrap();
+    save(&marked, nested.join("c-marked.jpg"), Some(85)).unwrap();
     std::fs::write(dir.join("d-broken.png"), b"\x89PNG\r\n\x1a\nbroken").unwrap();
     std::fs::write(dir.join("notes.txt"), b"not an image").unwrap();
 
