@@ -6,8 +6,10 @@
 Starts the server on a free port, then for a generated photo at 256 and 1024 px:
 sequential text watermarks (tiled, rotated; latency p50/p95 seen by the client and the
 server's own duration from its log), then `--requests` of them from `--concurrency` client
-threads (throughput, latency, statuses), then one quick doodle, and the server's resident
-memory before and after. Python standard library only.
+threads (throughput, latency, statuses); then, at 1024 px, invisible-mark detection on an
+unmarked and a marked textured image (sequential latency, client and server); then one
+quick doodle, and the server's resident memory before and after. Python standard library
+only.
 """
 
 from __future__ import annotations
@@ -36,6 +38,27 @@ def png(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b"")
+
+
+def textured_png(size: int, seed: int = 7) -> bytes:
+    """A gradient with noise: enough texture to hold an invisible mark."""
+    import random
+
+    noise = random.Random(seed)
+    rows = b"".join(
+        b"\0" + bytes(
+            max(0, min(255, v + noise.randint(-40, 40)))
+            for x in range(size)
+            for v in (x * 255 // size, y * 255 // size, 128)
+        )
+        for y in range(size)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b"")
 
 
@@ -136,6 +159,19 @@ def main():
             f"{args.requests / wall:6.1f} req/s, {percentiles(latencies)}, statuses {statuses}, "
             f"RSS {server.rss_mib():.0f} MiB"
         )
+
+    unmarked = textured_png(1024)
+    status, _, _, marked = server.post("/v1/mark/embed", {"payload": "c0ffee", "key": "bench"}, {"image": unmarked})
+    assert status == 200, (status, marked[:200])
+    for name, image, expected in (("unmarked", unmarked, False), ("marked", marked, True)):
+        client, inside = [], []
+        for _ in range(30):
+            status, ms, request_id, body = server.post("/v1/mark/detect", {"key": "bench"}, {"image": image})
+            assert status == 200 and json.loads(body)["found"] == expected, (status, body)
+            client.append(ms)
+            time.sleep(0.01)
+            inside.append(server.durations.get(request_id, float("nan")))
+        print(f"1024px mark detect, {name}, sequential: client {percentiles(client)}; server {percentiles(inside)}")
 
     photo = png(320, 240)
     status, ms, request_id, _ = server.post(

@@ -9,6 +9,8 @@
 //!
 //! Options: `--images N` marked images (default 20), `--size WxH` (default 1024x768),
 //! `--unmarked N` images for the false-positive rate (default 200, at 512x384),
+//! `--strength S` the marks' strength (default 1; below 1 shows how much margin is left),
+//! `--no-verify` to keep marks the embedder would refuse as too weak,
 //! `--files a.jpg,b.png` to measure on your own images instead of generated ones.
 
 use stylemark::Error;
@@ -69,6 +71,24 @@ fn attacks() -> Vec<Attack> {
         a("Gaussian noise sigma 5", |i| Ok(attacks::noise(i, 5.0, 9))),
         a("rotate 1 degree", |i| Ok(attacks::rotate(i, 1.0))),
         a("rotate 2 degrees", |i| Ok(attacks::rotate(i, 2.0))),
+        a("rotate -1.5 degrees + JPEG q75", |i| {
+            attacks::jpeg_420(&attacks::rotate(i, -1.5), 75)
+        }),
+        a("rotate 1 degree + crop 5% left+top", |i| {
+            Ok(attacks::crop(
+                &attacks::rotate(i, 1.0),
+                0.05,
+                0.05,
+                0.0,
+                0.0,
+            ))
+        }),
+        a("rotate 2 degrees + JPEG q50", |i| {
+            attacks::jpeg_420(&attacks::rotate(i, 2.0), 50)
+        }),
+        a("rotate -1 degree + resize 0.75x", |i| {
+            Ok(attacks::resize(&attacks::rotate(i, -1.0), 0.75))
+        }),
     ]
 }
 
@@ -77,7 +97,16 @@ fn main() -> Result<(), Error> {
     let mut unmarked = 200u64;
     let (mut width, mut height) = (1024u32, 768u32);
     let mut files: Vec<String> = Vec::new();
+    let mut options = MarkOptions::default();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = args
+        .into_iter()
+        .filter(|a| {
+            let flag = a == "--no-verify";
+            options.verify &= !flag;
+            !flag
+        })
+        .collect();
     for pair in args.chunks(2) {
         let bad = || Error::option(pair[0].trim_start_matches('-'), "needs a number");
         match (pair[0].as_str(), pair.get(1)) {
@@ -88,6 +117,7 @@ fn main() -> Result<(), Error> {
                 (width, height) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
             }
             ("--files", Some(v)) => files = v.split(',').map(String::from).collect(),
+            ("--strength", Some(v)) => options.strength = v.parse().map_err(|_| bad())?,
             _ => {
                 return Err(Error::option(
                     &pair[0],
@@ -112,7 +142,7 @@ fn main() -> Result<(), Error> {
     };
     for (seed, input) in inputs.iter().enumerate() {
         let payload = ((seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5).to_be_bytes();
-        match mark::embed(input, &payload, key, &MarkOptions::default()) {
+        match mark::embed(input, &payload, key, &options) {
             Ok(m) => {
                 psnr.push(m.psnr_db);
                 marked.push((m.image, payload));

@@ -8,7 +8,8 @@
 //!
 //! Options: `--op text|logo|embed|detect|detect-unmarked` (default embed; `detect` reads
 //! a marked photo, `detect-unmarked` an unmarked one, which costs the whole search), `--size N` (default 1024),
-//! `--repeat N` (default 5).
+//! `--repeat N` (default 5), `--write-photo FILE` (write the generated photo, to time a
+//! peer on the same pixels, and stop).
 
 use std::time::Instant;
 
@@ -21,6 +22,7 @@ use stylemark_benches::{peak_memory_mib, reset_peak_memory, resident_memory_mib}
 
 fn main() -> Result<(), Error> {
     let (mut op, mut size, mut repeat) = ("embed".to_string(), 1024u32, 5usize);
+    let mut write_photo = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let bad = || Error::option(pair[0].trim_start_matches('-'), "needs a value");
@@ -29,10 +31,14 @@ fn main() -> Result<(), Error> {
             "--op" => op = value.clone(),
             "--size" => size = value.parse().map_err(|_| bad())?,
             "--repeat" => repeat = value.parse().map_err(|_| bad())?,
+            "--write-photo" => write_photo = Some(value.clone()),
             other => return Err(Error::option(other, "unknown; see the file's doc comment")),
         }
     }
     let image = photo(size, size, 1);
+    if let Some(path) = write_photo {
+        return stylemark::io::save(&image, path, None);
+    }
     let key = "benchmark key";
     let marked = if op == "detect" {
         mark::embed(
