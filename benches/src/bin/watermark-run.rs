@@ -9,7 +9,8 @@
 //! Options: `--op text|logo|embed|detect|detect-unmarked` (default embed; `detect` reads
 //! a marked photo, `detect-unmarked` an unmarked one, which costs the whole search), `--size N` (default 1024),
 //! `--repeat N` (default 5), `--write-photo FILE` (write the generated photo, to time a
-//! peer on the same pixels, and stop).
+//! peer on the same pixels, and stop), `--input FILE` (time on this image instead of a
+//! generated photo; `--size` is then ignored).
 
 use std::time::Instant;
 
@@ -23,6 +24,7 @@ use stylemark_benches::{peak_memory_mib, reset_peak_memory, resident_memory_mib}
 fn main() -> Result<(), Error> {
     let (mut op, mut size, mut repeat) = ("embed".to_string(), 1024u32, 5usize);
     let mut write_photo = None;
+    let mut input = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let bad = || Error::option(pair[0].trim_start_matches('-'), "needs a value");
@@ -32,10 +34,14 @@ fn main() -> Result<(), Error> {
             "--size" => size = value.parse().map_err(|_| bad())?,
             "--repeat" => repeat = value.parse().map_err(|_| bad())?,
             "--write-photo" => write_photo = Some(value.clone()),
+            "--input" => input = Some(value.clone()),
             other => return Err(Error::option(other, "unknown; see the file's doc comment")),
         }
     }
-    let image = photo(size, size, 1);
+    let image = match &input {
+        Some(path) => stylemark::io::load(path, &stylemark::io::DecodeLimits::default())?,
+        None => photo(size, size, 1),
+    };
     if let Some(path) = write_photo {
         return stylemark::io::save(&image, path, None);
     }
@@ -95,7 +101,7 @@ fn main() -> Result<(), Error> {
         "{}",
         serde_json::json!({
             "op": op,
-            "size": [size, size],
+            "size": [image.width(), image.height()],
             "median_seconds": seconds[seconds.len() / 2],
             "runs": repeat,
             "op_memory_mib": peak.zip(before).map(|(p, b)| p - b),
