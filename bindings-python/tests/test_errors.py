@@ -53,6 +53,10 @@ def test_bad_options_name_the_field(photo):
         stylemark.doodle(photo, phases=1, iterations=0)
     with pytest.raises(stylemark.InvalidOptionsError, match="device"):
         stylemark.Engine(device="tpu")
+    # Too large for a duration: an options error, not a PanicException.
+    for budget in (1e20, 1e300, float("inf"), float("nan")):
+        with pytest.raises(stylemark.InvalidOptionsError, match="time_budget"):
+            stylemark.doodle(photo, phases=1, time_budget=budget)
 
 
 def test_missing_and_broken_weights(scene):

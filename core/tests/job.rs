@@ -77,6 +77,11 @@ fn malformed_jobs_name_the_bad_field() {
             "output",
         ),
         ("not json", "job"),
+        // Too large for a `Duration`: an option error, not a panic.
+        (
+            r#"{"steps": [{"op": "doodle", "style": "s", "options": {"time_budget": 1e300}}]}"#,
+            "time_budget",
+        ),
     ];
     for (json, expected) in cases {
         let err = Job::from_json(json).unwrap_err().to_string();

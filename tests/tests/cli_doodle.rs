@@ -120,6 +120,19 @@ fn doodle_errors_are_one_clear_line_and_a_failure_status() {
         run(stylemark().args(["doodle", "--style", "s.png", "--seed-range", "5"]));
     assert!(!output.status.success());
     assert!(stderr.contains("LOW:HIGH"), "{stderr}");
+
+    // Too large for a duration: a clear error (exit 1), not a panic (exit 101).
+    for budget in ["1e20", "1e300"] {
+        let (output, _, stderr) = run(stylemark().current_dir(&dir).args([
+            "doodle",
+            "--style",
+            "s.png",
+            "--time-budget",
+            budget,
+        ]));
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("time-budget"), "{stderr}");
+    }
 }
 
 #[test]

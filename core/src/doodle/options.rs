@@ -407,6 +407,35 @@ impl DoodleOptions {
     }
 }
 
+/// The longest time budget accepted: a year, in seconds. Anything longer is a mistake
+/// (and 1e20 seconds does not fit a `Duration` at all).
+pub const MAX_TIME_BUDGET_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// A time budget given in seconds, as every entry point takes it: a positive, finite
+/// number of at most [`MAX_TIME_BUDGET_SECONDS`]. Otherwise an option error naming
+/// `name` (the caller's spelling of the option).
+///
+/// ```
+/// use stylemark::doodle::time_budget;
+/// assert_eq!(time_budget(1.5, "time_budget")?.as_millis(), 1500);
+/// for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e20, 1e300] {
+///     assert!(time_budget(bad, "time_budget").is_err());
+/// }
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub fn time_budget(seconds: f64, name: &str) -> crate::Result<Duration> {
+    let in_range = seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIME_BUDGET_SECONDS;
+    if let (true, Ok(budget)) = (in_range, Duration::try_from_secs_f64(seconds)) {
+        return Ok(budget);
+    }
+    Err(crate::Error::option(
+        name,
+        format!(
+            "must be a positive number of seconds, at most {MAX_TIME_BUDGET_SECONDS} (a year); got {seconds}"
+        ),
+    ))
+}
+
 /// Serialises an optional duration as seconds (a JSON number), as the job format uses.
 mod optional_seconds {
     use std::time::Duration;
@@ -427,12 +456,9 @@ mod optional_seconds {
         deserializer: D,
     ) -> Result<Option<Duration>, D::Error> {
         let seconds = Option::<f64>::deserialize(deserializer)?;
-        match seconds {
-            None => Ok(None),
-            Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-            Some(s) => Err(serde::de::Error::custom(format!(
-                "time_budget must be a positive number of seconds, not {s}"
-            ))),
-        }
+        seconds
+            .map(|s| super::time_budget(s, "time_budget"))
+            .transpose()
+            .map_err(serde::de::Error::custom)
     }
 }

@@ -18,7 +18,6 @@
 
 use std::collections::HashSet;
 use std::str::FromStr;
-use std::time::Duration;
 
 use super::{Job, Step};
 use crate::doodle::{DoodleOptions, Optimizer, Seed};
@@ -301,16 +300,7 @@ fn doodle_options(fields: &Fields) -> Result<DoodleOptions> {
     let defaults = DoodleOptions::default();
     let time_budget = fields
         .parse::<f64>("time-budget")?
-        .map(|s| {
-            if s.is_finite() && s > 0.0 {
-                Ok(Duration::from_secs_f64(s))
-            } else {
-                Err(Error::option(
-                    "time-budget",
-                    "must be a positive number of seconds",
-                ))
-            }
-        })
+        .map(|s| crate::doodle::time_budget(s, "time-budget"))
         .transpose()?;
     let seed = fields
         .parse_with("seed", |value| match value.parse::<Seed>()? {
@@ -460,6 +450,7 @@ fn output_format(fields: &Fields) -> Result<OutputFormat> {
 mod tests {
     use super::*;
     use crate::doodle::Method;
+    use std::time::Duration;
 
     fn job(op: &str, fields: &[(&str, &str)], images: &[&str]) -> Result<Job> {
         Job::from_fields(op, fields.iter().copied(), images)
@@ -586,6 +577,19 @@ mod tests {
             (
                 "doodle",
                 &[("time-budget", "-1")],
+                &["style"],
+                "`time-budget`",
+            ),
+            // Too large for a `Duration`: an option error, not a panic.
+            (
+                "doodle",
+                &[("time-budget", "1e20")],
+                &["style"],
+                "`time-budget`",
+            ),
+            (
+                "doodle",
+                &[("time-budget", "1e300")],
                 &["style"],
                 "`time-budget`",
             ),

@@ -2,7 +2,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::Args;
 use stylemark::doodle::{
@@ -170,16 +169,10 @@ impl DoodleArgs {
             path => (Seed::Image, Some(PathBuf::from(path))),
         };
         let optimizer: Optimizer = self.optimizer.parse()?;
-        let time_budget = match self.time_budget {
-            Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-            Some(_) => {
-                return Err(Error::option(
-                    "time-budget",
-                    "must be a positive number of seconds",
-                ));
-            }
-            None => None,
-        };
+        let time_budget = self
+            .time_budget
+            .map(|s| stylemark::doodle::time_budget(s, "time-budget"))
+            .transpose()?;
         let options = DoodleOptions {
             method: self.method,
             patch_size: self.patch_size,

@@ -86,11 +86,14 @@ impl Config {
             )? as u64,
             max_body_bytes: number("STYLEMARK_MAX_BODY_BYTES", (32u64 << 20) as f64, 1024.0)?
                 as u64,
-            timeout: Duration::from_secs_f64(number("STYLEMARK_TIMEOUT_S", 60.0, 0.1)?),
+            timeout: seconds(
+                "STYLEMARK_TIMEOUT_S",
+                number("STYLEMARK_TIMEOUT_S", 60.0, 0.1)?,
+            )?,
             concurrency: number("STYLEMARK_CONCURRENCY", cores as f64, 1.0)? as usize,
             doodle_max_size: number("STYLEMARK_DOODLE_MAX_SIZE", 512.0, 16.0)? as u32,
             photo_max_size: number("STYLEMARK_PHOTO_MAX_SIZE", 8192.0, 16.0)? as u32,
-            grace: Duration::from_secs_f64(number("STYLEMARK_GRACE_S", 10.0, 0.0)?),
+            grace: seconds("STYLEMARK_GRACE_S", number("STYLEMARK_GRACE_S", 10.0, 0.0)?)?,
             allow_origin: lookup("STYLEMARK_ALLOW_ORIGIN").unwrap_or_else(|| "*".to_string()),
         })
     }
@@ -118,6 +121,16 @@ impl Config {
             "grace_s": self.grace.as_secs_f64(),
         })
     }
+}
+
+/// A setting in seconds as a duration; values too large for one (1e20) are refused rather
+/// than panicking at start.
+fn seconds(name: &str, value: f64) -> Result<Duration, String> {
+    const MAX: f64 = 365.0 * 24.0 * 3600.0;
+    if value > MAX {
+        return Err(format!("{name}=`{value}` is more than a year of seconds"));
+    }
+    Duration::try_from_secs_f64(value).map_err(|_| format!("{name}=`{value}` is not a duration"))
 }
 
 #[cfg(test)]
@@ -160,6 +173,8 @@ mod tests {
             ("PORT", "70000"),
             ("STYLEMARK_CONCURRENCY", "0"),
             ("STYLEMARK_TIMEOUT_S", "soon"),
+            ("STYLEMARK_TIMEOUT_S", "1e20"),
+            ("STYLEMARK_GRACE_S", "1e300"),
             ("STYLEMARK_DEVICE", "tpu"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
