@@ -96,6 +96,20 @@ pub enum Error {
         detail: String,
     },
 
+    /// A call would do more work or hold more memory than one of the limits that keep a
+    /// call bounded (how many marks a tiling draws, ...). Nothing was allocated for it.
+    #[error("{what} would be {amount}, over the limit of {limit}; {fix}")]
+    LimitExceeded {
+        /// What is counted, for example `"the number of tiled marks"`.
+        what: &'static str,
+        /// How much the call asked for.
+        amount: u64,
+        /// The limit.
+        limit: u64,
+        /// What to change.
+        fix: &'static str,
+    },
+
     /// Decoding would need more memory than [`DecodeLimits::max_alloc_bytes`](crate::io::DecodeLimits).
     #[error(
         "decoding the {format} image needs more than the allowed {limit} bytes of memory; \
@@ -385,7 +399,8 @@ impl Error {
             | Error::InvalidRawImage(_) => ErrorKind::InvalidImage,
             Error::InputTooLarge { .. }
             | Error::TooManyPixels { .. }
-            | Error::AllocationLimit { .. } => ErrorKind::LimitExceeded,
+            | Error::AllocationLimit { .. }
+            | Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             Error::ImageTooSmallForMark { .. } | Error::MarkWouldNotSurvive { .. } => {
                 ErrorKind::InvalidImage
             }

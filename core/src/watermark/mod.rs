@@ -81,7 +81,7 @@ pub enum WatermarkStatus {
 pub fn text(image: &DynamicImage, text: &str, options: &TextOptions) -> Result<Watermarked> {
     options.validate()?;
     let stamp = text::text_stamp(text, options, image.width())?;
-    Ok(place(image, &stamp, &options.placement, None))
+    place(image, &stamp, &options.placement, None)
 }
 
 /// Draws `logo` on `image`; skips it (returning the image unchanged, with
@@ -122,7 +122,7 @@ pub fn logo(
         });
     }
     let (stamp, note) = logo::logo_stamp(logo, options, image.width())?;
-    Ok(place(image, &stamp, &options.placement, note))
+    place(image, &stamp, &options.placement, note)
 }
 
 /// Rotates the stamp and draws it at every origin the placement gives.
@@ -131,17 +131,17 @@ fn place(
     stamp: &Stamp,
     placement: &Placement,
     note: Option<String>,
-) -> Watermarked {
+) -> Result<Watermarked> {
     let stamp = stamp.rotated(placement.rotation);
-    let origins = placement.origins(image.width(), image.height(), stamp.width, stamp.height);
+    let origins = placement.origins(image.width(), image.height(), stamp.width, stamp.height)?;
     let mut canvas = Canvas::from_image(image);
     for &(x, y) in &origins {
         canvas.draw(&stamp, x, y);
     }
-    Watermarked {
+    Ok(Watermarked {
         image: canvas.into_image(),
         status: WatermarkStatus::Applied,
         marks: origins.len(),
         note,
-    }
+    })
 }

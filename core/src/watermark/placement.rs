@@ -304,14 +304,15 @@ impl Placement {
         Ok(())
     }
 
-    /// Top-left corners for a `mark_width` x `mark_height` mark on a `width` x `height` image.
+    /// Top-left corners for a `mark_width` x `mark_height` mark on a `width` x `height`
+    /// image; a tiling of more than [`MAX_TILED_MARKS`] marks is refused.
     pub(crate) fn origins(
         &self,
         width: u32,
         height: u32,
         mark_width: u32,
         mark_height: u32,
-    ) -> Vec<(i64, i64)> {
+    ) -> Result<Vec<(i64, i64)>> {
         let (w, h, mw, mh) = (
             width as f32,
             height as f32,
@@ -331,37 +332,66 @@ impl Placement {
         };
         let x = along(ax, w, mw) + shift.0;
         let y = along(ay, h, mh) + shift.1;
-        vec![(x.round() as i64, y.round() as i64)]
+        Ok(vec![(x.round() as i64, y.round() as i64)])
     }
 
-    fn tile_origins(&self, w: f32, h: f32, mw: f32, mh: f32, shift: (f32, f32)) -> Vec<(i64, i64)> {
+    /// The origins of a tiling, counted before any is made, and stepped by whole-number
+    /// indices in `f64` (adding a step to an `f32` position stops moving past 2^24, so a
+    /// 1 px mark on a 40-million-pixel-tall image never ended).
+    fn tile_origins(
+        &self,
+        w: f32,
+        h: f32,
+        mw: f32,
+        mh: f32,
+        shift: (f32, f32),
+    ) -> Result<Vec<(i64, i64)>> {
         let gap = self.spacing.resolve(w.min(h) as u32);
-        let (step_x, step_y) = ((mw + gap).max(1.0), (mh + gap).max(1.0));
+        let (w, h, mw, mh) = (f64::from(w), f64::from(h), f64::from(mw), f64::from(mh));
+        let (step_x, step_y) = (
+            (mw + f64::from(gap)).max(1.0),
+            (mh + f64::from(gap)).max(1.0),
+        );
         // The pattern is centred on the image, and covers it edge to edge.
-        let start_x = (w - mw) / 2.0 - ((w / 2.0) / step_x).ceil() * step_x - step_x + shift.0;
-        let start_y = (h - mh) / 2.0 - ((h / 2.0) / step_y).ceil() * step_y + shift.1;
+        let start_x =
+            (w - mw) / 2.0 - ((w / 2.0) / step_x).ceil() * step_x - step_x + f64::from(shift.0);
+        let start_y = (h - mh) / 2.0 - ((h / 2.0) / step_y).ceil() * step_y + f64::from(shift.1);
+        // Positions from `start` below `end`, and one more column for a staggered row.
+        let count = |start: f64, end: f64, step: f64| ((end - start) / step).ceil().max(0.0);
+        let rows = count(start_y, h, step_y);
+        let columns = count(start_x, w, step_x) + 1.0;
+        let marks = rows * columns;
+        // NaN (from an infinite offset) counts as too many.
+        if marks.is_nan() || marks > MAX_TILED_MARKS as f64 {
+            return Err(Error::LimitExceeded {
+                what: "the number of tiled marks",
+                amount: marks.min(u64::MAX as f64) as u64,
+                limit: MAX_TILED_MARKS,
+                fix: "make the mark larger or the spacing wider",
+            });
+        }
         let mut origins = Vec::new();
-        let mut row = 0;
-        let mut y = start_y;
-        while y < h {
+        for row in 0..rows as u64 {
+            let y = start_y + row as f64 * step_y;
             let stagger = if self.tiling == Tiling::Staggered && row % 2 == 1 {
                 step_x / 2.0
             } else {
                 0.0
             };
-            let mut x = start_x + stagger;
-            while x < w {
-                if x + mw > 0.0 && y + mh > 0.0 {
+            for column in 0..columns as u64 {
+                let x = start_x + stagger + column as f64 * step_x;
+                if x < w && x + mw > 0.0 && y + mh > 0.0 {
                     origins.push((x.round() as i64, y.round() as i64));
                 }
-                x += step_x;
             }
-            y += step_y;
-            row += 1;
         }
-        origins
+        Ok(origins)
     }
 }
+
+/// The most marks a tiling draws: far more than any legible pattern needs (a 12 MP photo
+/// tiled with a 40 px mark and no gap is about 7,600), few enough to bound the work.
+pub const MAX_TILED_MARKS: u64 = 100_000;
 
 #[cfg(test)]
 mod tests {
@@ -373,7 +403,7 @@ mod tests {
             margin: Length::Pixels(10.0),
             ..Placement::default()
         };
-        let at = |p: &Placement| p.origins(200, 100, 40, 20)[0];
+        let at = |p: &Placement| p.origins(200, 100, 40, 20).unwrap()[0];
         assert_eq!(at(&p), (150, 70)); // south-east
         p.position = Position::NorthWest;
         assert_eq!(at(&p), (10, 10));
@@ -392,7 +422,7 @@ mod tests {
             spacing: Length::Pixels(10.0),
             ..Placement::default()
         };
-        let origins = grid.origins(200, 100, 30, 20);
+        let origins = grid.origins(200, 100, 30, 20).unwrap();
         // Steps of mark + gap (40 x 30): no room is left for another mark at any edge.
         let (xs, ys): (Vec<i64>, Vec<i64>) = origins.iter().copied().unzip();
         let (min_x, max_x) = (*xs.iter().min().unwrap(), *xs.iter().max().unwrap());
@@ -411,12 +441,14 @@ mod tests {
         };
         let rows: Vec<i64> = staggered
             .origins(200, 100, 30, 20)
+            .unwrap()
             .iter()
             .map(|o| o.1)
             .collect();
         let first_x = |placement: &Placement, row_y: i64| {
             placement
                 .origins(200, 100, 30, 20)
+                .unwrap()
                 .iter()
                 .filter(|o| o.1 == row_y)
                 .map(|o| o.0.rem_euclid(40))
@@ -449,5 +481,21 @@ mod tests {
             (json.margin, json.offset_x),
             (Length::Pixels(12.0), Length::Fraction(-0.05))
         );
+    }
+
+    #[test]
+    fn a_tiling_of_too_many_marks_is_refused_before_any_is_made() {
+        let tile = Placement {
+            position: Position::Tile,
+            spacing: Length::Pixels(0.0),
+            ..Placement::default()
+        };
+        // A 1 px mark down a 1 x 40,000,000 image: once an endless loop.
+        let err = tile.origins(1, 40_000_000, 1, 1).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::LimitExceeded);
+        assert!(err.to_string().contains("tiled marks"), "{err}");
+        // A dense but reasonable tiling still works, and covers the image.
+        let origins = tile.origins(1000, 1000, 10, 10).unwrap();
+        assert!(origins.len() >= 10_000 && origins.len() as u64 <= MAX_TILED_MARKS);
     }
 }
