@@ -362,3 +362,29 @@ fn bad_options_are_clear_errors() {
     };
     assert!(watermark::logo(&base, &red_logo(4, 4, 255), &bad_logo).is_err());
 }
+
+#[test]
+fn marks_too_large_to_draw_are_refused_before_allocation() {
+    use stylemark::ErrorKind;
+    let base = grey_base(200, 100);
+    // 20 wide letters at 4096 px (once a 2.7 GB stamp) and 120 (once a u32 size that
+    // wrapped and drew out of bounds).
+    for letters in [20, 120] {
+        let options = TextOptions {
+            size: Length::Pixels(4096.0),
+            ..TextOptions::default()
+        };
+        let err = watermark::text(&base, &"W".repeat(letters), &options).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::LimitExceeded, "{err}");
+    }
+    // A 100x1 logo enlarged to 100,000 px and turned (once 29 GB).
+    let mut options = LogoOptions {
+        size: Length::Pixels(100_000.0),
+        upscale: true,
+        ..LogoOptions::default()
+    };
+    options.placement.rotation = 10.0;
+    let err = watermark::logo(&base, &red_logo(100, 1, 255), &options).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LimitExceeded, "{err}");
+    assert!(err.to_string().contains("smaller"), "{err}");
+}

@@ -82,12 +82,7 @@ pub(crate) fn logo_stamp(
     };
     let height =
         ((logo.height() as f32 * width as f32 / logo.width() as f32).round() as u32).max(1);
-    if u64::from(width) * u64::from(height) > 100_000_000 {
-        return Err(Error::option(
-            "size",
-            format!("a {width}x{height} logo is too large; the limit is 100 megapixels"),
-        ));
-    }
+    super::stamp::check_size(u64::from(width), u64::from(height))?;
     let mut stamp = Stamp::from_image(logo).resized(width, height);
     let opacity = options.opacity;
     stamp

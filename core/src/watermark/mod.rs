@@ -132,7 +132,7 @@ fn place(
     placement: &Placement,
     note: Option<String>,
 ) -> Result<Watermarked> {
-    let stamp = stamp.rotated(placement.rotation);
+    let stamp = stamp.rotated(placement.rotation)?;
     let origins = placement.origins(image.width(), image.height(), stamp.width, stamp.height)?;
     let mut canvas = Canvas::from_image(image);
     for &(x, y) in &origins {

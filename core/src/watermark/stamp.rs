@@ -5,6 +5,8 @@
 use image::imageops::FilterType;
 use image::{DynamicImage, Rgba32FImage};
 
+use crate::{Error, Result};
+
 /// A premultiplied RGBA image, values 0..1.
 #[derive(Debug, Clone)]
 pub(crate) struct Stamp {
@@ -14,14 +16,34 @@ pub(crate) struct Stamp {
     pub pixels: Vec<[f32; 4]>,
 }
 
+/// The most pixels a stamp (a text or logo mark, before or after rotation) may have: as
+/// many as a 4096 x 4096 image, far more than a mark on a 12 MP photo needs. Each pixel is
+/// four floats, so this bounds a stamp at 256 MiB.
+pub const MAX_STAMP_PIXELS: u64 = 1 << 24;
+
+/// Refuses a `width` x `height` stamp over [`MAX_STAMP_PIXELS`], before it is allocated.
+pub(crate) fn check_size(width: u64, height: u64) -> Result<()> {
+    let pixels = width.saturating_mul(height);
+    if pixels > MAX_STAMP_PIXELS {
+        return Err(Error::LimitExceeded {
+            what: "the mark's size in pixels",
+            amount: pixels,
+            limit: MAX_STAMP_PIXELS,
+            fix: "make the text or logo smaller (`size`), or the text shorter",
+        });
+    }
+    Ok(())
+}
+
 impl Stamp {
-    /// A transparent stamp.
-    pub fn transparent(width: u32, height: u32) -> Stamp {
-        Stamp {
+    /// A transparent stamp; refused over [`MAX_STAMP_PIXELS`].
+    pub fn transparent(width: u32, height: u32) -> Result<Stamp> {
+        check_size(u64::from(width), u64::from(height))?;
+        Ok(Stamp {
             width,
             height,
-            pixels: vec![[0.0; 4]; (width * height) as usize],
-        }
+            pixels: vec![[0.0; 4]; width as usize * height as usize],
+        })
     }
 
     /// A stamp from an image with straight alpha (any layout).
@@ -92,16 +114,17 @@ impl Stamp {
     }
 
     /// Rotated clockwise by `degrees` about its centre, on a canvas just large enough.
-    pub fn rotated(&self, degrees: f32) -> Stamp {
+    pub fn rotated(&self, degrees: f32) -> Result<Stamp> {
         if degrees.rem_euclid(360.0) == 0.0 {
-            return self.clone();
+            return Ok(self.clone());
         }
         let (sin, cos) = degrees.to_radians().sin_cos();
         let (w, h) = (self.width as f32, self.height as f32);
         // The small epsilon keeps float fuzz (cos 90 is not quite 0) from adding a pixel.
-        let out_w = (w * cos.abs() + h * sin.abs() - 1e-3).ceil() as u32 + 2;
-        let out_h = (w * sin.abs() + h * cos.abs() - 1e-3).ceil() as u32 + 2;
-        let mut out = Stamp::transparent(out_w, out_h);
+        let side = |size: f32| (size - 1e-3).ceil().min(u32::MAX as f32 - 2.0) as u32 + 2;
+        let out_w = side(w * cos.abs() + h * sin.abs());
+        let out_h = side(w * sin.abs() + h * cos.abs());
+        let mut out = Stamp::transparent(out_w, out_h)?;
         let (cx, cy) = (w / 2.0, h / 2.0);
         let (ox, oy) = (out_w as f32 / 2.0, out_h as f32 / 2.0);
         for y in 0..out_h {
@@ -110,10 +133,10 @@ impl Stamp {
                 let (dx, dy) = (x as f32 + 0.5 - ox, y as f32 + 0.5 - oy);
                 let sx = cos * dx + sin * dy + cx - 0.5;
                 let sy = -sin * dx + cos * dy + cy - 0.5;
-                out.pixels[(y * out_w + x) as usize] = self.sample(sx, sy);
+                out.pixels[y as usize * out_w as usize + x as usize] = self.sample(sx, sy);
             }
         }
-        out
+        Ok(out)
     }
 
     /// Bilinear sample; outside the stamp is transparent.
@@ -146,12 +169,12 @@ mod tests {
 
     #[test]
     fn rotating_a_quarter_turn_swaps_the_sides_and_keeps_coverage() {
-        let mut stamp = Stamp::transparent(20, 10);
+        let mut stamp = Stamp::transparent(20, 10).unwrap();
         stamp
             .pixels
             .iter_mut()
             .for_each(|p| *p = [1.0, 0.0, 0.0, 1.0]);
-        let turned = stamp.rotated(90.0);
+        let turned = stamp.rotated(90.0).unwrap();
         assert_eq!((turned.width, turned.height), (12, 22));
         let coverage: f32 = turned.pixels.iter().map(|p| p[3]).sum();
         assert!((coverage - 200.0).abs() < 2.0, "{coverage}");
@@ -159,7 +182,7 @@ mod tests {
 
     #[test]
     fn resizing_never_darkens_edges() {
-        let mut stamp = Stamp::transparent(8, 8);
+        let mut stamp = Stamp::transparent(8, 8).unwrap();
         // A white opaque square in a transparent field.
         for y in 2..6 {
             for x in 2..6 {
@@ -170,5 +193,15 @@ mod tests {
             // Premultiplied white: colour equals alpha wherever anything is visible.
             assert!((p[0] - p[3]).abs() < 1e-4, "{p:?}");
         }
+    }
+
+    #[test]
+    fn stamps_past_the_limit_are_refused_before_allocation() {
+        // 120 wide characters at 4096 px once wrapped a u32 size and drew out of bounds.
+        let err = Stamp::transparent(u32::MAX, u32::MAX).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::LimitExceeded);
+        let long = Stamp::transparent(4000, 4000).unwrap();
+        let err = long.rotated(45.0).unwrap_err();
+        assert!(err.to_string().contains("size in pixels"), "{err}");
     }
 }

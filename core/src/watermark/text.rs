@@ -166,7 +166,7 @@ pub(crate) fn text_stamp(text: &str, options: &TextOptions, image_width: u32) ->
     }
     let margin = effects_margin(options, size);
     let coverage = rasterise(&text, size, &options.fonts, margin)?;
-    let mut stamp = Stamp::transparent(coverage.width, coverage.height);
+    let mut stamp = Stamp::transparent(coverage.width, coverage.height)?;
     stamp.paint_under(&coverage.values, options.color.premultiplied(1.0));
     if let Some(outline) = options.outline {
         let radius = (outline.width * size).max(1.0);
@@ -256,9 +256,12 @@ fn rasterise(text: &str, size: f32, fonts: &[Font], margin: u32) -> Result<Cover
 
     // Room for overhanging glyphs, the outline and the shadow.
     let pad = (size * 0.5).ceil() as i64 + i64::from(margin);
-    let width = (text_width.ceil() as i64 + 2 * pad) as u32;
-    let height = (text_height.ceil() as i64 + 2 * pad) as u32;
-    let mut values = vec![0f32; (width * height) as usize];
+    let side = |length: f32| (length.ceil() as i64).saturating_add(2 * pad).max(1) as u64;
+    let (width, height) = (side(text_width), side(text_height));
+    super::stamp::check_size(width, height)?;
+    // Within the stamp limit, so both fit a u32 and their product a usize.
+    let (width, height) = (width as u32, height as u32);
+    let mut values = vec![0f32; width as usize * height as usize];
     let mut cache = SwashCache::new();
     buffer.draw(
         &mut system,
