@@ -154,6 +154,20 @@ fn decode_checked(
         .map_err(fail)?;
     let (width, height) = decoder.dimensions();
     check_dimensions(width, height, limits)?;
+    if format == ImageFormat::Gif {
+        // The header's size is the logical screen; a frame may be far larger.
+        for (width, height) in super::gif::frame_sizes(bytes) {
+            let pixels = u64::from(width) * u64::from(height);
+            if pixels > limits.max_pixels {
+                return Err(Error::TooManyPixels {
+                    width,
+                    height,
+                    pixels,
+                    limit: limits.max_pixels,
+                });
+            }
+        }
+    }
     if decoder.total_bytes() > limits.max_alloc_bytes {
         return Err(Error::AllocationLimit {
             format: format_name(format),

@@ -19,6 +19,7 @@
 
 mod decode;
 mod encode;
+mod gif;
 mod limits;
 mod raw;
 
