@@ -16,7 +16,7 @@ use stylemark_core::job::{Job, JobInputs, parse_options};
 use stylemark_core::watermark::{self, Font, LogoOptions, TextOptions};
 use stylemark_core::{DeviceKind, mark};
 
-use crate::errors::{detached, to_py};
+use crate::errors::{detached, guarded, to_py};
 use crate::images::{ImageArg, Pixels, decode_optional};
 
 /// A detection as the Python layer reads it.
@@ -81,7 +81,7 @@ impl Engine {
             .transpose()
             .map_err(to_py)?;
         let weights = weights.as_ref().map(|bytes| bytes.as_bytes());
-        let source = EncoderSource::new(encoder, weights, convention).map_err(to_py)?;
+        let source = guarded(|| EncoderSource::new(encoder, weights, convention))?;
         let defaults = DecodeLimits::default();
         let limits = DecodeLimits {
             max_pixels: max_pixels.unwrap_or(defaults.max_pixels),
@@ -94,7 +94,7 @@ impl Engine {
             encoder
         };
         Ok(Engine {
-            doodle: LazyEngine::new(device, source).map_err(to_py)?,
+            doodle: guarded(|| LazyEngine::new(device, source))?,
             limits,
             description: format!("Engine(device='{device}', encoder={encoder_name:?})"),
         })
@@ -145,7 +145,7 @@ impl Engine {
         options: &str,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<ImageAndReport> {
-        let options: DoodleOptions = parse_options(options).map_err(to_py)?;
+        let options: DoodleOptions = guarded(|| parse_options(options))?;
         let limits = self.limits;
         let failure: Mutex<Option<PyErr>> = Mutex::new(None);
         let outcome = detached(py, || {
@@ -176,7 +176,7 @@ impl Engine {
         options: &str,
         fonts: Vec<FontArg>,
     ) -> PyResult<ImageAndReport> {
-        let mut options: TextOptions = parse_options(options).map_err(to_py)?;
+        let mut options: TextOptions = guarded(|| parse_options(options))?;
         let limits = self.limits;
         let marked = detached(py, move || {
             options.fonts = fonts
@@ -197,7 +197,7 @@ impl Engine {
         logo: ImageArg,
         options: &str,
     ) -> PyResult<ImageAndReport> {
-        let options: LogoOptions = parse_options(options).map_err(to_py)?;
+        let options: LogoOptions = guarded(|| parse_options(options))?;
         let limits = self.limits;
         let marked = detached(py, move || {
             watermark::logo(&image.decode(&limits)?, &logo.decode(&limits)?, &options)
@@ -215,7 +215,7 @@ impl Engine {
         key: String,
         options: &str,
     ) -> PyResult<ImageAndReport> {
-        let options: mark::MarkOptions = parse_options(options).map_err(to_py)?;
+        let options: mark::MarkOptions = guarded(|| parse_options(options))?;
         let limits = self.limits;
         let marked = detached(py, move || {
             mark::embed(&image.decode(&limits)?, &payload, &key, &options)
@@ -262,7 +262,7 @@ impl Engine {
         images: HashMap<String, ImageArg>,
         fonts: HashMap<String, FontArg>,
     ) -> PyResult<JobOutput> {
-        let job = Job::from_json(job).map_err(to_py)?;
+        let job = guarded(|| Job::from_json(job))?;
         let limits = self.limits;
         let outcome = detached(py, || {
             let mut inputs = JobInputs::default();

@@ -47,3 +47,11 @@ where
         .unwrap_or_else(|panic| Err(Error::from_panic(&*panic)))
         .map_err(to_py)
 }
+
+/// Runs quick core work with the GIL held (parsing options, building an engine); a core
+/// error becomes its exception and a panic a `StylemarkError`, never a `PanicException`.
+pub(crate) fn guarded<T>(work: impl FnOnce() -> stylemark_core::Result<T>) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(work))
+        .unwrap_or_else(|panic| Err(Error::from_panic(&*panic)))
+        .map_err(to_py)
+}
