@@ -316,6 +316,20 @@ impl DoodleOptions {
             "style-layers",
             "needs at least one layer",
         )?;
+        // Each listed layer costs its own statistics and matches: a layer named twice only
+        // multiplies the work (200 copies of conv1_1 once exhausted memory).
+        for (name, layers) in [
+            ("style-layers", &self.style_layers),
+            ("content-layers", &self.content_layers),
+        ] {
+            let mut seen = std::collections::HashSet::new();
+            if let Some(twice) = layers.iter().find(|layer| !seen.insert(**layer)) {
+                return Err(Error::option(
+                    name,
+                    format!("lists {twice} more than once; name each layer once"),
+                ));
+            }
+        }
         check(self.slices >= 1, "slices", "must be at least 1")?;
         check(
             self.rematch_every >= 1,

@@ -595,6 +595,12 @@ mod tests {
             ),
             (
                 "doodle",
+                &[("style-layers", "conv1_1,conv3_1,conv1_1")],
+                &["style"],
+                "`style-layers`",
+            ),
+            (
+                "doodle",
                 &[("output-size", "big")],
                 &["style"],
                 "`output-size`",
