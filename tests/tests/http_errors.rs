@@ -230,6 +230,18 @@ fn bad_images_are_422_and_oversized_ones_413() {
         &[file("image", png(400, 300)), field("text", "x")],
     );
     expect_error(&many_pixels, 413, "limit_exceeded", "100000");
+    // A file under a name the function does not take is refused by its name before it
+    // is decoded: the same too-large image gets a 400 naming the field, not a 413.
+    let unexpected = server.post(
+        "/v1/watermark",
+        &[
+            file("image", png(40, 30)),
+            file("extra", png(400, 300)),
+            field("text", "x"),
+        ],
+    );
+    let error = expect_error(&unexpected, 400, "invalid_options", "extra");
+    assert_eq!(error["field"], "extra");
     // A body over the limit is refused from its Content-Length, before it is read.
     let big_body = server.post(
         "/v1/watermark",
@@ -239,7 +251,7 @@ fn bad_images_are_422_and_oversized_ones_413() {
 
     let stats = server.get("/v1/stats").json();
     assert_eq!(
-        stats["functions"]["watermark"]["client_errors"], 4,
+        stats["functions"]["watermark"]["client_errors"], 5,
         "{stats}"
     );
     assert_eq!(stats["functions"]["watermark"]["failures"], 0);

@@ -355,20 +355,16 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
             "give a style file or `style=demo`, not both",
         ));
     }
-    decode_files(app, &form.files, &mut inputs, false)?;
+    // The files' names are checked before any is decoded: an unexpected name must not
+    // cost a decode (280 small PNGs in one form each decoded to 40 MP first).
+    let mut names: Vec<&str> = form.files.keys().map(String::as_str).collect();
     if demo_style {
-        let scene = demo_scene();
-        inputs
-            .images
-            .insert("style".into(), DynamicImage::ImageRgb8(scene.style.clone()));
-        if inputs.images.contains_key("content_map") {
-            inputs.images.insert(
-                "style_map".into(),
-                DynamicImage::ImageRgb8(scene.style_map.clone()),
-            );
+        names.push("style");
+        if names.contains(&"content_map") {
+            names.push("style_map");
         }
     }
-    let names: Vec<&str> = inputs.images.keys().map(String::as_str).collect();
+    names.sort_unstable();
     let op = match function {
         Function::Doodle => "doodle",
         Function::Watermark => match (
@@ -396,6 +392,19 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
                 expected_files(op).join(", ")
             ),
         ));
+    }
+    decode_files(app, &form.files, &mut inputs, false)?;
+    if demo_style {
+        let scene = demo_scene();
+        inputs
+            .images
+            .insert("style".into(), DynamicImage::ImageRgb8(scene.style.clone()));
+        if inputs.images.contains_key("content_map") {
+            inputs.images.insert(
+                "style_map".into(),
+                DynamicImage::ImageRgb8(scene.style_map.clone()),
+            );
+        }
     }
     let job = Job::from_fields(op, form.field_pairs(), &names)?;
     Ok((job, inputs))
