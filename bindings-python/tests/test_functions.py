@@ -155,3 +155,10 @@ def test_help_and_type_information_ship_with_the_package():
     assert "content_map" in doc and "progress" in doc and "random_seed" in doc
     assert inspect.signature(stylemark.doodle).parameters["iterations"].default == 100
     assert stylemark.__version__ == _native.__version__
+
+
+def test_the_module_shows_only_its_api():
+    public = {name for name in dir(stylemark) if not name.startswith("_")}
+    assert public == set(stylemark.__all__), sorted(public ^ set(stylemark.__all__))
+    for name in stylemark.__all__:
+        assert getattr(stylemark, name) is not None

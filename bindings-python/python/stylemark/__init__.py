@@ -16,10 +16,12 @@ encoder; create your own ``Engine(device="wgpu", encoder="vgg19.safetensors")`` 
 others.
 """
 
-from __future__ import annotations
-
-import os
-from typing import Any, Optional, Union
+# Helpers are imported under private names so that `import stylemark` shows only the API
+# (`__all__`); no `from __future__ import annotations`, which would add `annotations`.
+import os as _os
+from typing import Any as _Any
+from typing import Optional as _Optional
+from typing import Union as _Union
 
 from . import _native
 from ._engine import (
@@ -30,7 +32,7 @@ from ._engine import (
     JobResult,
     WatermarkResult,
 )
-from ._images import to_native
+from ._images import to_native as _to_native
 from . import errors, samples
 from .errors import (
     DeviceError,
@@ -67,19 +69,19 @@ run = _default_engine.run
 load = _default_engine.load
 
 
-def encode(image: Image, format: str = "png", quality: Optional[int] = None) -> bytes:
+def encode(image: Image, format: str = "png", quality: _Optional[int] = None) -> bytes:
     """Encodes an image as ``png``, ``jpeg`` (``quality`` 1-100, default 90) or ``webp``
     (lossless) and returns the file's bytes."""
     return _native.encode(_pixels(image), format, quality)
 
 
-def save(image: Image, path: Union[str, "os.PathLike[str]"], quality: Optional[int] = None) -> None:
+def save(image: Image, path: _Union[str, "_os.PathLike[str]"], quality: _Optional[int] = None) -> None:
     """Writes an image to ``path`` in the format its extension names (.png, .jpg, .webp)."""
-    _native.save(_pixels(image), os.fsdecode(path), quality)
+    _native.save(_pixels(image), _os.fsdecode(path), quality)
 
 
-def _pixels(image: Any) -> Any:
-    native = to_native(image)
+def _pixels(image: _Any) -> _Any:
+    native = _to_native(image)
     if isinstance(native, tuple):
         return native
     # Encoded bytes or a path: decode first (under the default limits).
@@ -88,6 +90,8 @@ def _pixels(image: Any) -> Any:
 
 __all__ = [
     "Engine",
+    "Image",
+    "errors",
     "DoodleResult",
     "WatermarkResult",
     "Detection",
