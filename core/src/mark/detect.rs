@@ -31,8 +31,8 @@ const ROTATIONS: [f32; 8] = [-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0];
 /// Scales searched: a crop of up to 11% of the shorter side enlarges the canonical image
 /// by up to 1/0.89; the steps keep misalignment under a pixel across 512 px.
 const SCALES: (f32, f32, f32) = (0.97, 1.13, 0.005);
-/// Rotated hypotheses screened on the coarse grid (at every other scale) whose best peaks
-/// are then read at full resolution, each at its scale and the two next to it.
+/// Hypotheses screened on the coarse grid (at every other scale) whose best peaks are
+/// then read at full resolution, each at its scale and the two next to it.
 const SHORTLIST: usize = 4;
 
 /// What detection found.
@@ -83,19 +83,23 @@ pub(super) fn detect(image: &DynamicImage, key: &str) -> Result<Detection> {
     let detail = detail(&canonical.luma(image));
     let layout = Layout::for_key(key);
     let full = Grid::full(&detail, &layout);
+    let coarse = Grid::coarse(&detail, &layout);
+    // Every search screens its hypotheses on the coarse grid (a quarter of the work
+    // each, at every other scale) and reads only the shortlist at full resolution.
+    let search = |angles: &[f32]| {
+        let screened = coarse.peaks(&hypotheses(angles, 2), 1);
+        full.peaks(&shortlist(&screened), PEAKS_PER_HYPOTHESIS)
+    };
 
     // Axis-aligned first; small rotations only when that finds nothing, so untouched
     // marks pay for one search.
-    let straight = full.peaks(&hypotheses(&[0.0], 1), PEAKS_PER_HYPOTHESIS);
+    let straight = search(&[0.0]);
     if let Some(found) = first_decodable(&full, &straight, &layout, FOUND_SCORE) {
         return Ok(found);
     }
-    // Rotations: eight times the hypotheses, screened on the coarse grid (a quarter of
-    // the work each); only the shortlist is read at full resolution. More hypotheses
-    // raise the chance peaks of unmarked images, so rotated candidates must stand out
-    // more; rotated marks score about 12.
-    let screened = Grid::coarse(&detail, &layout).peaks(&hypotheses(&ROTATIONS, 2), 1);
-    let rotated = full.peaks(&shortlist(&screened), PEAKS_PER_HYPOTHESIS);
+    // Rotations: eight times the hypotheses, which raise the chance peaks of unmarked
+    // images, so rotated candidates must stand out more; rotated marks score about 12.
+    let rotated = search(&ROTATIONS);
     if let Some(found) = first_decodable(&full, &rotated, &layout, ROTATED_FOUND_SCORE) {
         return Ok(found);
     }
