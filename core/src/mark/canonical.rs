@@ -6,7 +6,7 @@ use image::DynamicImage;
 
 use rayon::prelude::*;
 
-use super::plane::{Plane, luma_of_row, samples_of};
+use super::plane::{Plane, add_luma_of_row, samples_of};
 
 /// The shorter side of the canonical resolution, in pixels.
 pub(crate) const CANONICAL_SHORT_SIDE: usize = 512;
@@ -49,11 +49,9 @@ impl Canonical {
             sums.rows_mut()
                 .zip(samples.par_chunks(block * width * channels))
                 .for_each(|(sums, band)| {
-                    let mut luma = vec![0f32; width];
                     let mut column_sums = BlockSums::band(width);
                     for line in band.chunks_exact(width * channels) {
-                        luma_of_row(line, channels, &mut luma);
-                        column_sums.add(&luma);
+                        column_sums.add_pixels(line, channels);
                     }
                     column_sums.finish(sums, block);
                 });
@@ -149,18 +147,16 @@ impl BlockSums {
 }
 
 /// The luma of a band's rows summed down each column; the sums across each block are
-/// taken once at the end, so the per-row work is one addition per pixel, in vector
-/// instructions.
+/// taken once at the end, so the per-row work is one luma and one addition per pixel, in
+/// vector instructions.
 pub(crate) struct BandSums {
     columns: Vec<f32>,
 }
 
 impl BandSums {
-    /// Adds one row's luma.
-    pub fn add(&mut self, luma: &[f32]) {
-        for (sum, value) in self.columns.iter_mut().zip(luma) {
-            *sum += value;
-        }
+    /// Adds the luma of one row of pixels of `channels` samples each.
+    pub fn add_pixels(&mut self, line: &[u8], channels: usize) {
+        add_luma_of_row(line, channels, &mut self.columns);
     }
 
     /// Writes the band's block sums (`block` columns each) into its row of sums.

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::canonical::{BlockSums, Canonical, detail};
 use super::detect::{Alignment, read_aligned};
 use super::layout::{CHIP, CHIPS_PER_SIDE, Layout, PAYLOAD_BITS, TILE};
-use super::plane::{Plane, luma_of_row};
+use super::plane::Plane;
 use super::{code, payload};
 use crate::{Error, Result};
 
@@ -186,8 +186,6 @@ struct RowBuffers {
     blended: Vec<f32>,
     /// The change of every sample of a row.
     deltas: Vec<f32>,
-    /// The luma of a marked row.
-    luma: Vec<f32>,
 }
 
 /// The mark's pattern over the image: chip signs, scaled by the texture mask.
@@ -279,7 +277,6 @@ impl Pattern<'_> {
                 let mut buffers = RowBuffers {
                     blended: vec![0f32; self.mask.width],
                     deltas: vec![0f32; row_samples],
-                    luma: vec![0f32; width],
                 };
                 let mut column_sums = BlockSums::band(width);
                 let mut squared_error = 0u64;
@@ -289,8 +286,7 @@ impl Pattern<'_> {
                 for (i, (target, source)) in rows.enumerate() {
                     self.row_deltas(&geometry, band * block + i, gain, &mut buffers);
                     squared_error += add_to_row(source, target, &buffers.deltas);
-                    luma_of_row(target, geometry.channels, &mut buffers.luma);
-                    column_sums.add(&buffers.luma);
+                    column_sums.add_pixels(target, geometry.channels);
                 }
                 column_sums.finish(sums, block);
                 squared_error

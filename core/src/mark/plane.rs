@@ -80,22 +80,34 @@ pub(crate) fn samples_of(image: &DynamicImage) -> (Cow<'_, [u8]>, usize) {
 /// The luma of one row of pixels of `channels` samples each (see [`samples_of`]).
 pub(crate) fn luma_of_row(line: &[u8], channels: usize, row: &mut [f32]) {
     match channels {
-        1 => luma_row::<1>(line, row),
-        2 => luma_row::<2>(line, row),
-        3 => luma_row::<3>(line, row),
-        _ => luma_row::<4>(line, row),
+        1 => luma_row::<1, false>(line, row),
+        2 => luma_row::<2, false>(line, row),
+        3 => luma_row::<3, false>(line, row),
+        _ => luma_row::<4, false>(line, row),
     }
 }
 
-/// The luma of one row of interleaved 8-bit pixels (grey first, or R, G, B first). The
-/// channel count is a constant so the loop compiles to vector instructions.
-fn luma_row<const CHANNELS: usize>(line: &[u8], row: &mut [f32]) {
+/// Adds the luma of one row of pixels (see [`luma_of_row`]) to `sums`.
+pub(crate) fn add_luma_of_row(line: &[u8], channels: usize, sums: &mut [f32]) {
+    match channels {
+        1 => luma_row::<1, true>(line, sums),
+        2 => luma_row::<2, true>(line, sums),
+        3 => luma_row::<3, true>(line, sums),
+        _ => luma_row::<4, true>(line, sums),
+    }
+}
+
+/// The luma of one row of interleaved 8-bit pixels (grey first, or R, G, B first), written
+/// to `row` or, with `ADD`, added to it. The channel count is a constant so the loop
+/// compiles to vector instructions.
+fn luma_row<const CHANNELS: usize, const ADD: bool>(line: &[u8], row: &mut [f32]) {
     for (value, p) in row.iter_mut().zip(line.chunks_exact(CHANNELS)) {
-        *value = if CHANNELS < 3 {
+        let luma = if CHANNELS < 3 {
             f32::from(p[0])
         } else {
             luma_of(f32::from(p[0]), f32::from(p[1]), f32::from(p[2]))
         };
+        *value = if ADD { *value + luma } else { luma };
     }
 }
 
