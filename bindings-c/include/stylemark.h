@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+// Fills `*options` with the defaults for the fields this program was compiled with.
+#define STYLEMARK_ENGINE_OPTIONS_INIT(options) \
+    stylemark_engine_options_init((options), sizeof *(options))
 
 // Major version of the library this header belongs to.
 #define STYLEMARK_VERSION_MAJOR 0
@@ -57,9 +60,10 @@ typedef struct StylemarkEngine StylemarkEngine;
 // `iterations`, `placement.position`...); see bindings-c/README.md.
 typedef struct StylemarkOptions StylemarkOptions;
 
-// Options for `stylemark_engine_new`. Always fill it with `stylemark_engine_options_init`
-// first, then change what you need: fields added in later versions then keep their
-// defaults, and `struct_size` tells the library which fields your program knows.
+// Options for `stylemark_engine_new`. Always fill it with
+// `STYLEMARK_ENGINE_OPTIONS_INIT(&options)` first, then change what you need: fields added
+// in later versions then keep their defaults, and `struct_size` tells the library which
+// fields your program knows.
 typedef struct StylemarkEngineOptions {
   // `sizeof(StylemarkEngineOptions)` as the caller was compiled with.
   size_t struct_size;
@@ -151,17 +155,20 @@ typedef struct StylemarkDetection {
 extern "C" {
 #endif // __cplusplus
 
-// Fills `options` with the defaults.
+// Fills `options` with the defaults, writing no more than `struct_size` bytes: pass
+// `sizeof(StylemarkEngineOptions)` as your program was compiled (the macro
+// `STYLEMARK_ENGINE_OPTIONS_INIT(&options)` does), so a program built against an older,
+// smaller header is never written past its struct.
 //
 // # Safety
-// `options` is NULL (ignored) or points to writable memory for the struct.
-void stylemark_engine_options_init(struct StylemarkEngineOptions *options);
+// `options` is NULL (ignored) or points to `struct_size` writable bytes.
+void stylemark_engine_options_init(struct StylemarkEngineOptions *options, size_t struct_size);
 
 // Creates an engine; `options` NULL means all defaults. On success `*engine` holds it.
 //
 // # Safety
-// `options` is NULL or initialised by `stylemark_engine_options_init`; `engine` points to
-// writable memory for a pointer.
+// `options` is NULL or initialised by `stylemark_engine_options_init` (its first
+// `struct_size` bytes are read); `engine` points to writable memory for a pointer.
 enum StylemarkStatus stylemark_engine_new(const struct StylemarkEngineOptions *options,
                                           struct StylemarkEngine **engine);
 

@@ -12,9 +12,10 @@ use stylemark_core::io::DecodeLimits;
 use crate::input::optional_str;
 use crate::status::{Failure, StylemarkStatus, guard};
 
-/// Options for `stylemark_engine_new`. Always fill it with `stylemark_engine_options_init`
-/// first, then change what you need: fields added in later versions then keep their
-/// defaults, and `struct_size` tells the library which fields your program knows.
+/// Options for `stylemark_engine_new`. Always fill it with
+/// `STYLEMARK_ENGINE_OPTIONS_INIT(&options)` first, then change what you need: fields added
+/// in later versions then keep their defaults, and `struct_size` tells the library which
+/// fields your program knows.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct StylemarkEngineOptions {
@@ -55,15 +56,19 @@ impl StylemarkEngine {
     }
 }
 
-/// Fills `options` with the defaults.
-///
-/// # Safety
-/// `options` is NULL (ignored) or points to writable memory for the struct.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn stylemark_engine_options_init(options: *mut StylemarkEngineOptions) {
+/// The sizes `StylemarkEngineOptions` has had, oldest first: a program compiled against an
+/// older header passes a smaller `struct_size`, and the fields it does not know keep their
+/// defaults. The first version ends before the decoding limits.
+const OPTIONS_SIZES: [usize; 2] = [
+    std::mem::offset_of!(StylemarkEngineOptions, max_pixels),
+    std::mem::size_of::<StylemarkEngineOptions>(),
+];
+
+/// The defaults, with `struct_size` set to `size`.
+fn default_options(size: usize) -> StylemarkEngineOptions {
     let limits = DecodeLimits::default();
-    let defaults = StylemarkEngineOptions {
-        struct_size: std::mem::size_of::<StylemarkEngineOptions>(),
+    StylemarkEngineOptions {
+        struct_size: size,
         device: c"cpu".as_ptr(),
         encoder: c"builtin".as_ptr(),
         weights_format: std::ptr::null(),
@@ -71,18 +76,53 @@ pub unsafe extern "C" fn stylemark_engine_options_init(options: *mut StylemarkEn
         weights_len: 0,
         max_pixels: limits.max_pixels,
         max_input_bytes: limits.max_input_bytes,
+    }
+}
+
+/// The largest version of the struct that fits in `size` bytes, if any.
+fn known_size(size: usize) -> Option<usize> {
+    OPTIONS_SIZES
+        .iter()
+        .rev()
+        .copied()
+        .find(|&known| known <= size)
+}
+
+/// Fills `options` with the defaults, writing no more than `struct_size` bytes: pass
+/// `sizeof(StylemarkEngineOptions)` as your program was compiled (the macro
+/// `STYLEMARK_ENGINE_OPTIONS_INIT(&options)` does), so a program built against an older,
+/// smaller header is never written past its struct.
+///
+/// # Safety
+/// `options` is NULL (ignored) or points to `struct_size` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn stylemark_engine_options_init(
+    options: *mut StylemarkEngineOptions,
+    struct_size: usize,
+) {
+    let Some(size) = known_size(struct_size) else {
+        return; // smaller than any version: `stylemark_engine_new` will say so
     };
-    if !options.is_null() {
-        // SAFETY: the caller passes writable memory for the struct.
-        unsafe { options.write(defaults) };
+    if options.is_null() {
+        return;
+    }
+    let defaults = default_options(size);
+    // SAFETY: the caller passes `struct_size` writable bytes, and `size <= struct_size`;
+    // the struct's fields are plain data, so its first `size` bytes are whole fields.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (&defaults as *const StylemarkEngineOptions).cast::<u8>(),
+            options.cast::<u8>(),
+            size,
+        );
     }
 }
 
 /// Creates an engine; `options` NULL means all defaults. On success `*engine` holds it.
 ///
 /// # Safety
-/// `options` is NULL or initialised by `stylemark_engine_options_init`; `engine` points to
-/// writable memory for a pointer.
+/// `options` is NULL or initialised by `stylemark_engine_options_init` (its first
+/// `struct_size` bytes are read); `engine` points to writable memory for a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn stylemark_engine_new(
     options: *const StylemarkEngineOptions,
@@ -92,28 +132,30 @@ pub unsafe extern "C" fn stylemark_engine_new(
         if engine.is_null() {
             return Err(Failure::null("engine"));
         }
-        let mut settings = StylemarkEngineOptions {
-            struct_size: 0,
-            device: std::ptr::null(),
-            encoder: std::ptr::null(),
-            weights_format: std::ptr::null(),
-            weights: std::ptr::null(),
-            weights_len: 0,
-            max_pixels: 0,
-            max_input_bytes: 0,
-        };
-        // SAFETY: writes the defaults into a local.
-        unsafe { stylemark_engine_options_init(&mut settings) };
-        // SAFETY: the caller passes NULL or an initialised struct.
-        if let Some(given) = unsafe { options.as_ref() } {
-            if given.struct_size != std::mem::size_of::<StylemarkEngineOptions>() {
+        let mut settings = default_options(std::mem::size_of::<StylemarkEngineOptions>());
+        if !options.is_null() {
+            // SAFETY: `struct_size` is the first field of any version of the struct.
+            let given = unsafe { options.cast::<usize>().read_unaligned() };
+            if known_size(given) != Some(given) {
                 return Err(Failure::invalid(format!(
-                    "options.struct_size is {}, expected {}: call stylemark_engine_options_init() first, and compile against this version's header",
-                    given.struct_size,
-                    std::mem::size_of::<StylemarkEngineOptions>()
+                    "options.struct_size is {given}; this library knows the sizes {OPTIONS_SIZES:?}: \
+                     fill the options with STYLEMARK_ENGINE_OPTIONS_INIT(&options) first{}",
+                    if given > OPTIONS_SIZES[OPTIONS_SIZES.len() - 1] {
+                        " (your header is newer than this library)"
+                    } else {
+                        ""
+                    }
                 )));
             }
-            settings = *given;
+            // SAFETY: the caller's struct has `given` bytes, a known version's size, so
+            // they are whole fields; the fields after them keep their defaults.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    options.cast::<u8>(),
+                    (&mut settings as *mut StylemarkEngineOptions).cast::<u8>(),
+                    given,
+                );
+            }
         }
         // SAFETY: the strings are NULL or NUL-terminated, as documented.
         let (device, encoder, convention) = unsafe {

@@ -52,7 +52,7 @@ int main(void) {
     printf("stylemark %s\n", stylemark_version());
 
     StylemarkEngineOptions engine_options;
-    stylemark_engine_options_init(&engine_options); /* cpu, built-in encoder */
+    STYLEMARK_ENGINE_OPTIONS_INIT(&engine_options); /* cpu, built-in encoder */
     StylemarkEngine *engine = NULL;
     check(stylemark_engine_new(&engine_options, &engine), "stylemark_engine_new");
 

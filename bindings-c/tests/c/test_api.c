@@ -70,22 +70,50 @@ static void test_engine_and_version(void) {
     CHECK(strcmp(stylemark_version(), expected) == 0, "version %s", stylemark_version());
 
     StylemarkEngineOptions options;
-    stylemark_engine_options_init(&options);
+    STYLEMARK_ENGINE_OPTIONS_INIT(&options);
     CHECK(options.struct_size == sizeof options, "init fills struct_size");
     StylemarkEngine *bad = NULL;
     EXPECT_STATUS(stylemark_engine_new(&options, NULL), STYLEMARK_STATUS_NULL_POINTER, "engine");
     options.device = "tpu";
     EXPECT_STATUS(stylemark_engine_new(&options, &bad), STYLEMARK_STATUS_INVALID_OPTIONS, "tpu");
     CHECK(bad == NULL, "no engine on failure");
-    stylemark_engine_options_init(&options);
+    STYLEMARK_ENGINE_OPTIONS_INIT(&options);
     options.encoder = "/no/such/vgg19.safetensors";
     EXPECT_STATUS(stylemark_engine_new(&options, &bad), STYLEMARK_STATUS_WEIGHTS, "vgg19.safetensors");
-    stylemark_engine_options_init(&options);
+    STYLEMARK_ENGINE_OPTIONS_INIT(&options);
     options.struct_size = 8;
     EXPECT_STATUS(stylemark_engine_new(&options, &bad), STYLEMARK_STATUS_INVALID_ARGUMENT, "struct_size");
+    options.struct_size = sizeof options + 8;
+    EXPECT_STATUS(stylemark_engine_new(&options, &bad), STYLEMARK_STATUS_INVALID_ARGUMENT, "newer");
+
+    /* A program compiled against an older header, whose options end before the decoding
+       limits: init writes only its bytes (the canary after them survives, and valgrind
+       sees no write past them), and the engine takes the defaults for the rest. */
+    struct {
+        struct {
+            size_t struct_size;
+            const char *device;
+            const char *encoder;
+            const char *weights_format;
+            const uint8_t *weights;
+            size_t weights_len;
+        } options;
+        uint64_t canary;
+    } older;
+    older.canary = 0x5AFEC0DE5AFEC0DEull;
+    stylemark_engine_options_init((StylemarkEngineOptions *)&older.options, sizeof older.options);
+    CHECK(older.canary == 0x5AFEC0DE5AFEC0DEull, "init wrote past an older caller's struct");
+    CHECK(older.options.struct_size == sizeof older.options, "struct_size %zu",
+          older.options.struct_size);
+    CHECK(strcmp(older.options.device, "cpu") == 0, "an older caller gets the defaults");
+    StylemarkEngine *from_older = NULL;
+    EXPECT_STATUS(stylemark_engine_new((const StylemarkEngineOptions *)&older.options, &from_older),
+                  STYLEMARK_STATUS_OK, "");
+    CHECK(from_older != NULL, "an engine for an older caller");
+    stylemark_engine_free(from_older);
 
     /* Weights in memory are read on the first doodle: garbage fails there, clearly. */
-    stylemark_engine_options_init(&options);
+    STYLEMARK_ENGINE_OPTIONS_INIT(&options);
     const uint8_t junk[16] = "not a weights!!";
     options.weights = junk;
     options.weights_len = sizeof junk;
@@ -171,7 +199,7 @@ static void test_text_and_logo(void) {
     EXPECT_STATUS(stylemark_watermark_text(engine, &nothing, "Hi", NULL, NULL, &out, NULL),
                   STYLEMARK_STATUS_NULL_POINTER, "pixels");
     StylemarkEngineOptions small;
-    stylemark_engine_options_init(&small);
+    STYLEMARK_ENGINE_OPTIONS_INIT(&small);
     small.max_pixels = 1000;
     StylemarkEngine *limited = NULL;
     CHECK(stylemark_engine_new(&small, &limited) == STYLEMARK_STATUS_OK, "limited engine");
