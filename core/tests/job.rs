@@ -55,6 +55,10 @@ fn a_doodle_then_a_watermark_then_a_mark() {
 
 #[test]
 fn malformed_jobs_name_the_bad_field() {
+    let many_steps = format!(
+        r#"{{"steps": [{}]}}"#,
+        vec![r#"{"op": "mark_detect", "key": "k"}"#; stylemark::job::MAX_JOB_STEPS + 1].join(",")
+    );
     let cases = [
         (r#"{"steps": []}"#, "job.steps"),
         (r#"{"step": []}"#, "step"),
@@ -77,6 +81,8 @@ fn malformed_jobs_name_the_bad_field() {
             "output",
         ),
         ("not json", "job"),
+        // More steps than a job may have.
+        (many_steps.as_str(), "number of job steps"),
         // Too large for a `Duration`: an option error, not a panic.
         (
             r#"{"steps": [{"op": "doodle", "style": "s", "options": {"time_budget": 1e300}}]}"#,

@@ -96,6 +96,10 @@ pub struct StepReport {
     pub details: serde_json::Value,
 }
 
+/// The most steps a job may have: far more than a pipeline needs (paint, mark visibly,
+/// mark invisibly, read back), few enough that one request cannot queue unbounded work.
+pub const MAX_JOB_STEPS: usize = 16;
+
 impl Job {
     /// Parses a job from JSON; a malformed job is an error naming the bad field
     /// (`steps[1].options.opacity: ...`).
@@ -124,13 +128,22 @@ impl Job {
         Ok(job)
     }
 
-    /// Checks the parts that parsing cannot: at least one step, and every step's options.
+    /// Checks the parts that parsing cannot: at least one step and at most
+    /// [`MAX_JOB_STEPS`], and every step's options.
     pub fn validate(&self) -> Result<()> {
         if self.steps.is_empty() {
             return Err(Error::option(
                 "job.steps",
                 "is empty; give at least one step",
             ));
+        }
+        if self.steps.len() > MAX_JOB_STEPS {
+            return Err(Error::LimitExceeded {
+                what: "the number of job steps",
+                amount: self.steps.len() as u64,
+                limit: MAX_JOB_STEPS as u64,
+                fix: "split the work into several jobs",
+            });
         }
         for (index, step) in self.steps.iter().enumerate() {
             step.validate().map_err(|e| at_step(index, e))?;
