@@ -193,6 +193,15 @@ fn form_and_option_errors_name_the_field() {
 }
 
 #[test]
+fn a_form_with_too_many_parts_is_refused_without_parsing_each() {
+    let server = Server::start(&[]);
+    let empty: Vec<_> = (0..5000).map(|_| field("x", "")).collect();
+    let reply = server.post("/v1/watermark", &empty);
+    expect_error(&reply, 400, "bad_form", "at most 128");
+    assert_eq!(server.get("/healthz").status, 200);
+}
+
+#[test]
 fn bad_images_are_422_and_oversized_ones_413() {
     let server = Server::start(&[
         ("STYLEMARK_MAX_BODY_BYTES", "200000"),
