@@ -193,6 +193,22 @@ fn form_and_option_errors_name_the_field() {
 }
 
 #[test]
+fn heads_framed_ambiguously_are_400() {
+    let server = Server::start(&[]);
+    let heads: [&[u8]; 4] = [
+        b"GET /healthz HTTP/1.1\nHost: x\n\n",
+        b"GET /healthz HTTP/1.7\r\nHost: x\r\n\r\n",
+        b"POST /v1/watermark HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 9\r\n\r\nabcd",
+        b"POST /v1/watermark HTTP/1.1\r\nContent-Length : 4\r\n\r\nabcd",
+    ];
+    for head in heads {
+        let reply = send(server.port, head);
+        assert_eq!(reply.status, 400, "{}", String::from_utf8_lossy(head));
+    }
+    assert_eq!(server.get("/healthz").status, 200);
+}
+
+#[test]
 fn a_form_with_too_many_parts_is_refused_without_parsing_each() {
     let server = Server::start(&[]);
     let empty: Vec<_> = (0..5000).map(|_| field("x", "")).collect();

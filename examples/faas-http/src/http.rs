@@ -83,6 +83,13 @@ impl Connection {
                     format!("the request head is over {MAX_HEAD_BYTES} bytes"),
                 ));
             }
+            if !line.ends_with(b"\r\n") {
+                // A bare LF is read differently by different servers and proxies.
+                return Err(ReadError::Bad(
+                    400,
+                    "the request head's lines must end with CR LF".into(),
+                ));
+            }
             let line = String::from_utf8(line)
                 .map_err(|_| ReadError::Bad(400, "the request head is not UTF-8".into()))?;
             let line = line.trim_end_matches(['\r', '\n']).to_string();
@@ -142,16 +149,30 @@ fn parse_head(lines: &[String]) -> Result<Head, ReadError> {
     else {
         return Err(bad("the request line is not `METHOD /path HTTP/1.1`"));
     };
-    if !version.starts_with("HTTP/1.") {
+    if version != "HTTP/1.1" && version != "HTTP/1.0" {
         return Err(bad("only HTTP/1.0 and HTTP/1.1 are spoken here"));
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut headers = Vec::with_capacity(lines.len() - 1);
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(lines.len() - 1);
     for line in &lines[1..] {
         let (name, value) = line
             .split_once(':')
             .ok_or_else(|| bad("a header line has no `:`"))?;
-        headers.push((name.trim().to_string(), value.trim().to_string()));
+        // RFC 9112: no whitespace between a field name and its colon (a way to smuggle
+        // a second reading of the header past a proxy).
+        if name.is_empty() || name.contains(|c: char| c.is_whitespace()) {
+            return Err(bad(
+                "a header name is empty or has whitespace before its `:`",
+            ));
+        }
+        headers.push((name.to_string(), value.trim().to_string()));
+    }
+    let lengths = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .count();
+    if lengths > 1 {
+        return Err(bad("Content-Length is given more than once"));
     }
     Ok(Head {
         method: method.to_string(),
@@ -296,10 +317,29 @@ mod tests {
 
     #[test]
     fn malformed_heads_are_refused() {
-        for line in ["GET /", "GET / HTTP/2", "GET / HTTP/1.1 extra"] {
+        for line in [
+            "GET /",
+            "GET / HTTP/2",
+            "GET / HTTP/1.1 extra",
+            "GET / HTTP/1.7",
+        ] {
             assert!(
                 matches!(parse_head(&[line.to_string()]), Err(ReadError::Bad(400, _))),
                 "{line}"
+            );
+        }
+        // Framing a proxy could read another way: a second Content-Length, whitespace
+        // before a header's colon.
+        for headers in [
+            &["Content-Length: 4", "Content-Length: 40"][..],
+            &["Content-Length : 4"][..],
+            &[": value"][..],
+        ] {
+            let mut lines = vec!["POST /v1/watermark HTTP/1.1".to_string()];
+            lines.extend(headers.iter().map(|h| h.to_string()));
+            assert!(
+                matches!(parse_head(&lines), Err(ReadError::Bad(400, _))),
+                "{headers:?}"
             );
         }
     }
