@@ -209,6 +209,17 @@ fn heads_framed_ambiguously_are_400() {
 }
 
 #[test]
+fn the_mark_key_is_refused_in_the_url() {
+    let server = Server::start(&[]);
+    let reply = server.post(
+        "/v1/mark/detect?key=secret",
+        &[file("image", png(300, 300))],
+    );
+    let error = expect_error(&reply, 400, "invalid_options", "URL");
+    assert_eq!(error["field"], "key");
+}
+
+#[test]
 fn a_form_with_too_many_parts_is_refused_without_parsing_each() {
     let server = Server::start(&[]);
     let empty: Vec<_> = (0..5000).map(|_| field("x", "")).collect();

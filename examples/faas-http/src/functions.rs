@@ -309,8 +309,19 @@ fn read_form(app: &App, head: &Head, connection: &mut Connection) -> Result<Form
             None,
         ));
     }
+    let query = query_pairs(&head.query);
+    if query.iter().any(|(name, _)| name == "key") {
+        // URLs end up in access logs, proxies and browser history; a secret must not.
+        return Err((
+            invalid(
+                "key",
+                "the mark's key is a secret: send it as a form field, not in the URL",
+            ),
+            None,
+        ));
+    }
     let mut form = Form {
-        fields: query_pairs(&head.query),
+        fields: query,
         files: BTreeMap::new(),
     };
     for part in parts {
