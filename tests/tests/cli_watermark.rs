@@ -225,6 +225,14 @@ fn mark_detect_scans_directories_in_parallel_one_line_per_image() {
     let (code, stderr) = only(&[]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("give the images"), "{stderr}");
+    // A thread count out of range is a usage error, not a million threads.
+    for jobs in ["0", "1000000"] {
+        let (status, _, stderr) = run(stylemark()
+            .args(["mark", "detect", "--key", "scan key", "--jobs", jobs])
+            .arg(&dir));
+        assert_eq!(status.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("--jobs"), "{stderr}");
+    }
 }
 
 #[test]

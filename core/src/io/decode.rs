@@ -157,15 +157,7 @@ fn decode_checked(
     if format == ImageFormat::Gif {
         // The header's size is the logical screen; a frame may be far larger.
         for (width, height) in super::gif::frame_sizes(bytes) {
-            let pixels = u64::from(width) * u64::from(height);
-            if pixels > limits.max_pixels {
-                return Err(Error::TooManyPixels {
-                    width,
-                    height,
-                    pixels,
-                    limit: limits.max_pixels,
-                });
-            }
+            check_pixels(width, height, limits)?;
         }
     }
     if decoder.total_bytes() > limits.max_alloc_bytes {
@@ -190,10 +182,16 @@ fn decode_checked(
     Ok(image)
 }
 
-fn check_dimensions(width: u32, height: u32, limits: &DecodeLimits) -> Result<()> {
+/// Refuses an empty image, or one over `limits.max_pixels`.
+pub(super) fn check_dimensions(width: u32, height: u32, limits: &DecodeLimits) -> Result<()> {
     if width == 0 || height == 0 {
         return Err(Error::ZeroSizedImage { width, height });
     }
+    check_pixels(width, height, limits)
+}
+
+/// Refuses an image over `limits.max_pixels`.
+fn check_pixels(width: u32, height: u32, limits: &DecodeLimits) -> Result<()> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels {
         return Err(Error::TooManyPixels {

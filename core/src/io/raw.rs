@@ -27,18 +27,7 @@ pub fn from_raw(
     data: &[u8],
     limits: &DecodeLimits,
 ) -> Result<DynamicImage> {
-    if width == 0 || height == 0 {
-        return Err(Error::ZeroSizedImage { width, height });
-    }
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > limits.max_pixels {
-        return Err(Error::TooManyPixels {
-            width,
-            height,
-            pixels,
-            limit: limits.max_pixels,
-        });
-    }
+    super::decode::check_dimensions(width, height, limits)?;
     if !(1..=4).contains(&channels) {
         return Err(Error::InvalidRawImage(format!(
             "{channels} channels per pixel; use 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA)"

@@ -6,7 +6,7 @@ use image::DynamicImage;
 
 use rayon::prelude::*;
 
-use super::plane::{Plane, add_luma_of_row, samples_of};
+use super::plane::{Plane, luma_of_row, samples_of};
 
 /// The shorter side of the canonical resolution, in pixels.
 pub(crate) const CANONICAL_SHORT_SIDE: usize = 512;
@@ -156,7 +156,7 @@ pub(crate) struct BandSums {
 impl BandSums {
     /// Adds the luma of one row of pixels of `channels` samples each.
     pub fn add_pixels(&mut self, line: &[u8], channels: usize) {
-        add_luma_of_row(line, channels, &mut self.columns);
+        luma_of_row::<true>(line, channels, &mut self.columns);
     }
 
     /// Writes the band's block sums (`block` columns each) into its row of sums.

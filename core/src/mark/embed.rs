@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::canonical::{BlockSums, Canonical, detail};
 use super::detect::{Alignment, read_aligned};
 use super::layout::{CHIP, CHIPS_PER_SIDE, Layout, PAYLOAD_BITS, TILE};
-use super::plane::Plane;
+use super::plane::{Plane, samples_of};
 use super::{code, payload};
 use crate::{Error, Result};
 
@@ -271,7 +271,7 @@ impl Pattern<'_> {
         let squared_error: u64 = sums
             .rows_mut()
             .zip(samples_mut(&mut marked).par_chunks_mut(block * row_samples))
-            .zip(samples(image).par_chunks(block * row_samples))
+            .zip(samples_of(image).0.par_chunks(block * row_samples))
             .enumerate()
             .map(|(band, ((sums, targets), sources))| {
                 let mut buffers = RowBuffers {
@@ -392,17 +392,6 @@ fn blank_like(image: &DynamicImage) -> DynamicImage {
         DynamicImage::ImageLumaA8(_) => DynamicImage::new_luma_a8(width, height),
         DynamicImage::ImageRgba8(_) => DynamicImage::new_rgba8(width, height),
         _ => DynamicImage::new_rgb8(width, height),
-    }
-}
-
-/// The samples of an 8-bit image (see [`to_8bit`]).
-fn samples(image: &DynamicImage) -> &[u8] {
-    match image {
-        DynamicImage::ImageLuma8(buffer) => buffer,
-        DynamicImage::ImageLumaA8(buffer) => buffer,
-        DynamicImage::ImageRgb8(buffer) => buffer,
-        DynamicImage::ImageRgba8(buffer) => buffer,
-        _ => unreachable!("to_8bit leaves only 8-bit layouts"),
     }
 }
 

@@ -23,7 +23,7 @@ impl Plane {
                 .chunks_exact_mut(width)
                 .zip(samples.chunks_exact(width * channels))
             {
-                luma_of_row(line, channels, row);
+                luma_of_row::<false>(line, channels, row);
             }
         }
         Plane {
@@ -77,23 +77,14 @@ pub(crate) fn samples_of(image: &DynamicImage) -> (Cow<'_, [u8]>, usize) {
     }
 }
 
-/// The luma of one row of pixels of `channels` samples each (see [`samples_of`]).
-pub(crate) fn luma_of_row(line: &[u8], channels: usize, row: &mut [f32]) {
+/// The luma of one row of pixels of `channels` samples each (see [`samples_of`]),
+/// written to `row` or, with `ADD`, added to it.
+pub(crate) fn luma_of_row<const ADD: bool>(line: &[u8], channels: usize, row: &mut [f32]) {
     match channels {
-        1 => luma_row::<1, false>(line, row),
-        2 => luma_row::<2, false>(line, row),
-        3 => luma_row::<3, false>(line, row),
-        _ => luma_row::<4, false>(line, row),
-    }
-}
-
-/// Adds the luma of one row of pixels (see [`luma_of_row`]) to `sums`.
-pub(crate) fn add_luma_of_row(line: &[u8], channels: usize, sums: &mut [f32]) {
-    match channels {
-        1 => luma_row::<1, true>(line, sums),
-        2 => luma_row::<2, true>(line, sums),
-        3 => luma_row::<3, true>(line, sums),
-        _ => luma_row::<4, true>(line, sums),
+        1 => luma_row::<1, ADD>(line, row),
+        2 => luma_row::<2, ADD>(line, row),
+        3 => luma_row::<3, ADD>(line, row),
+        _ => luma_row::<4, ADD>(line, row),
     }
 }
 

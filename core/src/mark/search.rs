@@ -273,18 +273,26 @@ impl<'a> Grid<'a> {
 
 /// How many standard deviations `value` stands above the surface's mean.
 pub(crate) fn z_score(surface: &[f32], value: f32) -> f32 {
+    standardised(surface)(value)
+}
+
+/// A function giving how many standard deviations a value stands above the surface's mean
+/// (0 for a flat surface); the mean and deviation are computed once.
+fn standardised(surface: &[f32]) -> impl Fn(f32) -> f32 {
     let (mean, deviation) = crate::pixels::mean_and_deviation(surface.iter().copied());
-    if deviation <= 0.0 {
-        return 0.0;
+    move |value| {
+        if deviation <= 0.0 {
+            0.0
+        } else {
+            ((f64::from(value) - mean) / deviation) as f32
+        }
     }
-    ((f64::from(value) - mean) / deviation) as f32
 }
 
 /// The `count` highest peaks of a `side` x `side` correlation surface as `(z, dx, dy)`, at
 /// least `apart` cells from each other (wrapping), so the slopes of one peak are not
 /// counted as others.
 fn strongest(surface: &[f32], side: usize, apart: usize, count: usize) -> Vec<(f32, usize, usize)> {
-    let (mean, deviation) = crate::pixels::mean_and_deviation(surface.iter().copied());
     let near = |a: usize, b: usize| {
         let d = |p: usize, q: usize| {
             let d = p.abs_diff(q);
@@ -302,13 +310,7 @@ fn strongest(surface: &[f32], side: usize, apart: usize, count: usize) -> Vec<(f
             None => break,
         }
     }
-    let z = |value: f32| {
-        if deviation <= 0.0 {
-            0.0
-        } else {
-            ((f64::from(value) - mean) / deviation) as f32
-        }
-    };
+    let z = standardised(surface);
     chosen
         .into_iter()
         .map(|i| (z(surface[i]), i % side, i / side))

@@ -65,9 +65,9 @@ pub(crate) struct DetectArgs {
     /// Look into the subdirectories of directories too.
     #[arg(long, short)]
     pub(crate) recursive: bool,
-    /// Images read at once (default: one per core).
-    #[arg(long, short)]
-    pub(crate) jobs: Option<usize>,
+    /// Images read at once, 1 to 256 (default: one per core).
+    #[arg(long, short, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) jobs: Option<u16>,
 }
 
 pub fn run(args: MarkArgs) -> Result<ExitCode> {

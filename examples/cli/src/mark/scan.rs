@@ -46,7 +46,7 @@ pub fn run(args: DetectArgs) -> ExitCode {
     };
     let outcome = match args.jobs {
         Some(jobs) => rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
+            .num_threads(usize::from(jobs))
             .build()
             .map_err(|e| Error::Internal(format!("could not start {jobs} threads: {e}")))
             .and_then(|pool| pool.install(scanned)),
