@@ -110,6 +110,22 @@ pub enum Error {
         fix: &'static str,
     },
 
+    /// A job step would start after the job's deadline (its `time_budget`, or the
+    /// deadline given to [`Job::run_until`](crate::job::Job::run_until)).
+    #[error(
+        "job.steps[{step}] ({op}) would start {spent_ms} ms into the job, past its time budget of {budget_ms} ms; raise the time budget (the job's `time_budget`; over HTTP, STYLEMARK_TIMEOUT_S), give the doodle steps smaller budgets, or split the job"
+    )]
+    JobOutOfTime {
+        /// The step's index.
+        step: usize,
+        /// The step's `op`.
+        op: &'static str,
+        /// Milliseconds since the job started.
+        spent_ms: u64,
+        /// Milliseconds the job had.
+        budget_ms: u64,
+    },
+
     /// Decoding would need more memory than [`DecodeLimits::max_alloc_bytes`](crate::io::DecodeLimits).
     #[error(
         "decoding the {format} image needs more than the allowed {limit} bytes of memory; \
@@ -400,7 +416,8 @@ impl Error {
             Error::InputTooLarge { .. }
             | Error::TooManyPixels { .. }
             | Error::AllocationLimit { .. }
-            | Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
+            | Error::LimitExceeded { .. }
+            | Error::JobOutOfTime { .. } => ErrorKind::LimitExceeded,
             Error::ImageTooSmallForMark { .. } | Error::MarkWouldNotSurvive { .. } => {
                 ErrorKind::InvalidImage
             }

@@ -53,6 +53,38 @@ fn a_doodle_then_a_watermark_then_a_mark() {
     assert_eq!(&outcome.encoded().unwrap()[8..12], b"WEBP");
 }
 
+/// The job's `time_budget` covers every step: six doodles that would each paint for a
+/// minute share one second, and what is left when a step would start is checked.
+#[test]
+fn the_job_time_budget_covers_every_step() {
+    let scene = demo_scene(48, 36, 5);
+    let mut inputs = JobInputs::default();
+    inputs
+        .images
+        .insert("style".into(), DynamicImage::ImageRgb8(scene.style.clone()));
+    let doodle = r#"{"op": "doodle", "style": "style", "output_size": [48, 36],
+        "options": {"method": "optimize", "phases": 1, "iterations": 1000000, "time_budget": 60}}"#;
+    let steps = [doodle; 6].join(", ");
+    let job = Job::from_json(&format!(r#"{{"time_budget": 1.0, "steps": [{steps}]}}"#)).unwrap();
+    assert_eq!(job.time_budget, Some(std::time::Duration::from_secs(1)));
+    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
+    let error = job.run(&inputs, Some(&engine)).unwrap_err();
+    assert_eq!(error.kind(), stylemark::ErrorKind::LimitExceeded, "{error}");
+    // The first doodle painted until the job's deadline; a later step could not start.
+    let message = error.to_string();
+    assert!(
+        message.contains("steps[") && !message.contains("steps[0]") && message.contains("time"),
+        "{message}"
+    );
+
+    // One doodle: capped by what is left of the job's budget, not its own 60 s.
+    let one = Job::from_json(&format!(r#"{{"time_budget": 0.5, "steps": [{doodle}]}}"#)).unwrap();
+    let outcome = one.run(&inputs, Some(&engine)).unwrap();
+    let report = &outcome.steps[0].details;
+    assert_eq!(report["status"], "time_budget_exhausted");
+    assert!(outcome.steps[0].seconds < 30.0, "{report}");
+}
+
 #[test]
 fn malformed_jobs_name_the_bad_field() {
     let many_steps = format!(
@@ -86,6 +118,10 @@ fn malformed_jobs_name_the_bad_field() {
         // Too large for a `Duration`: an option error, not a panic.
         (
             r#"{"steps": [{"op": "doodle", "style": "s", "options": {"time_budget": 1e300}}]}"#,
+            "time_budget",
+        ),
+        (
+            r#"{"time_budget": -1, "steps": [{"op": "mark_detect", "key": "k"}]}"#,
             "time_budget",
         ),
     ];

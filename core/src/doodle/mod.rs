@@ -50,6 +50,7 @@ mod request;
 pub use engine::{DoodleOutcome, EncoderSpec, Engine};
 pub use lazy::{EncoderSource, LazyEngine};
 pub use observe::{CancelToken, Frame, FrameFn, Losses, Observer, Progress, ProgressFn, RunStatus};
+pub(crate) use options::optional_seconds;
 pub use options::{DoodleOptions, MAX_TIME_BUDGET_SECONDS, Method, Optimizer, Seed, time_budget};
 pub use report::{PhaseReport, Report};
 pub use request::{DoodleRequest, Mode};

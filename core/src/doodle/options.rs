@@ -451,7 +451,7 @@ pub fn time_budget(seconds: f64, name: &str) -> crate::Result<Duration> {
 }
 
 /// Serialises an optional duration as seconds (a JSON number), as the job format uses.
-mod optional_seconds {
+pub(crate) mod optional_seconds {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};

@@ -161,6 +161,7 @@ impl Job {
             input,
             steps: vec![step],
             output: output_format(&fields)?,
+            time_budget: None,
         })
     }
 }

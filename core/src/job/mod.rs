@@ -33,6 +33,7 @@ mod fields;
 mod step;
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,16 @@ pub struct Job {
     /// How the final image is encoded. Default PNG.
     #[serde(default = "default_output")]
     pub output: OutputFormat,
+    /// Seconds the whole job may take (JSON `time_budget`; every step, and whatever the
+    /// caller counts before [`Job::run_until`]). A doodle step paints at most until it
+    /// runs out (returning its best image), and a step that would start after it is an
+    /// error; unset: no job-wide limit (a doodle's own `time_budget` still applies).
+    #[serde(
+        default,
+        with = "crate::doodle::optional_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub time_budget: Option<Duration>,
 }
 
 fn default_output() -> OutputFormat {
@@ -182,16 +193,60 @@ impl Job {
         engine: Option<&Engine>,
         cancel: &CancelToken,
     ) -> Result<JobOutcome> {
+        let deadline = self.time_budget.map(|budget| Instant::now() + budget);
+        self.run_until(inputs, engine, cancel, deadline)
+    }
+
+    /// [`run_with_cancel`](Self::run_with_cancel) against a deadline that may have started
+    /// before the job (a server's request deadline, which counts reading and decoding the
+    /// upload): doodle steps paint at most until it, and a step that would start after it
+    /// is a [`LimitExceeded`](Error::LimitExceeded) error naming the step. The job's own
+    /// `time_budget`, when earlier, still applies.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use stylemark::doodle::CancelToken;
+    /// use stylemark::job::{Job, JobInputs};
+    ///
+    /// let job = Job::from_json(r#"{"input": "photo", "steps": [{"op": "mark_detect", "key": "k"}]}"#)?;
+    /// let mut inputs = JobInputs::default();
+    /// inputs.images.insert("photo".into(), stylemark::samples::photo(64, 48, 1));
+    /// let past = Instant::now() - Duration::from_millis(1);
+    /// let err = job.run_until(&inputs, None, &CancelToken::new(), Some(past)).unwrap_err();
+    /// assert_eq!(err.kind(), stylemark::ErrorKind::LimitExceeded);
+    /// assert!(err.to_string().contains("steps[0]"), "{err}");
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    pub fn run_until(
+        &self,
+        inputs: &JobInputs,
+        engine: Option<&Engine>,
+        cancel: &CancelToken,
+        deadline: Option<Instant>,
+    ) -> Result<JobOutcome> {
         self.validate()?;
+        let job_started = Instant::now();
+        let own = self.time_budget.map(|budget| job_started + budget);
+        let deadline = match (deadline, own) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let mut image = match &self.input {
             Some(name) => Some(step::image_named(inputs, name, "job.input")?.clone()),
             None => None,
         };
         let mut reports = Vec::with_capacity(self.steps.len());
         for (index, step) in self.steps.iter().enumerate() {
-            let started = std::time::Instant::now();
+            let started = Instant::now();
+            let time_left = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(started) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Err(out_of_time(index, step, job_started, deadline)),
+                },
+                None => None,
+            };
             let (next, details) = step
-                .run(image.as_ref(), inputs, engine, cancel)
+                .run(image.as_ref(), inputs, engine, cancel, time_left)
                 .map_err(|e| at_step(index, e))?;
             if let Some(next) = next {
                 image = Some(next);
@@ -207,6 +262,17 @@ impl Job {
             steps: reports,
             output: self.output,
         })
+    }
+}
+
+/// The error for a step that would start after the job's deadline.
+fn out_of_time(index: usize, step: &Step, job_started: Instant, deadline: Instant) -> Error {
+    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    Error::JobOutOfTime {
+        step: index,
+        op: step.op(),
+        spent_ms: millis(job_started.elapsed()),
+        budget_ms: millis(deadline.saturating_duration_since(job_started)),
     }
 }
 

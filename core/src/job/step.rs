@@ -1,5 +1,7 @@
 //! The operations a job chains.
 
+use std::time::Duration;
+
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -108,6 +110,7 @@ impl Step {
         inputs: &JobInputs,
         engine: Option<&Engine>,
         cancel: &CancelToken,
+        time_left: Option<Duration>,
     ) -> Result<(Option<DynamicImage>, Value)> {
         let needs_image = || {
             current.ok_or_else(|| {
@@ -150,9 +153,14 @@ impl Step {
                     .map(|n| named(n, "content_map"))
                     .transpose()?;
                 request.output_size = *output_size;
+                let mut options = options.clone();
+                if let Some(left) = time_left {
+                    options.time_budget =
+                        Some(options.time_budget.map_or(left, |own| own.min(left)));
+                }
                 let outcome = engine.doodle(
                     &request,
-                    options,
+                    &options,
                     Observer::default().cancel_token(cancel.clone()),
                 )?;
                 let details = outcome.report_json();
