@@ -242,7 +242,8 @@ impl Reply {
     }
 }
 
-/// Sends raw bytes and reads the response until the server closes the connection.
+/// Sends raw bytes and reads one response (by its Content-Length, else until the server
+/// closes the connection).
 pub fn send(port: u16, raw: &[u8]) -> Reply {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
@@ -254,14 +255,21 @@ pub fn send(port: u16, raw: &[u8]) -> Reply {
     read_reply(&mut stream)
 }
 
-/// Reads a whole response from a stream.
+/// Reads one response from a stream: the head, then as many body bytes as its
+/// Content-Length says (the connection stays open, HTTP/1.1 keep-alive), or everything
+/// until the server closes when it gives none.
 pub fn read_reply(stream: &mut TcpStream) -> Reply {
     let mut bytes = Vec::new();
-    let _ = stream.read_to_end(&mut bytes);
-    let split = bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(&bytes)));
+    let mut chunk = [0u8; 64 * 1024];
+    let split = loop {
+        if let Some(split) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            break split;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => panic!("no response head in {:?}", String::from_utf8_lossy(&bytes)),
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+        }
+    };
     let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or("");
@@ -274,18 +282,28 @@ pub fn read_reply(stream: &mut TcpStream) -> Reply {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
-    let body = bytes[split + 4..].to_vec();
-    let reply = Reply {
+    let mut body = bytes[split + 4..].to_vec();
+    let length = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.parse::<usize>().expect("a numeric Content-Length"));
+    match length {
+        Some(length) => {
+            while body.len() < length {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => body.extend_from_slice(&chunk[..n]),
+                }
+            }
+            assert_eq!(length, body.len(), "Content-Length matches the body");
+        }
+        None => {
+            let _ = stream.read_to_end(&mut body);
+        }
+    }
+    Reply {
         status,
         headers,
         body,
-    };
-    if let Some(length) = reply.header("content-length") {
-        assert_eq!(
-            length.parse::<usize>().unwrap(),
-            reply.body.len(),
-            "Content-Length matches the body"
-        );
     }
-    reply
 }

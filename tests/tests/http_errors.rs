@@ -52,26 +52,32 @@ fn routing_and_protocol_errors() {
     // A wrong path with a large body still gets its answer (the body is drained, not reset).
     let big_to_nowhere = server.post("/v1/nowhere", &[file("image", vec![7u8; 300_000])]);
     expect_error(&big_to_nowhere, 404, "not_found", "/v1/nowhere");
+    // Malformed heads are answered by hyper itself, before any function sees them.
     let garbage = send(server.port, b"HELLO\r\n\r\n");
-    expect_error(&garbage, 400, "bad_request", "request line");
+    assert_eq!(garbage.status, 400);
     let huge_head = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));
-    expect_error(
-        &send(server.port, huge_head.as_bytes()),
-        431,
-        "bad_request",
-        "bytes",
-    );
+    assert_eq!(send(server.port, huge_head.as_bytes()).status, 431);
 
+    // HTTP/1.1 without a Content-Length or chunked framing has an empty body.
     let no_length = send(
         server.port,
         b"POST /v1/watermark HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=x\r\n\r\n",
     );
-    expect_error(&no_length, 411, "length_required", "Content-Length");
-    let chunked = send(
-        server.port,
-        b"POST /v1/watermark HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-    );
-    expect_error(&chunked, 411, "length_required", "chunked");
+    expect_error(&no_length, 400, "bad_form", "form");
+    // A chunked upload (what a streaming client sends) is read like any other.
+    let (content_type, body) = multipart(&[file("image", png(200, 150)), field("text", "x")]);
+    let mut chunked =
+        format!("POST /v1/watermark HTTP/1.1\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .into_bytes();
+    for piece in body.chunks(700) {
+        chunked.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend_from_slice(piece);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let reply = send(server.port, &chunked);
+    reply.expect_status(200);
+    assert!(reply.header("content-type").unwrap().starts_with("image/"));
     let json_body = send(
         server.port,
         b"POST /v1/watermark HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
@@ -195,8 +201,8 @@ fn form_and_option_errors_name_the_field() {
 #[test]
 fn heads_framed_ambiguously_are_400() {
     let server = Server::start(&[]);
-    let heads: [&[u8]; 4] = [
-        b"GET /healthz HTTP/1.1\nHost: x\n\n",
+    // (A bare LF as a line end is read as CR LF, as RFC 9112 allows and hyper does.)
+    let heads: [&[u8]; 3] = [
         b"GET /healthz HTTP/1.7\r\nHost: x\r\n\r\n",
         b"POST /v1/watermark HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 9\r\n\r\nabcd",
         b"POST /v1/watermark HTTP/1.1\r\nContent-Length : 4\r\n\r\nabcd",

@@ -1,21 +1,32 @@
-//! The function's state and the life of one connection: read the request, route it, take
-//! a slot, answer, count and log.
+//! The function's state and the life of one request: route it, read its form, take a
+//! slot, run it on the blocking pool, answer, count and log.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Incoming};
+use hyper::{Request, http};
 use stylemark::doodle::{CancelToken, Engine};
 
 use crate::config::Config;
+use crate::form::{self, UploadBudget};
 use crate::functions::{self, Function, Problem};
-use crate::http::{Connection, Head, ReadError, Response};
+use crate::http::{Response, query_pairs};
 use crate::log;
 use crate::page;
 use crate::stats::{Outcome, Stats};
 
-/// Everything the connection threads share.
+/// After an early answer (404, 413, 429), this much of an unread body is drained so the
+/// client sees the answer instead of a reset connection; past it the connection closes.
+const MAX_DRAIN_BYTES: usize = 1 << 20;
+/// How long draining may take.
+const DRAIN_TIME: Duration = Duration::from_millis(500);
+
+/// Everything the connections share.
 pub struct App {
     pub config: Config,
     pub engine: Arc<Engine>,
@@ -25,7 +36,9 @@ pub struct App {
     /// Cancels every running doodle (they answer with their best image) when the
     /// shutdown grace period is about to end.
     pub cancel: CancelToken,
-    busy: AtomicUsize,
+    /// Bytes all uploads in flight may hold.
+    pub uploads: UploadBudget,
+    busy: Arc<AtomicUsize>,
     next_id: AtomicU64,
 }
 
@@ -41,63 +54,39 @@ impl App {
     /// The state for `config`, painting with `engine`.
     pub fn new(config: Config, engine: Arc<Engine>) -> Self {
         App {
+            uploads: UploadBudget::new(config.max_upload_bytes),
             config,
             engine,
             stats: Stats::default(),
             stopping: AtomicBool::new(false),
             cancel: CancelToken::new(),
-            busy: AtomicUsize::new(0),
+            busy: Arc::new(AtomicUsize::new(0)),
             next_id: AtomicU64::new(1),
         }
     }
 
-    /// Serves one connection to its end. Never panics: a bug in a function becomes a 500.
-    pub fn serve(&self, mut connection: Connection) {
+    /// Answers one request. Never fails and never panics: a bug in a function becomes a
+    /// 500 whose message does not leak the panic (the log has it).
+    pub async fn handle(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+    ) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
         let started = Instant::now();
-        let head = match connection.read_head() {
-            Ok(head) => head,
-            Err(ReadError::Gone) => return,
-            Err(ReadError::Bad(status, reason)) => {
-                let id = self.request_id(None);
-                let problem = Problem::new(status, "bad_request", reason);
-                let response = self.finish_response(problem.response(&id), &id);
-                log_request(
-                    &id,
-                    "-",
-                    "-",
-                    response.status,
-                    started,
-                    &Record {
-                        function: None,
-                        outcome: Outcome::ClientError,
-                        cpu_seconds: 0.0,
-                        error: Some(problem.message),
-                    },
-                );
-                connection.respond(&response, 0);
-                return;
-            }
-        };
-        let id = self.request_id(head.header("x-request-id"));
-        let (response, unread, record) = match Function::route(&head.method, &head.path) {
-            Ok(Some(function)) => self.call(function, &head, &mut connection, started, &id),
-            Ok(None) => (self.resource(&head, &id), 0, Record::plain()),
+        let (head, mut body) = request.into_parts();
+        let path = head.uri.path().to_string();
+        let method = head.method.as_str().to_string();
+        let server_id = self.new_id();
+        let id = request_id(header(&head, "x-request-id"), &server_id);
+        let (response, record) = match Function::route(&method, &path) {
+            Ok(Some(function)) => self.call(function, &head, &mut body, started, &id).await,
+            Ok(None) => (self.resource(&method, &path, &id), Record::plain()),
             Err(problem) => {
-                let error = Some(problem.message.clone());
-                (
-                    problem.response(&id),
-                    declared_length(&head),
-                    Record {
-                        error,
-                        outcome: Outcome::ClientError,
-                        ..Record::plain()
-                    },
-                )
+                let record = Record::client_error(None, &problem);
+                (problem.response(&id), record)
             }
         };
+        drain(&head, &mut body).await;
         let response = self.finish_response(response, &id);
-        let status = response.status;
-        connection.respond(&response, unread);
         if let Some(function) = record.function {
             self.stats.record(
                 function,
@@ -106,66 +95,89 @@ impl App {
                 record.cpu_seconds,
             );
         }
-        log_request(&id, &head.method, &head.path, status, started, &record);
+        log_request(
+            &id,
+            &server_id,
+            &method,
+            &path,
+            response.status,
+            started,
+            &record,
+        );
+        Ok(response.into_hyper())
     }
 
-    /// Runs a function if a slot is free; returns the response, the bytes of body left
-    /// unread, and what to record.
-    fn call(
-        &self,
+    /// Reads the form, then runs `function` on the blocking pool if a slot is free.
+    async fn call(
+        self: &Arc<Self>,
         function: Function,
-        head: &Head,
-        connection: &mut Connection,
+        head: &http::request::Parts,
+        body: &mut Incoming,
         started: Instant,
         id: &str,
-    ) -> (Response, u64, Record) {
-        let declared = declared_length(head);
-        let rejected = |problem: Problem, response: Response| {
-            let error = Some(problem.message);
-            (
-                response,
-                declared,
-                Record {
-                    function: Some(function.name()),
-                    outcome: Outcome::Rejected,
-                    cpu_seconds: 0.0,
-                    error,
-                },
-            )
+    ) -> (Response, Record) {
+        let refused = |problem: Problem| {
+            let record = Record::client_error(Some(function.name()), &problem);
+            (problem.response(id), record)
+        };
+        let rejected = |problem: Problem| {
+            let mut record = Record::client_error(Some(function.name()), &problem);
+            record.outcome = Outcome::Rejected;
+            (problem.response(id), record)
         };
         if self.stopping.load(Ordering::SeqCst) {
-            let problem = Problem::new(503, "stopping", "the function is shutting down; retry");
-            let response = problem.response(id).header("Retry-After", "1");
-            return rejected(problem, response);
+            return rejected(
+                Problem::new(503, "stopping", "the function is shutting down; retry")
+                    .retry_after(1),
+            );
         }
-        let Some(_slot) = self.try_take_slot() else {
+        let form = match self.read_form(head, body, started).await {
+            Ok(form) => form,
+            Err(problem) if problem.status == 503 => return rejected(problem),
+            Err(problem) => return refused(problem),
+        };
+        let Some(slot) = self.try_take_slot() else {
             let retry = self
                 .stats
                 .median_latency(function.name())
                 .map_or(1, |s| s.ceil().clamp(1.0, 60.0) as u64);
-            let problem = Problem::new(
-                429,
-                "busy",
-                format!(
-                    "all {} slots are busy; retry after {retry} s",
-                    self.config.concurrency
-                ),
+            return rejected(
+                Problem::new(
+                    429,
+                    "busy",
+                    format!(
+                        "all {} slots are busy; retry after {retry} s",
+                        self.config.concurrency
+                    ),
+                )
+                .retry_after(retry),
             );
-            let response = problem
-                .response(id)
-                .header("Retry-After", retry.to_string());
-            return rejected(problem, response);
         };
-        let claim = self.stats.begin();
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            functions::run(self, function, head, connection, started)
-        }))
-        .unwrap_or_else(|panic| Err((Problem::from(stylemark::Error::from_panic(&*panic)), None)));
-        let cpu_seconds = self.stats.finish(claim);
+        let accepts_json = header(head, "accept").is_some_and(|a| a.contains("application/json"));
+        let app = self.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let claim = app.stats.begin();
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                functions::run(&app, function, form, accepts_json, started)
+            }))
+            .unwrap_or_else(|panic| Err(Problem::from(stylemark::Error::from_panic(&*panic))));
+            (result, app.stats.finish(claim))
+        });
+        let (result, cpu_seconds) = match work.await {
+            Ok(done) => done,
+            Err(join) => (
+                Err(Problem::new(
+                    500,
+                    "internal",
+                    format!("the work stopped: {join}"),
+                )),
+                0.0,
+            ),
+        };
         match result {
             Ok(done) => (
                 done.response,
-                0,
                 Record {
                     function: Some(function.name()),
                     outcome: if done.timed_out {
@@ -177,43 +189,75 @@ impl App {
                     error: None,
                 },
             ),
-            Err((problem, unread)) => {
-                let outcome = if problem.status >= 500 {
-                    Outcome::Failure
-                } else {
-                    Outcome::ClientError
-                };
-                let error = Some(problem.message.clone());
-                (
-                    problem.response(id),
-                    unread.unwrap_or(0),
-                    Record {
-                        function: Some(function.name()),
-                        outcome,
-                        cpu_seconds,
-                        error,
-                    },
-                )
+            Err(problem) => {
+                let mut record = Record::client_error(Some(function.name()), &problem);
+                record.cpu_seconds = cpu_seconds;
+                (problem.response(id), record)
             }
         }
     }
 
+    /// The request's form, read within what is left of the whole-request deadline
+    /// (`STYLEMARK_READ_TIMEOUT_S`, from the first byte of the head): a client that
+    /// trickles its body is cut off, however steadily it sends.
+    async fn read_form(
+        &self,
+        head: &http::request::Parts,
+        body: &mut Incoming,
+        started: Instant,
+    ) -> Result<form::Form, Problem> {
+        let limit = self.config.max_body_bytes;
+        if let Some(length) = body.size_hint().exact().filter(|&l| l > limit) {
+            return Err(Problem::new(
+                413,
+                "body_too_large",
+                format!(
+                    "the body is {length} bytes; this function takes at most {limit} (STYLEMARK_MAX_BODY_BYTES)"
+                ),
+            ));
+        }
+        let boundary = form::boundary(header(head, "content-type"))
+            .map_err(|reason| Problem::new(415, "unsupported_media_type", reason))?;
+        let query = query_pairs(head.uri.query().unwrap_or(""));
+        if query.iter().any(|(name, _)| name == "key") {
+            // URLs end up in access logs, proxies and browser history; a secret must not.
+            return Err(stylemark::Error::option(
+                "key",
+                "the mark's key is a secret: send it as a form field, not in the URL",
+            )
+            .into());
+        }
+        let deadline = tokio::time::Instant::from_std(started + self.config.read_timeout);
+        let reading = form::read(body, boundary, query, limit, &self.uploads);
+        match tokio::time::timeout_at(deadline, reading).await {
+            Ok(form) => form,
+            Err(_) => Err(Problem::new(
+                408,
+                "body_incomplete",
+                format!(
+                    "the request did not arrive within {} s (STYLEMARK_READ_TIMEOUT_S)",
+                    self.config.read_timeout.as_secs_f64()
+                ),
+            )),
+        }
+    }
+
     /// The page, health and statistics: no slot, no body.
-    fn resource(&self, head: &Head, id: &str) -> Response {
-        match (head.method.as_str(), head.path.as_str()) {
+    fn resource(&self, method: &str, path: &str, id: &str) -> Response {
+        match (method, path) {
             ("OPTIONS", _) => Response::new(204, "text/plain", Vec::new()),
             (_, "/healthz") => {
+                // Liveness and load only: the settings, device and encoder are in the
+                // start-up log line, not for anonymous clients.
                 let stopping = self.stopping.load(Ordering::SeqCst);
                 Response::json(
                     if stopping { 503 } else { 200 },
                     &serde_json::json!({
                         "status": if stopping { "stopping" } else { "ok" },
-                        "device": self.engine.device().description(),
-                        "encoder": self.engine.encoder().describe(),
                         "busy": self.busy.load(Ordering::SeqCst),
-                        "settings": self.config.summary(),
                     }),
                 )
+                .header("Cache-Control", "no-store")
             }
             (_, "/v1/stats") => {
                 Response::json(200, &self.stats.to_json()).header("Cache-Control", "no-store")
@@ -233,30 +277,26 @@ impl App {
                 .header("Access-Control-Allow-Headers", "Content-Type, X-Request-Id")
                 .header("Access-Control-Expose-Headers", functions::EXPOSED_HEADERS)
                 .header("Access-Control-Max-Age", "600");
+            if self.config.allow_origin != "*" {
+                response = response.header("Vary", "Origin");
+            }
         }
         response
     }
 
-    /// A slot of `STYLEMARK_CONCURRENCY`, released when the guard drops.
-    fn try_take_slot(&self) -> Option<Slot<'_>> {
+    /// A slot of `STYLEMARK_CONCURRENCY`, released when the guard drops (on the blocking
+    /// thread, once the work is done, even if the client has gone).
+    fn try_take_slot(&self) -> Option<Slot> {
         self.busy
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |busy| {
                 (busy < self.config.concurrency).then_some(busy + 1)
             })
             .ok()
-            .map(|_| Slot(&self.busy))
+            .map(|_| Slot(self.busy.clone()))
     }
 
-    /// The caller's `X-Request-Id` when it is sane, else a new one.
-    fn request_id(&self, given: Option<&str>) -> String {
-        if let Some(id) = given.filter(|id| {
-            (1..=128).contains(&id.len())
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
-        }) {
-            return id.to_string();
-        }
+    /// An id no other request of this process has.
+    fn new_id(&self) -> String {
         format!(
             "{:x}-{:06x}",
             std::process::id(),
@@ -265,16 +305,48 @@ impl App {
     }
 }
 
-/// The body length a request announced (0 when none), to drain when answering early.
-fn declared_length(head: &Head) -> u64 {
-    head.header("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(0)
+/// The caller's `X-Request-Id` when it is sane (so a platform's trace carries on through
+/// the answer and the log), else the server's own id. A client can choose the former,
+/// so every log line also has `server_request_id`, unique per request.
+fn request_id(given: Option<&str>, server_id: &str) -> String {
+    given
+        .filter(|id| {
+            (1..=128).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        })
+        .unwrap_or(server_id)
+        .to_string()
 }
 
-struct Slot<'a>(&'a AtomicUsize);
+/// A header's value, when it is text.
+fn header<'a>(head: &'a http::request::Parts, name: &str) -> Option<&'a str> {
+    head.headers.get(name).and_then(|v| v.to_str().ok())
+}
 
-impl Drop for Slot<'_> {
+/// Reads and drops what is left of a body answered early (at most [`MAX_DRAIN_BYTES`]
+/// for [`DRAIN_TIME`]), so the client reads the answer instead of a reset. A client
+/// waiting for `100 Continue` is not invited to send a body that would be thrown away.
+async fn drain(head: &http::request::Parts, body: &mut Incoming) {
+    if body.is_end_stream() || header(head, "expect").is_some() {
+        return;
+    }
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut drained = 0;
+        while drained < MAX_DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => drained += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
+        }
+    })
+    .await;
+}
+
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
@@ -289,26 +361,47 @@ impl Record {
             error: None,
         }
     }
+
+    /// A refusal (4xx) or failure (5xx), with what went wrong for the log.
+    fn client_error(function: Option<&'static str>, problem: &Problem) -> Self {
+        Record {
+            function,
+            outcome: if problem.status >= 500 {
+                Outcome::Failure
+            } else {
+                Outcome::ClientError
+            },
+            cpu_seconds: 0.0,
+            error: Some(problem.log_message().to_string()),
+        }
+    }
 }
 
-fn log_request(id: &str, method: &str, path: &str, status: u16, started: Instant, record: &Record) {
+fn log_request(
+    id: &str,
+    server_id: &str,
+    method: &str,
+    path: &str,
+    status: u16,
+    started: Instant,
+    record: &Record,
+) {
     let severity = match record.outcome {
         Outcome::Failure => "ERROR",
         Outcome::Timeout | Outcome::Rejected => "WARNING",
         _ => "INFO",
     };
-    log::line(
-        severity,
-        serde_json::json!({
-            "request_id": id,
-            "method": method,
-            "path": path,
-            "function": record.function,
-            "status": status,
-            "outcome": record.outcome.name(),
-            "duration_ms": (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
-            "cpu_ms": (record.cpu_seconds * 1000.0 * 10.0).round() / 10.0,
-            "error": record.error,
-        }),
-    );
+    let line = serde_json::json!({
+        "request_id": id,
+        "server_request_id": server_id,
+        "method": method,
+        "path": path,
+        "function": record.function,
+        "status": status,
+        "outcome": record.outcome.name(),
+        "duration_ms": (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
+        "cpu_ms": (record.cpu_seconds * 1000.0 * 10.0).round() / 10.0,
+        "error": record.error,
+    });
+    log::line(severity, line);
 }

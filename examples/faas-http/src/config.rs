@@ -22,6 +22,16 @@ pub struct Config {
     pub max_pixels: u64,
     /// `STYLEMARK_MAX_BODY_BYTES`: largest request body, default 32 MiB.
     pub max_body_bytes: u64,
+    /// `STYLEMARK_MAX_UPLOAD_BYTES`: bytes all request bodies being read or worked on may
+    /// hold together, default 256 MiB (eight full bodies); an upload past it gets 503.
+    pub max_upload_bytes: u64,
+    /// `STYLEMARK_MAX_CONNECTIONS`: open connections; more are answered 503 and closed at
+    /// once, default 512.
+    pub max_connections: usize,
+    /// `STYLEMARK_READ_TIMEOUT_S`: how long a client may take to send a whole request,
+    /// head and body, default 30 s (however steadily it trickles); the head alone must
+    /// come within 10 s, or a third of this when smaller.
+    pub read_timeout: Duration,
     /// `STYLEMARK_TIMEOUT_S`: time budget of one request, default 60 s. A doodle still
     /// running then returns its best image so far.
     pub timeout: Duration,
@@ -40,8 +50,9 @@ pub struct Config {
     /// 10 s (Cloud Run's; Kubernetes gives 30). Doodles are cancelled shortly before it
     /// ends, so they still answer with their best image.
     pub grace: Duration,
-    /// `STYLEMARK_ALLOW_ORIGIN`: the CORS origin allowed to call the API from a browser,
-    /// default `*` (the API uses no cookies); empty disables CORS headers.
+    /// `STYLEMARK_ALLOW_ORIGIN`: the CORS origin allowed to call the API from pages of
+    /// another origin (`https://app.example`, or `*` for any), default none: the
+    /// function's own page is same-origin and needs no CORS headers.
     pub allow_origin: String,
 }
 
@@ -86,6 +97,13 @@ impl Config {
             )? as u64,
             max_body_bytes: number("STYLEMARK_MAX_BODY_BYTES", (32u64 << 20) as f64, 1024.0)?
                 as u64,
+            max_upload_bytes: number("STYLEMARK_MAX_UPLOAD_BYTES", (256u64 << 20) as f64, 1024.0)?
+                as u64,
+            max_connections: number("STYLEMARK_MAX_CONNECTIONS", 512.0, 1.0)? as usize,
+            read_timeout: seconds(
+                "STYLEMARK_READ_TIMEOUT_S",
+                number("STYLEMARK_READ_TIMEOUT_S", 30.0, 0.1)?,
+            )?,
             timeout: seconds(
                 "STYLEMARK_TIMEOUT_S",
                 number("STYLEMARK_TIMEOUT_S", 60.0, 0.1)?,
@@ -94,7 +112,7 @@ impl Config {
             doodle_max_size: number("STYLEMARK_DOODLE_MAX_SIZE", 512.0, 16.0)? as u32,
             photo_max_size: number("STYLEMARK_PHOTO_MAX_SIZE", 8192.0, 16.0)? as u32,
             grace: seconds("STYLEMARK_GRACE_S", number("STYLEMARK_GRACE_S", 10.0, 0.0)?)?,
-            allow_origin: lookup("STYLEMARK_ALLOW_ORIGIN").unwrap_or_else(|| "*".to_string()),
+            allow_origin: get("STYLEMARK_ALLOW_ORIGIN").unwrap_or_default(),
         })
     }
 
@@ -107,13 +125,22 @@ impl Config {
         }
     }
 
-    /// The settings as JSON, for the start-up log line and `/healthz`.
+    /// How long a client may take to send a request's head: 10 s, or a third of the
+    /// whole-request deadline when that is smaller.
+    pub fn header_timeout(&self) -> Duration {
+        (self.read_timeout / 3).min(Duration::from_secs(10))
+    }
+
+    /// The settings as JSON, for the start-up log line.
     pub fn summary(&self) -> serde_json::Value {
         serde_json::json!({
             "device": self.device.to_string(),
             "encoder": self.weights.as_deref().unwrap_or("builtin"),
             "max_pixels": self.max_pixels,
             "max_body_bytes": self.max_body_bytes,
+            "max_upload_bytes": self.max_upload_bytes,
+            "max_connections": self.max_connections,
+            "read_timeout_s": self.read_timeout.as_secs_f64(),
             "timeout_s": self.timeout.as_secs_f64(),
             "concurrency": self.concurrency,
             "doodle_max_size": self.doodle_max_size,
@@ -154,7 +181,8 @@ mod tests {
         assert_eq!(c.max_body_bytes, 32 << 20);
         assert_eq!(c.timeout, Duration::from_secs(60));
         assert!(c.concurrency >= 1);
-        assert_eq!(c.allow_origin, "*");
+        assert_eq!(c.read_timeout, Duration::from_secs(30));
+        assert_eq!(c.allow_origin, "", "no CORS unless asked for");
     }
 
     #[test]

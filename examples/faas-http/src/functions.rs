@@ -14,8 +14,8 @@ use stylemark::watermark::Font;
 use stylemark::{Error, ErrorKind};
 
 use crate::app::App;
-use crate::http::{Connection, Head, Response, query_pairs};
-use crate::multipart;
+use crate::form::Form;
+use crate::http::Response;
 
 /// Response headers a browser page on another origin may read.
 pub const EXPOSED_HEADERS: &str = "X-Request-Id, X-Stylemark-Status, X-Stylemark-Seconds, \
@@ -25,10 +25,6 @@ pub const EXPOSED_HEADERS: &str = "X-Request-Id, X-Stylemark-Status, X-Stylemark
 
 /// Time kept back from a doodle's budget for encoding and sending its image.
 const ENCODE_MARGIN: Duration = Duration::from_millis(300);
-/// The most parts (fields and files) a form may have: every function takes far fewer
-/// (a doodle with every option about 40), and checking fields against each other costs
-/// more per field as they grow (100,000 empty fields once took 30 s of CPU before a 400).
-const MAX_FORM_PARTS: usize = 128;
 
 /// An endpoint that does work (and so takes a concurrency slot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +117,11 @@ pub struct Problem {
     pub message: String,
     /// The form field or option at fault, when there is one.
     pub field: Option<String>,
+    /// Seconds after which a client may retry (`Retry-After`), for 429 and 503.
+    pub retry_after: Option<u64>,
+    /// What the log gets instead of `message`, when the client must not see it (the text
+    /// of a caught panic).
+    pub log_detail: Option<String>,
 }
 
 impl Problem {
@@ -130,17 +131,31 @@ impl Problem {
             kind,
             message: message.into(),
             field: None,
+            retry_after: None,
+            log_detail: None,
         }
     }
 
-    fn field(mut self, field: impl Into<String>) -> Self {
+    /// What the log records about this problem.
+    pub fn log_message(&self) -> &str {
+        self.log_detail.as_deref().unwrap_or(&self.message)
+    }
+
+    /// Names the form field at fault.
+    pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    /// Tells the client when to retry.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
         self
     }
 
     /// The JSON answer.
     pub fn response(&self, request_id: &str) -> Response {
-        Response::json(
+        let response = Response::json(
             self.status,
             &serde_json::json!({"error": {
                 "status": self.status,
@@ -149,7 +164,11 @@ impl Problem {
                 "field": self.field,
                 "request_id": request_id,
             }}),
-        )
+        );
+        match self.retry_after {
+            Some(seconds) => response.header("Retry-After", seconds.to_string()),
+            None => response,
+        }
     }
 }
 
@@ -166,11 +185,22 @@ impl From<Error> for Problem {
             Error::InvalidOption { name, .. } => Some(name.clone()),
             _ => None,
         };
+        // A caught panic's text can show internals: the log gets it, the client a
+        // pointer to the log line.
+        let (message, log_detail) = match kind {
+            ErrorKind::Internal => (
+                "an internal error stopped this request; the function's log has its details under this request_id".to_string(),
+                Some(error.to_string()),
+            ),
+            _ => (error.to_string(), None),
+        };
         Problem {
             status,
             kind: kind.name(),
-            message: error.to_string(),
+            message,
             field,
+            retry_after: None,
+            log_detail,
         }
     }
 }
@@ -182,180 +212,32 @@ pub struct Done {
     pub timed_out: bool,
 }
 
-/// A failed call, with the body bytes left unread (when it failed before reading them).
-pub type Failed = (Problem, Option<u64>);
-
-/// The uploaded form: text fields (from the body and the query string) and files.
-struct Form {
-    fields: Vec<(String, String)>,
-    files: BTreeMap<String, Vec<u8>>,
-}
-
-impl Form {
-    fn take_field(&mut self, name: &str) -> Option<String> {
-        let index = self.fields.iter().position(|(n, _)| n == name)?;
-        Some(self.fields.remove(index).1)
-    }
-
-    fn field_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
-    }
-}
-
-/// Reads the form, runs `function` and builds the answer.
+/// Builds the job `form` describes, runs it and makes the answer; `accepts_json` when the
+/// client asked for JSON (`Accept: application/json`) instead of the image.
 pub fn run(
     app: &App,
     function: Function,
-    head: &Head,
-    connection: &mut Connection,
+    mut form: Form,
+    accepts_json: bool,
     started: Instant,
-) -> Result<Done, Failed> {
-    let mut form = read_form(app, head, connection)?;
-    let (job, inputs) = build(app, function, &mut form).map_err(|p| (p, None))?;
+) -> Result<Done, Problem> {
+    let (job, inputs) = build(app, function, &mut form)?;
+    drop(form); // the uploaded bytes, decoded now
     let (job, server_bound) = bound_doodles(app, job, started);
-    let outcome = job
-        .run_with_cancel(&inputs, Some(&app.engine), &app.cancel)
-        .map_err(|e| (Problem::from(e), None))?;
+    // The request's deadline covers every step, counted from its first byte (reading and
+    // decoding the upload included), with room kept to encode and send the answer.
+    let deadline = started + app.config.timeout.saturating_sub(ENCODE_MARGIN);
+    let outcome = job.run_until(&inputs, Some(&app.engine), &app.cancel, Some(deadline))?;
     let timed_out = server_bound && stopped_at_budget(&outcome);
     let only_reads = job
         .steps
         .iter()
         .all(|s| matches!(s, Step::MarkDetect { .. }));
-    let response = respond(function, head, &outcome, only_reads).map_err(|p| (p, None))?;
+    let response = respond(function, accepts_json, &outcome, only_reads)?;
     Ok(Done {
         response,
         timed_out,
     })
-}
-
-fn read_form(app: &App, head: &Head, connection: &mut Connection) -> Result<Form, Failed> {
-    let limit = app.config.max_body_bytes;
-    if head
-        .header("transfer-encoding")
-        .is_some_and(|t| !t.eq_ignore_ascii_case("identity"))
-    {
-        return Err((
-            Problem::new(
-                411,
-                "length_required",
-                "send the body with a Content-Length (chunked uploads are not taken)",
-            ),
-            None,
-        ));
-    }
-    let length = match head
-        .header("content-length")
-        .map(|v| v.trim().parse::<u64>())
-    {
-        Some(Ok(length)) => length,
-        Some(Err(_)) => {
-            return Err((
-                Problem::new(400, "bad_request", "Content-Length is not a number"),
-                None,
-            ));
-        }
-        None => {
-            return Err((
-                Problem::new(
-                    411,
-                    "length_required",
-                    "send the body with a Content-Length",
-                ),
-                None,
-            ));
-        }
-    };
-    if length > limit {
-        return Err((
-            Problem::new(
-                413,
-                "body_too_large",
-                format!(
-                    "the body is {length} bytes; this function takes at most {limit} (STYLEMARK_MAX_BODY_BYTES)"
-                ),
-            ),
-            Some(length),
-        ));
-    }
-    let boundary = multipart::boundary(head.header("content-type")).map_err(|reason| {
-        (
-            Problem::new(415, "unsupported_media_type", reason),
-            Some(length),
-        )
-    })?;
-    connection.accept_body(head);
-    let body = connection.read_body(length as usize).map_err(|e| {
-        (
-            Problem::new(
-                408,
-                "body_incomplete",
-                format!("the body did not arrive in full: {e}"),
-            ),
-            None,
-        )
-    })?;
-    let parts = multipart::parse(&body, &boundary)
-        .map_err(|reason| (Problem::new(400, "bad_form", reason), None))?;
-    if parts.len() > MAX_FORM_PARTS {
-        return Err((
-            Problem::new(
-                400,
-                "bad_form",
-                format!(
-                    "the form has {} parts; a function takes at most {MAX_FORM_PARTS}",
-                    parts.len()
-                ),
-            ),
-            None,
-        ));
-    }
-    let query = query_pairs(&head.query);
-    if query.iter().any(|(name, _)| name == "key") {
-        // URLs end up in access logs, proxies and browser history; a secret must not.
-        return Err((
-            invalid(
-                "key",
-                "the mark's key is a secret: send it as a form field, not in the URL",
-            ),
-            None,
-        ));
-    }
-    let mut form = Form {
-        fields: query,
-        files: BTreeMap::new(),
-    };
-    for part in parts {
-        if part.is_file() {
-            if part.data.is_empty() {
-                continue; // a file input left empty
-            }
-            if form.files.insert(part.name.clone(), part.data).is_some() {
-                return Err((
-                    Problem::new(
-                        400,
-                        "bad_form",
-                        format!("the file `{}` is given twice", part.name),
-                    )
-                    .field(part.name),
-                    None,
-                ));
-            }
-        } else {
-            let value = String::from_utf8(part.data).map_err(|_| {
-                (
-                    Problem::new(
-                        400,
-                        "bad_form",
-                        format!("the field `{}` is not UTF-8 text", part.name),
-                    )
-                    .field(part.name.clone()),
-                    None,
-                )
-            })?;
-            form.fields.push((part.name, value));
-        }
-    }
-    Ok(form)
 }
 
 /// The job a form describes, and its decoded inputs.
@@ -486,25 +368,21 @@ fn looks_like_font(bytes: &[u8]) -> bool {
     )
 }
 
-/// Caps every doodle step by the server's time budget (what is left of it) and its
-/// largest painting size. Returns whether the server's budget is the one that binds.
+/// Caps every doodle step's painting size by the server's. Returns whether the server's
+/// deadline, rather than a step's own `time_budget`, is the one that binds.
 fn bound_doodles(app: &App, mut job: Job, started: Instant) -> (Job, bool) {
     let left = app
         .config
         .timeout
-        .saturating_sub(started.elapsed() + ENCODE_MARGIN)
-        .max(Duration::from_millis(10));
-    let mut server_bound = false;
+        .saturating_sub(started.elapsed() + ENCODE_MARGIN);
+    let mut server_bound = job.time_budget.is_none_or(|asked| asked > left);
     for step in &mut job.steps {
         if let Step::Doodle {
             options, content, ..
         } = step
         {
             let options: &mut DoodleOptions = options;
-            if options.time_budget.is_none_or(|asked| asked > left) {
-                options.time_budget = Some(left);
-                server_bound = true;
-            }
+            server_bound &= options.time_budget.is_none_or(|asked| asked > left);
             // A photo painted by patches costs a working size plus a pass over its
             // pixels; everything else paints every output pixel.
             let cap = if content.is_some() && options.method == Method::Patch {
@@ -529,7 +407,7 @@ fn stopped_at_budget(outcome: &JobOutcome) -> bool {
 /// (its image would be the input, unchanged).
 fn respond(
     function: Function,
-    head: &Head,
+    wants_json: bool,
     outcome: &JobOutcome,
     only_reads: bool,
 ) -> Result<Response, Problem> {
@@ -543,9 +421,6 @@ fn respond(
     }
     let bytes = outcome.encoded()?;
     let mime = outcome.output.mime_type();
-    let wants_json = head
-        .header("accept")
-        .is_some_and(|a| a.contains("application/json"));
     let mut response = if wants_json {
         Response::json(
             200,

@@ -6,12 +6,13 @@
 
 mod app;
 mod config;
+mod form;
 mod functions;
 mod http;
 mod log;
-mod multipart;
 mod page;
 mod server;
+mod stall;
 mod stats;
 
 fn main() {

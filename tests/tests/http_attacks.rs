@@ -1,0 +1,228 @@
+//! The HTTP function against hostile clients (docs/SECURITY.md): slow senders do not hold
+//! slots, connection and upload floods are refused while others are served, heads must
+//! arrive in time, a job's steps share one deadline, and the protocol is hyper's (HTTP/1.1
+//! keep-alive, h2c).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use stylemark::io::{OutputFormat, encode};
+use stylemark::samples::photo;
+use stylemark_e2e::http::{Server, field, file, multipart, read_reply};
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    encode(&photo(width, height, 1), OutputFormat::Png).unwrap()
+}
+
+fn connect(server: &Server) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    stream
+}
+
+/// A client that announces a form of `length` bytes and sends the start of a file part;
+/// the caller sends (or trickles) the rest.
+fn start_trickling(server: &Server, length: usize) -> TcpStream {
+    let mut stream = connect(server);
+    let head = format!(
+        "POST /v1/watermark HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {length}\r\n\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+}
+
+/// Whether the server has started answering on `stream` (without waiting).
+fn answered(stream: &TcpStream) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(10)))
+        .unwrap();
+    let ready = stream.peek(&mut [0u8; 1]).is_ok_and(|n| n > 0);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    ready
+}
+
+#[test]
+fn slow_senders_hold_no_slot_and_are_cut_off_at_the_request_deadline() {
+    let server = Server::start(&[
+        ("STYLEMARK_CONCURRENCY", "2"),
+        ("STYLEMARK_READ_TIMEOUT_S", "3"),
+    ]);
+    let mut slow: Vec<TcpStream> = (0..4).map(|_| start_trickling(&server, 10_000)).collect();
+    // While four clients trickle, the two slots serve everyone else.
+    let image = png(96, 64);
+    for _ in 0..3 {
+        for stream in &mut slow {
+            let _ = stream.write_all(b"x");
+        }
+        let reply = server.post(
+            "/v1/watermark",
+            &[file("image", image.clone()), field("text", "x")],
+        );
+        reply.expect_status(200);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // However steadily they send, the whole request had 3 s: each gets a 408.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for stream in &mut slow {
+        while Instant::now() < deadline && !answered(stream) && stream.write_all(b"x").is_ok() {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let reply = read_reply(stream);
+        assert_eq!(reply.status, 408);
+        assert_eq!(reply.json()["error"]["kind"], "body_incomplete");
+    }
+    let stats = server.get("/v1/stats").json();
+    assert_eq!(stats["functions"]["watermark"]["successes"], 3, "{stats}");
+}
+
+#[test]
+fn a_head_that_trickles_is_closed_and_others_are_served() {
+    let server = Server::start(&[("STYLEMARK_READ_TIMEOUT_S", "3")]);
+    let mut slow = connect(&server);
+    slow.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+    // One header byte every 200 ms never completes the head within its 1 s.
+    let started = Instant::now();
+    let mut closed = false;
+    while started.elapsed() < Duration::from_secs(30) {
+        if slow.write_all(b"X").is_err() {
+            closed = true;
+            break;
+        }
+        let mut byte = [0u8; 64];
+        slow.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        match slow.read(&mut byte) {
+            Ok(_) => {
+                closed = true; // an answer (408) or the end of the stream
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+        assert_eq!(server.get("/healthz").status, 200);
+    }
+    assert!(closed, "the server kept a head trickling for 30 s");
+}
+
+#[test]
+fn a_connection_flood_is_refused_and_the_server_recovers() {
+    let server = Server::start(&[("STYLEMARK_MAX_CONNECTIONS", "4")]);
+    let idle: Vec<TcpStream> = (0..4).map(|_| connect(&server)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let refused = server.get("/healthz");
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.json()["error"]["kind"], "busy");
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.get("/healthz").status != 200 {
+        assert!(Instant::now() < deadline, "never served again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        server
+            .logs()
+            .iter()
+            .any(|l| l["event"] == "connection_refused"),
+        "refusals are logged"
+    );
+}
+
+#[test]
+fn uploads_in_flight_share_one_memory_budget() {
+    let server = Server::start(&[("STYLEMARK_MAX_UPLOAD_BYTES", "200000")]);
+    // One client has sent 150 KB of a 300 KB body and stalls.
+    let mut holder = start_trickling(&server, 300_000);
+    holder.write_all(&vec![b'a'; 150_000]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // Another's 100 KB upload would pass the budget: 503, retry later.
+    let image = vec![7u8; 100_000];
+    let refused = server.post("/v1/watermark", &[file("image", image), field("text", "x")]);
+    assert_eq!(
+        refused.status,
+        503,
+        "{:?}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    assert_eq!(refused.json()["error"]["kind"], "busy");
+    assert!(refused.header("retry-after").is_some());
+    // Once the holder goes, the budget is free again.
+    drop(holder);
+    std::thread::sleep(Duration::from_millis(300));
+    let reply = server.post(
+        "/v1/watermark",
+        &[file("image", png(200, 150)), field("text", "x")],
+    );
+    reply.expect_status(200);
+}
+
+#[test]
+fn a_job_shares_the_request_deadline_across_its_steps() {
+    let server = Server::start(&[("STYLEMARK_TIMEOUT_S", "2")]);
+    let doodle = r#"{"op": "doodle", "style": "style", "output_size": [48, 36],
+        "options": {"method": "optimize", "phases": 1, "iterations": 1000000}}"#;
+    let job = format!(r#"{{"steps": [{}]}}"#, [doodle; 6].join(", "));
+    let reply = server.post("/v1/jobs", &[field("job", job), file("style", png(48, 36))]);
+    assert_eq!(
+        reply.status,
+        413,
+        "{:?}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let error = &reply.json()["error"];
+    assert_eq!(error["kind"], "limit_exceeded");
+    // The first doodle painted until the deadline; a later step could not start.
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("steps[") && !message.contains("steps[0]"),
+        "{error}"
+    );
+}
+
+#[test]
+fn keep_alive_serves_several_requests_on_one_connection() {
+    let server = Server::start(&[]);
+    let mut stream = connect(&server);
+    let (content_type, body) = multipart(&[file("image", png(200, 150)), field("text", "x")]);
+    for _ in 0..3 {
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_reply(&mut stream).status, 200);
+        let head = format!(
+            "POST /v1/watermark HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&body).unwrap();
+        read_reply(&mut stream).expect_status(200);
+    }
+}
+
+#[test]
+fn h2c_with_prior_knowledge_is_spoken() {
+    let server = Server::start(&[]);
+    let output = std::process::Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--http2-prior-knowledge",
+            "--include",
+        ])
+        .arg(format!("http://127.0.0.1:{}/healthz", server.port))
+        .output()
+        .expect("curl runs (scripts/test-all installs it)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.starts_with("HTTP/2 200"), "{text}");
+    assert!(text.contains("\"status\":\"ok\""), "{text}");
+}
