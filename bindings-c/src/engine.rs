@@ -10,7 +10,7 @@ use stylemark_core::encoder::InputConvention;
 use stylemark_core::io::DecodeLimits;
 
 use crate::input::optional_str;
-use crate::status::{Failure, StylemarkStatus, guard};
+use crate::status::{Failure, StylemarkStatus, guard, no_unwind};
 
 /// Options for `stylemark_engine_new`. Always fill it with
 /// `STYLEMARK_ENGINE_OPTIONS_INIT(&options)` first, then change what you need: fields added
@@ -100,22 +100,24 @@ pub unsafe extern "C" fn stylemark_engine_options_init(
     options: *mut StylemarkEngineOptions,
     struct_size: usize,
 ) {
-    let Some(size) = known_size(struct_size) else {
-        return; // smaller than any version: `stylemark_engine_new` will say so
-    };
-    if options.is_null() {
-        return;
-    }
-    let defaults = default_options(size);
-    // SAFETY: the caller passes `struct_size` writable bytes, and `size <= struct_size`;
-    // the struct's fields are plain data, so its first `size` bytes are whole fields.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            (&defaults as *const StylemarkEngineOptions).cast::<u8>(),
-            options.cast::<u8>(),
-            size,
-        );
-    }
+    no_unwind((), || {
+        let Some(size) = known_size(struct_size) else {
+            return; // smaller than any version: `stylemark_engine_new` will say so
+        };
+        if options.is_null() {
+            return;
+        }
+        let defaults = default_options(size);
+        // SAFETY: the caller passes `struct_size` writable bytes, and `size <= struct_size`;
+        // the struct's fields are plain data, so its first `size` bytes are whole fields.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&defaults as *const StylemarkEngineOptions).cast::<u8>(),
+                options.cast::<u8>(),
+                size,
+            );
+        }
+    })
 }
 
 /// Creates an engine; `options` NULL means all defaults. On success `*engine` holds it.
@@ -193,10 +195,12 @@ pub unsafe extern "C" fn stylemark_engine_new(
 /// `engine` is NULL or came from `stylemark_engine_new` and was not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn stylemark_engine_free(engine: *mut StylemarkEngine) {
-    if !engine.is_null() {
-        // SAFETY: the pointer came from `Box::into_raw` in `stylemark_engine_new`.
-        drop(unsafe { Box::from_raw(engine) });
-    }
+    no_unwind((), || {
+        if !engine.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` in `stylemark_engine_new`.
+            drop(unsafe { Box::from_raw(engine) });
+        }
+    })
 }
 
 /// The library's version, e.g. `"0.1.0"` (static; do not free).
@@ -207,7 +211,7 @@ pub extern "C" fn stylemark_version() -> *const c_char {
             Ok(version) => version,
             Err(_) => c"unknown",
         };
-    VERSION.as_ptr()
+    no_unwind(c"unknown".as_ptr(), || VERSION.as_ptr())
 }
 
 /// The engine behind a pointer argument.

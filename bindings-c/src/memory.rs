@@ -2,6 +2,8 @@
 
 use std::ffi::{CString, c_char};
 
+use crate::status::no_unwind;
+
 /// Bytes owned by the library (an encoded image). Free with `stylemark_buffer_free`.
 #[repr(C)]
 #[derive(Debug)]
@@ -27,17 +29,19 @@ impl StylemarkBuffer {
 /// `buffer` is NULL or points to a buffer filled by this library.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn stylemark_buffer_free(buffer: *mut StylemarkBuffer) {
-    // SAFETY: the caller passes NULL or a buffer this library filled.
-    let Some(buffer) = (unsafe { buffer.as_mut() }) else {
-        return;
-    };
-    if !buffer.data.is_null() {
-        let slice = std::ptr::slice_from_raw_parts_mut(buffer.data, buffer.len);
-        // SAFETY: data and len came from `Box<[u8]>::into_raw` in `from_vec`.
-        drop(unsafe { Box::from_raw(slice) });
-    }
-    buffer.data = std::ptr::null_mut();
-    buffer.len = 0;
+    no_unwind((), || {
+        // SAFETY: the caller passes NULL or a buffer this library filled.
+        let Some(buffer) = (unsafe { buffer.as_mut() }) else {
+            return;
+        };
+        if !buffer.data.is_null() {
+            let slice = std::ptr::slice_from_raw_parts_mut(buffer.data, buffer.len);
+            // SAFETY: data and len came from `Box<[u8]>::into_raw` in `from_vec`.
+            drop(unsafe { Box::from_raw(slice) });
+        }
+        buffer.data = std::ptr::null_mut();
+        buffer.len = 0;
+    })
 }
 
 /// A NUL-terminated string the caller frees with `stylemark_string_free`.
@@ -53,8 +57,10 @@ pub(crate) fn into_c_string(text: String) -> *mut c_char {
 /// `string` is NULL or a string returned by this library, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn stylemark_string_free(string: *mut c_char) {
-    if !string.is_null() {
-        // SAFETY: the string came from `CString::into_raw` in `into_c_string`.
-        drop(unsafe { CString::from_raw(string) });
-    }
+    no_unwind((), || {
+        if !string.is_null() {
+            // SAFETY: the string came from `CString::into_raw` in `into_c_string`.
+            drop(unsafe { CString::from_raw(string) });
+        }
+    })
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use stylemark_core::watermark::Font;
 
 use crate::input::required_str;
-use crate::status::{Failure, StylemarkStatus, guard};
+use crate::status::{Failure, StylemarkStatus, guard, no_unwind};
 
 /// A set of options for one call. Keys are the core's option names (`opacity`,
 /// `iterations`, `placement.position`...); see bindings-c/README.md.
@@ -21,10 +21,12 @@ pub struct StylemarkOptions {
 /// `stylemark_options_free`.
 #[unsafe(no_mangle)]
 pub extern "C" fn stylemark_options_new() -> *mut StylemarkOptions {
-    Box::into_raw(Box::new(StylemarkOptions {
-        values: Map::new(),
-        fonts: Vec::new(),
-    }))
+    no_unwind(std::ptr::null_mut(), || {
+        Box::into_raw(Box::new(StylemarkOptions {
+            values: Map::new(),
+            fonts: Vec::new(),
+        }))
+    })
 }
 
 /// Frees options. NULL is fine.
@@ -33,10 +35,12 @@ pub extern "C" fn stylemark_options_new() -> *mut StylemarkOptions {
 /// `options` is NULL or came from `stylemark_options_new` and was not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn stylemark_options_free(options: *mut StylemarkOptions) {
-    if !options.is_null() {
-        // SAFETY: the pointer came from `Box::into_raw` in `stylemark_options_new`.
-        drop(unsafe { Box::from_raw(options) });
-    }
+    no_unwind((), || {
+        if !options.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` in `stylemark_options_new`.
+            drop(unsafe { Box::from_raw(options) });
+        }
+    })
 }
 
 /// Sets an option. `value` is read as JSON when it is valid JSON (`0.5`, `true`,

@@ -100,13 +100,29 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> StylemarkStat
     }
 }
 
+/// Runs an entry point that has no status to return (the `free` functions, `version`,
+/// `last_error`): a panic is caught, recorded as the last error and `fallback` returned,
+/// so nothing unwinds into C from these either.
+pub(crate) fn no_unwind<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
+        let message = stylemark_core::Error::from_panic(&*panic).to_string();
+        // `set_last_error` itself only allocates; if even that fails, give up quietly.
+        let _ = catch_unwind(|| set_last_error(&message));
+        fallback
+    })
+}
+
 /// The message of the last failed call on this thread ("" after a successful call).
 ///
 /// Each thread has its own: concurrent calls never see each other's errors. The pointer
 /// stays valid until the next stylemark call on the same thread; copy it to keep it.
 #[unsafe(no_mangle)]
 pub extern "C" fn stylemark_last_error() -> *const c_char {
-    LAST_ERROR.with(|last| last.borrow().as_ptr())
+    no_unwind(c"".as_ptr(), || {
+        LAST_ERROR
+            .try_with(|last| last.borrow().as_ptr())
+            .unwrap_or(c"".as_ptr())
+    })
 }
 
 #[cfg(test)]
@@ -118,6 +134,48 @@ mod tests {
         unsafe { std::ffi::CStr::from_ptr(stylemark_last_error()) }
             .to_string_lossy()
             .into_owned()
+    }
+
+    /// Every exported function's body runs inside `guard` or `no_unwind`: a panic that
+    /// unwinds into C is undefined behaviour (or an abort of the caller's process).
+    #[test]
+    fn every_entry_point_is_guarded() {
+        let sources = [
+            include_str!("engine.rs"),
+            include_str!("memory.rs"),
+            include_str!("ops.rs"),
+            include_str!("options.rs"),
+            include_str!("status.rs"),
+        ];
+        let mut checked = 0;
+        for source in sources {
+            for (start, _) in source.match_indices("\n#[unsafe(no_mangle)]") {
+                let rest = &source[start..];
+                let name_at = rest.find("fn ").unwrap() + 3;
+                let name: String = rest[name_at..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let body = &rest[..rest.find("\n}\n").unwrap()];
+                assert!(
+                    body.contains("guard(") || body.contains("no_unwind("),
+                    "{name} is not inside guard() or no_unwind()"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 17, "found only {checked} entry points");
+    }
+
+    #[test]
+    fn entry_points_without_a_status_catch_panics_too() {
+        assert_eq!(no_unwind(7, || panic!("in a free function")), 7);
+        assert!(
+            last_error().contains("in a free function"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(no_unwind(7, || 3), 3);
     }
 
     #[test]
