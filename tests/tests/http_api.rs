@@ -293,6 +293,29 @@ fn jobs_run_the_core_job_format() {
     );
     assert_eq!(detect_only.status, 200);
     assert_eq!(detect_only.json()["steps"][0]["details"]["found"], false);
+
+    // Two steps of a kind still give each header once.
+    let twice = r#"{"input": "photo", "steps": [
+        {"op": "watermark_text", "text": "one"},
+        {"op": "watermark_text", "text": "two", "options": {"placement": {"position": "north-west"}}}
+    ]}"#;
+    let reply = server.post(
+        "/v1/jobs",
+        &[field("job", twice), file("photo", png(&input))],
+    );
+    reply.expect_status(200);
+    for name in [
+        "x-stylemark-marks",
+        "x-stylemark-status",
+        "x-stylemark-steps",
+    ] {
+        let count = reply
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count();
+        assert_eq!(count, 1, "{name}: {:?}", reply.headers);
+    }
 }
 
 #[test]

@@ -440,10 +440,28 @@ fn respond(
             ),
         )
     };
-    for (name, value) in summary_headers(outcome) {
+    for (name, value) in once_each(summary_headers(outcome)) {
         response = response.header(name, value);
     }
     Ok(response.header("Cache-Control", "no-store"))
+}
+
+/// One header per name for a job of several steps: a figure (seconds, size, marks, ...) is
+/// the last step's, and the warnings and notes of every step are joined with `; `.
+fn once_each(headers: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+    let mut merged: Vec<(&'static str, String)> = Vec::with_capacity(headers.len());
+    for (name, value) in headers {
+        let joins = matches!(name, "X-Stylemark-Warnings" | "X-Stylemark-Note");
+        match merged.iter_mut().find(|(known, _)| *known == name) {
+            Some((_, existing)) if joins => {
+                existing.push_str("; ");
+                existing.push_str(&value);
+            }
+            Some((_, existing)) => *existing = value,
+            None => merged.push((name, value)),
+        }
+    }
+    merged
 }
 
 /// The run's key figures as `X-Stylemark-*` headers.
@@ -505,4 +523,28 @@ fn summary_headers(outcome: &JobOutcome) -> Vec<(&'static str, String)> {
     headers.push(("X-Stylemark-Status", status));
     headers.push(("X-Stylemark-Steps", outcome.steps.len().to_string()));
     headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_appears_once_whatever_the_steps() {
+        let headers = vec![
+            ("X-Stylemark-Seconds", "1.0".to_string()),
+            ("X-Stylemark-Warnings", "a".to_string()),
+            ("X-Stylemark-Seconds", "2.0".to_string()),
+            ("X-Stylemark-Warnings", "b".to_string()),
+            ("X-Stylemark-Status", "completed".to_string()),
+        ];
+        assert_eq!(
+            once_each(headers),
+            vec![
+                ("X-Stylemark-Seconds", "2.0".to_string()),
+                ("X-Stylemark-Warnings", "a; b".to_string()),
+                ("X-Stylemark-Status", "completed".to_string()),
+            ]
+        );
+    }
 }
