@@ -2,6 +2,7 @@
 //! comparing the images they make.
 
 pub mod http;
+pub mod mutate;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use stylemark::io::{OutputFormat, encode};
 use stylemark::samples::photo;
 use stylemark_e2e::http::{Server, field, file, multipart, read_reply};
+use stylemark_e2e::mutate::Mutator;
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     encode(&photo(width, height, 1), OutputFormat::Png).unwrap()
@@ -225,4 +226,66 @@ fn h2c_with_prior_knowledge_is_spoken() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.starts_with("HTTP/2 200"), "{text}");
     assert!(text.contains("\"status\":\"ok\""), "{text}");
+}
+
+/// The status of whatever answer `raw` gets (None when the connection closes unanswered).
+fn answer_to(port: u16, raw: &[u8]) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let _ = stream.write_all(raw);
+    // No more is coming: a body shorter than announced ends here, not at a deadline.
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let line = String::from_utf8_lossy(&answer[..answer.len().min(64)]).into_owned();
+    line.split(' ').nth(1).and_then(|s| s.parse().ok())
+}
+
+/// Mutated requests (heads and multipart bodies, seeded, replayable): every answer is a
+/// 4xx or a 200, nothing is logged as a failure, and the server keeps serving.
+#[test]
+fn mutated_requests_get_client_errors_never_failures() {
+    let server = Server::start(&[("STYLEMARK_READ_TIMEOUT_S", "5")]);
+    let (content_type, body) = multipart(&[
+        file("image", png(200, 150)),
+        field("text", "© x"),
+        field("position", "tile"),
+    ]);
+    let mut valid = format!(
+        "POST /v1/watermark?opacity=0.5 HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    let head_len = valid.len();
+    valid.extend_from_slice(&body);
+    assert_eq!(answer_to(server.port, &valid), Some(200));
+    let mut statuses = std::collections::BTreeMap::new();
+    for seed in 0..150u64 {
+        let mut mutator = Mutator::new(seed);
+        // Mostly the head and the parts' headers, where the parsing is.
+        let raw = if seed % 3 == 0 {
+            let mut raw = mutator.mutate(&valid[..head_len]);
+            raw.extend_from_slice(&body);
+            raw
+        } else {
+            let mut raw = valid[..head_len].to_vec();
+            raw.extend_from_slice(&mutator.mutate(&body));
+            raw
+        };
+        let status = answer_to(server.port, &raw);
+        if let Some(status) = status {
+            assert!(status < 500, "seed {seed}: {status}");
+        }
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    eprintln!("answers to mutated requests: {statuses:?}");
+    assert_eq!(server.get("/healthz").status, 200);
+    let failures: Vec<_> = server
+        .logs()
+        .into_iter()
+        .filter(|l| l["severity"] == "ERROR")
+        .collect();
+    assert!(failures.is_empty(), "{failures:?}");
 }

@@ -148,6 +148,9 @@ fn connection_builder(config: &Config) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout())
         .max_buf_size(MAX_HEAD_BYTES.max(8192))
+        // A client that shuts its sending side once the request is out still gets its
+        // answer (without this hyper drops the request on the early end of stream).
+        .half_close(true)
         .keep_alive(true);
     builder
         .http2()
