@@ -128,3 +128,88 @@ impl StylemarkOptions {
         options.map(|o| o.fonts.clone()).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CString;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use stylemark_core::doodle::DoodleOptions;
+    use stylemark_core::mark::MarkOptions;
+    use stylemark_core::samples::photo;
+    use stylemark_core::watermark::{self, TextOptions};
+
+    use super::*;
+
+    const KEYS: [&str; 14] = [
+        "size",
+        "opacity",
+        "outline_width",
+        "placement.position",
+        "placement.rotation",
+        "placement.spacing",
+        "placement.margin",
+        "strength",
+        "patch_size",
+        "iterations",
+        "time_budget",
+        "output_size",
+        "stroke_scale",
+        "placement",
+    ];
+    const VALUES: [&str; 14] = [
+        "1e300",
+        "-1e300",
+        "-1",
+        "0",
+        "NaN",
+        "1e20",
+        "18446744073709551616",
+        "[1e300, -1]",
+        "{}",
+        "null",
+        "\"\"",
+        "100000px",
+        "1e9%",
+        "tile",
+    ];
+
+    fn set(options: &mut StylemarkOptions, key: &str, value: &str) {
+        let (key, value) = (CString::new(key).unwrap(), CString::new(value).unwrap());
+        // SAFETY: a live options set and NUL-terminated strings.
+        unsafe { stylemark_options_set(options, key.as_ptr(), value.as_ptr()) };
+    }
+
+    /// Every key with every hostile value, as a C caller would set them: parsed into each
+    /// operation's options without a panic, and a text watermark with the ones that parse
+    /// drawn or refused with a typed error.
+    #[test]
+    fn hostile_key_values_are_errors_not_panics() {
+        let image = photo(160, 120, 1);
+        for key in KEYS {
+            for value in VALUES {
+                let mut options = StylemarkOptions {
+                    values: Map::new(),
+                    fonts: Vec::new(),
+                };
+                set(&mut options, key, value);
+                let case = format!("{key}={value}");
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    let _ = StylemarkOptions::parse::<DoodleOptions>(Some(&options), &[]);
+                    let _ = StylemarkOptions::parse::<MarkOptions>(Some(&options), &[]);
+                    let parsed = StylemarkOptions::parse::<TextOptions>(Some(&options), &[]);
+                    if let Ok((text, _)) = parsed
+                        && let Err(error) = watermark::text(&image, "x", &text)
+                    {
+                        assert_ne!(
+                            error.kind(),
+                            stylemark_core::ErrorKind::Internal,
+                            "{case}: {error}"
+                        );
+                    }
+                }));
+                assert!(outcome.is_ok(), "{case} panicked");
+            }
+        }
+    }
+}
