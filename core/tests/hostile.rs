@@ -289,3 +289,14 @@ fn hostile_form_fields_are_option_errors_not_panics() {
         }
     }
 }
+
+#[test]
+fn a_huge_output_size_is_refused_before_painting() {
+    let request =
+        stylemark::doodle::DoodleRequest::new(photo(32, 24, 1)).output_size(100_000, 100_000);
+    let error = request.mode().unwrap_err();
+    assert_eq!(error.kind(), stylemark::ErrorKind::LimitExceeded, "{error}");
+    assert!(error.to_string().contains("output size"), "{error}");
+    let fits = stylemark::doodle::DoodleRequest::new(photo(32, 24, 1)).output_size(8000, 5000);
+    assert!(fits.mode().is_ok(), "40 MP is the limit, not below it");
+}

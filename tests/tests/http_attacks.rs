@@ -141,9 +141,12 @@ fn a_connection_flood_is_refused_and_the_server_recovers() {
 
 #[test]
 fn uploads_in_flight_share_one_memory_budget() {
-    let server = Server::start(&[("STYLEMARK_MAX_UPLOAD_BYTES", "200000")]);
-    // One client has sent 150 KB of a 300 KB body and stalls.
-    let mut holder = start_trickling(&server, 300_000);
+    let server = Server::start(&[
+        ("STYLEMARK_MAX_UPLOAD_BYTES", "200000"),
+        ("STYLEMARK_MAX_BODY_BYTES", "200000"),
+    ]);
+    // One client has sent 150 KB of a 190 KB body and stalls.
+    let mut holder = start_trickling(&server, 190_000);
     holder.write_all(&vec![b'a'; 150_000]).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     // Another's 100 KB upload would pass the budget: 503, retry later.
@@ -288,4 +291,70 @@ fn mutated_requests_get_client_errors_never_failures() {
         .filter(|l| l["severity"] == "ERROR")
         .collect();
     assert!(failures.is_empty(), "{failures:?}");
+}
+
+/// A connection that opens HTTP/2 and then sends no request (its pings would otherwise
+/// keep it open forever) is closed once the head timeout passes.
+#[test]
+fn a_connection_without_a_request_is_closed() {
+    let server = Server::start(&[("STYLEMARK_READ_TIMEOUT_S", "3")]);
+    let mut idle = connect(&server);
+    idle.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    // The server's settings and, after the timeout, its GOAWAY; then the end.
+    let mut seen = Vec::new();
+    let ended = loop {
+        let mut chunk = [0u8; 1024];
+        match idle.read(&mut chunk) {
+            Ok(0) => break true,
+            Ok(n) => seen.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false, // 30 s passed
+        }
+    };
+    assert!(ended, "still open after 30 s ({} bytes seen)", seen.len());
+    assert!(!seen.is_empty(), "HTTP/2 was spoken before closing");
+    assert_eq!(server.get("/healthz").status, 200);
+}
+
+#[test]
+fn a_job_decodes_only_the_files_it_names_and_all_of_them_within_one_budget() {
+    let server = Server::start(&[("STYLEMARK_MAX_PIXELS", "100000")]);
+    let job = r#"{"input": "photo", "steps": [{"op": "watermark_text", "text": "x"}]}"#;
+    let reply = server.post(
+        "/v1/jobs",
+        &[
+            field("job", job),
+            file("photo", png(300, 200)),
+            file("extra", png(300, 200)),
+        ],
+    );
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["error"]["field"], "extra");
+
+    // Five images of 90,000 pixels, each within STYLEMARK_MAX_PIXELS, together over
+    // four times it.
+    let job = r#"{"steps": [
+        {"op": "doodle", "style": "a", "style_map": "b", "content": "c", "content_map": "d"},
+        {"op": "watermark_logo", "logo": "e"}
+    ]}"#;
+    let mut parts = vec![field("job", job)];
+    for name in ["a", "b", "c", "d", "e"] {
+        parts.push(file(name, png(300, 300)));
+    }
+    let reply = server.post("/v1/jobs", &parts);
+    assert_eq!(
+        reply.status,
+        413,
+        "{:?}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let error = &reply.json()["error"];
+    assert_eq!(error["kind"], "limit_exceeded");
+    assert!(
+        error["message"].as_str().unwrap().contains("together"),
+        "{error}"
+    );
 }

@@ -53,4 +53,4 @@ pub use observe::{CancelToken, Frame, FrameFn, Losses, Observer, Progress, Progr
 pub(crate) use options::optional_seconds;
 pub use options::{DoodleOptions, MAX_TIME_BUDGET_SECONDS, Method, Optimizer, Seed, time_budget};
 pub use report::{PhaseReport, Report};
-pub use request::{DoodleRequest, Mode};
+pub use request::{DoodleRequest, MAX_OUTPUT_PIXELS, Mode};

@@ -32,6 +32,10 @@ impl Mode {
     }
 }
 
+/// The largest `output_size` a doodle paints, in pixels: as many as the largest image
+/// decoded by default (40 MP), so a few bytes of options cannot ask for gigapixels.
+pub const MAX_OUTPUT_PIXELS: u64 = crate::io::DecodeLimits::DEFAULT_MAX_PIXELS;
+
 /// The images of a style-transfer run. Only `style` is required; the others select the
 /// [`Mode`].
 ///
@@ -112,13 +116,22 @@ impl DoodleRequest {
         if let (Some(content), Some(map)) = (&self.content, &self.content_map) {
             same_size(size(content), size(map), "content-map", "the content image")?;
         }
-        if let Some((w, h)) = self.output_size
-            && (w == 0 || h == 0)
-        {
-            return Err(Error::option(
-                "output-size",
-                "width and height must be at least 1",
-            ));
+        if let Some((w, h)) = self.output_size {
+            if w == 0 || h == 0 {
+                return Err(Error::option(
+                    "output-size",
+                    "width and height must be at least 1",
+                ));
+            }
+            let pixels = u64::from(w) * u64::from(h);
+            if pixels > MAX_OUTPUT_PIXELS {
+                return Err(Error::LimitExceeded {
+                    what: "the output size in pixels",
+                    amount: pixels,
+                    limit: MAX_OUTPUT_PIXELS,
+                    fix: "ask for a smaller output-size",
+                });
+            }
         }
         match (&self.style_map, &self.content_map) {
             (Some(style_map), Some(content_map)) => {

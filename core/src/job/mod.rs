@@ -162,6 +162,26 @@ impl Job {
         Ok(())
     }
 
+    /// The names of the images and fonts the job refers to (`input`, and each step's
+    /// images and fonts), so a caller can refuse, before decoding anything, inputs no step
+    /// would use.
+    ///
+    /// ```
+    /// let job = stylemark::job::Job::from_json(
+    ///     r#"{"input": "photo", "steps": [{"op": "watermark_logo", "logo": "brand"}]}"#,
+    /// )?;
+    /// assert_eq!(job.input_names(), ["brand", "photo"]);
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    pub fn input_names(&self) -> std::collections::BTreeSet<&str> {
+        let mut names: std::collections::BTreeSet<&str> =
+            self.input.iter().map(String::as_str).collect();
+        for step in &self.steps {
+            names.extend(step.input_names());
+        }
+        names
+    }
+
     /// Whether a step needs a doodle [`Engine`] (so callers create one only then).
     pub fn needs_engine(&self) -> bool {
         self.steps.iter().any(|s| matches!(s, Step::Doodle { .. }))
@@ -193,7 +213,10 @@ impl Job {
         engine: Option<&Engine>,
         cancel: &CancelToken,
     ) -> Result<JobOutcome> {
-        let deadline = self.time_budget.map(|budget| Instant::now() + budget);
+        // A budget too far off for an Instant (set from Rust) is no deadline at all.
+        let deadline = self
+            .time_budget
+            .and_then(|budget| Instant::now().checked_add(budget));
         self.run_until(inputs, engine, cancel, deadline)
     }
 
@@ -226,7 +249,9 @@ impl Job {
     ) -> Result<JobOutcome> {
         self.validate()?;
         let job_started = Instant::now();
-        let own = self.time_budget.map(|budget| job_started + budget);
+        let own = self
+            .time_budget
+            .and_then(|budget| job_started.checked_add(budget));
         let deadline = match (deadline, own) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

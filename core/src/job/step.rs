@@ -75,6 +75,27 @@ pub enum Step {
 }
 
 impl Step {
+    /// The names of the images and fonts this step reads from the job's inputs.
+    pub(super) fn input_names(&self) -> Vec<&str> {
+        match self {
+            Step::Doodle {
+                style,
+                style_map,
+                content,
+                content_map,
+                ..
+            } => std::iter::once(style)
+                .chain(style_map)
+                .chain(content)
+                .chain(content_map)
+                .map(String::as_str)
+                .collect(),
+            Step::WatermarkText { fonts, .. } => fonts.iter().map(String::as_str).collect(),
+            Step::WatermarkLogo { logo, .. } => vec![logo.as_str()],
+            Step::MarkEmbed { .. } | Step::MarkDetect { .. } => Vec::new(),
+        }
+    }
+
     /// The `op` name.
     pub fn op(&self) -> &'static str {
         match self {

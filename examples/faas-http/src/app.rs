@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use hyper::{Request, http};
 use stylemark::doodle::{CancelToken, Engine};
 
 use crate::config::Config;
+use crate::connection::{Activity, PacedBody, SEND_GRACE};
 use crate::form::{self, UploadBudget};
 use crate::functions::{self, Function, Problem};
 use crate::http::{Response, query_pairs};
@@ -70,8 +70,13 @@ impl App {
     pub async fn handle(
         self: Arc<Self>,
         request: Request<Incoming>,
-    ) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
+        connection: Arc<Activity>,
+    ) -> Result<hyper::Response<PacedBody>, std::convert::Infallible> {
         let started = Instant::now();
+        // Reading, working and a little more: the watchdog's bound until the answer is
+        // ready (then its size sets the deadline to send it).
+        let ticket =
+            connection.begin(started + self.config.read_timeout + self.config.timeout + SEND_GRACE);
         let (head, mut body) = request.into_parts();
         let path = head.uri.path().to_string();
         let method = head.method.as_str().to_string();
@@ -104,7 +109,7 @@ impl App {
             started,
             &record,
         );
-        Ok(response.into_hyper())
+        Ok(response.into_hyper(ticket))
     }
 
     /// Reads the form, then runs `function` on the blocking pool if a slot is free.
@@ -198,7 +203,7 @@ impl App {
     }
 
     /// The request's form, read within what is left of the whole-request deadline
-    /// (`STYLEMARK_READ_TIMEOUT_S`, from the first byte of the head): a client that
+    /// (`STYLEMARK_READ_TIMEOUT_S`, from the end of the head): a client that
     /// trickles its body is cut off, however steadily it sends.
     async fn read_form(
         &self,

@@ -28,10 +28,14 @@ pub struct Config {
     /// `STYLEMARK_MAX_CONNECTIONS`: open connections; more are answered 503 and closed at
     /// once, default 512.
     pub max_connections: usize,
-    /// `STYLEMARK_READ_TIMEOUT_S`: how long a client may take to send a whole request,
-    /// head and body, default 30 s (however steadily it trickles); the head alone must
-    /// come within 10 s, or a third of this when smaller.
+    /// `STYLEMARK_READ_TIMEOUT_S`: how long a client may take to send a request's body
+    /// once its head has arrived, however steadily it trickles; default 30 s, or half of
+    /// `STYLEMARK_TIMEOUT_S` when that is shorter. The head itself must come within 10 s,
+    /// or a third of this when smaller.
     pub read_timeout: Duration,
+    /// Whether `STYLEMARK_READ_TIMEOUT_S` was given (else it defaults to 30 s, or half the
+    /// request's time budget when that is shorter).
+    read_timeout_was_set: bool,
     /// `STYLEMARK_TIMEOUT_S`: time budget of one request, default 60 s. A doodle still
     /// running then returns its best image so far.
     pub timeout: Duration,
@@ -75,7 +79,7 @@ impl Config {
             }
         };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Ok(Config {
+        let config = Config {
             port: number("PORT", 8080.0, 0.0).and_then(|p| {
                 u16::try_from(p as u64)
                     .map_err(|_| format!("PORT=`{p}` is not a port number (0-65535)"))
@@ -99,21 +103,53 @@ impl Config {
                 as u64,
             max_upload_bytes: number("STYLEMARK_MAX_UPLOAD_BYTES", (256u64 << 20) as f64, 1024.0)?
                 as u64,
-            max_connections: number("STYLEMARK_MAX_CONNECTIONS", 512.0, 1.0)? as usize,
+            max_connections: at_most(
+                "STYLEMARK_MAX_CONNECTIONS",
+                number("STYLEMARK_MAX_CONNECTIONS", 512.0, 1.0)?,
+                65_536.0,
+            )? as usize,
             read_timeout: seconds(
                 "STYLEMARK_READ_TIMEOUT_S",
                 number("STYLEMARK_READ_TIMEOUT_S", 30.0, 0.1)?,
             )?,
+            read_timeout_was_set: get("STYLEMARK_READ_TIMEOUT_S").is_some(),
             timeout: seconds(
                 "STYLEMARK_TIMEOUT_S",
                 number("STYLEMARK_TIMEOUT_S", 60.0, 0.1)?,
             )?,
-            concurrency: number("STYLEMARK_CONCURRENCY", cores as f64, 1.0)? as usize,
+            concurrency: at_most(
+                "STYLEMARK_CONCURRENCY",
+                number("STYLEMARK_CONCURRENCY", cores as f64, 1.0)?,
+                1024.0,
+            )? as usize,
             doodle_max_size: number("STYLEMARK_DOODLE_MAX_SIZE", 512.0, 16.0)? as u32,
             photo_max_size: number("STYLEMARK_PHOTO_MAX_SIZE", 8192.0, 16.0)? as u32,
             grace: seconds("STYLEMARK_GRACE_S", number("STYLEMARK_GRACE_S", 10.0, 0.0)?)?,
             allow_origin: get("STYLEMARK_ALLOW_ORIGIN").unwrap_or_default(),
-        })
+        };
+        config.consistent()
+    }
+
+    /// Refuses settings that contradict each other.
+    fn consistent(mut self) -> Result<Config, String> {
+        if self.max_upload_bytes < self.max_body_bytes {
+            return Err(format!(
+                "STYLEMARK_MAX_UPLOAD_BYTES={} is below STYLEMARK_MAX_BODY_BYTES={}: every large upload would be refused",
+                self.max_upload_bytes, self.max_body_bytes
+            ));
+        }
+        if self.read_timeout >= self.timeout {
+            // The default gives the work at least half of the request's time.
+            if self.read_timeout_was_set {
+                return Err(format!(
+                    "STYLEMARK_READ_TIMEOUT_S={} leaves no time for the work within STYLEMARK_TIMEOUT_S={}",
+                    self.read_timeout.as_secs_f64(),
+                    self.timeout.as_secs_f64()
+                ));
+            }
+            self.read_timeout = self.timeout / 2;
+        }
+        Ok(self)
     }
 
     /// The decode limits for uploads.
@@ -123,6 +159,12 @@ impl Config {
             max_input_bytes: self.max_body_bytes,
             ..DecodeLimits::default()
         }
+    }
+
+    /// The most pixels all of one request's images may have together: four of the
+    /// largest (a doodle's style, content and two maps).
+    pub fn max_total_pixels(&self) -> u64 {
+        self.max_pixels.saturating_mul(4)
     }
 
     /// How long a client may take to send a request's head: 10 s, or a third of the
@@ -148,6 +190,14 @@ impl Config {
             "grace_s": self.grace.as_secs_f64(),
         })
     }
+}
+
+/// A setting no larger than `max`.
+fn at_most(name: &str, value: f64, max: f64) -> Result<f64, String> {
+    if value > max {
+        return Err(format!("{name}=`{value}` is over its most, {max}"));
+    }
+    Ok(value)
 }
 
 /// A setting in seconds as a duration; values too large for one (1e20) are refused rather
@@ -186,6 +236,21 @@ mod tests {
     }
 
     #[test]
+    fn contradicting_settings_are_refused() {
+        let err = config(&[("STYLEMARK_MAX_UPLOAD_BYTES", "100000")]).unwrap_err();
+        assert!(err.contains("STYLEMARK_MAX_UPLOAD_BYTES"), "{err}");
+        let err = config(&[
+            ("STYLEMARK_TIMEOUT_S", "5"),
+            ("STYLEMARK_READ_TIMEOUT_S", "5"),
+        ])
+        .unwrap_err();
+        assert!(err.contains("STYLEMARK_READ_TIMEOUT_S"), "{err}");
+        // Unset, the read timeout leaves the work half the request's time.
+        let short = config(&[("STYLEMARK_TIMEOUT_S", "4")]).unwrap();
+        assert_eq!(short.read_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
     fn settings_are_read_and_bad_ones_named() {
         let c = config(&[
             ("PORT", "0"),
@@ -204,6 +269,8 @@ mod tests {
             ("STYLEMARK_TIMEOUT_S", "1e20"),
             ("STYLEMARK_GRACE_S", "1e300"),
             ("STYLEMARK_DEVICE", "tpu"),
+            ("STYLEMARK_MAX_CONNECTIONS", "1e19"),
+            ("STYLEMARK_CONCURRENCY", "1e19"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert!(err.contains(name), "{err}");

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -121,16 +122,24 @@ pub async fn read(
     max_body_bytes: u64,
     budget: &UploadBudget,
 ) -> Result<Form, Problem> {
-    let mut held = Reservation::default();
+    if query.len() > MAX_FORM_PARTS {
+        return Err(too_many_parts());
+    }
+    let held = std::sync::Mutex::new(Reservation::default());
     let mut form_fields = query;
     let mut files = BTreeMap::new();
     {
-        let chunks = body.into_data_stream();
-        let charged = futures_util::StreamExt::map(chunks, |chunk| {
-            let chunk: Bytes = chunk.map_err(|e| Box::new(e) as BoxError)?;
-            held.grow(budget, chunk.len())
-                .map_err(|e| Box::new(e) as BoxError)?;
-            Ok::<Bytes, BoxError>(chunk)
+        let upload = Upload {
+            chunks: body.into_data_stream(),
+            pending: BytesMut::new(),
+            opening: format!("--{boundary}").into_bytes(),
+            checked_opening: false,
+            held: &held,
+            budget,
+        };
+        let charged = futures_util::stream::unfold(upload, |mut upload| async move {
+            let piece = upload.next_piece().await?;
+            Some((piece, upload))
         });
         let limits = multer::SizeLimit::new()
             .whole_stream(max_body_bytes)
@@ -140,18 +149,11 @@ pub async fn read(
             boundary,
             multer::Constraints::new().size_limit(limits),
         );
-        let mut parts = 0;
+        let mut parts = form_fields.len();
         loop {
             let field = match multipart.next_field().await {
                 Ok(Some(field)) => field,
                 Ok(None) => break,
-                Err(multer::Error::IncompleteStream) if parts == 0 => {
-                    return Err(Problem::new(
-                        400,
-                        "bad_form",
-                        "the body holds no multipart form (is it empty?); send multipart/form-data",
-                    ));
-                }
                 Err(error) => return Err(problem(error)),
             };
             parts += 1;
@@ -176,7 +178,7 @@ pub async fn read(
                 if data.is_empty() {
                     continue; // a file input left empty
                 }
-                if files.insert(name.clone(), data.to_vec()).is_some() {
+                if files.insert(name.clone(), Vec::from(data)).is_some() {
                     return Err(Problem::new(
                         400,
                         "bad_form",
@@ -185,7 +187,7 @@ pub async fn read(
                     .field(name));
                 }
             } else {
-                let value = String::from_utf8(data.to_vec()).map_err(|_| {
+                let value = String::from_utf8(Vec::from(data)).map_err(|_| {
                     Problem::new(
                         400,
                         "bad_form",
@@ -200,9 +202,97 @@ pub async fn read(
     Ok(Form {
         fields: form_fields,
         files,
-        _held: held,
+        _held: held.into_inner().unwrap_or_else(|e| e.into_inner()),
     })
 }
+
+fn too_many_parts() -> Problem {
+    Problem::new(
+        400,
+        "bad_form",
+        format!(
+            "the form (query string included) has more than {MAX_FORM_PARTS} parts; a function takes at most {MAX_FORM_PARTS}"
+        ),
+    )
+}
+
+/// Bytes handed to multer at a time (the last piece may be shorter). multer searches its
+/// whole buffer again each time it is handed more while it looks for a boundary or the
+/// end of a part's headers, so a client trickling many tiny segments would make that
+/// quadratic; whole pieces keep it to a few hundred searches for the largest body.
+const PIECE_BYTES: usize = 64 * 1024;
+
+/// The body as multer reads it: charged to the upload budget, in whole pieces, and
+/// refused at once unless it starts with its boundary (RFC 7578 clients send no preamble,
+/// and a body without a boundary would otherwise be searched to its end).
+struct Upload<'a> {
+    chunks: http_body_util::BodyDataStream<&'a mut Incoming>,
+    pending: BytesMut,
+    opening: Vec<u8>,
+    checked_opening: bool,
+    held: &'a std::sync::Mutex<Reservation>,
+    budget: &'a UploadBudget,
+}
+
+impl Upload<'_> {
+    async fn next_piece(&mut self) -> Option<Result<Bytes, BoxError>> {
+        loop {
+            match self.chunks.next().await {
+                Some(Ok(chunk)) => {
+                    let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Err(spent) = held.grow(self.budget, chunk.len()) {
+                        return Some(Err(Box::new(spent)));
+                    }
+                    drop(held);
+                    self.pending.extend_from_slice(&chunk);
+                    if let Err(e) = self.check_opening(false) {
+                        return Some(Err(e));
+                    }
+                    if self.pending.len() >= PIECE_BYTES {
+                        return Some(Ok(self.pending.split().freeze()));
+                    }
+                }
+                Some(Err(e)) => return Some(Err(Box::new(e))),
+                None => {
+                    if let Err(e) = self.check_opening(true) {
+                        return Some(Err(e));
+                    }
+                    return (!self.pending.is_empty()).then(|| Ok(self.pending.split().freeze()));
+                }
+            }
+        }
+    }
+
+    /// Once enough has arrived (or the body ended), checks it opens with `--boundary`,
+    /// allowing one leading line end.
+    fn check_opening(&mut self, ended: bool) -> Result<(), BoxError> {
+        if self.checked_opening {
+            return Ok(());
+        }
+        let body = &self.pending[..];
+        let body = body.strip_prefix(b"\r\n").unwrap_or(body);
+        if body.len() < self.opening.len() && !ended {
+            return Ok(()); // not enough yet
+        }
+        if !body.starts_with(&self.opening) {
+            return Err(Box::new(NoOpening));
+        }
+        self.checked_opening = true;
+        Ok(())
+    }
+}
+
+/// A body that does not start with its boundary.
+#[derive(Debug)]
+struct NoOpening;
+
+impl std::fmt::Display for NoOpening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the body does not start with the boundary its Content-Type names (or is empty); send multipart/form-data")
+    }
+}
+
+impl std::error::Error for NoOpening {}
 
 /// The answer for a form multer could not read.
 fn problem(error: multer::Error) -> Problem {
@@ -217,6 +307,9 @@ fn problem(error: multer::Error) -> Problem {
         ),
         E::StreamReadFailed(cause) if cause.is::<BudgetSpent>() => {
             Problem::new(503, "busy", format!("{cause}; retry")).retry_after(1)
+        }
+        E::StreamReadFailed(cause) if cause.is::<NoOpening>() => {
+            Problem::new(400, "bad_form", cause.to_string())
         }
         E::StreamReadFailed(cause) => Problem::new(
             400,

@@ -224,7 +224,7 @@ pub fn run(
     let (job, inputs) = build(app, function, &mut form)?;
     drop(form); // the uploaded bytes, decoded now
     let (job, server_bound) = bound_doodles(app, job, started);
-    // The request's deadline covers every step, counted from its first byte (reading and
+    // The request's deadline covers every step, counted from the end of its head (reading and
     // decoding the upload included), with room kept to encode and send the answer.
     let deadline = started + app.config.timeout.saturating_sub(ENCODE_MARGIN);
     let outcome = job.run_until(&inputs, Some(&app.engine), &app.cancel, Some(deadline))?;
@@ -254,6 +254,17 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
             ));
         }
         let job = Job::from_json(&json)?;
+        // Only files the job names are decoded (127 unnamed 40 MP PNGs were all decoded).
+        let named = job.input_names();
+        if let Some(unnamed) = form.files.keys().find(|f| !named.contains(f.as_str())) {
+            return Err(invalid(
+                unnamed.clone(),
+                format!(
+                    "is a file no step of the job uses; the job uses {}",
+                    named.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
         decode_files(app, &form.files, &mut inputs, true)?;
         return Ok((job, inputs));
     }
@@ -343,12 +354,27 @@ fn decode_files(
     fonts_allowed: bool,
 ) -> Result<(), Problem> {
     let limits = app.config.decode_limits();
+    // All of a request's images together: each is held to max_pixels, their sum to this.
+    let total_limit = app.config.max_total_pixels();
+    let mut total = 0u64;
     for (name, bytes) in files {
         if fonts_allowed && looks_like_font(bytes) {
             let font = Font::from_bytes(bytes.clone())
                 .map_err(|e| Problem::from(e).field(name.clone()))?;
             inputs.fonts.insert(name.clone(), font);
             continue;
+        }
+        if let Ok((_, width, height)) = stylemark::io::probe(bytes) {
+            total = total.saturating_add(u64::from(width) * u64::from(height));
+            if total > total_limit {
+                return Err(Problem::from(Error::LimitExceeded {
+                    what: "the request's images together, in pixels",
+                    amount: total,
+                    limit: total_limit,
+                    fix: "send fewer or smaller images (STYLEMARK_MAX_PIXELS sets four times the limit)",
+                })
+                .field(name.clone()));
+            }
         }
         let image = decode(bytes, &limits).map_err(|e| {
             let mut problem = Problem::from(e);

@@ -2,9 +2,10 @@
 //! (HTTP/1.1 with keep-alive, h2c) is hyper's.
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::StatusCode;
 use hyper::header::{HeaderName, HeaderValue};
+
+use crate::connection::{PacedBody, Ticket};
 
 /// A response to send.
 #[derive(Debug, Clone)]
@@ -46,11 +47,11 @@ impl Response {
         self
     }
 
-    /// The response as hyper sends it. Header values are already single-line ASCII;
-    /// one that still fails `HeaderValue` (none known) is left out rather than failing
-    /// the answer.
-    pub fn into_hyper(self) -> hyper::Response<Full<Bytes>> {
-        let mut response = hyper::Response::new(Full::new(Bytes::from(self.body)));
+    /// The response as hyper sends it, in paced pieces under `ticket` (its request's
+    /// deadline). Header values are already single-line ASCII; one that still fails
+    /// `HeaderValue` (none known) is left out rather than failing the answer.
+    pub fn into_hyper(self, ticket: Ticket) -> hyper::Response<PacedBody> {
+        let mut response = hyper::Response::new(PacedBody::new(Bytes::from(self.body), ticket));
         *response.status_mut() =
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let headers = response.headers_mut();
@@ -125,7 +126,9 @@ mod tests {
     fn header_values_stay_on_one_line() {
         let response = Response::new(200, "text/plain", Vec::new()).header("X-Note", "a\r\nb é");
         assert_eq!(response.headers[1].1, "a??b ?");
-        let sent = response.into_hyper();
+        let activity = crate::connection::Activity::new();
+        let ticket = activity.begin(std::time::Instant::now());
+        let sent = response.into_hyper(ticket);
         assert_eq!(sent.headers()["x-note"], "a??b ?");
         assert_eq!(sent.status(), 200);
     }

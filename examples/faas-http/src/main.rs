@@ -6,13 +6,14 @@
 
 mod app;
 mod config;
+mod connection;
 mod form;
 mod functions;
 mod http;
 mod log;
 mod page;
 mod server;
-mod stall;
+
 mod stats;
 
 fn main() {

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
@@ -17,21 +16,26 @@ use stylemark::doodle::{EncoderSource, LazyEngine};
 
 use crate::app::App;
 use crate::config::Config;
+use crate::connection::{Activity, Verdict};
 use crate::http::Response;
 use crate::log;
-use crate::stall::StallGuard;
 
 /// The largest request head (request line and headers) accepted; larger is a 431.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// HTTP/2 requests one connection may have open at once.
 const MAX_STREAMS_PER_CONNECTION: u32 = 8;
-/// A write that makes no progress for this long ends its connection: a client that stops
-/// reading its answer does not hold it (and the answer's memory) indefinitely.
-const WRITE_STALL: Duration = Duration::from_secs(20);
-/// How often accept errors (say, out of file descriptors) are logged at most.
-const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(5);
+/// How often each connection's watchdog looks at its deadlines.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// After a graceful close is asked for, how long an idle connection has to go.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// How often accept errors (say, out of file descriptors) and refused connections are
+/// logged at most.
+const LOG_EVERY: Duration = Duration::from_secs(5);
 /// How long to wait before accepting again after an accept error.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// Refusals (503 to a connection past the limit) being written at once; past this a
+/// connection is closed without one.
+const MAX_REFUSALS_IN_FLIGHT: usize = 64;
 
 /// Builds the engine, listens, serves until SIGTERM or SIGINT, then lets in-flight
 /// requests finish within the grace period.
@@ -62,12 +66,12 @@ pub fn serve(config: Config) -> Result<(), String> {
     // `concurrency` at once (the slots), so a few threads more than that suffice.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .max_blocking_threads(config.concurrency + 2)
+        .max_blocking_threads(config.concurrency.saturating_add(2))
         .thread_name("stylemark-http")
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = TcpListener::from_std(listener).map_err(|e| e.to_string())?;
         log::line(
             "INFO",
@@ -81,62 +85,143 @@ pub fn serve(config: Config) -> Result<(), String> {
             }),
         );
         let app = Arc::new(App::new(config, engine));
-        accept_until_stopped(&listener, &app).await
-    })
+        accept_until_stopped(listener, &app).await
+    });
+    // Work still running past the grace period (a step that cannot be cancelled) must not
+    // keep the process alive: the platform is about to kill it anyway.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served
 }
 
-/// Accepts connections until a stop signal, then drains them.
-async fn accept_until_stopped(listener: &TcpListener, app: &Arc<App>) -> Result<(), String> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| e.to_string())?;
+/// A log line at most every [`LOG_EVERY`], with how many were left out in between.
+#[derive(Default)]
+struct Throttled {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl Throttled {
+    fn line(&mut self, severity: &str, mut fields: serde_json::Value) {
+        if self.last.is_some_and(|at| at.elapsed() < LOG_EVERY) {
+            self.suppressed += 1;
+            return;
+        }
+        fields["suppressed"] = self.suppressed.into();
+        log::line(severity, fields);
+        self.last = Some(Instant::now());
+        self.suppressed = 0;
+    }
+}
+
+/// Accepts connections until a stop signal, then closes the listener and drains them.
+async fn accept_until_stopped(listener: TcpListener, app: &Arc<App>) -> Result<(), String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let open = Arc::new(Semaphore::new(app.config.max_connections));
-    let graceful = GracefulShutdown::new();
-    let builder = connection_builder(&app.config);
-    let mut last_error_log: Option<Instant> = None;
-    let mut suppressed = 0u64;
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let builder = Arc::new(connection_builder(&app.config));
+    let mut accept_errors = Throttled::default();
+    let mut refused_log = Throttled::default();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
         };
         let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(e) => {
-                // Out of file descriptors, say: log now and then, not 150 lines a second.
-                if last_error_log.is_none_or(|at| at.elapsed() >= ACCEPT_ERROR_LOG_EVERY) {
-                    log::line(
-                        "WARNING",
-                        serde_json::json!({"event": "accept", "error": e.to_string(), "suppressed": suppressed}),
-                    );
-                    last_error_log = Some(Instant::now());
-                    suppressed = 0;
-                } else {
-                    suppressed += 1;
-                }
+                accept_errors.line(
+                    "WARNING",
+                    serde_json::json!({"event": "accept", "error": e.to_string()}),
+                );
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
                 continue;
             }
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
-            tokio::spawn(refuse(stream, app.config.max_connections));
+            // Answered before a request was read: no request id or path to log.
+            refused_log.line(
+                "WARNING",
+                serde_json::json!({"event": "connection_refused", "status": 503, "outcome": "rejected"}),
+            );
+            if let Ok(slot) = refusals.clone().try_acquire_owned() {
+                let limit = app.config.max_connections;
+                tokio::spawn(async move {
+                    refuse(stream, limit).await;
+                    drop(slot);
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let read_idle = app.config.timeout + app.config.read_timeout + WRITE_STALL;
-        let io = TokioIo::new(StallGuard::new(stream, WRITE_STALL, read_idle));
-        let app_for_connection = app.clone();
-        let service = service_fn(move |request| app_for_connection.clone().handle(request));
-        let connection = graceful.watch(builder.serve_connection(io, service).into_owned());
+        let (app, builder, stopping) = (app.clone(), builder.clone(), stopping.clone());
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                log_connection_error(&*error);
-            }
+            serve_connection(stream, app, builder, stopping).await;
             drop(permit);
         });
     }
-    drain(app, graceful, &open).await;
+    // New connections are refused by the kernel from here on, not queued unanswered.
+    drop(listener);
+    let _ = stop.send(true);
+    drain(app, &open).await;
     Ok(())
+}
+
+/// Serves one connection with its watchdog: a request past its deadline drops the
+/// connection; an idle one (no first request within the head timeout, or nothing for
+/// [`KEEP_ALIVE_IDLE`](crate::connection::KEEP_ALIVE_IDLE) between requests) or a stopping
+/// server closes it gracefully.
+async fn serve_connection(
+    stream: TcpStream,
+    app: Arc<App>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let activity = Activity::new();
+    let first_within = app.config.header_timeout();
+    let service = {
+        let activity = activity.clone();
+        service_fn(move |request| app.clone().handle(request, activity.clone()))
+    };
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let mut watch = tokio::time::interval(WATCH_EVERY);
+    let mut closing_since: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            ended = connection.as_mut() => {
+                if let Err(error) = ended {
+                    log_connection_error(&*error);
+                }
+                return;
+            }
+            _ = stopping.changed(), if closing_since.is_none() => {
+                connection.as_mut().graceful_shutdown();
+                closing_since = Some(Instant::now());
+            }
+            _ = watch.tick() => match activity.verdict(Instant::now(), first_within) {
+                Verdict::Fine => {}
+                Verdict::Idle => match closing_since {
+                    None => {
+                        connection.as_mut().graceful_shutdown();
+                        closing_since = Some(Instant::now());
+                    }
+                    Some(at) if at.elapsed() > CLOSE_GRACE => return,
+                    Some(_) => {}
+                },
+                Verdict::Overdue => {
+                    log::line(
+                        "WARNING",
+                        serde_json::json!({"event": "connection_overdue", "outcome": "client_error", "error": "a request or its answer passed its deadline (a client too slow to send or to read); the connection was closed"}),
+                    );
+                    return;
+                }
+            },
+        }
+    }
 }
 
 /// HTTP/1.1 with keep-alive and a head deadline, and h2c with a few streams per
@@ -177,13 +262,12 @@ async fn refuse(mut stream: TcpStream, limit: usize) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         let _ = stream.write_all(&raw).await;
         let _ = stream.shutdown().await;
+        // Reading what the client sent meanwhile keeps the close from resetting the
+        // connection before it reads the 503.
+        let mut discard = [0u8; 4096];
+        while matches!(stream.read(&mut discard).await, Ok(n) if n > 0) {}
     })
     .await;
-    // Answered before a request was read: no request id or path to log.
-    log::line(
-        "WARNING",
-        serde_json::json!({"event": "connection_refused", "status": 503, "outcome": "rejected"}),
-    );
 }
 
 /// Logs why a connection ended early: a malformed or oversized head (hyper has answered
@@ -203,9 +287,10 @@ fn log_connection_error(error: &(dyn std::error::Error + 'static)) {
     );
 }
 
-/// Waits for in-flight requests, cancelling doodles shortly before the grace period ends
-/// so they still answer with their best image.
-async fn drain(app: &App, graceful: GracefulShutdown, open: &Semaphore) {
+/// Waits for in-flight requests (their connections were told to close), cancelling
+/// doodles shortly before the grace period ends so they still answer with their best
+/// image.
+async fn drain(app: &App, open: &Semaphore) {
     app.stopping
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let grace = app.config.grace;
@@ -216,12 +301,8 @@ async fn drain(app: &App, graceful: GracefulShutdown, open: &Semaphore) {
     );
     let started = Instant::now();
     let cancel_at = grace.saturating_sub((grace / 4).min(Duration::from_secs(2)));
-    // Every connection told to finish its request and close, then its slot given back.
-    let all_closed = async {
-        graceful.shutdown().await;
-        let every = u32::try_from(app.config.max_connections).unwrap_or(u32::MAX);
-        let _ = open.acquire_many(every).await;
-    };
+    let every = u32::try_from(app.config.max_connections).unwrap_or(u32::MAX);
+    let all_closed = open.acquire_many(every);
     tokio::pin!(all_closed);
     let cancelled = tokio::select! {
         _ = &mut all_closed => false,
