@@ -3,7 +3,7 @@
 mod support;
 
 use stylemark::DeviceKind;
-use stylemark::doodle::{EncoderSpec, Engine};
+use stylemark::doodle::{CancelToken, EncoderSpec, Engine};
 use stylemark::image::{DynamicImage, GenericImageView};
 use stylemark::job::{Job, JobInputs, Step};
 use stylemark::samples::demo_scene;
@@ -54,7 +54,8 @@ fn a_doodle_then_a_watermark_then_a_mark() {
 }
 
 /// The job's `time_budget` covers every step: six doodles that would each paint for a
-/// minute share one second, and what is left when a step would start is checked.
+/// minute share two seconds and all answer, and a step that would start after the
+/// deadline is an error naming it.
 #[test]
 fn the_job_time_budget_covers_every_step() {
     let scene = demo_scene(48, 36, 5);
@@ -65,24 +66,29 @@ fn the_job_time_budget_covers_every_step() {
     let doodle = r#"{"op": "doodle", "style": "style", "output_size": [48, 36],
         "options": {"method": "optimize", "phases": 1, "iterations": 1000000, "time_budget": 60}}"#;
     let steps = [doodle; 6].join(", ");
-    let job = Job::from_json(&format!(r#"{{"time_budget": 1.0, "steps": [{steps}]}}"#)).unwrap();
-    assert_eq!(job.time_budget, Some(std::time::Duration::from_secs(1)));
+    let job = Job::from_json(&format!(r#"{{"time_budget": 2.0, "steps": [{steps}]}}"#)).unwrap();
+    assert_eq!(job.time_budget, Some(std::time::Duration::from_secs(2)));
     let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
-    let error = job.run(&inputs, Some(&engine)).unwrap_err();
-    assert_eq!(error.kind(), stylemark::ErrorKind::LimitExceeded, "{error}");
-    // The first doodle painted until the job's deadline; a later step could not start.
-    let message = error.to_string();
-    assert!(
-        message.contains("steps[") && !message.contains("steps[0]") && message.contains("time"),
-        "{message}"
-    );
+    let outcome = job.run(&inputs, Some(&engine)).unwrap();
+    assert_eq!(outcome.steps.len(), 6);
+    let spent: f64 = outcome.steps.iter().map(|s| s.seconds).sum();
+    for step in &outcome.steps {
+        assert_eq!(step.details["status"], "time_budget_exhausted");
+        // A sixth of the job's two seconds each, not their own 60 s.
+        assert!(step.seconds < 30.0, "{}", step.details);
+    }
+    assert!(spent < 60.0, "{spent}");
 
-    // One doodle: capped by what is left of the job's budget, not its own 60 s.
-    let one = Job::from_json(&format!(r#"{{"time_budget": 0.5, "steps": [{doodle}]}}"#)).unwrap();
-    let outcome = one.run(&inputs, Some(&engine)).unwrap();
-    let report = &outcome.steps[0].details;
-    assert_eq!(report["status"], "time_budget_exhausted");
-    assert!(outcome.steps[0].seconds < 30.0, "{report}");
+    // A deadline already passed: the first step does not start.
+    let past = std::time::Instant::now() - std::time::Duration::from_millis(1);
+    let error = job
+        .run_until(&inputs, Some(&engine), &CancelToken::new(), Some(past))
+        .unwrap_err();
+    assert_eq!(error.kind(), stylemark::ErrorKind::LimitExceeded, "{error}");
+    assert!(
+        error.to_string().contains("job.steps[0] (doodle)"),
+        "{error}"
+    );
 }
 
 #[test]

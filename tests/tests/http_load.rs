@@ -108,6 +108,17 @@ fn watermark_load_and_doodles_past_the_limit() {
             );
             assert!(is_busy(&watermark), "{}", watermark.status);
         }
+        // A client waiting for 100 Continue hears 429 before sending its body.
+        let waiting = stylemark_e2e::http::send(
+            server.port,
+            b"POST /v1/watermark HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n",
+        );
+        assert!(
+            is_busy(&waiting),
+            "{} {:?}",
+            waiting.status,
+            waiting.headers
+        );
         for doodle in doodles {
             let reply = doodle.join().unwrap();
             reply.expect_status(200);
@@ -129,7 +140,7 @@ fn watermark_load_and_doodles_past_the_limit() {
         &stats["functions"]["doodle"],
     );
     assert_eq!(watermark["successes"], 201, "{stats}");
-    assert_eq!(watermark["rejected"], 3);
+    assert_eq!(watermark["rejected"], 4);
     assert_eq!(doodle["successes"], CONCURRENCY);
     assert_eq!(doodle["rejected"], 3);
     assert_eq!(stats["total"]["failures"], 0);
@@ -140,7 +151,7 @@ fn watermark_load_and_doodles_past_the_limit() {
         "no 5xx in the logs"
     );
     let rejected_lines = logs.iter().filter(|l| l["outcome"] == "rejected").count();
-    assert_eq!(rejected_lines, 6);
+    assert_eq!(rejected_lines, 7);
 }
 
 #[test]

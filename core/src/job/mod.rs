@@ -170,7 +170,7 @@ impl Job {
     /// let job = stylemark::job::Job::from_json(
     ///     r#"{"input": "photo", "steps": [{"op": "watermark_logo", "logo": "brand"}]}"#,
     /// )?;
-    /// assert_eq!(job.input_names(), ["brand", "photo"]);
+    /// assert_eq!(job.input_names(), ["brand", "photo"].into());
     /// # Ok::<(), stylemark::Error>(())
     /// ```
     pub fn input_names(&self) -> std::collections::BTreeSet<&str> {
@@ -265,7 +265,7 @@ impl Job {
             let started = Instant::now();
             let time_left = match deadline {
                 Some(deadline) => match deadline.checked_duration_since(started) {
-                    Some(left) if !left.is_zero() => Some(left),
+                    Some(left) if !left.is_zero() => Some(share_of(&self.steps[index..], left)),
                     _ => return Err(out_of_time(index, step, job_started, deadline)),
                 },
                 None => None,
@@ -288,6 +288,24 @@ impl Job {
             output: self.output,
         })
     }
+}
+
+/// The time the first of `steps` may take out of the `left` before the job's deadline:
+/// the doodles still to come share it equally, and a doodle followed by other steps
+/// leaves them a fifth of its share (those steps cannot stop early, but are quick), so a
+/// job of several steps ends with all of them done rather than out of time.
+fn share_of(steps: &[Step], left: Duration) -> Duration {
+    let doodles = steps
+        .iter()
+        .filter(|s| matches!(s, Step::Doodle { .. }))
+        .count()
+        .max(1);
+    let share = left / u32::try_from(doodles).unwrap_or(u32::MAX);
+    let others_follow = steps
+        .iter()
+        .skip(1)
+        .any(|s| !matches!(s, Step::Doodle { .. }));
+    if others_follow { share * 4 / 5 } else { share }
 }
 
 /// The error for a step that would start after the job's deadline.

@@ -136,27 +136,19 @@ impl App {
                     .retry_after(1),
             );
         }
+        // A client waiting for `100 Continue` is told now that no slot is free, instead of
+        // being invited to upload a body only to get a 429 for it.
+        let waits_to_send = header(head, "expect").is_some();
+        if waits_to_send && self.busy.load(Ordering::SeqCst) >= self.config.concurrency {
+            return rejected(self.busy_problem(function));
+        }
         let form = match self.read_form(head, body, started).await {
             Ok(form) => form,
             Err(problem) if problem.status == 503 => return rejected(problem),
             Err(problem) => return refused(problem),
         };
         let Some(slot) = self.try_take_slot() else {
-            let retry = self
-                .stats
-                .median_latency(function.name())
-                .map_or(1, |s| s.ceil().clamp(1.0, 60.0) as u64);
-            return rejected(
-                Problem::new(
-                    429,
-                    "busy",
-                    format!(
-                        "all {} slots are busy; retry after {retry} s",
-                        self.config.concurrency
-                    ),
-                )
-                .retry_after(retry),
-            );
+            return rejected(self.busy_problem(function));
         };
         let accepts_json = header(head, "accept").is_some_and(|a| a.contains("application/json"));
         let app = self.clone();
@@ -200,6 +192,24 @@ impl App {
                 (problem.response(id), record)
             }
         }
+    }
+
+    /// The 429 for a call that finds every slot working, with the function's median
+    /// latency as `Retry-After` (at least 1 s).
+    fn busy_problem(&self, function: Function) -> Problem {
+        let retry = self
+            .stats
+            .median_latency(function.name())
+            .map_or(1, |s| s.ceil().clamp(1.0, 60.0) as u64);
+        Problem::new(
+            429,
+            "busy",
+            format!(
+                "all {} slots are busy; retry after {retry} s",
+                self.config.concurrency
+            ),
+        )
+        .retry_after(retry)
     }
 
     /// The request's form, read within what is left of the whole-request deadline
