@@ -300,3 +300,35 @@ fn a_huge_output_size_is_refused_before_painting() {
     let fits = stylemark::doodle::DoodleRequest::new(photo(32, 24, 1)).output_size(8000, 5000);
     assert!(fits.mode().is_ok(), "40 MP is the limit, not below it");
 }
+
+/// A panic inside a doodle on a CPU device (here from the caller's own progress
+/// callback) comes back as an `Internal` error, not a device failure, and the engine
+/// keeps working.
+#[test]
+fn a_panic_during_a_doodle_is_an_internal_error() {
+    use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Observer};
+    let engine = Engine::new(stylemark::DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
+    let mut request = DoodleRequest::new(photo(48, 36, 1));
+    request.content = Some(photo(64, 48, 2));
+    let options = DoodleOptions {
+        method: stylemark::doodle::Method::Optimize,
+        iterations: 3,
+        phases: 1,
+        ..DoodleOptions::default()
+    };
+    let mut explode = |_: &stylemark::doodle::Progress| -> bool { panic!("a bug") };
+    let error = engine
+        .doodle(
+            &request,
+            &options,
+            Observer::default().progress(&mut explode),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), stylemark::ErrorKind::Internal, "{error}");
+    assert!(error.to_string().contains("a bug"), "{error}");
+    assert!(
+        engine
+            .doodle(&request, &options, Observer::default())
+            .is_ok()
+    );
+}

@@ -181,15 +181,19 @@ impl Engine {
         options: &DoodleOptions,
         mut observer: Observer<'_>,
     ) -> Result<DoodleOutcome> {
-        // A failure deep in a backend (out of GPU memory, a driver fault) panics; it must
-        // reach the caller as an error, never abort a server.
+        // A panic must reach the caller as an error, never abort a server. On a GPU it is
+        // most likely the device failing (out of memory, a driver fault); on a CPU device
+        // nothing but a bug in stylemark panics, so it is reported as one.
         catch_unwind(AssertUnwindSafe(|| {
             Run::plan(self, request, options)?.execute(&mut observer)
         }))
         .unwrap_or_else(|panic| {
-            Err(Error::Compute {
-                device: self.device.kind().name().into(),
-                detail: crate::panic_message(&panic),
+            Err(match self.device.kind() {
+                DeviceKind::Wgpu => Error::Compute {
+                    device: self.device.kind().name().into(),
+                    detail: crate::panic_message(&panic),
+                },
+                DeviceKind::Cpu | DeviceKind::Ndarray => Error::from_panic(&*panic),
             })
         })
     }
