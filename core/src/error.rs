@@ -466,6 +466,25 @@ impl Error {
         Error::Internal(crate::panic_message(payload))
     }
 
+    /// `Ok` when `amount` is within `limit`, else the [`Error::LimitExceeded`] naming
+    /// `what` and the `fix`: the one check behind every counted limit.
+    pub(crate) fn check_limit(
+        what: &'static str,
+        amount: u64,
+        limit: u64,
+        fix: &'static str,
+    ) -> Result<(), Error> {
+        if amount > limit {
+            return Err(Error::LimitExceeded {
+                what,
+                amount,
+                limit,
+                fix,
+            });
+        }
+        Ok(())
+    }
+
     /// Wraps an I/O error with the file it concerns.
     ///
     /// ```

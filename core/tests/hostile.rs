@@ -9,6 +9,8 @@ use stylemark::io::{DecodeLimits, OutputFormat, decode, encode};
 use stylemark::job::{Job, JobInputs};
 use stylemark::samples::photo;
 
+mod support;
+
 // Shared with the HTTP function's tests (tests/tests/http_attacks.rs).
 #[path = "../../tests/src/mutate.rs"]
 mod mutate;
@@ -27,16 +29,6 @@ fn no_panic<T>(what: &str, seed: u64, case: impl FnOnce() -> T) -> T {
             panic!("{what}, seed {seed}: panicked: {message}");
         }
     }
-}
-
-/// The process's peak resident memory (VmHWM) in MiB.
-fn peak_rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kib| kib / 1024)
 }
 
 #[test]
@@ -91,8 +83,8 @@ fn mutated_images_decode_or_fail_cleanly_in_bounded_memory() {
         "the mutations exercised both outcomes"
     );
     // Each decode is held to 256 MiB; the whole run stays far below a 2 GB function.
-    let peak = peak_rss_mib();
-    assert!(peak < 1536, "peak memory {peak} MiB");
+    let peak = support::memory_mib("VmHWM");
+    assert!(peak < 1536.0, "peak memory {peak} MiB");
 }
 
 /// A job that uses every step kind that runs without an engine.

@@ -2,19 +2,15 @@
 //! where it was: 50 photos painted and 500 watermarks, resident memory measured by the
 //! test itself (VmRSS) after a warm-up and at the end.
 
+mod support;
+
 use stylemark::DeviceKind;
 use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Observer};
 use stylemark::samples::photo;
 use stylemark::watermark::{self, TextOptions};
 
-/// The process's resident memory now, in MiB.
 fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
+    support::memory_mib("VmRSS")
 }
 
 #[test]

@@ -123,15 +123,12 @@ impl DoodleRequest {
                     "width and height must be at least 1",
                 ));
             }
-            let pixels = u64::from(w) * u64::from(h);
-            if pixels > MAX_OUTPUT_PIXELS {
-                return Err(Error::LimitExceeded {
-                    what: "the output size in pixels",
-                    amount: pixels,
-                    limit: MAX_OUTPUT_PIXELS,
-                    fix: "ask for a smaller output-size",
-                });
-            }
+            Error::check_limit(
+                "the output size in pixels",
+                u64::from(w) * u64::from(h),
+                MAX_OUTPUT_PIXELS,
+                "ask for a smaller output-size",
+            )?;
         }
         match (&self.style_map, &self.content_map) {
             (Some(style_map), Some(content_map)) => {

@@ -148,14 +148,12 @@ impl Job {
                 "is empty; give at least one step",
             ));
         }
-        if self.steps.len() > MAX_JOB_STEPS {
-            return Err(Error::LimitExceeded {
-                what: "the number of job steps",
-                amount: self.steps.len() as u64,
-                limit: MAX_JOB_STEPS as u64,
-                fix: "split the work into several jobs",
-            });
-        }
+        Error::check_limit(
+            "the number of job steps",
+            self.steps.len() as u64,
+            MAX_JOB_STEPS as u64,
+            "split the work into several jobs",
+        )?;
         for (index, step) in self.steps.iter().enumerate() {
             step.validate().map_err(|e| at_step(index, e))?;
         }

@@ -23,16 +23,12 @@ pub const MAX_STAMP_PIXELS: u64 = 1 << 24;
 
 /// Refuses a `width` x `height` stamp over [`MAX_STAMP_PIXELS`], before it is allocated.
 pub(crate) fn check_size(width: u64, height: u64) -> Result<()> {
-    let pixels = width.saturating_mul(height);
-    if pixels > MAX_STAMP_PIXELS {
-        return Err(Error::LimitExceeded {
-            what: "the mark's size in pixels",
-            amount: pixels,
-            limit: MAX_STAMP_PIXELS,
-            fix: "make the text or logo smaller (`size`), or the text shorter",
-        });
-    }
-    Ok(())
+    Error::check_limit(
+        "the mark's size in pixels",
+        width.saturating_mul(height),
+        MAX_STAMP_PIXELS,
+        "make the text or logo smaller (`size`), or the text shorter",
+    )
 }
 
 impl Stamp {

@@ -456,3 +456,13 @@ pub fn mean_difference(a: &stylemark::image::RgbImage, b: &stylemark::image::Rgb
         .sum();
     total / a.as_raw().len().max(1) as f64
 }
+
+/// A memory figure of this process from /proc/self/status (`VmRSS`, `VmHWM`), in MiB.
+pub fn memory_mib(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
