@@ -82,6 +82,11 @@ typedef struct StylemarkEngineOptions {
   uint64_t max_pixels;
   // Largest encoded image accepted, in bytes (default 64 MiB).
   uint64_t max_input_bytes;
+  // More resource limits by name, NULL (default) or `NAME=VALUE` pairs separated by
+  // commas, for example `"max_stamp_pixels=4000000,max_job_steps=4"` (every limit
+  // `stylemark info` lists; `max_pixels` here overrides the field above). Added in
+  // version 0.2 of this struct.
+  const char *limits;
 } StylemarkEngineOptions;
 
 // Bytes owned by the library (an encoded image). Free with `stylemark_buffer_free`.

@@ -4,10 +4,9 @@
 use std::ffi::{CStr, c_char};
 use std::sync::Arc;
 
-use stylemark_core::DeviceKind;
 use stylemark_core::doodle::{EncoderSource, Engine, LazyEngine};
 use stylemark_core::encoder::InputConvention;
-use stylemark_core::io::DecodeLimits;
+use stylemark_core::{DeviceKind, Limits};
 
 use crate::input::optional_str;
 use crate::status::{Failure, StylemarkStatus, guard, no_unwind};
@@ -36,6 +35,11 @@ pub struct StylemarkEngineOptions {
     pub max_pixels: u64,
     /// Largest encoded image accepted, in bytes (default 64 MiB).
     pub max_input_bytes: u64,
+    /// More resource limits by name, NULL (default) or `NAME=VALUE` pairs separated by
+    /// commas, for example `"max_stamp_pixels=4000000,max_job_steps=4"` (every limit
+    /// `stylemark info` lists; `max_pixels` here overrides the field above). Added in
+    /// version 0.2 of this struct.
+    pub limits: *const c_char,
 }
 
 /// The engine: create it once with `stylemark_engine_new`, use it from any number of
@@ -46,7 +50,7 @@ pub struct StylemarkEngineOptions {
 /// checks the device name, the encoder and that a weights file exists.
 pub struct StylemarkEngine {
     doodle: LazyEngine,
-    pub(crate) limits: DecodeLimits,
+    pub(crate) limits: Limits,
 }
 
 impl StylemarkEngine {
@@ -58,15 +62,17 @@ impl StylemarkEngine {
 
 /// The sizes `StylemarkEngineOptions` has had, oldest first: a program compiled against an
 /// older header passes a smaller `struct_size`, and the fields it does not know keep their
-/// defaults. The first version ends before the decoding limits.
-const OPTIONS_SIZES: [usize; 2] = [
+/// defaults. The first version ends before the decoding limits, the second before the
+/// named limits.
+const OPTIONS_SIZES: [usize; 3] = [
     std::mem::offset_of!(StylemarkEngineOptions, max_pixels),
+    std::mem::offset_of!(StylemarkEngineOptions, limits),
     std::mem::size_of::<StylemarkEngineOptions>(),
 ];
 
 /// The defaults, with `struct_size` set to `size`.
 fn default_options(size: usize) -> StylemarkEngineOptions {
-    let limits = DecodeLimits::default();
+    let limits = Limits::default().decode;
     StylemarkEngineOptions {
         struct_size: size,
         device: c"cpu".as_ptr(),
@@ -76,6 +82,7 @@ fn default_options(size: usize) -> StylemarkEngineOptions {
         weights_len: 0,
         max_pixels: limits.max_pixels,
         max_input_bytes: limits.max_input_bytes,
+        limits: std::ptr::null(),
     }
 }
 
@@ -160,11 +167,12 @@ pub unsafe extern "C" fn stylemark_engine_new(
             }
         }
         // SAFETY: the strings are NULL or NUL-terminated, as documented.
-        let (device, encoder, convention) = unsafe {
+        let (device, encoder, convention, named_limits) = unsafe {
             (
                 optional_str(settings.device, "options.device")?.unwrap_or("cpu"),
                 optional_str(settings.encoder, "options.encoder")?.unwrap_or("builtin"),
                 optional_str(settings.weights_format, "options.weights_format")?,
+                optional_str(settings.limits, "options.limits")?,
             )
         };
         let device: DeviceKind = device.parse()?;
@@ -174,11 +182,14 @@ pub unsafe extern "C" fn stylemark_engine_new(
             unsafe { std::slice::from_raw_parts(settings.weights, settings.weights_len) }
         });
         let encoder = EncoderSource::new(encoder, weights, convention)?;
-        let limits = DecodeLimits {
-            max_pixels: settings.max_pixels,
-            max_input_bytes: settings.max_input_bytes,
-            ..DecodeLimits::default()
-        };
+        let mut limits = Limits::default();
+        limits.set("max_pixels", &settings.max_pixels.to_string())?;
+        limits.set("max_input_bytes", &settings.max_input_bytes.to_string())?;
+        for assignment in named_limits.unwrap_or_default().split(',') {
+            if !assignment.trim().is_empty() {
+                limits.assign(assignment)?;
+            }
+        }
         let created = StylemarkEngine {
             doodle: LazyEngine::new(device, encoder)?,
             limits,

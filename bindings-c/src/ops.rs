@@ -102,7 +102,7 @@ unsafe fn image_call<'a>(
     unsafe {
         let engine = engine_ref(engine)?;
         let format = output_format(optional_str(format, "format")?)?;
-        let image = required_image(image, "image", &engine.limits)?;
+        let image = required_image(image, "image", &engine.limits.decode)?;
         Ok((engine, format, image))
     }
 }
@@ -148,11 +148,12 @@ pub unsafe extern "C" fn stylemark_doodle(
         // SAFETY (whole block): arguments as documented.
         unsafe {
             let engine = engine_ref(engine)?;
-            let limits = &engine.limits;
+            let limits = &engine.limits.decode;
             let format = output_format(optional_str(format, "format")?)?;
             let (doodle_options, extra): (DoodleOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &["output_size"])?;
-            let mut request = DoodleRequest::new(required_image(style, "style", limits)?);
+            let mut request =
+                DoodleRequest::new(required_image(style, "style", limits)?).limits(engine.limits);
             request.style_map = optional_image(style_map, "style_map", limits)?;
             request.content = optional_image(content, "content", limits)?;
             request.content_map = optional_image(content_map, "content_map", limits)?;
@@ -220,11 +221,12 @@ pub unsafe extern "C" fn stylemark_watermark_text(
         require_out(out_image, "out_image")?;
         // SAFETY (whole block): arguments as documented.
         unsafe {
-            let (_, format, image) = image_call(engine, format, image)?;
+            let (engine, format, image) = image_call(engine, format, image)?;
             let text = required_str(text, "text")?;
             let (mut text_options, _): (TextOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &[])?;
             text_options.fonts = StylemarkOptions::fonts(options.as_ref());
+            text_options.limits = engine.limits;
             let marked = watermark::text(&image, text, &text_options)?;
             let report = marked.report_json();
             deliver(&marked.image, format, report, out_image, out_report)
@@ -253,9 +255,10 @@ pub unsafe extern "C" fn stylemark_watermark_logo(
         // SAFETY (whole block): arguments as documented.
         unsafe {
             let (engine, format, image) = image_call(engine, format, image)?;
-            let logo = required_image(logo, "logo", &engine.limits)?;
-            let (logo_options, _): (LogoOptions, _) =
+            let logo = required_image(logo, "logo", &engine.limits.decode)?;
+            let (mut logo_options, _): (LogoOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &[])?;
+            logo_options.limits = engine.limits;
             let marked = watermark::logo(&image, &logo, &logo_options)?;
             let report = marked.report_json();
             deliver(&marked.image, format, report, out_image, out_report)
@@ -289,11 +292,12 @@ pub unsafe extern "C" fn stylemark_mark_embed(
         }
         // SAFETY (whole block): arguments as documented.
         unsafe {
-            let (_, format, image) = image_call(engine, format, image)?;
+            let (engine, format, image) = image_call(engine, format, image)?;
             let payload = std::slice::from_raw_parts(payload, payload_len);
             let key = required_str(key, "key")?;
-            let (mark_options, _): (MarkOptions, _) =
+            let (mut mark_options, _): (MarkOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &[])?;
+            mark_options.limits = engine.limits;
             let marked = mark::embed(&image, payload, key, &mark_options)?;
             let report = marked.report_json();
             deliver(&marked.image, format, report, out_image, out_report)
@@ -318,8 +322,8 @@ pub unsafe extern "C" fn stylemark_mark_detect(
         // SAFETY (whole block): arguments as documented.
         unsafe {
             let engine = engine_ref(engine)?;
-            let image = required_image(image, "image", &engine.limits)?;
-            let detection = mark::detect(&image, required_str(key, "key")?)?;
+            let image = required_image(image, "image", &engine.limits.decode)?;
+            let detection = mark::detect_within(&image, required_str(key, "key")?, &engine.limits)?;
             let mut result = StylemarkDetection {
                 found: detection.found,
                 confidence: detection.confidence,
@@ -361,11 +365,12 @@ pub unsafe extern "C" fn stylemark_run_job(
         // SAFETY (whole block): arguments as documented.
         unsafe {
             let engine = engine_ref(engine)?;
-            let job = Job::from_json(required_str(job_json, "job_json")?)?;
+            let mut job = Job::from_json(required_str(job_json, "job_json")?)?;
+            job.limits = engine.limits;
             let mut inputs = JobInputs::default();
             for i in 0..count {
                 let name = required_str(*names.add(i), "names[i]")?;
-                let image = required_image(images.add(i), name, &engine.limits)?;
+                let image = required_image(images.add(i), name, &engine.limits.decode)?;
                 inputs.images.insert(name.to_string(), image);
             }
             let doodle = if job.needs_engine() {

@@ -6,12 +6,12 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
+use stylemark_core::Limits;
 use stylemark_core::doodle::{
     DoodleOptions, DoodleRequest, EncoderSource, LazyEngine, Observer, Progress,
 };
 use stylemark_core::encoder::InputConvention;
 use stylemark_core::image::DynamicImage;
-use stylemark_core::io::DecodeLimits;
 use stylemark_core::job::{Job, JobInputs, parse_options};
 use stylemark_core::watermark::{self, Font, LogoOptions, TextOptions};
 use stylemark_core::{DeviceKind, mark};
@@ -55,7 +55,7 @@ impl FontArg {
 #[pyclass(frozen, module = "stylemark._native")]
 pub struct Engine {
     doodle: LazyEngine,
-    limits: DecodeLimits,
+    limits: Limits,
     description: String,
 }
 
@@ -66,7 +66,7 @@ type JobOutput = (Option<Py<PyTuple>>, Option<Py<PyBytes>>, String);
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (device = "cpu", encoder = "builtin", weights_format = None, weights = None, max_pixels = None, max_input_bytes = None))]
+    #[pyo3(signature = (device = "cpu", encoder = "builtin", weights_format = None, weights = None, max_pixels = None, max_input_bytes = None, limits = None))]
     fn new(
         device: &str,
         encoder: &str,
@@ -74,6 +74,7 @@ impl Engine {
         weights: Option<Bound<'_, PyBytes>>,
         max_pixels: Option<u64>,
         max_input_bytes: Option<u64>,
+        limits: Option<HashMap<String, u64>>,
     ) -> PyResult<Self> {
         let device: DeviceKind = device.parse().map_err(to_py)?;
         let convention = weights_format
@@ -82,12 +83,7 @@ impl Engine {
             .map_err(to_py)?;
         let weights = weights.as_ref().map(|bytes| bytes.as_bytes());
         let source = guarded(|| EncoderSource::new(encoder, weights, convention))?;
-        let defaults = DecodeLimits::default();
-        let limits = DecodeLimits {
-            max_pixels: max_pixels.unwrap_or(defaults.max_pixels),
-            max_input_bytes: max_input_bytes.unwrap_or(defaults.max_input_bytes),
-            ..defaults
-        };
+        let limits = guarded(|| engine_limits(max_pixels, max_input_bytes, limits))?;
         let encoder_name = if matches!(source, EncoderSource::Vgg19Bytes { .. }) {
             "vgg19 (from bytes)"
         } else {
@@ -119,13 +115,21 @@ impl Engine {
     /// The largest image accepted, in pixels.
     #[getter]
     fn max_pixels(&self) -> u64 {
-        self.limits.max_pixels
+        self.limits.decode.max_pixels
+    }
+
+    /// Every limit by name, as this engine holds them.
+    #[getter]
+    fn limits(&self) -> HashMap<String, u64> {
+        Limits::describe()
+            .map(|(name, _, default)| (name.to_string(), self.limits.get(name).unwrap_or(default)))
+            .collect()
     }
 
     /// Decodes an image under this engine's limits.
     fn load(&self, py: Python<'_>, image: ImageArg) -> PyResult<Py<PyTuple>> {
         let limits = self.limits;
-        let image = detached(py, move || image.decode(&limits))?;
+        let image = detached(py, move || image.decode(&limits.decode))?;
         Pixels::from_image(image).into_py(py)
     }
 
@@ -149,11 +153,11 @@ impl Engine {
         let limits = self.limits;
         let failure: Mutex<Option<PyErr>> = Mutex::new(None);
         let outcome = detached(py, || {
-            let mut request = DoodleRequest::new(style.decode(&limits)?);
-            request.content = decode_optional(content, &limits)?;
-            request.style_map = decode_optional(style_map, &limits)?;
-            request.content_map = decode_optional(content_map, &limits)?;
-            request.seed_image = decode_optional(seed_image, &limits)?;
+            let mut request = DoodleRequest::new(style.decode(&limits.decode)?).limits(limits);
+            request.content = decode_optional(content, &limits.decode)?;
+            request.style_map = decode_optional(style_map, &limits.decode)?;
+            request.content_map = decode_optional(content_map, &limits.decode)?;
+            request.seed_image = decode_optional(seed_image, &limits.decode)?;
             request.output_size = output_size;
             let mut on_progress = |p: &Progress| report_progress(p, progress.as_ref(), &failure);
             let observer = Observer::default().progress(&mut on_progress);
@@ -178,12 +182,13 @@ impl Engine {
     ) -> PyResult<ImageAndReport> {
         let mut options: TextOptions = guarded(|| parse_options(options))?;
         let limits = self.limits;
+        options.limits = limits;
         let marked = detached(py, move || {
             options.fonts = fonts
                 .into_iter()
                 .map(FontArg::load)
                 .collect::<Result<_, _>>()?;
-            watermark::text(&image.decode(&limits)?, &text, &options)
+            watermark::text(&image.decode(&limits.decode)?, &text, &options)
         })?;
         let report = marked.report_json().to_string();
         Ok((Pixels::from_image(marked.image).into_py(py)?, report))
@@ -197,10 +202,15 @@ impl Engine {
         logo: ImageArg,
         options: &str,
     ) -> PyResult<ImageAndReport> {
-        let options: LogoOptions = guarded(|| parse_options(options))?;
+        let mut options: LogoOptions = guarded(|| parse_options(options))?;
         let limits = self.limits;
+        options.limits = limits;
         let marked = detached(py, move || {
-            watermark::logo(&image.decode(&limits)?, &logo.decode(&limits)?, &options)
+            watermark::logo(
+                &image.decode(&limits.decode)?,
+                &logo.decode(&limits.decode)?,
+                &options,
+            )
         })?;
         let report = marked.report_json().to_string();
         Ok((Pixels::from_image(marked.image).into_py(py)?, report))
@@ -215,10 +225,11 @@ impl Engine {
         key: String,
         options: &str,
     ) -> PyResult<ImageAndReport> {
-        let options: mark::MarkOptions = guarded(|| parse_options(options))?;
+        let mut options: mark::MarkOptions = guarded(|| parse_options(options))?;
         let limits = self.limits;
+        options.limits = limits;
         let marked = detached(py, move || {
-            mark::embed(&image.decode(&limits)?, &payload, &key, &options)
+            mark::embed(&image.decode(&limits.decode)?, &payload, &key, &options)
         })?;
         let report = marked.report_json().to_string();
         Ok((Pixels::from_image(marked.image).into_py(py)?, report))
@@ -227,7 +238,9 @@ impl Engine {
     /// Looks for a mark made with `key`; returns the detection as JSON.
     fn detect_mark(&self, py: Python<'_>, image: ImageArg, key: String) -> PyResult<String> {
         let limits = self.limits;
-        let detection = detached(py, move || mark::detect(&image.decode(&limits)?, &key))?;
+        let detection = detached(py, move || {
+            mark::detect_within(&image.decode(&limits.decode)?, &key, &limits)
+        })?;
         to_json(detection).map_err(to_py)
     }
 
@@ -241,7 +254,7 @@ impl Engine {
     ) -> PyResult<Vec<Py<PyAny>>> {
         let limits = self.limits;
         let outcomes = detached(py, move || {
-            mark::detect_all(images, &key, |image| image.decode(&limits))
+            mark::detect_all(images, &key, &limits, |image| image.decode(&limits.decode))
         })?;
         outcomes
             .into_iter()
@@ -262,12 +275,13 @@ impl Engine {
         images: HashMap<String, ImageArg>,
         fonts: HashMap<String, FontArg>,
     ) -> PyResult<JobOutput> {
-        let job = guarded(|| Job::from_json(job))?;
+        let mut job = guarded(|| Job::from_json(job))?;
         let limits = self.limits;
+        job.limits = limits;
         let outcome = detached(py, || {
             let mut inputs = JobInputs::default();
             for (name, image) in images {
-                inputs.images.insert(name, image.decode(&limits)?);
+                inputs.images.insert(name, image.decode(&limits.decode)?);
             }
             for (name, font) in fonts {
                 inputs.fonts.insert(name, font.load()?);
@@ -316,4 +330,26 @@ fn report_progress(
             false
         })
     })
+}
+
+/// The default limits with the named ones changed (`max_pixels` and `max_input_bytes`
+/// first, then the `limits` mapping); an unknown name or a zero is an option error.
+fn engine_limits(
+    max_pixels: Option<u64>,
+    max_input_bytes: Option<u64>,
+    named: Option<HashMap<String, u64>>,
+) -> stylemark_core::Result<Limits> {
+    let mut limits = Limits::default();
+    let shortcuts = [
+        ("max_pixels", max_pixels),
+        ("max_input_bytes", max_input_bytes),
+    ];
+    let given = shortcuts
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_string(), value?)))
+        .chain(named.into_iter().flatten());
+    for (name, value) in given {
+        limits.set(&name, &value.to_string())?;
+    }
+    Ok(limits)
 }

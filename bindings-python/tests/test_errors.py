@@ -44,6 +44,23 @@ def test_limits_exceeded(photo):
         tiny_bytes.load(stylemark.encode(photo))
 
 
+def test_every_limit_is_settable_by_name(photo):
+    defaults = stylemark.Engine().limits
+    assert defaults["max_stamp_pixels"] == 1 << 24 and defaults["max_job_steps"] == 16
+    tight = stylemark.Engine(limits={"max_stamp_pixels": 1000, "max_tiled_marks": 3})
+    assert tight.limits["max_stamp_pixels"] == 1000
+    with pytest.raises(stylemark.LimitExceededError, match="max_stamp_pixels"):
+        tight.watermark_text(photo, "© Ada")
+    # The engine's limits reach a job's steps; the job cannot carry its own.
+    job = {"input": "photo", "steps": [{"op": "watermark_text", "text": "© Ada"}]}
+    with pytest.raises(stylemark.LimitExceededError, match="max_stamp_pixels"):
+        tight.run(job, photo=photo)
+    with pytest.raises(stylemark.InvalidOptionsError, match="max_stamp_pixels"):
+        stylemark.Engine(limits={"max_stamp_pixel": 10})
+    with pytest.raises(stylemark.InvalidOptionsError, match="at least 1"):
+        stylemark.Engine(limits={"max_job_steps": 0})
+
+
 def test_bad_options_name_the_field(photo):
     with pytest.raises(stylemark.InvalidOptionsError, match="opacty"):
         stylemark.watermark_text(photo, "x", opacty=0.5)

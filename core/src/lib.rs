@@ -36,14 +36,20 @@ mod error;
 pub mod io;
 pub mod job;
 mod lab;
+pub mod limits;
 pub mod mark;
 mod pixels;
+// Seeded random numbers: public with the `testing` feature, for tests and benchmarks.
+#[cfg(feature = "testing")]
 pub mod rng;
+#[cfg(not(feature = "testing"))]
+mod rng;
 pub mod samples;
 pub mod watermark;
 
 pub use device::{ComputeDevice, DeviceKind};
 pub use error::{Error, ErrorKind, Result};
+pub use limits::Limits;
 
 /// The `burn` crate stylemark is built on, for callers that build their own tensors.
 pub use burn;

@@ -95,7 +95,11 @@ fn the_job_time_budget_covers_every_step() {
 fn malformed_jobs_name_the_bad_field() {
     let many_steps = format!(
         r#"{{"steps": [{}]}}"#,
-        vec![r#"{"op": "mark_detect", "key": "k"}"#; stylemark::job::MAX_JOB_STEPS + 1].join(",")
+        vec![
+            r#"{"op": "mark_detect", "key": "k"}"#;
+            stylemark::Limits::default().max_job_steps as usize + 1
+        ]
+        .join(",")
     );
     let cases = [
         (r#"{"steps": []}"#, "job.steps"),
@@ -119,8 +123,6 @@ fn malformed_jobs_name_the_bad_field() {
             "output",
         ),
         ("not json", "job"),
-        // More steps than a job may have.
-        (many_steps.as_str(), "number of job steps"),
         // Too large for a `Duration`: an option error, not a panic.
         (
             r#"{"steps": [{"op": "doodle", "style": "s", "options": {"time_budget": 1e300}}]}"#,
@@ -135,6 +137,13 @@ fn malformed_jobs_name_the_bad_field() {
         let err = Job::from_json(json).unwrap_err().to_string();
         assert!(err.contains(expected), "{json}: {err}");
     }
+    // More steps than a job may have: parsed (the caller sets the limits), refused when
+    // checked or run, before any step.
+    let job = Job::from_json(&many_steps).unwrap();
+    let err = job.validate().unwrap_err().to_string();
+    assert!(err.contains("number of job steps"), "{err}");
+    let err = job.run(&JobInputs::default(), None).unwrap_err();
+    assert_eq!(err.kind(), stylemark::ErrorKind::LimitExceeded, "{err}");
 }
 
 #[test]

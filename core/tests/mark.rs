@@ -6,7 +6,7 @@ use stylemark::image::{DynamicImage, GrayImage, Luma, Rgba, RgbaImage};
 use stylemark::io::OutputFormat;
 use stylemark::mark::{self, MarkOptions, attacks};
 use stylemark::samples::photo;
-use stylemark::{Error, ErrorKind};
+use stylemark::{Error, ErrorKind, Limits};
 
 const KEY: &str = "test key";
 const PAYLOAD: &[u8] = &[0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45, 0x67];
@@ -249,7 +249,7 @@ fn batch_detection_reports_every_image_in_place_and_goes_on_past_bad_ones() {
         Some(photo(512, 384, 12)),
         Some(attacks::rotate(&marked(13), -1.5)),
     ];
-    let outcomes = mark::detect_all(items, KEY, |item| {
+    let outcomes = mark::detect_all(items, KEY, &Limits::default(), |item| {
         item.ok_or_else(|| Error::option("image", "could not be read"))
     })
     .unwrap();
@@ -262,6 +262,6 @@ fn batch_detection_reports_every_image_in_place_and_goes_on_past_bad_ones() {
     // The same outcomes as one detection at a time.
     assert_eq!(found(2), &mark::detect(&photo(512, 384, 12), KEY).unwrap());
 
-    let bad_key = mark::detect_all(vec![photo(512, 384, 1)], "", Ok);
+    let bad_key = mark::detect_all(vec![photo(512, 384, 1)], "", &Limits::default(), Ok);
     assert!(matches!(bad_key, Err(e) if e.kind() == ErrorKind::InvalidOptions));
 }

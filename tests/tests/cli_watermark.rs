@@ -288,3 +288,53 @@ fn run_executes_a_job_file_and_names_bad_fields() {
     assert!(!status.status.success());
     assert!(stderr.contains("no image named `nope`"), "{stderr}");
 }
+
+#[test]
+fn limits_are_changed_by_name_and_listed_by_info() {
+    let dir = scratch_dir("cli_limits");
+    let input = dir.join("photo.png");
+    save(&photo(320, 240, 5), &input, None).unwrap();
+    let output = dir.join("out.png");
+    let watermark = |limits: &[&str]| {
+        let mut command = stylemark();
+        for limit in limits {
+            command.args(["--limit", limit]);
+        }
+        command
+            .args(["watermark", "--text", "© Ada", "--input"])
+            .arg(&input)
+            .arg("--output")
+            .arg(&output);
+        run(&mut command)
+    };
+    let (status, _, stderr) = watermark(&["max_stamp_pixels=1000"]);
+    assert!(!status.status.success());
+    assert!(stderr.contains("max_stamp_pixels"), "{stderr}");
+    let (status, _, stderr) = watermark(&["max_stamp_pixels=100000"]);
+    assert!(status.status.success(), "{stderr}");
+    let (status, _, stderr) = watermark(&["max_stamp_pixel=10"]);
+    assert!(!status.status.success());
+    assert!(stderr.contains("is not a limit"), "{stderr}");
+
+    // A job's steps, and the images of `run` together, from their headers.
+    let job = dir.join("job.json");
+    std::fs::write(
+        &job,
+        r#"{"input": "photo", "steps": [{"op": "mark_detect", "key": "k"}]}"#,
+    )
+    .unwrap();
+    let (status, _, stderr) = run(stylemark()
+        .args(["--limit", "max_total_pixels=1000", "run"])
+        .arg(&job)
+        .arg("--input")
+        .arg(format!("photo={}", input.display())));
+    assert!(!status.status.success());
+    assert!(stderr.contains("max_total_pixels"), "{stderr}");
+
+    let (status, stdout, _) =
+        run(stylemark().args(["info", "--json", "--limit", "max_job_steps=4"]));
+    assert!(status.status.success());
+    let info: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(info["limits"]["max_job_steps"], 4);
+    assert_eq!(info["limits"]["max_tiled_marks"], 100_000);
+}

@@ -112,6 +112,31 @@ static void test_engine_and_version(void) {
     CHECK(from_older != NULL, "an engine for an older caller");
     stylemark_engine_free(from_older);
 
+    /* The second version ended before the named limits: its decoding limits are read,
+       the limits string keeps its default. */
+    struct {
+        struct {
+            size_t struct_size;
+            const char *device;
+            const char *encoder;
+            const char *weights_format;
+            const uint8_t *weights;
+            size_t weights_len;
+            uint64_t max_pixels;
+            uint64_t max_input_bytes;
+        } options;
+        uint64_t canary;
+    } second;
+    second.canary = 0x5AFEC0DE5AFEC0DEull;
+    stylemark_engine_options_init((StylemarkEngineOptions *)&second.options, sizeof second.options);
+    CHECK(second.canary == 0x5AFEC0DE5AFEC0DEull, "init wrote past a second-version struct");
+    CHECK(second.options.max_pixels == 40000000u, "max_pixels %llu",
+          (unsigned long long)second.options.max_pixels);
+    second.options.max_pixels = 1000;
+    EXPECT_STATUS(stylemark_engine_new((const StylemarkEngineOptions *)&second.options, &from_older),
+                  STYLEMARK_STATUS_OK, "");
+    stylemark_engine_free(from_older);
+
     /* Weights in memory are read on the first doodle: garbage fails there, clearly. */
     STYLEMARK_ENGINE_OPTIONS_INIT(&options);
     const uint8_t junk[16] = "not a weights!!";
@@ -206,6 +231,19 @@ static void test_text_and_logo(void) {
     EXPECT_STATUS(stylemark_watermark_text(limited, &image, "Hi", NULL, NULL, &out, NULL),
                   STYLEMARK_STATUS_LIMIT_EXCEEDED, "1000");
     stylemark_engine_free(limited);
+    /* Any limit by name: a stamp of at most 10 pixels cannot hold "Hi". */
+    STYLEMARK_ENGINE_OPTIONS_INIT(&small);
+    small.limits = "max_tiled_marks=5, max_stamp_pixels=10";
+    CHECK(stylemark_engine_new(&small, &limited) == STYLEMARK_STATUS_OK, "named limits");
+    EXPECT_STATUS(stylemark_watermark_text(limited, &image, "Hi", NULL, NULL, &out, NULL),
+                  STYLEMARK_STATUS_LIMIT_EXCEEDED, "max_stamp_pixels");
+    stylemark_engine_free(limited);
+    small.limits = "max_stamp_pixel=1000";
+    EXPECT_STATUS(stylemark_engine_new(&small, &limited), STYLEMARK_STATUS_INVALID_OPTIONS,
+                  "max_stamp_pixels");
+    small.limits = "max_job_steps=0";
+    EXPECT_STATUS(stylemark_engine_new(&small, &limited), STYLEMARK_STATUS_INVALID_OPTIONS,
+                  "at least 1");
 
     /* A logo, and one skipped because the image is below the minimum size. */
     uint8_t logo_pixels[4 * 10 * 6];

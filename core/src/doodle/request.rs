@@ -3,7 +3,7 @@
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, Limits, Result};
 
 /// The kind of run, which follows from the images given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,10 +32,6 @@ impl Mode {
     }
 }
 
-/// The largest `output_size` a doodle paints, in pixels: as many as the largest image
-/// decoded by default (40 MP), so a few bytes of options cannot ask for gigapixels.
-pub const MAX_OUTPUT_PIXELS: u64 = crate::io::DecodeLimits::DEFAULT_MAX_PIXELS;
-
 /// The images of a style-transfer run. Only `style` is required; the others select the
 /// [`Mode`].
 ///
@@ -62,6 +58,10 @@ pub struct DoodleRequest {
     pub output_size: Option<(u32, u32)>,
     /// Starting image for [`Seed::Image`](super::Seed).
     pub seed_image: Option<DynamicImage>,
+    /// The limits the run works within (the output size's is
+    /// [`Limits::max_output_pixels`], 40 MP by default, so a few bytes of options cannot
+    /// ask for gigapixels).
+    pub limits: Limits,
 }
 
 impl DoodleRequest {
@@ -74,7 +74,14 @@ impl DoodleRequest {
             content_map: None,
             output_size: None,
             seed_image: None,
+            limits: Limits::default(),
         }
+    }
+
+    /// Sets the limits the run works within.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Adds the style's semantic map.
@@ -111,23 +118,23 @@ impl DoodleRequest {
     pub fn mode(&self) -> Result<Mode> {
         let size = |image: &DynamicImage| (image.width(), image.height());
         if let Some(map) = &self.style_map {
-            same_size(size(&self.style), size(map), "style-map", "the style image")?;
+            same_size(size(&self.style), size(map), "style_map", "the style image")?;
         }
         if let (Some(content), Some(map)) = (&self.content, &self.content_map) {
-            same_size(size(content), size(map), "content-map", "the content image")?;
+            same_size(size(content), size(map), "content_map", "the content image")?;
         }
         if let Some((w, h)) = self.output_size {
             if w == 0 || h == 0 {
                 return Err(Error::option(
-                    "output-size",
+                    "output_size",
                     "width and height must be at least 1",
                 ));
             }
             Error::check_limit(
-                "the output size in pixels",
+                "the output size in pixels (max_output_pixels)",
                 u64::from(w) * u64::from(h),
-                MAX_OUTPUT_PIXELS,
-                "ask for a smaller output-size",
+                self.limits.max_output_pixels,
+                "ask for a smaller output_size",
             )?;
         }
         match (&self.style_map, &self.content_map) {
@@ -135,7 +142,7 @@ impl DoodleRequest {
                 let (a, b) = (channels(style_map), channels(content_map));
                 if a != b {
                     return Err(Error::option(
-                        "content-map",
+                        "content_map",
                         format!(
                             "the style map has {a} channels ({}) but the content map has {b} ({}); \
                              save both maps in the same colour format",
@@ -151,12 +158,12 @@ impl DoodleRequest {
                 })
             }
             (Some(_), None) => Err(Error::option(
-                "content-map",
+                "content_map",
                 "the style has a semantic map but the target has none; give a content map \
                  (or `<content>_sem.png`), or drop the style map",
             )),
             (None, Some(_)) => Err(Error::option(
-                "style-map",
+                "style_map",
                 "the target has a semantic map but the style has none; give a style map \
                  (or `<style>_sem.png`), or drop the content map",
             )),

@@ -44,7 +44,7 @@ pub use step::Step;
 use crate::doodle::{CancelToken, Engine};
 use crate::io::OutputFormat;
 use crate::watermark::Font;
-use crate::{Error, Result};
+use crate::{Error, Limits, Result};
 
 /// A chain of operations on named images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +69,10 @@ pub struct Job {
         skip_serializing_if = "Option::is_none"
     )]
     pub time_budget: Option<Duration>,
+    /// The limits the job runs within (steps, inputs, pixels, stamps, tilings, output
+    /// sizes). Not part of JSON: set by whoever runs the job, never by the job itself.
+    #[serde(skip)]
+    pub limits: Limits,
 }
 
 fn default_output() -> OutputFormat {
@@ -107,10 +111,6 @@ pub struct StepReport {
     pub details: serde_json::Value,
 }
 
-/// The most steps a job may have: far more than a pipeline needs (paint, mark visibly,
-/// mark invisibly, read back), few enough that one request cannot queue unbounded work.
-pub const MAX_JOB_STEPS: usize = 16;
-
 impl Job {
     /// Parses a job from JSON; a malformed job is an error naming the bad field
     /// (`steps[1].options.opacity: ...`).
@@ -135,25 +135,31 @@ impl Job {
                 format!("{inner}; see docs/JOBS.md for the job format"),
             )
         })?;
-        job.validate()?;
+        job.validate_steps()?;
         Ok(job)
     }
 
     /// Checks the parts that parsing cannot: at least one step and at most
-    /// [`MAX_JOB_STEPS`], and every step's options.
+    /// [`Limits::max_job_steps`], and every step's options.
     pub fn validate(&self) -> Result<()> {
+        Error::check_limit(
+            "the number of job steps (max_job_steps)",
+            self.steps.len() as u64,
+            self.limits.max_job_steps,
+            "split the work into several jobs",
+        )?;
+        self.validate_steps()
+    }
+
+    /// [`validate`](Self::validate) without the limits, which whoever runs the job sets
+    /// after parsing it.
+    fn validate_steps(&self) -> Result<()> {
         if self.steps.is_empty() {
             return Err(Error::option(
                 "job.steps",
                 "is empty; give at least one step",
             ));
         }
-        Error::check_limit(
-            "the number of job steps",
-            self.steps.len() as u64,
-            MAX_JOB_STEPS as u64,
-            "split the work into several jobs",
-        )?;
         for (index, step) in self.steps.iter().enumerate() {
             step.validate().map_err(|e| at_step(index, e))?;
         }
@@ -246,6 +252,7 @@ impl Job {
         deadline: Option<Instant>,
     ) -> Result<JobOutcome> {
         self.validate()?;
+        self.check_inputs(inputs)?;
         let job_started = Instant::now();
         let own = self
             .time_budget
@@ -269,7 +276,14 @@ impl Job {
                 None => None,
             };
             let (next, details) = step
-                .run(image.as_ref(), inputs, engine, cancel, time_left)
+                .run(
+                    image.as_ref(),
+                    inputs,
+                    engine,
+                    cancel,
+                    time_left,
+                    &self.limits,
+                )
                 .map_err(|e| at_step(index, e))?;
             if let Some(next) = next {
                 image = Some(next);
@@ -285,6 +299,21 @@ impl Job {
             steps: reports,
             output: self.output,
         })
+    }
+}
+
+impl Job {
+    /// Refuses inputs over [`Limits::max_job_inputs`] or [`Limits::max_total_pixels`].
+    fn check_inputs(&self, inputs: &JobInputs) -> Result<()> {
+        let count = inputs.images.len().saturating_add(inputs.fonts.len());
+        Error::check_limit(
+            "the number of the job's images and fonts (max_job_inputs)",
+            count as u64,
+            self.limits.max_job_inputs,
+            "give the job only the images and fonts its steps name",
+        )?;
+        let sizes = inputs.images.values().map(|i| (i.width(), i.height()));
+        self.limits.check_total_pixels(sizes)
     }
 }
 

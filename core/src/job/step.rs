@@ -10,7 +10,7 @@ use super::JobInputs;
 use crate::doodle::{CancelToken, DoodleOptions, DoodleRequest, Engine, Observer};
 use crate::mark::{self, MarkOptions};
 use crate::watermark::{self, LogoOptions, TextOptions};
-use crate::{Error, Result};
+use crate::{Error, Limits, Result};
 
 /// One operation of a job. Image fields name entries of [`JobInputs::images`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,6 +132,7 @@ impl Step {
         engine: Option<&Engine>,
         cancel: &CancelToken,
         time_left: Option<Duration>,
+        limits: &Limits,
     ) -> Result<(Option<DynamicImage>, Value)> {
         let needs_image = || {
             current.ok_or_else(|| {
@@ -160,7 +161,7 @@ impl Step {
                     )
                 })?;
                 let named = |name: &String, field: &str| image_named(inputs, name, field).cloned();
-                let mut request = DoodleRequest::new(named(style, "style")?);
+                let mut request = DoodleRequest::new(named(style, "style")?).limits(*limits);
                 request.style_map = style_map
                     .as_ref()
                     .map(|n| named(n, "style_map"))
@@ -193,6 +194,7 @@ impl Step {
                 options,
             } => {
                 let mut options = options.clone();
+                options.limits = *limits;
                 for name in fonts {
                     let font = inputs.fonts.get(name).ok_or_else(|| {
                         Error::option(
@@ -208,7 +210,11 @@ impl Step {
             }
             Step::WatermarkLogo { logo, options } => {
                 let logo = image_named(inputs, logo, "logo")?;
-                let marked = watermark::logo(needs_image()?, logo, options)?;
+                let options = LogoOptions {
+                    limits: *limits,
+                    ..options.clone()
+                };
+                let marked = watermark::logo(needs_image()?, logo, &options)?;
                 let details = marked.report_json();
                 Ok((Some(marked.image), details))
             }
@@ -217,12 +223,17 @@ impl Step {
                 key,
                 options,
             } => {
-                let marked = mark::embed(needs_image()?, &mark::parse_hex(payload)?, key, options)?;
+                let options = MarkOptions {
+                    limits: *limits,
+                    ..options.clone()
+                };
+                let payload = mark::parse_hex(payload)?;
+                let marked = mark::embed(needs_image()?, &payload, key, &options)?;
                 let details = marked.report_json();
                 Ok((Some(marked.image), details))
             }
             Step::MarkDetect { key } => {
-                let detection = mark::detect(needs_image()?, key)?;
+                let detection = mark::detect_within(needs_image()?, key, limits)?;
                 Ok((
                     None,
                     serde_json::to_value(&detection).unwrap_or(Value::Null),

@@ -7,6 +7,7 @@ use image::DynamicImage;
 use rayon::prelude::*;
 
 use super::plane::{Plane, luma_of_row, samples_of};
+use crate::{Error, Result};
 
 /// The shorter side of the canonical resolution, in pixels.
 pub(crate) const CANONICAL_SHORT_SIDE: usize = 512;
@@ -21,14 +22,25 @@ pub(crate) struct Canonical {
 }
 
 impl Canonical {
-    /// The canonical frame of an image of `width` x `height`.
-    pub fn of(width: u32, height: u32) -> Canonical {
-        let scale = CANONICAL_SHORT_SIDE as f32 / width.min(height) as f32;
-        Canonical {
-            width: ((width as f32 * scale).round() as usize).max(1),
-            height: ((height as f32 * scale).round() as usize).max(1),
+    /// The canonical frame of an image of `width` x `height`, refused when its plane
+    /// would have more than `max_pixels` (a 128 x 312,500 image makes a 512 x 1,250,000
+    /// one: 2.5 GB of floats).
+    pub fn of(width: u32, height: u32, max_pixels: u64) -> Result<Canonical> {
+        let scale = CANONICAL_SHORT_SIDE as f32 / width.min(height).max(1) as f32;
+        let side = |length: u32| ((f64::from(length) * f64::from(scale)).round() as u64).max(1);
+        let (w, h) = (side(width), side(height));
+        Error::check_limit(
+            "the mark's working plane in pixels (max_mark_plane_pixels)",
+            w.saturating_mul(h),
+            max_pixels,
+            "crop the image closer to a rectangle of ordinary proportions",
+        )?;
+        Ok(Canonical {
+            // Within the limit, so both fit a usize.
+            width: w as usize,
+            height: h as usize,
             scale,
-        }
+        })
     }
 
     /// Image pixels averaged along each side before the triangle filter.
@@ -241,6 +253,17 @@ pub(crate) fn detail(plane: &Plane) -> Plane {
 mod tests {
     use super::*;
 
+    const LIMIT: u64 = 1 << 24;
+
+    #[test]
+    fn long_thin_images_are_refused_before_their_plane_is_made() {
+        let err = Canonical::of(128, 312_500, LIMIT).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::LimitExceeded);
+        assert!(err.to_string().contains("max_mark_plane_pixels"), "{err}");
+        let photo = Canonical::of(4032, 3024, LIMIT).unwrap();
+        assert_eq!((photo.width, photo.height), (683, 512));
+    }
+
     #[test]
     fn a_flat_image_stays_flat_at_every_size() {
         for (width, height) in [(300, 200), (1024, 1024), (1500, 1100), (2100, 4200)] {
@@ -249,7 +272,7 @@ mod tests {
                 height,
                 image::Luma([200]),
             ));
-            let canonical = Canonical::of(width, height);
+            let canonical = Canonical::of(width, height, LIMIT).unwrap();
             let luma = canonical.luma(&image);
             assert_eq!(
                 (luma.width, luma.height),
@@ -269,7 +292,7 @@ mod tests {
         let image = DynamicImage::ImageLuma8(image::GrayImage::from_fn(2048, 1024, |x, _| {
             image::Luma([if x / 8 % 2 == 0 { 0 } else { 240 }])
         }));
-        let luma = Canonical::of(2048, 1024).luma(&image);
+        let luma = Canonical::of(2048, 1024, LIMIT).unwrap().luma(&image);
         assert_eq!((luma.width, luma.height), (1024, 512));
         let row = luma.row(100);
         assert!(row[1] < 60.0 && row[5] > 180.0, "{:?}", &row[..8]);

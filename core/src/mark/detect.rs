@@ -12,7 +12,7 @@ use super::search::{Grid, Hypothesis, Peak, Tile, z_score};
 use super::{code, payload};
 
 pub(crate) use super::search::Alignment;
-use crate::Result;
+use crate::{Limits, Result};
 
 /// The smallest shorter side detection reads (a 0.5x copy of the smallest markable image).
 pub const MIN_DETECT_SIDE: u32 = 128;
@@ -76,10 +76,10 @@ pub(crate) struct Reading {
 }
 
 /// Looks for a mark made with `key`.
-pub(super) fn detect(image: &DynamicImage, key: &str) -> Result<Detection> {
+pub(super) fn detect(image: &DynamicImage, key: &str, limits: &Limits) -> Result<Detection> {
     super::check_key(key)?;
     super::check_side(image, MIN_DETECT_SIDE)?;
-    let canonical = Canonical::of(image.width(), image.height());
+    let canonical = Canonical::of(image.width(), image.height(), limits.max_mark_plane_pixels)?;
     let detail = detail(&canonical.luma(image));
     let layout = Layout::for_key(key);
     let full = Grid::full(&detail, &layout);

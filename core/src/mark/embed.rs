@@ -12,7 +12,7 @@ use super::detect::{Alignment, read_aligned};
 use super::layout::{CHIP, CHIPS_PER_SIDE, Layout, PAYLOAD_BITS, TILE};
 use super::plane::{Plane, samples_of};
 use super::{code, payload};
-use crate::{Error, Result};
+use crate::{Error, Limits, Result};
 
 /// The smallest shorter side an image needs to carry a mark.
 pub const MIN_MARK_SIDE: u32 = 256;
@@ -48,6 +48,10 @@ pub struct MarkOptions {
     /// trip, and refuse (with [`Error::MarkWouldNotSurvive`]) when it does not, instead of
     /// returning a mark that will not read back. On by default.
     pub verify: bool,
+    /// The limits the call works within (`max_mark_plane_pixels`). Not part of JSON: set
+    /// by whoever runs the call, never by a job or form.
+    #[serde(skip)]
+    pub limits: Limits,
 }
 
 impl Default for MarkOptions {
@@ -55,6 +59,7 @@ impl Default for MarkOptions {
         MarkOptions {
             strength: 1.0,
             verify: true,
+            limits: Limits::default(),
         }
     }
 }
@@ -101,7 +106,7 @@ pub(super) fn embed(
     let bits = payload::encode(payload)?;
     super::check_side(image, MIN_MARK_SIDE)?;
     let (width, height) = (image.width(), image.height());
-    let canonical = Canonical::of(width, height);
+    let canonical = Canonical::of(width, height, options.limits.max_mark_plane_pixels)?;
     let mask = texture_mask(&canonical.luma(image));
     let chips = Layout::for_key(key).chip_values(&code::encode(&bits));
     let pattern = Pattern {

@@ -26,6 +26,7 @@
 //! # Ok::<(), stylemark::Error>(())
 //! ```
 
+#[cfg(any(test, feature = "testing"))]
 pub mod attacks;
 mod canonical;
 mod code;
@@ -42,7 +43,7 @@ pub use detect::{Detection, MIN_DETECT_SIDE};
 pub use embed::{MIN_MARK_SIDE, MarkOptions, Marked};
 pub use payload::MAX_PAYLOAD_BYTES;
 
-use crate::{Error, Result};
+use crate::{Error, Limits, Result};
 
 /// Embeds `payload` (1 to 8 bytes) into `image` under `key`.
 ///
@@ -65,7 +66,21 @@ pub fn embed(
 /// A wrong key, an unmarked image or a mark destroyed beyond reading all give
 /// `found: false` (not an error). See the [module documentation](self) for an example.
 pub fn detect(image: &DynamicImage, key: &str) -> Result<Detection> {
-    detect::detect(image, key)
+    detect::detect(image, key, &Limits::default())
+}
+
+/// [`detect`] within the caller's `limits` (`max_mark_plane_pixels`).
+///
+/// ```
+/// let mut limits = stylemark::Limits::default();
+/// limits.set("max_mark_plane_pixels", "100000")?;
+/// let image = stylemark::samples::photo(512, 384, 1);
+/// let err = stylemark::mark::detect_within(&image, "key", &limits).unwrap_err();
+/// assert_eq!(err.kind(), stylemark::ErrorKind::LimitExceeded);
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub fn detect_within(image: &DynamicImage, key: &str, limits: &Limits) -> Result<Detection> {
+    detect::detect(image, key, limits)
 }
 
 /// Looks for marks made with `key` in many images, in parallel over the machine's cores,
@@ -84,13 +99,20 @@ pub fn detect(image: &DynamicImage, key: &str) -> Result<Detection> {
 /// let marked = mark::embed(&photo(512, 384, 1), b"\x2a", "key", &MarkOptions::default())?.image;
 /// let images = vec![marked, photo(512, 384, 2)];
 /// let found = Mutex::new(vec![false; images.len()]);
-/// mark::detect_each(images, "key", Ok, |index, outcome| {
+/// let limits = stylemark::Limits::default();
+/// mark::detect_each(images, "key", &limits, Ok, |index, outcome| {
 ///     found.lock().unwrap()[index] = outcome.map(|d| d.found).unwrap_or(false);
 /// })?;
 /// assert_eq!(*found.lock().unwrap(), [true, false]);
 /// # Ok::<(), stylemark::Error>(())
 /// ```
-pub fn detect_each<T, L, R>(items: Vec<T>, key: &str, load: L, report: R) -> Result<()>
+pub fn detect_each<T, L, R>(
+    items: Vec<T>,
+    key: &str,
+    limits: &Limits,
+    load: L,
+    report: R,
+) -> Result<()>
 where
     T: Send,
     L: Fn(T) -> Result<DynamicImage> + Sync,
@@ -98,10 +120,10 @@ where
 {
     use rayon::prelude::*;
     check_key(key)?;
-    items
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(index, item)| report(index, load(item).and_then(|image| detect(&image, key))));
+    items.into_par_iter().enumerate().for_each(|(index, item)| {
+        let outcome = load(item).and_then(|image| detect_within(&image, key, limits));
+        report(index, outcome)
+    });
     Ok(())
 }
 
@@ -110,11 +132,17 @@ where
 /// ```
 /// use stylemark::samples::photo;
 ///
-/// let outcomes = stylemark::mark::detect_all(vec![photo(512, 384, 3)], "key", Ok)?;
+/// let limits = stylemark::Limits::default();
+/// let outcomes = stylemark::mark::detect_all(vec![photo(512, 384, 3)], "key", &limits, Ok)?;
 /// assert!(!outcomes[0].as_ref().unwrap().found);
 /// # Ok::<(), stylemark::Error>(())
 /// ```
-pub fn detect_all<T, L>(items: Vec<T>, key: &str, load: L) -> Result<Vec<Result<Detection>>>
+pub fn detect_all<T, L>(
+    items: Vec<T>,
+    key: &str,
+    limits: &Limits,
+    load: L,
+) -> Result<Vec<Result<Detection>>>
 where
     T: Send,
     L: Fn(T) -> Result<DynamicImage> + Sync,
@@ -122,7 +150,7 @@ where
     let outcomes: Vec<std::sync::Mutex<Option<Result<Detection>>>> = (0..items.len())
         .map(|_| std::sync::Mutex::new(None))
         .collect();
-    detect_each(items, key, load, |index, outcome| {
+    detect_each(items, key, limits, load, |index, outcome| {
         *outcomes[index].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
     })?;
     Ok(outcomes

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::stamp::Stamp;
 use super::text::check_opacity;
 use super::{Length, Placement};
-use crate::{Error, Result};
+use crate::{Error, Limits, Result};
 
 /// How to place a logo watermark.
 ///
@@ -32,6 +32,10 @@ pub struct LogoOptions {
     pub min_height: u32,
     /// Where the logo goes.
     pub placement: Placement,
+    /// The stamp and tiling limits (`max_stamp_pixels`, `max_tiled_marks`). Not part of
+    /// JSON: set by whoever runs the call, never by a job or form.
+    #[serde(skip)]
+    pub limits: Limits,
 }
 
 impl Default for LogoOptions {
@@ -43,6 +47,7 @@ impl Default for LogoOptions {
             min_width: 0,
             min_height: 0,
             placement: Placement::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -82,7 +87,11 @@ pub(crate) fn logo_stamp(
     };
     let height =
         ((logo.height() as f32 * width as f32 / logo.width() as f32).round() as u32).max(1);
-    super::stamp::check_size(u64::from(width), u64::from(height))?;
+    super::stamp::check_size(
+        u64::from(width),
+        u64::from(height),
+        options.limits.max_stamp_pixels,
+    )?;
     let mut stamp = Stamp::from_image(logo).resized(width, height);
     let opacity = options.opacity;
     stamp

@@ -40,7 +40,7 @@ pub use text::{Outline, Shadow, TextOptions};
 use composite::Canvas;
 use stamp::Stamp;
 
-use crate::Result;
+use crate::{Limits, Result};
 
 /// A watermarked image and what was done.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ pub enum WatermarkStatus {
 pub fn text(image: &DynamicImage, text: &str, options: &TextOptions) -> Result<Watermarked> {
     options.validate()?;
     let stamp = text::text_stamp(text, options, image.width())?;
-    place(image, &stamp, &options.placement, None)
+    place(image, &stamp, &options.placement, &options.limits, None)
 }
 
 /// Draws `logo` on `image`; skips it (returning the image unchanged, with
@@ -122,7 +122,7 @@ pub fn logo(
         });
     }
     let (stamp, note) = logo::logo_stamp(logo, options, image.width())?;
-    place(image, &stamp, &options.placement, note)
+    place(image, &stamp, &options.placement, &options.limits, note)
 }
 
 /// Rotates the stamp and draws it at every origin the placement gives.
@@ -130,10 +130,16 @@ fn place(
     image: &DynamicImage,
     stamp: &Stamp,
     placement: &Placement,
+    limits: &Limits,
     note: Option<String>,
 ) -> Result<Watermarked> {
-    let stamp = stamp.rotated(placement.rotation)?;
-    let origins = placement.origins(image.width(), image.height(), stamp.width, stamp.height)?;
+    let stamp = stamp.rotated(placement.rotation, limits.max_stamp_pixels)?;
+    let size = (stamp.width, stamp.height);
+    let origins = placement.origins(
+        (image.width(), image.height()),
+        size,
+        limits.max_tiled_marks,
+    )?;
     let mut canvas = Canvas::from_image(image);
     for &(x, y) in &origins {
         canvas.draw(&stamp, x, y);

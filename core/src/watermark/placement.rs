@@ -292,8 +292,8 @@ impl Placement {
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
         self.margin.check("margin", false)?;
-        self.offset_x.check("offset-x", true)?;
-        self.offset_y.check("offset-y", true)?;
+        self.offset_x.check("offset_x", true)?;
+        self.offset_y.check("offset_y", true)?;
         self.spacing.check("spacing", false)?;
         if !self.rotation.is_finite() {
             return Err(Error::option(
@@ -305,13 +305,12 @@ impl Placement {
     }
 
     /// Top-left corners for a `mark_width` x `mark_height` mark on a `width` x `height`
-    /// image; a tiling of more than [`MAX_TILED_MARKS`] marks is refused.
+    /// image; a tiling of more than `max_marks` marks is refused before any is placed.
     pub(crate) fn origins(
         &self,
-        width: u32,
-        height: u32,
-        mark_width: u32,
-        mark_height: u32,
+        (width, height): (u32, u32),
+        (mark_width, mark_height): (u32, u32),
+        max_marks: u64,
     ) -> Result<Vec<(i64, i64)>> {
         let (w, h, mw, mh) = (
             width as f32,
@@ -321,7 +320,7 @@ impl Placement {
         );
         let shift = (self.offset_x.resolve(width), self.offset_y.resolve(height));
         if self.position == Position::Tile {
-            return self.tile_origins(w, h, mw, mh, shift);
+            return self.tile_origins((w, h), (mw, mh), shift, max_marks);
         }
         let margin = self.margin.resolve(width.min(height));
         let (ax, ay) = self.position.anchor();
@@ -340,11 +339,10 @@ impl Placement {
     /// 1 px mark on a 40-million-pixel-tall image never ended).
     fn tile_origins(
         &self,
-        w: f32,
-        h: f32,
-        mw: f32,
-        mh: f32,
+        (w, h): (f32, f32),
+        (mw, mh): (f32, f32),
         shift: (f32, f32),
+        max_marks: u64,
     ) -> Result<Vec<(i64, i64)>> {
         let gap = self.spacing.resolve(w.min(h) as u32);
         let (w, h, mw, mh) = (f64::from(w), f64::from(h), f64::from(mw), f64::from(mh));
@@ -362,11 +360,11 @@ impl Placement {
         let columns = count(start_x, w, step_x) + 1.0;
         let marks = rows * columns;
         // NaN (from an infinite offset) counts as too many.
-        if marks.is_nan() || marks > MAX_TILED_MARKS as f64 {
+        if marks.is_nan() || marks > max_marks as f64 {
             return Err(Error::LimitExceeded {
-                what: "the number of tiled marks",
+                what: "the number of tiled marks (max_tiled_marks)",
                 amount: marks.min(u64::MAX as f64) as u64,
-                limit: MAX_TILED_MARKS,
+                limit: max_marks,
                 fix: "make the mark larger or the spacing wider",
             });
         }
@@ -389,13 +387,11 @@ impl Placement {
     }
 }
 
-/// The most marks a tiling draws: far more than any legible pattern needs (a 12 MP photo
-/// tiled with a 40 px mark and no gap is about 7,600), few enough to bound the work.
-pub const MAX_TILED_MARKS: u64 = 100_000;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MARKS: u64 = 100_000;
 
     #[test]
     fn anchors_respect_margins() {
@@ -403,7 +399,7 @@ mod tests {
             margin: Length::Pixels(10.0),
             ..Placement::default()
         };
-        let at = |p: &Placement| p.origins(200, 100, 40, 20).unwrap()[0];
+        let at = |p: &Placement| p.origins((200, 100), (40, 20), MARKS).unwrap()[0];
         assert_eq!(at(&p), (150, 70)); // south-east
         p.position = Position::NorthWest;
         assert_eq!(at(&p), (10, 10));
@@ -422,7 +418,7 @@ mod tests {
             spacing: Length::Pixels(10.0),
             ..Placement::default()
         };
-        let origins = grid.origins(200, 100, 30, 20).unwrap();
+        let origins = grid.origins((200, 100), (30, 20), MARKS).unwrap();
         // Steps of mark + gap (40 x 30): no room is left for another mark at any edge.
         let (xs, ys): (Vec<i64>, Vec<i64>) = origins.iter().copied().unzip();
         let (min_x, max_x) = (*xs.iter().min().unwrap(), *xs.iter().max().unwrap());
@@ -440,14 +436,14 @@ mod tests {
             ..grid
         };
         let rows: Vec<i64> = staggered
-            .origins(200, 100, 30, 20)
+            .origins((200, 100), (30, 20), MARKS)
             .unwrap()
             .iter()
             .map(|o| o.1)
             .collect();
         let first_x = |placement: &Placement, row_y: i64| {
             placement
-                .origins(200, 100, 30, 20)
+                .origins((200, 100), (30, 20), MARKS)
                 .unwrap()
                 .iter()
                 .filter(|o| o.1 == row_y)
@@ -491,11 +487,11 @@ mod tests {
             ..Placement::default()
         };
         // A 1 px mark down a 1 x 40,000,000 image: once an endless loop.
-        let err = tile.origins(1, 40_000_000, 1, 1).unwrap_err();
+        let err = tile.origins((1, 40_000_000), (1, 1), MARKS).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::LimitExceeded);
         assert!(err.to_string().contains("tiled marks"), "{err}");
         // A dense but reasonable tiling still works, and covers the image.
-        let origins = tile.origins(1000, 1000, 10, 10).unwrap();
-        assert!(origins.len() >= 10_000 && origins.len() as u64 <= MAX_TILED_MARKS);
+        let origins = tile.origins((1000, 1000), (10, 10), MARKS).unwrap();
+        assert!(origins.len() >= 10_000 && origins.len() as u64 <= MARKS);
     }
 }

@@ -16,25 +16,21 @@ pub(crate) struct Stamp {
     pub pixels: Vec<[f32; 4]>,
 }
 
-/// The most pixels a stamp (a text or logo mark, before or after rotation) may have: as
-/// many as a 4096 x 4096 image, far more than a mark on a 12 MP photo needs. Each pixel is
-/// four floats, so this bounds a stamp at 256 MiB.
-pub const MAX_STAMP_PIXELS: u64 = 1 << 24;
-
-/// Refuses a `width` x `height` stamp over [`MAX_STAMP_PIXELS`], before it is allocated.
-pub(crate) fn check_size(width: u64, height: u64) -> Result<()> {
+/// Refuses a `width` x `height` stamp over `max_pixels` ([`Limits::max_stamp_pixels`]),
+/// before it is allocated.
+pub(crate) fn check_size(width: u64, height: u64, max_pixels: u64) -> Result<()> {
     Error::check_limit(
-        "the mark's size in pixels",
+        "the mark's size in pixels (max_stamp_pixels)",
         width.saturating_mul(height),
-        MAX_STAMP_PIXELS,
+        max_pixels,
         "make the text or logo smaller (`size`), or the text shorter",
     )
 }
 
 impl Stamp {
-    /// A transparent stamp; refused over [`MAX_STAMP_PIXELS`].
-    pub fn transparent(width: u32, height: u32) -> Result<Stamp> {
-        check_size(u64::from(width), u64::from(height))?;
+    /// A transparent stamp; refused over `max_pixels`.
+    pub fn transparent(width: u32, height: u32, max_pixels: u64) -> Result<Stamp> {
+        check_size(u64::from(width), u64::from(height), max_pixels)?;
         Ok(Stamp {
             width,
             height,
@@ -109,8 +105,9 @@ impl Stamp {
         }
     }
 
-    /// Rotated clockwise by `degrees` about its centre, on a canvas just large enough.
-    pub fn rotated(&self, degrees: f32) -> Result<Stamp> {
+    /// Rotated clockwise by `degrees` about its centre, on a canvas just large enough
+    /// (refused over `max_pixels`).
+    pub fn rotated(&self, degrees: f32, max_pixels: u64) -> Result<Stamp> {
         if degrees.rem_euclid(360.0) == 0.0 {
             return Ok(self.clone());
         }
@@ -120,7 +117,7 @@ impl Stamp {
         let side = |size: f32| (size - 1e-3).ceil().min(u32::MAX as f32 - 2.0) as u32 + 2;
         let out_w = side(w * cos.abs() + h * sin.abs());
         let out_h = side(w * sin.abs() + h * cos.abs());
-        let mut out = Stamp::transparent(out_w, out_h)?;
+        let mut out = Stamp::transparent(out_w, out_h, max_pixels)?;
         let (cx, cy) = (w / 2.0, h / 2.0);
         let (ox, oy) = (out_w as f32 / 2.0, out_h as f32 / 2.0);
         for y in 0..out_h {
@@ -163,14 +160,16 @@ impl Stamp {
 mod tests {
     use super::*;
 
+    const LIMIT: u64 = 1 << 24;
+
     #[test]
     fn rotating_a_quarter_turn_swaps_the_sides_and_keeps_coverage() {
-        let mut stamp = Stamp::transparent(20, 10).unwrap();
+        let mut stamp = Stamp::transparent(20, 10, LIMIT).unwrap();
         stamp
             .pixels
             .iter_mut()
             .for_each(|p| *p = [1.0, 0.0, 0.0, 1.0]);
-        let turned = stamp.rotated(90.0).unwrap();
+        let turned = stamp.rotated(90.0, LIMIT).unwrap();
         assert_eq!((turned.width, turned.height), (12, 22));
         let coverage: f32 = turned.pixels.iter().map(|p| p[3]).sum();
         assert!((coverage - 200.0).abs() < 2.0, "{coverage}");
@@ -178,7 +177,7 @@ mod tests {
 
     #[test]
     fn resizing_never_darkens_edges() {
-        let mut stamp = Stamp::transparent(8, 8).unwrap();
+        let mut stamp = Stamp::transparent(8, 8, LIMIT).unwrap();
         // A white opaque square in a transparent field.
         for y in 2..6 {
             for x in 2..6 {
@@ -194,10 +193,10 @@ mod tests {
     #[test]
     fn stamps_past_the_limit_are_refused_before_allocation() {
         // 120 wide characters at 4096 px once wrapped a u32 size and drew out of bounds.
-        let err = Stamp::transparent(u32::MAX, u32::MAX).unwrap_err();
+        let err = Stamp::transparent(u32::MAX, u32::MAX, LIMIT).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::LimitExceeded);
-        let long = Stamp::transparent(4000, 4000).unwrap();
-        let err = long.rotated(45.0).unwrap_err();
+        let long = Stamp::transparent(4000, 4000, LIMIT).unwrap();
+        let err = long.rotated(45.0, LIMIT).unwrap_err();
         assert!(err.to_string().contains("size in pixels"), "{err}");
     }
 }

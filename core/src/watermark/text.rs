@@ -11,7 +11,7 @@ use super::font::{BUILTIN_FAMILY, Font};
 use super::stamp::Stamp;
 use super::{Color, Length, Placement};
 use crate::pixels::{Outside, box_blur_twice};
-use crate::{Error, Result};
+use crate::{Error, Limits, Result};
 
 /// The longest text accepted, in characters.
 const MAX_TEXT_CHARS: usize = 2000;
@@ -46,6 +46,10 @@ pub struct TextOptions {
     /// of them is an error. Not part of JSON: jobs name fonts by file path.
     #[serde(skip)]
     pub fonts: Vec<Font>,
+    /// The stamp and tiling limits (`max_stamp_pixels`, `max_tiled_marks`). Not part of
+    /// JSON: set by whoever runs the call, never by a job or form.
+    #[serde(skip)]
+    pub limits: Limits,
 }
 
 impl Default for TextOptions {
@@ -58,6 +62,7 @@ impl Default for TextOptions {
             shadow: Some(Shadow::default()),
             placement: Placement::default(),
             fonts: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -165,8 +170,12 @@ pub(crate) fn text_stamp(text: &str, options: &TextOptions, image_width: u32) ->
         ));
     }
     let margin = effects_margin(options, size);
-    let coverage = rasterise(&text, size, &options.fonts, margin)?;
-    let mut stamp = Stamp::transparent(coverage.width, coverage.height)?;
+    let coverage = rasterise(&text, size, options, margin)?;
+    let mut stamp = Stamp::transparent(
+        coverage.width,
+        coverage.height,
+        options.limits.max_stamp_pixels,
+    )?;
     stamp.paint_under(&coverage.values, options.color.premultiplied(1.0));
     if let Some(outline) = options.outline {
         let radius = (outline.width * size).max(1.0);
@@ -207,7 +216,8 @@ struct Coverage {
 
 /// Shapes and rasterises `text` at `size` px, cropped to the ink plus `margin` px; a
 /// character no font has is an error.
-fn rasterise(text: &str, size: f32, fonts: &[Font], margin: u32) -> Result<Coverage> {
+fn rasterise(text: &str, size: f32, options: &TextOptions, margin: u32) -> Result<Coverage> {
+    let fonts = &options.fonts;
     let mut db = fontdb::Database::new();
     for font in fonts {
         db.load_font_source(font.source());
@@ -258,7 +268,7 @@ fn rasterise(text: &str, size: f32, fonts: &[Font], margin: u32) -> Result<Cover
     let pad = (size * 0.5).ceil() as i64 + i64::from(margin);
     let side = |length: f32| (length.ceil() as i64).saturating_add(2 * pad).max(1) as u64;
     let (width, height) = (side(text_width), side(text_height));
-    super::stamp::check_size(width, height)?;
+    super::stamp::check_size(width, height, options.limits.max_stamp_pixels)?;
     // Within the stamp limit, so both fit a u32 and their product a usize.
     let (width, height) = (width as u32, height as u32);
     let mut values = vec![0f32; width as usize * height as usize];

@@ -1,7 +1,7 @@
 //! `stylemark info`: what this build contains and what works here.
 
 use clap::Args;
-use stylemark::DeviceKind;
+use stylemark::{DeviceKind, Limits};
 
 #[derive(Args)]
 pub struct InfoArgs {
@@ -10,7 +10,7 @@ pub struct InfoArgs {
     json: bool,
 }
 
-pub fn run(args: InfoArgs) -> stylemark::Result<()> {
+pub fn run(args: InfoArgs, limits: &Limits) -> stylemark::Result<()> {
     let devices: Vec<serde_json::Value> = DeviceKind::ALL
         .into_iter()
         .map(|kind| {
@@ -38,6 +38,9 @@ pub fn run(args: InfoArgs) -> stylemark::Result<()> {
             "version": stylemark::VERSION,
             "devices": devices,
             "encoders": ["builtin", "vgg19 (weights file)"],
+            "limits": Limits::describe()
+                .map(|(name, _, _)| (name.to_string(), serde_json::json!(limits.get(name))))
+                .collect::<serde_json::Map<_, _>>(),
         });
         println!("{report:#}");
         return Ok(());
@@ -60,5 +63,11 @@ pub fn run(args: InfoArgs) -> stylemark::Result<()> {
     println!("encoders:");
     println!("  builtin  always available, needs no file (the default)");
     println!("  vgg19    from a .safetensors or .pth file: --encoder PATH");
+    println!("limits (change with --limit NAME=VALUE):");
+    for (name, bounds, default) in Limits::describe() {
+        let value = limits.get(name).unwrap_or(default);
+        let changed = if value == default { "" } else { " (changed)" };
+        println!("  {name:<22} {value:>12}{changed}  {bounds}");
+    }
     Ok(())
 }

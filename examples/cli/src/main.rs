@@ -7,6 +7,7 @@ mod demo;
 mod doodle;
 mod info;
 mod mark;
+mod option_flags;
 mod run;
 mod watermark;
 
@@ -25,6 +26,19 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Change a resource limit, for example `--limit max_pixels=100000000` (repeatable;
+    /// `stylemark info` lists the limits and their defaults).
+    #[arg(long = "limit", global = true, value_name = "NAME=VALUE")]
+    limits: Vec<String>,
+}
+
+/// The default limits with the `--limit` assignments applied.
+fn limits(assignments: &[String]) -> stylemark::Result<stylemark::Limits> {
+    let mut limits = stylemark::Limits::default();
+    for assignment in assignments {
+        limits.assign(assignment)?;
+    }
+    Ok(limits)
 }
 
 #[derive(Subcommand)]
@@ -45,23 +59,24 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome = match cli.command {
-        Command::Demo(args) => demo::run(args),
-        Command::Doodle(args) => doodle::run(*args),
-        Command::Info(args) => info::run(args),
-        // `mark detect` tells by its exit status whether a mark was found.
-        Command::Mark(args) => match mark::run(args) {
-            Ok(code) => return code,
-            Err(error) => Err(error),
-        },
-        Command::Run(args) => run::run(args),
-        Command::Watermark(args) => watermark::run(*args),
-    };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+    match limits(&cli.limits).and_then(|limits| dispatch(cli.command, &limits)) {
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs the subcommand; `mark detect` tells by its exit status whether a mark was found.
+fn dispatch(command: Command, limits: &stylemark::Limits) -> stylemark::Result<ExitCode> {
+    match command {
+        Command::Demo(args) => demo::run(args),
+        Command::Doodle(args) => doodle::run(*args, limits),
+        Command::Info(args) => info::run(args, limits),
+        Command::Mark(args) => return mark::run(args, limits),
+        Command::Run(args) => run::run(args, limits),
+        Command::Watermark(args) => watermark::run(*args, limits),
+    }
+    .map(|()| ExitCode::SUCCESS)
 }

@@ -1,13 +1,13 @@
 //! `stylemark run JOB.json`: a pipeline job, as every entry point runs it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use stylemark::doodle::{EncoderSpec, Engine};
-use stylemark::io::{DecodeLimits, load};
+use stylemark::io::{load, probe};
 use stylemark::job::{Job, JobInputs};
 use stylemark::watermark::Font;
-use stylemark::{DeviceKind, Error, Result};
+use stylemark::{DeviceKind, Error, Limits, Result};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -37,25 +37,24 @@ fn parse_named(text: &str) -> std::result::Result<(String, PathBuf), String> {
     Ok((name.to_string(), PathBuf::from(path)))
 }
 
-pub fn run(args: RunArgs) -> Result<()> {
+pub fn run(args: RunArgs, limits: &Limits) -> Result<()> {
     let text = if args.job.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())
             .map_err(|e| Error::io("cannot read", "standard input", e))?
     } else {
         std::fs::read_to_string(&args.job).map_err(|e| Error::io("cannot read", &args.job, e))?
     };
-    let job = Job::from_json(&text)?;
+    let mut job = Job::from_json(&text)?;
+    job.limits = *limits;
+    check_total_pixels(&args.inputs, limits)?;
     let mut inputs = JobInputs::default();
-    let limits = DecodeLimits::default();
     for (name, path) in &args.inputs {
-        let extension = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        if ["ttf", "otf", "ttc", "otc"].contains(&extension.as_str()) {
+        if is_font(path) {
             inputs.fonts.insert(name.clone(), Font::from_path(path)?);
         } else {
-            inputs.images.insert(name.clone(), load(path, &limits)?);
+            inputs
+                .images
+                .insert(name.clone(), load(path, &limits.decode)?);
         }
     }
     let engine = if job.needs_engine() {
@@ -76,4 +75,28 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     println!("{}", outcome.report_json());
     Ok(())
+}
+
+fn is_font(path: &Path) -> bool {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    ["ttf", "otf", "ttc", "otc"].contains(&extension.as_str())
+}
+
+/// Refuses, before decoding any, images whose pixels together exceed
+/// `max_total_pixels` (their sizes read from the headers; a file that cannot be probed
+/// is left to the decoder, which says what is wrong with it).
+fn check_total_pixels(inputs: &[(String, PathBuf)], limits: &Limits) -> Result<()> {
+    let sizes = inputs
+        .iter()
+        .filter(|(_, path)| !is_font(path))
+        .filter(|(_, path)| {
+            std::fs::metadata(path).is_ok_and(|m| m.len() <= limits.decode.max_input_bytes)
+        })
+        .filter_map(|(_, path)| std::fs::read(path).ok())
+        .filter_map(|bytes| probe(&bytes).ok())
+        .map(|(_, width, height)| (width, height));
+    limits.check_total_pixels(sizes)
 }

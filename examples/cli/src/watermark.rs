@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use stylemark::io::{DecodeLimits, load, save};
+use stylemark::io::{load, save};
 use stylemark::watermark::{
     self, Color, Font, Length, LogoOptions, Outline, Placement, Position, TextOptions, Tiling,
     WatermarkStatus, Watermarked,
 };
-use stylemark::{Error, Result};
+use stylemark::{Error, Limits, Result};
 
 #[derive(Args, Debug)]
 pub struct WatermarkArgs {
@@ -81,9 +81,8 @@ pub struct WatermarkArgs {
     quality: Option<u8>,
 }
 
-pub fn run(args: WatermarkArgs) -> Result<()> {
-    let limits = DecodeLimits::default();
-    let image = load(&args.input, &limits)?;
+pub fn run(args: WatermarkArgs, limits: &Limits) -> Result<()> {
+    let image = load(&args.input, &limits.decode)?;
     let placement = Placement {
         position: args.position,
         margin: args.margin,
@@ -115,6 +114,7 @@ pub fn run(args: WatermarkArgs) -> Result<()> {
                     .iter()
                     .map(Font::from_path)
                     .collect::<Result<_>>()?,
+                limits: *limits,
             };
             watermark::text(&image, text, &options)?
         }
@@ -127,8 +127,9 @@ pub fn run(args: WatermarkArgs) -> Result<()> {
                 min_width: args.min_width,
                 min_height: args.min_height,
                 placement,
+                limits: *limits,
             };
-            watermark::logo(&image, &load(logo, &limits)?, &options)?
+            watermark::logo(&image, &load(logo, &limits.decode)?, &options)?
         }
         (None, None) => return Err(Error::option("text", "give --text or --logo")),
     };

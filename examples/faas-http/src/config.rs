@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use stylemark::DeviceKind;
-use stylemark::io::DecodeLimits;
+use stylemark::Limits;
 
 /// The function's settings. Every field has a default fit for a public endpoint.
 #[derive(Debug, Clone)]
@@ -18,8 +18,12 @@ pub struct Config {
     pub weights: Option<String>,
     /// `STYLEMARK_WEIGHTS_FORMAT`: caffe or torchvision (default: from the file).
     pub weights_format: Option<String>,
-    /// `STYLEMARK_MAX_PIXELS`: largest image (width x height) decoded, default 40 M.
-    pub max_pixels: u64,
+    /// The core's resource limits, each from `STYLEMARK_<NAME>` (`STYLEMARK_MAX_PIXELS`:
+    /// largest image decoded, default 40 M; `STYLEMARK_MAX_STAMP_PIXELS`, ...: every limit
+    /// `stylemark info` lists). An image's bytes are held to `STYLEMARK_MAX_BODY_BYTES`, and
+    /// all of a request's images together to four times `STYLEMARK_MAX_PIXELS` unless
+    /// `STYLEMARK_MAX_TOTAL_PIXELS` says otherwise.
+    pub limits: Limits,
     /// `STYLEMARK_MAX_BODY_BYTES`: largest request body, default 32 MiB.
     pub max_body_bytes: u64,
     /// `STYLEMARK_MAX_UPLOAD_BYTES`: bytes all request bodies being read or worked on may
@@ -79,7 +83,7 @@ impl Config {
             }
         };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let config = Config {
+        let mut config = Config {
             port: number("PORT", 8080.0, 0.0).and_then(|p| {
                 u16::try_from(p as u64)
                     .map_err(|_| format!("PORT=`{p}` is not a port number (0-65535)"))
@@ -94,11 +98,7 @@ impl Config {
                 .unwrap_or(DeviceKind::Cpu),
             weights: get("STYLEMARK_WEIGHTS"),
             weights_format: get("STYLEMARK_WEIGHTS_FORMAT"),
-            max_pixels: number(
-                "STYLEMARK_MAX_PIXELS",
-                DecodeLimits::DEFAULT_MAX_PIXELS as f64,
-                1.0,
-            )? as u64,
+            limits: limits(&get)?,
             max_body_bytes: number("STYLEMARK_MAX_BODY_BYTES", (32u64 << 20) as f64, 1024.0)?
                 as u64,
             max_upload_bytes: number("STYLEMARK_MAX_UPLOAD_BYTES", (256u64 << 20) as f64, 1024.0)?
@@ -127,6 +127,9 @@ impl Config {
             grace: seconds("STYLEMARK_GRACE_S", number("STYLEMARK_GRACE_S", 10.0, 0.0)?)?,
             allow_origin: get("STYLEMARK_ALLOW_ORIGIN").unwrap_or_default(),
         };
+        if get("STYLEMARK_MAX_INPUT_BYTES").is_none() {
+            config.limits.decode.max_input_bytes = config.max_body_bytes;
+        }
         config.consistent()
     }
 
@@ -152,21 +155,6 @@ impl Config {
         Ok(self)
     }
 
-    /// The decode limits for uploads.
-    pub fn decode_limits(&self) -> DecodeLimits {
-        DecodeLimits {
-            max_pixels: self.max_pixels,
-            max_input_bytes: self.max_body_bytes,
-            ..DecodeLimits::default()
-        }
-    }
-
-    /// The most pixels all of one request's images may have together: four of the
-    /// largest (a doodle's style, content and two maps).
-    pub fn max_total_pixels(&self) -> u64 {
-        self.max_pixels.saturating_mul(4)
-    }
-
     /// How long a client may take to send a request's head: 10 s, or a third of the
     /// whole-request deadline when that is smaller.
     pub fn header_timeout(&self) -> Duration {
@@ -178,7 +166,9 @@ impl Config {
         serde_json::json!({
             "device": self.device.to_string(),
             "encoder": self.weights.as_deref().unwrap_or("builtin"),
-            "max_pixels": self.max_pixels,
+            "limits": Limits::describe()
+                .map(|(name, _, _)| (name.to_string(), serde_json::json!(self.limits.get(name))))
+                .collect::<serde_json::Map<_, _>>(),
             "max_body_bytes": self.max_body_bytes,
             "max_upload_bytes": self.max_upload_bytes,
             "max_connections": self.max_connections,
@@ -190,6 +180,25 @@ impl Config {
             "grace_s": self.grace.as_secs_f64(),
         })
     }
+}
+
+/// The core's limits, each from `STYLEMARK_<NAME>` where set. Without their own
+/// variables, an image's bytes are bounded by the body limit and a request's images
+/// together by four of the largest (a doodle's style, content and two maps).
+fn limits(get: &dyn Fn(&str) -> Option<String>) -> Result<Limits, String> {
+    let mut limits = Limits::default();
+    let variable = |name: &str| format!("STYLEMARK_{}", name.to_ascii_uppercase());
+    for (name, _, _) in Limits::describe() {
+        if let Some(value) = get(&variable(name)) {
+            limits
+                .set(name, &value)
+                .map_err(|e| format!("{}: {e}", variable(name)))?;
+        }
+    }
+    if get("STYLEMARK_MAX_TOTAL_PIXELS").is_none() {
+        limits.max_total_pixels = limits.decode.max_pixels.saturating_mul(4);
+    }
+    Ok(limits)
 }
 
 /// A setting no larger than `max`.
@@ -261,7 +270,18 @@ mod tests {
         .unwrap();
         assert_eq!((c.port, c.concurrency), (0, 3));
         assert_eq!(c.timeout, Duration::from_millis(2500));
-        assert_eq!(c.decode_limits().max_pixels, 1_000_000);
+        assert_eq!(c.limits.decode.max_pixels, 1_000_000);
+        assert_eq!(c.limits.max_total_pixels, 4_000_000);
+        assert_eq!(c.limits.decode.max_input_bytes, c.max_body_bytes);
+        let c = config(&[
+            ("STYLEMARK_MAX_STAMP_PIXELS", "5000"),
+            ("STYLEMARK_MAX_TOTAL_PIXELS", "7"),
+        ]);
+        let c = c.unwrap();
+        assert_eq!(
+            (c.limits.max_stamp_pixels, c.limits.max_total_pixels),
+            (5000, 7)
+        );
         for (name, value) in [
             ("PORT", "70000"),
             ("STYLEMARK_CONCURRENCY", "0"),

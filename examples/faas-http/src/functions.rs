@@ -177,6 +177,9 @@ impl From<Error> for Problem {
         let kind = error.kind();
         let status = match kind {
             ErrorKind::InvalidOptions => 400,
+            // The request's time ran out before a step could start: the request was not
+            // too large, the server's deadline passed (gRPC's DEADLINE_EXCEEDED is 504).
+            ErrorKind::LimitExceeded if matches!(error, Error::JobOutOfTime { .. }) => 504,
             ErrorKind::LimitExceeded => 413,
             ErrorKind::InvalidImage => 422,
             _ => 500,
@@ -221,8 +224,9 @@ pub fn run(
     accepts_json: bool,
     started: Instant,
 ) -> Result<Done, Problem> {
-    let (job, inputs) = build(app, function, &mut form)?;
+    let (mut job, inputs) = build(app, function, &mut form)?;
     drop(form); // the uploaded bytes, decoded now
+    job.limits = app.config.limits;
     let (job, server_bound) = bound_doodles(app, job, started);
     // The request's deadline covers every step, counted from the end of its head (reading and
     // decoding the upload included), with room kept to encode and send the answer.
@@ -253,7 +257,10 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
                 "is not a field of /v1/jobs: options go inside the job; images are files",
             ));
         }
-        let job = Job::from_json(&json)?;
+        let mut job = Job::from_json(&json)?;
+        // Its limits (steps above all) are checked before any file is decoded.
+        job.limits = app.config.limits;
+        job.validate()?;
         // Only files the job names are decoded (127 unnamed 40 MP PNGs were all decoded).
         let named = job.input_names();
         if let Some(unnamed) = form.files.keys().find(|f| !named.contains(f.as_str())) {
@@ -353,10 +360,8 @@ fn decode_files(
     inputs: &mut JobInputs,
     fonts_allowed: bool,
 ) -> Result<(), Problem> {
-    let limits = app.config.decode_limits();
-    // All of a request's images together: each is held to max_pixels, their sum to this.
-    let total_limit = app.config.max_total_pixels();
-    let mut total = 0u64;
+    let limits = &app.config.limits;
+    let mut sizes = Vec::with_capacity(files.len());
     for (name, bytes) in files {
         if fonts_allowed && looks_like_font(bytes) {
             let font = Font::from_bytes(bytes.clone())
@@ -364,19 +369,14 @@ fn decode_files(
             inputs.fonts.insert(name.clone(), font);
             continue;
         }
+        // All of a request's images together, checked before each is decoded.
         if let Ok((_, width, height)) = stylemark::io::probe(bytes) {
-            total = total.saturating_add(u64::from(width) * u64::from(height));
-            if total > total_limit {
-                return Err(Problem::from(Error::LimitExceeded {
-                    what: "the request's images together, in pixels",
-                    amount: total,
-                    limit: total_limit,
-                    fix: "send fewer or smaller images (STYLEMARK_MAX_PIXELS sets four times the limit)",
-                })
-                .field(name.clone()));
-            }
+            sizes.push((width, height));
+            limits
+                .check_total_pixels(sizes.iter().copied())
+                .map_err(|e| Problem::from(e).field(name.clone()))?;
         }
-        let image = decode(bytes, &limits).map_err(|e| {
+        let image = decode(bytes, &limits.decode).map_err(|e| {
             let mut problem = Problem::from(e);
             problem.message = format!("file `{name}`: {}", problem.message);
             problem.field(name.clone())
@@ -554,6 +554,30 @@ fn summary_headers(outcome: &JobOutcome) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_map_to_statuses_by_what_went_wrong() {
+        let out_of_time = Error::JobOutOfTime {
+            step: 1,
+            op: "mark_embed",
+            spent_ms: 5000,
+            budget_ms: 4700,
+        };
+        let too_large = Error::LimitExceeded {
+            what: "the number of tiled marks (max_tiled_marks)",
+            amount: 7,
+            limit: 5,
+            fix: "fewer",
+        };
+        let problem = Problem::from(out_of_time);
+        assert_eq!((problem.status, problem.kind), (504, "limit_exceeded"));
+        assert!(problem.message.contains("steps[1]"), "{}", problem.message);
+        assert_eq!(Problem::from(too_large).status, 413);
+        assert_eq!(Problem::from(Error::option("size", "bad")).status, 400);
+        let internal = Problem::from(Error::Internal("index out of bounds at x.rs".into()));
+        assert_eq!(internal.status, 500);
+        assert!(!internal.message.contains("x.rs"), "{}", internal.message);
+    }
 
     #[test]
     fn a_header_appears_once_whatever_the_steps() {

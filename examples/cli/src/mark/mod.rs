@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use stylemark::Result;
-use stylemark::io::{DecodeLimits, load, save};
+use stylemark::io::{load, save};
 use stylemark::mark::{self, MarkOptions, parse_hex};
+use stylemark::{Limits, Result};
 
 #[derive(Args, Debug)]
 pub struct MarkArgs {
@@ -70,16 +70,16 @@ pub(crate) struct DetectArgs {
     pub(crate) jobs: Option<u16>,
 }
 
-pub fn run(args: MarkArgs) -> Result<ExitCode> {
-    let limits = DecodeLimits::default();
+pub fn run(args: MarkArgs, limits: &Limits) -> Result<ExitCode> {
     match args.command {
         MarkCommand::Embed(args) => {
             let options = MarkOptions {
                 strength: args.strength,
                 verify: !args.no_verify,
+                limits: *limits,
             };
             let marked = mark::embed(
-                &load(&args.input, &limits)?,
+                &load(&args.input, &limits.decode)?,
                 &parse_hex(&args.payload)?,
                 &args.key,
                 &options,
@@ -91,7 +91,7 @@ pub fn run(args: MarkArgs) -> Result<ExitCode> {
                 marked.psnr_db
             );
         }
-        MarkCommand::Detect(args) => return Ok(scan::run(args)),
+        MarkCommand::Detect(args) => return Ok(scan::run(args, limits)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
+use stylemark::Limits;
 use stylemark::image::ImageFormat;
-use stylemark::io::{DecodeLimits, load};
+use stylemark::io::load;
 use stylemark::mark::{self, Detection};
 use stylemark::{Error, Result};
 
@@ -19,7 +20,7 @@ const NONE_FOUND: u8 = 1;
 const NONE_FOUND_AND_ERRORS: u8 = 2;
 
 /// Scans every image the arguments name; prints a line per image, in the order given.
-pub fn run(args: DetectArgs) -> ExitCode {
+pub fn run(args: DetectArgs, limits: &Limits) -> ExitCode {
     let mut paths = args.input;
     paths.extend(args.paths);
     if paths.is_empty() {
@@ -30,12 +31,12 @@ pub fn run(args: DetectArgs) -> ExitCode {
     let names = files.iter().map(|(name, _)| name.clone()).collect();
     let files: Vec<Result<PathBuf>> = files.into_iter().map(|(_, file)| file).collect();
     let printer = Mutex::new(Printer::new(names));
-    let limits = DecodeLimits::default();
     let scanned = || {
         mark::detect_each(
             files,
             &args.key,
-            |file| file.and_then(|path| load(&path, &limits)),
+            limits,
+            |file| file.and_then(|path| load(&path, &limits.decode)),
             |index, outcome| {
                 printer
                     .lock()
