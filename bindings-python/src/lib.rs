@@ -68,6 +68,28 @@ fn default_options(kind: &str) -> PyResult<String> {
     defaults.map_err(|e| errors::to_py(stylemark_core::Error::Internal(e.to_string())))
 }
 
+/// The doodle options as the core declares them (name, summary, doc, default as JSON,
+/// methods), so the Python keywords and docstring derive from that one declaration.
+#[pyfunction]
+fn doodle_option_specs() -> PyResult<String> {
+    use stylemark_core::doodle::DoodleOptions;
+    let defaults = serde_json::to_value(DoodleOptions::default())
+        .map_err(|e| errors::to_py(stylemark_core::Error::Internal(e.to_string())))?;
+    let specs: Vec<serde_json::Value> = DoodleOptions::specs()
+        .iter()
+        .map(|spec| {
+            serde_json::json!({
+                "name": spec.name(),
+                "summary": spec.summary(),
+                "doc": spec.doc(),
+                "default": defaults[spec.name()],
+                "methods": spec.methods().iter().map(|m| m.name()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(serde_json::Value::from(specs).to_string())
+}
+
 /// A generated sample image: `photo`, or the demo scene's `style`, `style_map` or
 /// `doodle`; the same seed gives the same pixels.
 #[pyfunction]
@@ -107,6 +129,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(encode, module)?)?;
     module.add_function(wrap_pyfunction!(save, module)?)?;
     module.add_function(wrap_pyfunction!(default_options, module)?)?;
+    module.add_function(wrap_pyfunction!(doodle_option_specs, module)?)?;
     module.add_function(wrap_pyfunction!(sample, module)?)?;
     Ok(())
 }

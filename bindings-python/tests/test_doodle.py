@@ -38,9 +38,9 @@ def test_every_mode(scene, photo):
     texture = stylemark.doodle(scene["style"], output_size=(36, 28), **TINY_DOODLE)
     assert texture.shape == (28, 36, 3)
     content = photo[:40, :48]
-    transfer = stylemark.doodle_with_report(scene["style"], content, seed="content", **TINY_DOODLE)
+    transfer = _report(scene["style"], content, seed="content", **TINY_DOODLE)
     assert transfer.report["mode"] == "transfer" and transfer.image.shape == content.shape
-    mapped = stylemark.doodle_with_report(
+    mapped = _report(
         scene["style"], content, style_map=scene["style_map"], content_map=scene["doodle"], **TINY_DOODLE
     )
     assert mapped.report["mode"] != transfer.report["mode"]
@@ -52,7 +52,7 @@ def test_every_mode(scene, photo):
 
 def test_progress_reports_every_evaluation(scene):
     events = []
-    result = stylemark.doodle_with_report(**doodle_args(scene), method="optimize", phases=2, iterations=3, random_seed=1, progress=events.append)
+    result = _report(**doodle_args(scene), method="optimize", phases=2, iterations=3, random_seed=1, progress=events.append)
     assert result.status == "completed" and not result.stopped_early
     assert [(e["phase"], e["evaluation"]) for e in events] == [(p, i) for p in (1, 2) for i in (1, 2, 3)]
     assert events[-1]["fraction"] == pytest.approx(1.0)
@@ -63,7 +63,7 @@ def test_progress_reports_every_evaluation(scene):
 
 def test_returning_false_cancels_with_the_best_image_so_far(scene):
     seen = []
-    result = stylemark.doodle_with_report(
+    result = _report(
         **doodle_args(scene), method="optimize", phases=1, iterations=50, random_seed=1,
         progress=lambda e: seen.append(e) or e["evaluation"] < 3,
     )
@@ -83,7 +83,7 @@ def test_raising_in_progress_propagates(scene):
 
 
 def test_time_budget_returns_an_image_not_an_error(scene):
-    result = stylemark.doodle_with_report(**doodle_args(scene), method="optimize", phases=1, iterations=100_000, time_budget=0.5)
+    result = _report(**doodle_args(scene), method="optimize", phases=1, iterations=100_000, time_budget=0.5)
     assert result.status == "time_budget_exhausted"
     assert result.image.shape == (40, 48, 3)
 
@@ -99,7 +99,7 @@ def test_ctrl_c_interrupts_a_long_run(scene):
 
 
 def test_patch_method_paints_each_region_from_its_own_label(scene):
-    result = stylemark.doodle_with_report(**doodle_args(scene), random_seed=2)
+    result = _report(**doodle_args(scene), random_seed=2)
     assert result.status == "completed" and result.report["method"] == "patch", "the default"
     assert result.image.shape == (40, 48, 3)
     # The report lists the pyramid levels, the last at the output size; a level's
@@ -133,14 +133,14 @@ def test_photo_options_strength_and_preserve_colors(scene, photo):
 def test_a_photo_is_painted_at_its_own_size_with_strokes_in_proportion():
     big = samples.photo(1024, 768, seed=5)
     style = samples.demo_scene(256, 192, seed=4)["style"]
-    result = stylemark.doodle_with_report(style, big, random_seed=1)
+    result = _report(style, big, random_seed=1)
     assert result.image.shape == (768, 1024, 3)
     # Painted at the painting's size (256 px), then enlarged guided by the photo.
     assert result.report["phases"][-1]["width"] == 256
-    coarser = stylemark.doodle_with_report(style, big, stroke_scale=2, random_seed=1)
+    coarser = _report(style, big, stroke_scale=2, random_seed=1)
     assert coarser.image.shape == (768, 1024, 3)
     assert coarser.report["phases"][-1]["width"] == 128
-    with pytest.raises(stylemark.InvalidOptionsError, match="stroke-scale"):
+    with pytest.raises(stylemark.InvalidOptionsError, match="stroke_scale"):
         stylemark.doodle(style, big, stroke_scale=5)
 
 
@@ -165,3 +165,8 @@ def test_a_photo_without_maps_meets_the_photo_bars_by_the_shared_score(tmp_path)
     assert scores["shapes"] >= 0.911 and scores["contours"] >= 0.916, scores
     assert scores["shape_contrast"] >= 0.7 and scores["palette"] <= 2.5, scores
     assert 0.7 <= scores["detail"] <= 1.5, scores
+
+
+def _report(*args, **kwargs):
+    """A doodle with its report (``report=True``)."""
+    return stylemark.doodle(*args, report=True, **kwargs)

@@ -18,8 +18,8 @@ def changed_fraction(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_text_watermark_changes_only_its_corner(photo):
-    result = stylemark.watermark_text_with_report(
-        photo, "© stylemark", size=24, opacity=1.0, placement={"position": "south-east"}
+    result = stylemark.watermark_text(
+        photo, "© stylemark", size=24, opacity=1.0, placement={"position": "south-east"}, report=True
     )
     assert result.status == "applied" and result.report["marks"] == 1
     h, w = photo.shape[:2]
@@ -50,19 +50,19 @@ def test_logo_alpha_and_skip(photo):
     logo = np.zeros((40, 80, 4), np.uint8)
     logo[:, :, 0] = 255
     logo[10:30, 20:60, 3] = 255  # opaque red box in a transparent frame
-    result = stylemark.watermark_logo_with_report(
-        photo, logo, size=80, opacity=1.0, placement={"position": "north-west", "margin": 0}
+    result = stylemark.watermark_logo(
+        photo, logo, size=80, opacity=1.0, placement={"position": "north-west", "margin": 0}, report=True
     )
     assert result.status == "applied"
     assert (result.image[10:30, 20:60] == [255, 0, 0]).all()
     assert np.array_equal(result.image[0:10, 0:20], photo[0:10, 0:20]), "transparent pixels leave the photo"
-    skipped = stylemark.watermark_logo_with_report(photo, logo, min_width=1000)
+    skipped = stylemark.watermark_logo(photo, logo, min_width=1000, report=True)
     assert skipped.status == "skipped" and "1000" in skipped.reason
     assert np.array_equal(skipped.image, photo)
 
 
 def test_invisible_mark_round_trip_through_jpeg(photo):
-    result = stylemark.embed_mark_with_report(photo, b"\xc0\xff\xee", "secret")
+    result = stylemark.embed_mark(photo, b"\xc0\xff\xee", "secret", report=True)
     assert result.report["psnr_db"] >= 40
     jpeg = stylemark.encode(result.image, "jpeg", quality=75)
     found = stylemark.detect_mark(jpeg, "secret")
@@ -143,8 +143,20 @@ def test_python_defaults_are_the_core_defaults():
     for name, parameter in signature.parameters.items():
         if name in core:
             assert parameter.default == core[name], name
-    assert {"phases", "iterations", "content_weight", "style_weight", "semantic_weight",
-            "smoothness", "variety", "seed", "random_seed", "time_budget"} <= set(signature.parameters)
+    # Every core option is a keyword, with a line of the docstring: none is left out.
+    assert set(core) <= set(signature.parameters)
+    doc = inspect.getdoc(stylemark.Engine.doodle)
+    for name in core:
+        assert f"``{name}``" in doc, name
+    assert "(optimize, hybrid only)" in doc
+
+
+def test_one_function_per_operation_with_a_report_switch(photo):
+    assert not any(name.endswith("_with_report") for name in dir(stylemark))
+    marked = stylemark.watermark_text(photo, "x")
+    result = stylemark.watermark_text(photo, "x", report=True)
+    assert isinstance(result, stylemark.WatermarkResult)
+    assert np.array_equal(result.image, marked)
 
 
 def test_help_and_type_information_ship_with_the_package():

@@ -25,19 +25,14 @@ fn rgb(image: RgbImage) -> DynamicImage {
 
 /// The reference optimisation (this file's subject) with the other defaults.
 fn optimize() -> DoodleOptions {
-    DoodleOptions {
-        method: Method::Optimize,
-        ..DoodleOptions::default()
-    }
+    DoodleOptions::default().method(Method::Optimize)
 }
 
 fn quick(iterations: usize) -> DoodleOptions {
-    DoodleOptions {
-        phases: 1,
-        iterations,
-        random_seed: Some(3),
-        ..optimize()
-    }
+    optimize()
+        .phases(1)
+        .iterations(iterations)
+        .random_seed(Some(3))
 }
 
 /// A textured photo-like image and its two-region map.
@@ -70,12 +65,7 @@ fn a_doodle_takes_each_regions_colours_and_brush_strokes() {
     // The demo scene has five regions, one of them black in the maps.
     let scene = demo_scene(96, 72, 5);
     let request = scene.doodle_request();
-    let options = DoodleOptions {
-        phases: 2,
-        iterations: 100,
-        random_seed: Some(11),
-        ..optimize()
-    };
+    let options = optimize().phases(2).iterations(100).random_seed(Some(11));
     let outcome = engine()
         .doodle(&request, &options, Observer::default())
         .unwrap();
@@ -144,10 +134,7 @@ fn every_mode_runs_and_sizes_follow_the_inputs() {
 
 #[test]
 fn max_size_scales_the_work_and_the_output() {
-    let options = DoodleOptions {
-        max_size: Some(40),
-        ..quick(2)
-    };
+    let options = quick(2).max_size(Some(40));
     let outcome = engine()
         .doodle(&doodle_request((80, 60)), &options, Observer::default())
         .unwrap();
@@ -159,15 +146,9 @@ fn seeds_start_where_asked() {
     let (content, _) = photo(48, 40);
     let style = rgb(demo_scene(48, 40, 2).style);
     // With a single evaluation, the result is the starting point itself.
-    let one = DoodleOptions {
-        content_weight: 10.0,
-        ..quick(1)
-    };
+    let one = quick(1).content_weight(10.0);
 
-    let noise = DoodleOptions {
-        seed_range: (100, 100),
-        ..one.clone()
-    };
+    let noise = one.clone().seed_range((100, 100));
     let outcome = engine()
         .doodle(
             &DoodleRequest::new(style.clone()).output_size(40, 32),
@@ -177,10 +158,7 @@ fn seeds_start_where_asked() {
         .unwrap();
     assert!(outcome.image.pixels().all(|p| p.0 == [100, 100, 100]));
 
-    let range = DoodleOptions {
-        seed_range: (50, 60),
-        ..one.clone()
-    };
+    let range = one.clone().seed_range((50, 60));
     let outcome = engine()
         .doodle(
             &DoodleRequest::new(style.clone()).output_size(40, 32),
@@ -196,10 +174,7 @@ fn seeds_start_where_asked() {
             .all(|v| (50..=60).contains(&v))
     );
 
-    let from_content = DoodleOptions {
-        seed: Seed::Content,
-        ..one.clone()
-    };
+    let from_content = one.clone().seed(Seed::Content);
     let request = DoodleRequest::new(style.clone()).content(rgb(content.clone()));
     assert_eq!(
         engine()
@@ -210,10 +185,7 @@ fn seeds_start_where_asked() {
     );
 
     let seed_image = RgbImage::from_pixel(48, 40, [7, 77, 177].into());
-    let from_image = DoodleOptions {
-        seed: Seed::Image,
-        ..one
-    };
+    let from_image = one.seed(Seed::Image);
     let request = DoodleRequest::new(style)
         .content(rgb(content))
         .seed_image(rgb(seed_image.clone()));
@@ -228,12 +200,7 @@ fn seeds_start_where_asked() {
 
 #[test]
 fn later_phases_start_from_the_previous_result() {
-    let options = DoodleOptions {
-        phases: 2,
-        iterations: 1,
-        seed_range: (100, 100),
-        ..quick(1)
-    };
+    let options = quick(1).phases(2).iterations(1).seed_range((100, 100));
     let request = DoodleRequest::new(rgb(demo_scene(64, 64, 2).style)).output_size(64, 64);
     let outcome = engine()
         .doodle(&request, &options, Observer::default())
@@ -264,92 +231,47 @@ fn mismatched_inputs_are_clear_errors() {
                 .style_map(rgb(scene.style_map.clone()))
                 .content(rgb(content.clone())),
             quick(1),
-            "content-map",
+            "content_map",
         ),
         (
             style()
                 .content(rgb(content.clone()))
                 .content_map(rgb(map.clone())),
             quick(1),
-            "style-map",
+            "style_map",
         ),
         (
             style()
                 .style_map(rgb(scene.style_map.clone()))
                 .content_map(grey_map),
             quick(1),
-            "content-map",
+            "content_map",
         ),
         (
             style()
                 .style_map(rgb(RgbImage::new(20, 20)))
                 .content_map(rgb(map.clone())),
             quick(1),
-            "style-map",
+            "style_map",
         ),
         (
             style()
                 .content(rgb(content.clone()))
                 .content_map(rgb(RgbImage::new(10, 10))),
             quick(1),
-            "content-map",
+            "content_map",
         ),
-        (
-            style(),
-            DoodleOptions {
-                seed: Seed::Content,
-                ..quick(1)
-            },
-            "seed",
-        ),
+        (style(), quick(1).seed(Seed::Content), "seed"),
         (
             style().content(rgb(content.clone())),
-            DoodleOptions {
-                seed: Seed::Image,
-                ..quick(1)
-            },
+            quick(1).seed(Seed::Image),
             "seed",
         ),
-        (
-            style(),
-            DoodleOptions {
-                phases: 0,
-                ..quick(1)
-            },
-            "phases",
-        ),
-        (
-            style(),
-            DoodleOptions {
-                iterations: 0,
-                ..quick(1)
-            },
-            "iterations",
-        ),
-        (
-            style(),
-            DoodleOptions {
-                variety: 2.0,
-                ..quick(1)
-            },
-            "variety",
-        ),
-        (
-            style(),
-            DoodleOptions {
-                style_weight: f32::NAN,
-                ..quick(1)
-            },
-            "style-weight",
-        ),
-        (
-            style(),
-            DoodleOptions {
-                style_layers: vec![],
-                ..quick(1)
-            },
-            "style-layers",
-        ),
+        (style(), quick(1).phases(0), "phases"),
+        (style(), quick(1).iterations(0), "iterations"),
+        (style(), quick(1).variety(2.0), "variety"),
+        (style(), quick(1).style_weight(f32::NAN), "style_weight"),
+        (style(), quick(1).style_layers(vec![]), "style_layers"),
         (style().output_size(8, 8), quick(1), "size"),
         (
             DoodleRequest::new(rgb(RgbImage::new(10, 10))).output_size(64, 64),
@@ -406,12 +328,7 @@ fn maps_may_be_grey_or_rgba_if_both_are() {
 #[test]
 fn the_same_seed_gives_the_same_bytes() {
     let run = |seed| {
-        let options = DoodleOptions {
-            random_seed: Some(seed),
-            phases: 2,
-            iterations: 4,
-            ..optimize()
-        };
+        let options = optimize().random_seed(Some(seed)).phases(2).iterations(4);
         engine()
             .doodle(&doodle_request((48, 40)), &options, Observer::default())
             .unwrap()
@@ -424,17 +341,11 @@ fn the_same_seed_gives_the_same_bytes() {
     let picked = engine()
         .doodle(
             &doodle_request((48, 40)),
-            &DoodleOptions {
-                random_seed: None,
-                ..quick(2)
-            },
+            &quick(2).random_seed(None),
             Observer::default(),
         )
         .unwrap();
-    let again = DoodleOptions {
-        random_seed: Some(picked.report.random_seed),
-        ..quick(2)
-    };
+    let again = quick(2).random_seed(Some(picked.report.random_seed));
     assert_eq!(
         engine()
             .doodle(&doodle_request((48, 40)), &again, Observer::default())
@@ -446,12 +357,10 @@ fn the_same_seed_gives_the_same_bytes() {
 
 #[test]
 fn the_time_budget_returns_the_best_image_so_far() {
-    let options = DoodleOptions {
-        phases: 2,
-        iterations: 10_000,
-        time_budget: Some(Duration::from_millis(400)),
-        ..quick(1)
-    };
+    let options = quick(1)
+        .phases(2)
+        .iterations(10_000)
+        .time_budget(Some(Duration::from_millis(400)));
     let outcome = engine()
         .doodle(&doodle_request((64, 48)), &options, Observer::default())
         .unwrap();
@@ -521,11 +430,7 @@ fn progress_and_frames_report_each_evaluation() {
         true
     };
     let mut on_frame = |f: &Frame| frames.push((f.phase, f.evaluation, f.image.dimensions()));
-    let options = DoodleOptions {
-        phases: 2,
-        iterations: 6,
-        ..quick(1)
-    };
+    let options = quick(1).phases(2).iterations(6);
     let observer = Observer::default()
         .progress(&mut on_progress)
         .frames(2, &mut on_frame);
@@ -593,11 +498,7 @@ fn cpu_and_wgpu_agree_on_a_small_job() {
         return;
     }
     let gpu = Engine::new(DeviceKind::Wgpu, EncoderSpec::Builtin).expect("wgpu engine");
-    let options = DoodleOptions {
-        iterations: 3,
-        seed_range: (120, 130),
-        ..quick(3)
-    };
+    let options = quick(3).iterations(3).seed_range((120, 130));
     let request = doodle_request((32, 32));
     let on_cpu = engine()
         .doodle(&request, &options, Observer::default())
@@ -620,11 +521,7 @@ fn cpu_and_wgpu_agree_on_a_small_job() {
 fn patches_are_rematched_every_n_evaluations_and_still_paint() {
     let request = doodle_request((64, 48));
     let run = |rematch_every| {
-        let options = DoodleOptions {
-            iterations: 10,
-            rematch_every,
-            ..quick(10)
-        };
+        let options = quick(10).iterations(10).rematch_every(rematch_every);
         engine()
             .doodle(&request, &options, Observer::default())
             .unwrap()
@@ -640,12 +537,9 @@ fn patches_are_rematched_every_n_evaluations_and_still_paint() {
     );
     assert!(b < a * 1.5, "rematching every 4: loss {b} vs {a}");
     assert_ne!(every.image, sparse.image);
-    let zero = DoodleOptions {
-        rematch_every: 0,
-        ..quick(10)
-    };
+    let zero = quick(10).rematch_every(0);
     let error = engine()
         .doodle(&request, &zero, Observer::default())
         .unwrap_err();
-    assert!(error.to_string().contains("rematch-every"), "{error}");
+    assert!(error.to_string().contains("rematch_every"), "{error}");
 }

@@ -302,12 +302,10 @@ fn a_panic_during_a_doodle_is_an_internal_error() {
     let engine = Engine::new(stylemark::DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
     let mut request = DoodleRequest::new(photo(48, 36, 1));
     request.content = Some(photo(64, 48, 2));
-    let options = DoodleOptions {
-        method: stylemark::doodle::Method::Optimize,
-        iterations: 3,
-        phases: 1,
-        ..DoodleOptions::default()
-    };
+    let options = DoodleOptions::default()
+        .method(stylemark::doodle::Method::Optimize)
+        .iterations(3)
+        .phases(1);
     let mut explode = |_: &stylemark::doodle::Progress| -> bool { panic!("a bug") };
     let error = engine
         .doodle(

@@ -31,11 +31,9 @@ fn rgb(image: &RgbImage) -> DynamicImage {
 }
 
 fn patch(seed: u64) -> DoodleOptions {
-    DoodleOptions {
-        method: Method::Patch,
-        random_seed: Some(seed),
-        ..DoodleOptions::default()
-    }
+    DoodleOptions::default()
+        .method(Method::Patch)
+        .random_seed(Some(seed))
 }
 
 #[test]
@@ -119,11 +117,7 @@ fn a_content_guided_painting_keeps_the_contents_structure() {
     let content = disc_content(96);
     let request = DoodleRequest::new(rgb(&style)).content(rgb(&content));
     let guided = painted(&request, &patch(2));
-    let unguided_options = DoodleOptions {
-        content_weight: 0.0,
-        feature_weight: 0.0,
-        ..patch(2)
-    };
+    let unguided_options = patch(2).content_weight(0.0).feature_weight(0.0);
     let unguided = painted(&request, &unguided_options);
     let with = structure_correlation(&guided, &content);
     let without = structure_correlation(&unguided, &content);
@@ -159,11 +153,7 @@ fn encoder_features_send_each_texture_where_the_content_has_it() {
     });
     let request = DoodleRequest::new(rgb(&style)).content(rgb(&content));
     let agreement = |feature_weight: f32| {
-        let options = DoodleOptions {
-            feature_weight,
-            content_weight: 0.0,
-            ..patch(3)
-        };
+        let options = patch(3).feature_weight(feature_weight).content_weight(0.0);
         let image = painted(&request, &options);
         let agree = image
             .enumerate_pixels()
@@ -182,12 +172,10 @@ fn hybrid_refines_the_patch_result_with_the_optimiser() {
     let style = demo_scene(96, 72, 7).style;
     let content = disc_content(64);
     let request = DoodleRequest::new(rgb(&style)).content(rgb(&content));
-    let options = DoodleOptions {
-        method: Method::Hybrid,
-        iterations: 5,
-        random_seed: Some(3),
-        ..DoodleOptions::default()
-    };
+    let options = DoodleOptions::default()
+        .method(Method::Hybrid)
+        .iterations(5)
+        .random_seed(Some(3));
     let outcome = engine()
         .doodle(&request, &options, Observer::default())
         .unwrap();
@@ -204,10 +192,7 @@ fn hybrid_refines_the_patch_result_with_the_optimiser() {
 #[test]
 fn a_time_budget_returns_a_whole_image_early() {
     let request = demo_scene(256, 192, 1).doodle_request();
-    let options = DoodleOptions {
-        time_budget: Some(Duration::from_millis(1)),
-        ..patch(1)
-    };
+    let options = patch(1).time_budget(Some(Duration::from_millis(1)));
     let outcome = engine()
         .doodle(&request, &options, Observer::default())
         .unwrap();
@@ -238,12 +223,9 @@ fn progress_reports_rounds_and_can_cancel() {
 #[test]
 fn patch_options_are_checked() {
     for size in [2, 4, 17] {
-        let options = DoodleOptions {
-            patch_size: size,
-            ..patch(1)
-        };
+        let options = patch(1).patch_size(size);
         let err = options.validate().unwrap_err();
-        assert!(err.to_string().contains("patch-size"), "{err}");
+        assert!(err.to_string().contains("patch_size"), "{err}");
     }
     let tiny = DoodleRequest::new(rgb(&RgbImage::new(8, 8))).output_size(32, 32);
     let err = engine()
@@ -262,32 +244,25 @@ fn options_the_method_does_not_use_are_named_in_the_warnings() {
             .report
             .warnings
     };
-    let default = DoodleOptions {
-        random_seed: Some(1),
-        ..DoodleOptions::default()
-    };
+    let default = DoodleOptions::default().random_seed(Some(1));
     assert_eq!(default.method, Method::Patch, "patch is the default");
     assert!(warnings(default.clone()).is_empty());
-    let optimiser_flags = warnings(DoodleOptions {
-        iterations: 7,
-        smoothness: 2.0,
-        ..default.clone()
-    });
+    let optimiser_flags = warnings(default.clone().iterations(7).smoothness(2.0));
     assert_eq!(
         optimiser_flags,
         [
             "iterations, smoothness have no effect with method patch; they apply to method optimize or hybrid"
         ]
     );
-    let patch_flags = warnings(DoodleOptions {
-        method: Method::Optimize,
-        phases: 1,
-        iterations: 1,
-        patch_size: 7,
-        ..default
-    });
+    let patch_flags = warnings(
+        default
+            .method(Method::Optimize)
+            .phases(1)
+            .iterations(1)
+            .patch_size(7),
+    );
     assert_eq!(
         patch_flags,
-        ["patch-size has no effect with method optimize; it applies to method patch or hybrid"]
+        ["patch_size has no effect with method optimize; it applies to method patch or hybrid"]
     );
 }

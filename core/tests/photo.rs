@@ -59,10 +59,7 @@ fn paint(request: &DoodleRequest, options: &DoodleOptions) -> RgbImage {
 }
 
 fn defaults() -> DoodleOptions {
-    DoodleOptions {
-        random_seed: Some(1),
-        ..DoodleOptions::default()
-    }
+    DoodleOptions::default().random_seed(Some(1))
 }
 
 fn rgb(image: &RgbImage) -> DynamicImage {
@@ -149,15 +146,7 @@ fn strokes_of(result: &RgbImage, painted: &RgbImage) -> f64 {
 #[test]
 fn strength_goes_from_the_photo_to_the_painting_keeping_strokes_on_the_way() {
     let (_, content, request) = generated();
-    let at = |strength: f32| {
-        paint(
-            &request,
-            &DoodleOptions {
-                strength,
-                ..defaults()
-            },
-        )
-    };
+    let at = |strength: f32| paint(&request, &defaults().strength(strength));
     let (none, half, full) = (at(0.0), at(0.5), at(1.0));
     assert!(
         mean_difference(&none, &content) < 1.5,
@@ -178,13 +167,7 @@ fn strength_goes_from_the_photo_to_the_painting_keeping_strokes_on_the_way() {
 #[test]
 fn preserve_colors_keeps_the_photos_colours_under_the_paintings_strokes() {
     let (style, content, request) = generated();
-    let kept = paint(
-        &request,
-        &DoodleOptions {
-            preserve_colors: true,
-            ..defaults()
-        },
-    );
+    let kept = paint(&request, &defaults().preserve_colors(true));
     let painted = paint(&request, &defaults());
     let chroma = |image: &RgbImage| -> Vec<[f64; 2]> {
         image
@@ -230,10 +213,7 @@ fn preserve_colors_keeps_the_photos_colours_under_the_paintings_strokes() {
 fn photo_options_are_checked_and_named_when_they_cannot_apply() {
     let (_, _, request) = generated();
     for strength in [-0.1, 1.5, f32::NAN] {
-        let options = DoodleOptions {
-            strength,
-            ..defaults()
-        };
+        let options = defaults().strength(strength);
         let err = engine()
             .doodle(&request, &options, Observer::default())
             .unwrap_err();
@@ -241,17 +221,13 @@ fn photo_options_are_checked_and_named_when_they_cannot_apply() {
     }
     // A texture has no photo: the options are reported as having no effect.
     let texture = DoodleRequest::new(rgb(&demo_scene(96, 72, 1).style)).output_size(48, 40);
-    let options = DoodleOptions {
-        strength: 0.5,
-        preserve_colors: true,
-        ..defaults()
-    };
+    let options = defaults().strength(0.5).preserve_colors(true);
     let outcome = engine()
         .doodle(&texture, &options, Observer::default())
         .unwrap();
     let warnings = outcome.report.warnings.join(" ");
     assert!(
-        warnings.contains("strength") && warnings.contains("preserve-colors"),
+        warnings.contains("strength") && warnings.contains("preserve_colors"),
         "{warnings}"
     );
 }
@@ -323,13 +299,7 @@ fn a_large_photo_comes_back_at_its_own_size_recognisable_painted_and_sharp() {
     // A crop at full size: no blurrier than the same painting at the working size
     // simply enlarged (the photo's outlines make it a little sharper), and without
     // blocks (pixels repeated in pairs).
-    let at_work = paint(
-        &request,
-        &DoodleOptions {
-            max_size: Some(508),
-            ..defaults()
-        },
-    );
+    let at_work = paint(&request, &defaults().max_size(Some(508)));
     let enlarged = imageops::resize(&at_work, 704, 1024, imageops::FilterType::Triangle);
     let crop = |image: &RgbImage| imageops::crop_imm(image, 200, 300, 256, 256).to_image();
     let ((ours, blocks), (plain, _)) = (steps(&crop(&painted), 2), steps(&crop(&enlarged), 2));
@@ -352,10 +322,7 @@ fn stroke_scale_sets_the_working_size_and_is_checked() {
         let outcome = engine()
             .doodle(
                 &request,
-                &DoodleOptions {
-                    stroke_scale,
-                    ..defaults()
-                },
+                &defaults().stroke_scale(stroke_scale),
                 Observer::default(),
             )
             .unwrap();
@@ -365,16 +332,9 @@ fn stroke_scale_sets_the_working_size_and_is_checked() {
     // At 1 the painting's size (the demo painting: 256 px), twice the strokes: half.
     assert_eq!((work_width(1.0), work_width(2.0)), (176, 88));
     let error = engine()
-        .doodle(
-            &request,
-            &DoodleOptions {
-                stroke_scale: 8.0,
-                ..defaults()
-            },
-            Observer::default(),
-        )
+        .doodle(&request, &defaults().stroke_scale(8.0), Observer::default())
         .unwrap_err();
-    assert!(error.to_string().contains("stroke-scale"), "{error}");
+    assert!(error.to_string().contains("stroke_scale"), "{error}");
 }
 
 #[test]
@@ -382,10 +342,7 @@ fn a_time_budget_on_a_large_photo_still_returns_it_whole_at_full_size() {
     let style = demo_scene(256, 192, 4).style;
     let content = photo(2400, 1800, 6);
     let request = DoodleRequest::new(rgb(&style)).content(content);
-    let options = DoodleOptions {
-        time_budget: Some(std::time::Duration::from_millis(100)),
-        ..defaults()
-    };
+    let options = defaults().time_budget(Some(std::time::Duration::from_millis(100)));
     let outcome = engine()
         .doodle(&request, &options, Observer::default())
         .unwrap();

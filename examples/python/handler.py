@@ -75,7 +75,7 @@ def _watermark(upload: bytes, params: Dict[str, str]):
     if "size" in params:
         size = params["size"]
         options["size"] = int(size) if size.isdigit() else size
-    result = ENGINE.watermark_text_with_report(upload, params.get("text", "stylemark"), **options)
+    result = ENGINE.watermark_text(upload, params.get("text", "stylemark"), report=True, **options)
     return result.image, {"X-Stylemark-Status": result.status}
 
 
@@ -83,7 +83,7 @@ def _mark(upload: bytes, params: Dict[str, str]):
     if "key" not in params:
         raise stylemark.InvalidOptionsError("give the mark's secret as `key`", "invalid_options")
     payload = bytes.fromhex(params.get("payload", "01"))
-    result = ENGINE.embed_mark_with_report(upload, payload, params["key"])
+    result = ENGINE.embed_mark(upload, payload, params["key"], report=True)
     return result.image, {"X-Stylemark-PSNR": f"{result.report['psnr_db']:.1f}"}
 
 
@@ -96,9 +96,10 @@ def _doodle(upload: bytes, params: Dict[str, str]):
         phases=int(params.get("phases", "2")),
         rematch_every=5,
     )
-    result = ENGINE.doodle_with_report(
+    result = ENGINE.doodle(
         scene["style"],
         content,
+        report=True,
         method=method,
         max_size=DOODLE_MAX_SIDE,
         random_seed=int(params.get("seed", "1")),

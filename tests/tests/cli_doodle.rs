@@ -93,7 +93,7 @@ fn doodle_errors_are_one_clear_line_and_a_failure_status() {
         .current_dir(&dir)
         .args(["doodle", "--style", "s.png", "--output", "o.png"]));
     assert!(!output.status.success());
-    assert!(stderr.contains("content-map"), "{stderr}");
+    assert!(stderr.contains("content_map"), "{stderr}");
     // With a photo, the painting's map found beside it is set aside, with a note.
     save(
         &stylemark::samples::photo(32, 32, 2),
@@ -131,7 +131,7 @@ fn doodle_errors_are_one_clear_line_and_a_failure_status() {
             budget,
         ]));
         assert_eq!(output.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("time-budget"), "{stderr}");
+        assert!(stderr.contains("time_budget"), "{stderr}");
     }
 }
 
@@ -265,7 +265,7 @@ fn doodle_takes_the_photo_options() {
         "9",
     ]));
     assert!(!output.status.success());
-    assert!(stderr.contains("stroke-scale"), "{stderr}");
+    assert!(stderr.contains("stroke_scale"), "{stderr}");
     let painted = load(dir.join("painted.png"), &DecodeLimits::default())
         .unwrap()
         .to_rgb8();

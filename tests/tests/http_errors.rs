@@ -168,7 +168,7 @@ fn form_and_option_errors_name_the_field() {
         (
             "/v1/doodle",
             vec![file("style", image.clone()), field("style-layers", "9_9")],
-            "style-layers",
+            "style_layers",
         ),
         ("/v1/jobs", vec![file("photo", image.clone())], "job"),
         (

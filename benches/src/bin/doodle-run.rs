@@ -91,15 +91,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::with_encoder(device, encoder);
     let scene = demo_scene(config.size, config.size * 3 / 4, 1);
     let request = scene.doodle_request();
-    let options = DoodleOptions {
-        method: config.method,
-        patch_size: config.patch_size,
-        phases: config.phases,
-        iterations: config.iterations,
-        rematch_every: config.rematch_every,
-        random_seed: Some(1),
-        ..DoodleOptions::default()
-    };
+    let options = DoodleOptions::default()
+        .method(config.method)
+        .patch_size(config.patch_size)
+        .phases(config.phases)
+        .iterations(config.iterations)
+        .rematch_every(config.rematch_every)
+        .random_seed(Some(1));
     let outcome = engine.doodle(&request, &options, Observer::default())?;
     let last = outcome.report.phases.last().ok_or("no phase ran")?;
     let painted = DynamicImage::ImageRgb8(outcome.image.clone());

@@ -56,13 +56,9 @@ def default_engine() -> Engine:
 
 
 doodle = _default_engine.doodle
-doodle_with_report = _default_engine.doodle_with_report
 watermark_text = _default_engine.watermark_text
-watermark_text_with_report = _default_engine.watermark_text_with_report
 watermark_logo = _default_engine.watermark_logo
-watermark_logo_with_report = _default_engine.watermark_logo_with_report
 embed_mark = _default_engine.embed_mark
-embed_mark_with_report = _default_engine.embed_mark_with_report
 detect_mark = _default_engine.detect_mark
 detect_marks = _default_engine.detect_marks
 run = _default_engine.run
@@ -99,13 +95,9 @@ __all__ = [
     "default_engine",
     "samples",
     "doodle",
-    "doodle_with_report",
     "watermark_text",
-    "watermark_text_with_report",
     "watermark_logo",
-    "watermark_logo_with_report",
     "embed_mark",
-    "embed_mark_with_report",
     "detect_mark",
     "detect_marks",
     "run",

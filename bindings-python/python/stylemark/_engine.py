@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from dataclasses import dataclass, field
@@ -104,6 +105,11 @@ def _detection(found: Dict[str, Any]) -> Detection:
     )
 
 
+def _watermarked(pixels: Any, raw: str, report: bool) -> Any:
+    result = WatermarkResult(to_array(pixels), json.loads(raw))
+    return result if report else result.image
+
+
 def _options(options: Mapping[str, Any]) -> str:
     return json.dumps({key: value for key, value in options.items() if value is not None})
 
@@ -125,7 +131,10 @@ class Engine:
     ``builtin`` (no file needed), the path of VGG19 weights (``.safetensors`` or
     ``.pth``), or the bytes of such a file. ``weights_format`` is ``caffe`` or
     ``torchvision`` (default: what the file records, else caffe). ``max_pixels`` and
-    ``max_input_bytes`` bound every image decoded (defaults: 40 megapixels, 64 MiB).
+    ``max_input_bytes`` bound every image decoded (defaults: 40 megapixels, 64 MiB);
+    ``limits`` changes any resource limit by name, for example
+    ``{"max_stamp_pixels": 4_000_000}`` (``Engine().limits`` lists them all; a call over
+    one raises ``LimitExceededError`` naming it).
 
     The device and encoder are opened on the first doodle, not here: watermarking never
     loads a network. A missing weights file or an unknown device is reported here.
@@ -142,13 +151,21 @@ class Engine:
         *,
         max_pixels: Optional[int] = None,
         max_input_bytes: Optional[int] = None,
+        limits: Optional[Dict[str, int]] = None,
     ) -> None:
         weights = bytes(encoder) if isinstance(encoder, (bytes, bytearray, memoryview)) else None
         name = "vgg19" if weights is not None else os.fsdecode(encoder)
-        self._native = _native.Engine(device, name, weights_format, weights, max_pixels, max_input_bytes)
+        self._native = _native.Engine(
+            device, name, weights_format, weights, max_pixels, max_input_bytes, limits
+        )
 
     def __repr__(self) -> str:
         return repr(self._native)
+
+    @property
+    def limits(self) -> Dict[str, int]:
+        """Every resource limit by name, as this engine holds them."""
+        return dict(self._native.limits)
 
     @property
     def device(self) -> str:
@@ -173,25 +190,13 @@ class Engine:
         style_map: Optional[Image] = None,
         content_map: Optional[Image] = None,
         output_size: Optional[Tuple[int, int]] = None,
-        method: str = "patch",
-        strength: float = 1.0,
-        preserve_colors: bool = False,
-        stroke_scale: float = 1.0,
-        phases: int = 3,
-        iterations: int = 100,
-        content_weight: float = 10.0,
-        style_weight: float = 25.0,
-        semantic_weight: float = 10.0,
-        smoothness: float = 1.0,
-        variety: float = 0.0,
-        seed: Union[str, Image] = "noise",
-        random_seed: Optional[int] = None,
-        time_budget: Optional[float] = None,
         progress: Optional[ProgressCallback] = None,
+        report: bool = False,
         **options: Any,
-    ) -> np.ndarray:
+    ) -> Any:
         """Paints ``content`` (a photo), or the ``content_map`` doodle, or a texture of
-        ``output_size``, in the style of ``style``. Returns (H, W, 3) uint8 pixels.
+        ``output_size``, in the style of ``style``. Returns (H, W, 3) uint8 pixels, or with
+        ``report=True`` a :class:`DoodleResult` (image, status, per-phase figures).
 
         The modes, as in neural-doodle: ``style`` + ``style_map`` + ``content`` +
         ``content_map`` (style transfer with maps); ``style`` + ``style_map`` +
@@ -199,104 +204,45 @@ class Engine:
         style transfer); ``style`` + ``output_size=(w, h)`` (texture). Maps are flat-colour
         images the size of their image (RGB, RGBA or grey; black regions are fine).
 
-        ``method`` is ``"patch"`` (the default: patch synthesis from the style's own
-        pixels, a 512 px doodle in about a second, sharp; ``patch_size`` and
-        ``feature_weight`` as keywords), ``"optimize"`` (the reference algorithm, minutes;
-        ``phases``, ``iterations``, ``style_weight``, ``smoothness``, ``variety`` and
-        ``seed`` apply to it) or ``"hybrid"`` (patch synthesis refined by the
-        optimisation); see docs/DOODLE.md.
+        ``seed`` may also be an image to start from. ``progress`` is called after every
+        evaluation with a dict (``phase``, ``phases``, ``evaluation``, ``evaluations``,
+        ``fraction``, ``losses``, ``elapsed``, ``width``, ``height``); returning False stops
+        the run early (the best image so far is returned, status ``cancelled``), raising
+        stops it and propagates the exception. Ctrl-C interrupts a run with
+        KeyboardInterrupt. The GIL is released meanwhile.
 
-        With a ``content`` photo, every method: ``strength`` goes from the photo (0) to
-        the full painting (1, the default), keeping the strokes on the way rather than
-        cross-fading; ``preserve_colors=True`` keeps the photo's own colours and takes
-        only the painting's strokes. A photo is painted at its own size (a 12 MP photo in
-        about a second of work: a working size, then enlarged guided by the photo);
-        ``stroke_scale`` (0.25-4, default 1) sets how large the painting's strokes
-        appear, 1 keeping them in proportion at any size.
-
-        Options have the core's names and defaults: ``phases`` (coarse-to-fine passes),
-        ``iterations`` (per phase), ``content_weight``, ``style_weight``,
-        ``semantic_weight`` (how strongly maps steer matching), ``smoothness``,
-        ``variety`` (0-1), ``seed`` (``"noise"``, ``"content"`` or an image to start
-        from), ``random_seed`` (same inputs, options and seed on the same device give the
-        same pixels; None picks one and reports it), ``time_budget`` (seconds; then the
-        best image so far is returned) and, as keywords, ``content_layers``,
-        ``style_layers``, ``slices``, ``rematch_every``, ``seed_range``, ``max_size``,
-        ``optimizer`` (see docs/DOODLE.md).
-
-        ``progress`` is called after every evaluation with a dict (``phase``, ``phases``,
-        ``evaluation``, ``evaluations``, ``fraction``, ``losses``, ``elapsed``, ``width``,
-        ``height``); returning False stops the run early (the best image so far is
-        returned, status ``cancelled``), raising stops it and propagates the exception.
-        Ctrl-C interrupts a run with KeyboardInterrupt. The GIL is released meanwhile.
-
-        Use :meth:`doodle_with_report` for the status and the per-phase figures.
+        The options below are the core's (their names, defaults and ranges come from its
+        one declaration of them; docs/DOODLE.md has the details):
         """
-        return self.doodle_with_report(
-            style, content, style_map=style_map, content_map=content_map,
-            output_size=output_size, method=method, strength=strength,
-            preserve_colors=preserve_colors, stroke_scale=stroke_scale,
-            phases=phases, iterations=iterations,
-            content_weight=content_weight, style_weight=style_weight,
-            semantic_weight=semantic_weight, smoothness=smoothness, variety=variety,
-            seed=seed, random_seed=random_seed, time_budget=time_budget,
-            progress=progress, **options,
-        ).image
-
-    def doodle_with_report(
-        self,
-        style: Image,
-        content: Optional[Image] = None,
-        *,
-        style_map: Optional[Image] = None,
-        content_map: Optional[Image] = None,
-        output_size: Optional[Tuple[int, int]] = None,
-        method: str = "patch",
-        strength: float = 1.0,
-        preserve_colors: bool = False,
-        stroke_scale: float = 1.0,
-        phases: int = 3,
-        iterations: int = 100,
-        content_weight: float = 10.0,
-        style_weight: float = 25.0,
-        semantic_weight: float = 10.0,
-        smoothness: float = 1.0,
-        variety: float = 0.0,
-        seed: Union[str, Image] = "noise",
-        random_seed: Optional[int] = None,
-        time_budget: Optional[float] = None,
-        progress: Optional[ProgressCallback] = None,
-        **options: Any,
-    ) -> DoodleResult:
-        """:meth:`doodle`, returning a :class:`DoodleResult` (image, status, report)."""
         seed_image = None
-        if not isinstance(seed, str):
-            seed_image, seed = to_native(seed, "seed"), "image"
-        settings = dict(
-            options, method=method, strength=strength, preserve_colors=preserve_colors,
-            stroke_scale=stroke_scale, phases=phases, iterations=iterations,
-            content_weight=content_weight,
-            style_weight=style_weight, semantic_weight=semantic_weight,
-            smoothness=smoothness, variety=variety, seed=seed, random_seed=random_seed,
-            time_budget=time_budget,
-        )
-        pixels, report = self._native.doodle(
+        seed = options.get("seed")
+        if seed is not None and not isinstance(seed, str):
+            seed_image, options["seed"] = to_native(seed, "seed"), "image"
+        pixels, raw = self._native.doodle(
             to_native(style, "style"),
             optional_native(content, "content"),
             optional_native(style_map, "style_map"),
             optional_native(content_map, "content_map"),
             seed_image,
             tuple(output_size) if output_size is not None else None,
-            _options(settings),
+            _options(options),
             _progress_adapter(progress),
         )
-        outcome = json.loads(report)
-        return DoodleResult(to_array(pixels), outcome["status"], outcome["report"])
+        outcome = json.loads(raw)
+        result = DoodleResult(to_array(pixels), outcome["status"], outcome["report"])
+        return result if report else result.image
 
     def watermark_text(
-        self, image: Image, text: str, *, fonts: Iterable[FontSource] = (), **options: Any
-    ) -> np.ndarray:
-        """Draws ``text`` on ``image``; returns the pixels (alpha kept when the image has it).
+        self,
+        image: Image,
+        text: str,
+        *,
+        fonts: Iterable[FontSource] = (),
+        report: bool = False,
+        **options: Any,
+    ) -> Any:
+        """Draws ``text`` on ``image``; returns the pixels (alpha kept when the image has
+        it), or with ``report=True`` a :class:`WatermarkResult`.
 
         Options (the core's ``TextOptions``): ``size`` (pixels, or ``"5%"`` of the width),
         ``color`` (``"#RRGGBB"`` or ``"#RRGGBBAA"``), ``opacity`` (0-1), ``outline``
@@ -305,46 +251,37 @@ class Engine:
         repeats it). ``fonts`` are font files (bytes or paths) tried before the built-in
         DejaVu Sans; a character no font has is an error naming it.
         """
-        return self.watermark_text_with_report(image, text, fonts=fonts, **options).image
-
-    def watermark_text_with_report(
-        self, image: Image, text: str, *, fonts: Iterable[FontSource] = (), **options: Any
-    ) -> WatermarkResult:
-        """:meth:`watermark_text`, returning a :class:`WatermarkResult`."""
         font_list = [bytes(f) if isinstance(f, (bytes, bytearray)) else os.fsdecode(f) for f in fonts]
-        pixels, report = self._native.watermark_text(to_native(image), text, _options(options), font_list)
-        return WatermarkResult(to_array(pixels), json.loads(report))
+        pixels, raw = self._native.watermark_text(to_native(image), text, _options(options), font_list)
+        return _watermarked(pixels, raw, report)
 
-    def watermark_logo(self, image: Image, logo: Image, **options: Any) -> np.ndarray:
-        """Draws ``logo`` (an image, its alpha respected) on ``image``.
+    def watermark_logo(self, image: Image, logo: Image, *, report: bool = False, **options: Any) -> Any:
+        """Draws ``logo`` (an image, its alpha respected) on ``image``; returns the pixels,
+        or with ``report=True`` a :class:`WatermarkResult`.
 
         Options (the core's ``LogoOptions``): ``size`` (width, pixels or ``"15%"``),
         ``opacity``, ``upscale`` (False: never enlarge the logo), ``min_width`` /
         ``min_height`` (below them the image is returned unchanged, status ``skipped`` in
-        :meth:`watermark_logo_with_report`), ``placement`` as for text.
+        the report), ``placement`` as for text.
         """
-        return self.watermark_logo_with_report(image, logo, **options).image
+        pixels, raw = self._native.watermark_logo(to_native(image), to_native(logo, "logo"), _options(options))
+        return _watermarked(pixels, raw, report)
 
-    def watermark_logo_with_report(self, image: Image, logo: Image, **options: Any) -> WatermarkResult:
-        """:meth:`watermark_logo`, returning a :class:`WatermarkResult`."""
-        pixels, report = self._native.watermark_logo(to_native(image), to_native(logo, "logo"), _options(options))
-        return WatermarkResult(to_array(pixels), json.loads(report))
-
-    def embed_mark(self, image: Image, payload: bytes, key: str, **options: Any) -> np.ndarray:
+    def embed_mark(
+        self, image: Image, payload: bytes, key: str, *, report: bool = False, **options: Any
+    ) -> Any:
         """Hides ``payload`` (1 to 8 bytes) in ``image`` under ``key``, invisibly (PSNR at
-        least 40 dB). It survives JPEG, resizing, cropping, small rotations and colour
-        changes; keep the output lossless or high quality all the same.
+        least 40 dB); returns the pixels, or with ``report=True`` a
+        :class:`WatermarkResult` (``psnr_db``, ``verified_score``). It survives JPEG,
+        resizing, cropping, small rotations and colour changes; keep the output lossless
+        or high quality all the same.
 
         Options (the core's ``MarkOptions``): ``strength`` (1.0 default), ``verify``
         (True: refuse, with an error, an image the mark would not survive JPEG q50 on).
         The image needs at least 256 pixels on its shorter side.
         """
-        return self.embed_mark_with_report(image, payload, key, **options).image
-
-    def embed_mark_with_report(self, image: Image, payload: bytes, key: str, **options: Any) -> WatermarkResult:
-        """:meth:`embed_mark`, returning a :class:`WatermarkResult` (``psnr_db``, ...)."""
-        pixels, report = self._native.embed_mark(to_native(image), bytes(payload), key, _options(options))
-        return WatermarkResult(to_array(pixels), json.loads(report))
+        pixels, raw = self._native.embed_mark(to_native(image), bytes(payload), key, _options(options))
+        return _watermarked(pixels, raw, report)
 
     def detect_mark(self, image: Image, key: str) -> Detection:
         """Looks for a mark made with ``key``; see :class:`Detection`."""
@@ -395,3 +332,25 @@ class Engine:
         }
         pixels, data, steps = self._native.run(text, named, font_files)
         return JobResult(to_array(pixels) if pixels is not None else None, data, json.loads(steps))
+
+
+def _declare_doodle_options() -> None:
+    """Gives :meth:`Engine.doodle` a keyword and a doc line per core option, from the core's
+    one declaration of them, so ``help()``, IDEs and ``inspect.signature`` show them."""
+    specs = json.loads(_native.doodle_option_specs())
+    function = Engine.doodle
+    signature = inspect.signature(function)
+    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    keywords = [
+        inspect.Parameter(spec["name"], inspect.Parameter.KEYWORD_ONLY, default=spec["default"])
+        for spec in specs
+    ]
+    function.__signature__ = signature.replace(parameters=fixed + keywords)  # type: ignore[attr-defined]
+    lines = []
+    for spec in specs:
+        methods = "" if len(spec["methods"]) == 3 else f" ({', '.join(spec['methods'])} only)"
+        lines.append(f"        ``{spec['name']}`` = ``{spec['default']!r}``{methods}: {spec['summary']}")
+    function.__doc__ = (function.__doc__ or "").rstrip() + "\n\n" + "\n".join(lines) + "\n"
+
+
+_declare_doodle_options()

@@ -102,7 +102,7 @@ impl DoodleOutcome {
 /// let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin)?;
 /// let style = DynamicImage::ImageRgb8(RgbImage::from_fn(48, 48, |x, y| [(x * 5) as u8, (y * 5) as u8, 90].into()));
 /// let request = DoodleRequest::new(style).output_size(40, 32);
-/// let options = DoodleOptions { phases: 1, iterations: 3, random_seed: Some(1), ..DoodleOptions::default() };
+/// let options = DoodleOptions::default().phases(1).iterations(3).random_seed(Some(1));
 /// let outcome = engine.doodle(&request, &options, Observer::default())?;
 /// assert_eq!((outcome.image.width(), outcome.image.height()), (40, 32));
 /// assert_eq!(outcome.status, RunStatus::Completed);
@@ -276,10 +276,10 @@ impl<'a> Run<'a> {
             let defaults = DoodleOptions::default();
             let photo_only: Vec<&str> = [
                 (options.strength != defaults.strength, "strength"),
-                (options.preserve_colors, "preserve-colors"),
+                (options.preserve_colors, "preserve_colors"),
                 (
                     options.stroke_scale != defaults.stroke_scale,
-                    "stroke-scale",
+                    "stroke_scale",
                 ),
             ]
             .into_iter()

@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::option_table::{
+    ALL, OPTIMIZING, OptionSpec, OptionValue, PATCHING, declare_doodle_options, distinct, require,
+    weight, within,
+};
 use crate::encoder::Layer;
 use crate::{Error, Result};
 
@@ -143,41 +147,33 @@ impl std::str::FromStr for Method {
     }
 }
 
-/// Options of a style-transfer run. The defaults are those of the reference
-/// implementation (`doodle.py`), except [`method`](Self::method): patch synthesis, which
-/// ignores the optimiser's options (`phases`, `iterations`, ...; a run that sets them
-/// without `method = optimize` or `hybrid` says so in its report's warnings).
-///
-/// ```
-/// use stylemark::doodle::DoodleOptions;
-///
-/// let options = DoodleOptions { phases: 2, iterations: 20, ..DoodleOptions::default() };
-/// options.validate()?;
-/// assert_eq!(options.style_weight, 25.0);
-/// # Ok::<(), stylemark::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DoodleOptions {
+/// A default layer, by name.
+fn layer(name: &str) -> Layer {
+    name.parse().expect("a valid default layer")
+}
+
+declare_doodle_options! {
     /// How the painting is made: patch synthesis (the default), the reference
     /// optimisation, or both.
-    pub method: Method,
+    method: Method = Method::Patch, for ALL, valid |_| Ok(());
     /// Side of the square patches patch synthesis matches (odd, 3 to 15).
-    pub patch_size: usize,
+    patch_size: usize = 5, for PATCHING,
+        valid |size| require((3..=15).contains(size) && size % 2 == 1, "must be odd, from 3 to 15");
     /// Patch synthesis with a content image: how strongly the encoder's features of the
     /// content steer which style patches go where, on the scale of `content_weight` (which
     /// weighs the content's luminance and edges). 0, the default, leaves them out: with the
     /// built-in encoder they cost strokes (see docs/DOODLE.md); 10-100 help a photo
     /// without maps find the painting's matching parts, at about twice the time.
-    pub feature_weight: f32,
+    feature_weight: f32 = 0.0, for PATCHING, valid weight;
     /// With a content image, every method: how far the result goes from the photo (0) to
     /// the full painting (1, the default). Below 1 the tones and colours move towards the
     /// photo's in proportion while the strokes fade more slowly, so a half-strength
     /// result still looks painted rather than cross-faded.
-    pub strength: f32,
+    strength: f32 = 1.0, for ALL,
+        valid |v| within(*v, 0.0..=1.0, "must be between 0 (the photo) and 1 (the full painting)");
     /// With a content image, every method: keep the photo's own colours and light, and
     /// take only the painting's strokes (its luminance texture).
-    pub preserve_colors: bool,
+    preserve_colors: bool = false, for ALL, valid |_| Ok(());
     /// Patch synthesis with a content image: how large the painting's strokes appear in
     /// the output (0.25 to 4). At 1, the default, an output larger than the painting
     /// takes its strokes in proportion (the painting's longer side spans the output's),
@@ -186,227 +182,97 @@ pub struct DoodleOptions {
     /// doubles them. Outputs larger than the strokes need are painted at a working size
     /// and enlarged guided by the photo (docs/DOODLE.md), which keeps a 12 MP photo to
     /// about a second.
-    pub stroke_scale: f32,
+    stroke_scale: f32 = 1.0, for PATCHING,
+        valid |v| within(*v, 0.25..=4.0, "must be between 0.25 and 4 (1 keeps the painting's strokes in proportion)");
     /// Coarse-to-fine passes; phase `i` of `n` works at 1/2^(n-1-i) of the output size.
-    pub phases: usize,
+    phases: usize = 3, for OPTIMIZING, valid |n| require((1..=8).contains(n), "must be between 1 and 8");
     /// Loss evaluations per phase.
-    pub iterations: usize,
+    iterations: usize = 100, for OPTIMIZING, valid |n| require(*n >= 1, "must be at least 1");
     /// Weight of the content loss.
-    pub content_weight: f32,
+    content_weight: f32 = 10.0, for ALL, valid weight;
     /// Layers whose activations the content loss compares.
-    pub content_layers: Vec<Layer>,
+    content_layers: Vec<Layer> = vec![layer("conv4_2")], for OPTIMIZING, valid |layers| distinct(layers);
     /// Weight of the patch-based (MRF) style loss.
-    pub style_weight: f32,
+    style_weight: f32 = 25.0, for OPTIMIZING, valid weight;
     /// Layers whose 3x3 patches are matched against the style's.
-    pub style_layers: Vec<Layer>,
+    style_layers: Vec<Layer> = vec![layer("conv3_1"), layer("conv4_1")], for ALL,
+        valid |layers| require(!layers.is_empty(), "needs at least one layer").and_then(|()| distinct(layers));
     /// How strongly the semantic maps steer the matching (0 ignores them).
-    pub semantic_weight: f32,
+    semantic_weight: f32 = 10.0, for ALL, valid weight;
     /// Weight of the total-variation smoothness term (exponent 1.25).
-    pub smoothness: f32,
+    smoothness: f32 = 1.0, for OPTIMIZING, valid weight;
     /// How strongly patches already used are avoided, to spread the choice (0 to 1).
-    pub variety: f32,
+    variety: f32 = 0.0, for OPTIMIZING, valid |v| within(*v, 0.0..=1.0, "must be between 0 and 1");
     /// On GPU devices the style patches are matched in at least this many batches, to
     /// bound memory (more batches are used automatically when one would exceed 128 MB).
     /// CPU devices search in small tiles and ignore it.
-    pub slices: usize,
+    slices: usize = 2, for OPTIMIZING, valid |n| require(*n >= 1, "must be at least 1");
     /// Find the nearest style patches every this many evaluations and reuse them in
     /// between. 1 (the default) matches at every evaluation, as the reference does; matches
     /// change slowly, so 5-10 paints nearly the same in a fraction of the time, since
     /// matching is most of the work.
-    pub rematch_every: usize,
-    /// Starting point of the first phase.
-    pub seed: Seed,
-    /// Range of the uniform noise seed, in pixel values.
-    pub seed_range: (u8, u8),
-    /// Seed of the random generator; `None` picks one and reports it.
-    pub random_seed: Option<u64>,
+    rematch_every: usize = 1, for OPTIMIZING,
+        valid |n| require(*n >= 1, "must be at least 1 (1 matches at every evaluation)");
+    /// Starting point of the first phase: `noise`, `content`, or `image` (the request's
+    /// seed image).
+    seed: Seed = Seed::Noise, for OPTIMIZING, valid |_| Ok(());
+    /// Range of the uniform noise seed, in pixel values (`LOW:HIGH` as text).
+    seed_range: (u8, u8) = (16, 240), for OPTIMIZING,
+        valid |(low, high)| require(low <= high, "the low end must not exceed the high end");
+    /// Seed of the random generator; unset picks one and reports it (same inputs, options
+    /// and seed on the same device give the same pixels).
+    random_seed: Option<u64> = None, for ALL, valid |_| Ok(());
     /// Longest side of the working resolution; larger inputs are scaled down (maps with
-    /// nearest-neighbour, so their colours stay exact). `None` keeps the input size.
-    pub max_size: Option<u32>,
-    /// The optimiser.
-    pub optimizer: Optimizer,
-    /// Wall-clock budget for the whole run. When it runs out, the best image so far is
-    /// returned with [`RunStatus::TimeBudgetExhausted`](super::RunStatus).
+    /// nearest-neighbour, so their colours stay exact). Unset keeps the input size.
+    max_size: Option<u32> = None, for ALL,
+        valid |size| require(size.is_none_or(|s| s >= 16), "must be at least 16 pixels");
+    /// The optimiser: `lbfgs` (history 5, as the reference) or `adam` (step size 4).
+    optimizer: Optimizer = Optimizer::default(), for OPTIMIZING, valid |optimizer| match optimizer {
+        Optimizer::Lbfgs { history } => require((1..=100).contains(history), "history must be between 1 and 100"),
+        Optimizer::Adam { learning_rate } => require(
+            learning_rate.is_finite() && *learning_rate > 0.0,
+            "learning_rate must be a positive number",
+        ),
+    };
+    /// Wall-clock budget for the whole run, in seconds. When it runs out, the best image
+    /// so far is returned with the status `time_budget_exhausted`.
     #[serde(with = "optional_seconds")]
-    pub time_budget: Option<Duration>,
-}
-
-impl Default for DoodleOptions {
-    fn default() -> Self {
-        let layer = |name: &str| name.parse::<Layer>().expect("valid default layer");
-        DoodleOptions {
-            method: Method::Patch,
-            patch_size: 5,
-            feature_weight: 0.0,
-            strength: 1.0,
-            preserve_colors: false,
-            stroke_scale: 1.0,
-            phases: 3,
-            iterations: 100,
-            content_weight: 10.0,
-            content_layers: vec![layer("conv4_2")],
-            style_weight: 25.0,
-            style_layers: vec![layer("conv3_1"), layer("conv4_1")],
-            semantic_weight: 10.0,
-            smoothness: 1.0,
-            variety: 0.0,
-            slices: 2,
-            rematch_every: 1,
-            seed: Seed::Noise,
-            seed_range: (16, 240),
-            random_seed: None,
-            max_size: None,
-            optimizer: Optimizer::default(),
-            time_budget: None,
-        }
-    }
+    time_budget: Option<Duration> = None, for ALL,
+        valid |budget| require(budget.is_none_or(|b| !b.is_zero()), "must be more than 0 seconds");
 }
 
 impl DoodleOptions {
+    /// Every option: its name, documentation, default and the methods that use it.
+    ///
+    /// ```
+    /// let names: Vec<_> = stylemark::doodle::DoodleOptions::specs().iter().map(|s| s.name()).collect();
+    /// assert_eq!(names[0], "method");
+    /// assert!(names.contains(&"preserve_colors"));
+    /// ```
+    pub fn specs() -> &'static [OptionSpec] {
+        SPECS
+    }
+
+    /// The option called `name` (`-` and `_` alike), if there is one.
+    pub fn spec(name: &str) -> Option<&'static OptionSpec> {
+        let name = name.trim().replace('-', "_");
+        SPECS.iter().find(|spec| spec.name == name)
+    }
+
     /// Checks every option, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
-        let check = |ok: bool, name: &str, reason: &str| {
-            if ok {
-                Ok(())
-            } else {
-                Err(Error::option(name, reason))
-            }
-        };
-        check(
-            (1..=8).contains(&self.phases),
-            "phases",
-            "must be between 1 and 8",
-        )?;
-        check(self.iterations >= 1, "iterations", "must be at least 1")?;
-        check(
-            (3..=15).contains(&self.patch_size) && self.patch_size % 2 == 1,
-            "patch-size",
-            "must be odd, from 3 to 15",
-        )?;
-        for (value, name) in [
-            (self.content_weight, "content-weight"),
-            (self.feature_weight, "feature-weight"),
-            (self.style_weight, "style-weight"),
-            (self.semantic_weight, "semantic-weight"),
-            (self.smoothness, "smoothness"),
-        ] {
-            check(
-                value.is_finite() && value >= 0.0,
-                name,
-                "must be a finite number, 0 or more",
-            )?;
-        }
-        check(
-            self.variety.is_finite() && (0.0..=1.0).contains(&self.variety),
-            "variety",
-            "must be between 0 and 1",
-        )?;
-        check(
-            self.strength.is_finite() && (0.0..=1.0).contains(&self.strength),
-            "strength",
-            "must be between 0 (the photo) and 1 (the full painting)",
-        )?;
-        check(
-            self.stroke_scale.is_finite() && (0.25..=4.0).contains(&self.stroke_scale),
-            "stroke-scale",
-            "must be between 0.25 and 4 (1 keeps the painting's strokes in proportion)",
-        )?;
-        check(
-            !self.style_layers.is_empty(),
-            "style-layers",
-            "needs at least one layer",
-        )?;
-        // Each listed layer costs its own statistics and matches: a layer named twice only
-        // multiplies the work (200 copies of conv1_1 once exhausted memory).
-        for (name, layers) in [
-            ("style-layers", &self.style_layers),
-            ("content-layers", &self.content_layers),
-        ] {
-            let mut seen = std::collections::HashSet::new();
-            if let Some(twice) = layers.iter().find(|layer| !seen.insert(**layer)) {
-                return Err(Error::option(
-                    name,
-                    format!("lists {twice} more than once; name each layer once"),
-                ));
-            }
-        }
-        check(self.slices >= 1, "slices", "must be at least 1")?;
-        check(
-            self.rematch_every >= 1,
-            "rematch-every",
-            "must be at least 1 (1 matches at every evaluation)",
-        )?;
-        check(
-            self.seed_range.0 <= self.seed_range.1,
-            "seed-range",
-            "the low end must not exceed the high end",
-        )?;
-        if let Some(size) = self.max_size {
-            check(size >= 16, "max-size", "must be at least 16 pixels")?;
-        }
-        match self.optimizer {
-            Optimizer::Lbfgs { history } => check(
-                (1..=100).contains(&history),
-                "history",
-                "must be between 1 and 100",
-            )?,
-            Optimizer::Adam { learning_rate } => check(
-                learning_rate.is_finite() && learning_rate > 0.0,
-                "learning-rate",
-                "must be a positive number",
-            )?,
-        }
-        if let Some(budget) = self.time_budget {
-            check(
-                !budget.is_zero(),
-                "time-budget",
-                "must be more than 0 seconds",
-            )?;
-        }
-        Ok(())
+        SPECS.iter().try_for_each(|spec| spec.check(self))
     }
 
     /// The options set away from their defaults that `method` does not use, by their
-    /// option names (for the report's warnings).
+    /// names (for the report's warnings).
     pub(crate) fn unused_options(&self) -> Vec<&'static str> {
         let defaults = DoodleOptions::default();
-        let mut unused = Vec::new();
-        let mut note = |differs: bool, name: &'static str| {
-            if differs {
-                unused.push(name);
-            }
-        };
-        match self.method {
-            Method::Patch => {
-                note(self.phases != defaults.phases, "phases");
-                note(self.iterations != defaults.iterations, "iterations");
-                note(self.style_weight != defaults.style_weight, "style-weight");
-                note(
-                    self.content_layers != defaults.content_layers,
-                    "content-layers",
-                );
-                note(self.smoothness != defaults.smoothness, "smoothness");
-                note(self.variety != defaults.variety, "variety");
-                note(self.slices != defaults.slices, "slices");
-                note(
-                    self.rematch_every != defaults.rematch_every,
-                    "rematch-every",
-                );
-                note(self.seed != defaults.seed, "seed");
-                note(self.seed_range != defaults.seed_range, "seed-range");
-                note(self.optimizer != defaults.optimizer, "optimizer");
-            }
-            Method::Optimize => {
-                note(self.patch_size != defaults.patch_size, "patch-size");
-                note(
-                    self.feature_weight != defaults.feature_weight,
-                    "feature-weight",
-                );
-                note(self.stroke_scale != defaults.stroke_scale, "stroke-scale");
-            }
-            Method::Hybrid => {}
-        }
-        unused
+        SPECS
+            .iter()
+            .filter(|spec| !spec.applies_to(self.method) && spec.differs(self, &defaults))
+            .map(|spec| spec.name)
+            .collect()
     }
 
     /// The deepest layer any loss needs.
@@ -474,5 +340,48 @@ pub(crate) mod optional_seconds {
             .map(|s| super::time_budget(s, "time_budget"))
             .transpose()
             .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value away from the default, for the options some method ignores.
+    fn changed(name: &str) -> &'static str {
+        match name {
+            "phases" => "2",
+            "iterations" | "rematch_every" | "slices" | "patch_size" => "7",
+            "feature_weight" | "style_weight" | "smoothness" => "3",
+            "variety" => "0.5",
+            "stroke_scale" => "2",
+            "content_layers" => "conv3_1",
+            "seed" => "content",
+            "seed_range" => "0:255",
+            "optimizer" => "adam",
+            other => panic!("give {other} a changed value here"),
+        }
+    }
+
+    #[test]
+    fn an_option_set_for_a_method_that_ignores_it_is_warned_about_by_name() {
+        for spec in DoodleOptions::specs() {
+            if spec.methods().len() == ALL.len() {
+                continue;
+            }
+            for method in ALL.iter().copied() {
+                let mut options = DoodleOptions::default().method(method);
+                spec.set_from_text(&mut options, changed(spec.name()))
+                    .unwrap();
+                options.validate().unwrap();
+                let warned = options.unused_options().contains(&spec.name());
+                assert_eq!(
+                    warned,
+                    !spec.applies_to(method),
+                    "{} with {method:?}",
+                    spec.name()
+                );
+            }
+        }
     }
 }

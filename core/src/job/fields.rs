@@ -20,8 +20,7 @@ use std::collections::HashSet;
 use std::str::FromStr;
 
 use super::{Job, Step};
-use crate::doodle::{DoodleOptions, Optimizer, Seed};
-use crate::encoder::parse_layers;
+use crate::doodle::{DoodleOptions, Seed};
 use crate::io::OutputFormat;
 use crate::mark::MarkOptions;
 use crate::watermark::{Color, Length, LogoOptions, Outline, Placement, Position, TextOptions};
@@ -30,45 +29,21 @@ use crate::{Error, Result};
 /// The fields every op takes: the output encoding.
 const OUTPUT_FIELDS: &[&str] = &["format", "quality"];
 const PLACEMENT_FIELDS: &[&str] = &[
-    "position", "margin", "offset-x", "offset-y", "rotate", "rotation", "tiling", "spacing",
+    "position", "margin", "offset_x", "offset_y", "rotate", "rotation", "tiling", "spacing",
 ];
-const DOODLE_FIELDS: &[&str] = &[
-    "output-size",
-    "method",
-    "patch-size",
-    "feature-weight",
-    "strength",
-    "preserve-colors",
-    "stroke-scale",
-    "phases",
-    "iterations",
-    "content-weight",
-    "content-layers",
-    "style-weight",
-    "style-layers",
-    "semantic-weight",
-    "smoothness",
-    "variety",
-    "slices",
-    "rematch-every",
-    "seed",
-    "seed-range",
-    "random-seed",
-    "max-size",
-    "optimizer",
-    "time-budget",
-];
+/// A doodle's fields besides its options (which come from [`DoodleOptions::specs`]).
+const DOODLE_FIELDS: &[&str] = &["output_size"];
 const TEXT_FIELDS: &[&str] = &[
     "text",
     "size",
     "color",
     "opacity",
     "outline",
-    "outline-width",
-    "no-shadow",
+    "outline_width",
+    "no_shadow",
 ];
-const LOGO_FIELDS: &[&str] = &["size", "opacity", "upscale", "min-width", "min-height"];
-const EMBED_FIELDS: &[&str] = &["payload", "key", "strength", "no-verify"];
+const LOGO_FIELDS: &[&str] = &["size", "opacity", "upscale", "min_width", "min_height"];
+const EMBED_FIELDS: &[&str] = &["payload", "key", "strength", "no_verify"];
 const DETECT_FIELDS: &[&str] = &["key"];
 
 impl Job {
@@ -94,13 +69,14 @@ impl Job {
         };
         let (step, input) = match op.trim().replace('-', "_").as_str() {
             "doodle" => {
-                fields.allow(&[DOODLE_FIELDS, OUTPUT_FIELDS])?;
+                let options: Vec<&str> = DoodleOptions::specs().iter().map(|s| s.name()).collect();
+                fields.allow(&[DOODLE_FIELDS, &options, OUTPUT_FIELDS])?;
                 let step = Step::Doodle {
                     style: require("style", "the style painting")?,
                     style_map: has("style_map"),
                     content: has("content"),
                     content_map: has("content_map"),
-                    output_size: fields.get("output-size").map(parse_size).transpose()?,
+                    output_size: fields.get("output_size").map(parse_size).transpose()?,
                     options: doodle_options(&fields)?,
                 };
                 (step, None)
@@ -132,7 +108,8 @@ impl Job {
                     key: fields.required("key", "the secret key")?,
                     options: MarkOptions {
                         strength: fields.parse("strength")?.unwrap_or(1.0),
-                        verify: !fields.flag("no-verify")?,
+                        verify: !fields.flag("no_verify")?,
+                        ..MarkOptions::default()
                     },
                 };
                 (step, Some(require("image", "the image to mark")?))
@@ -162,6 +139,7 @@ impl Job {
             steps: vec![step],
             output: output_format(&fields)?,
             time_budget: None,
+            limits: Default::default(),
         })
     }
 }
@@ -174,7 +152,7 @@ impl Job {
 /// # Ok::<(), stylemark::Error>(())
 /// ```
 pub fn parse_size(text: &str) -> Result<(u32, u32)> {
-    let bad = |reason: String| Error::option("output-size", reason);
+    let bad = |reason: String| Error::option("output_size", reason);
     let (w, h) = text
         .split_once(['x', 'X'])
         .ok_or_else(|| bad(format!("`{text}` is not WIDTHxHEIGHT, e.g. 512x384")))?;
@@ -194,7 +172,7 @@ pub fn parse_size(text: &str) -> Result<(u32, u32)> {
 /// # Ok::<(), stylemark::Error>(())
 /// ```
 pub fn parse_seed_range(text: &str) -> Result<(u8, u8)> {
-    let bad = |reason: String| Error::option("seed-range", reason);
+    let bad = |reason: String| Error::option("seed_range", reason);
     let (low, high) = text
         .split_once(':')
         .ok_or_else(|| bad(format!("`{text}` is not LOW:HIGH, e.g. 16:240")))?;
@@ -215,7 +193,7 @@ impl<'a> Fields<'a> {
     fn new(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
         let mut pairs: Vec<(String, &str)> = Vec::new();
         for (name, value) in fields {
-            let name = name.trim().to_ascii_lowercase().replace('_', "-");
+            let name = name.trim().to_ascii_lowercase().replace('-', "_");
             if pairs.iter().any(|(known, _)| *known == name) {
                 return Err(Error::option(name, "is given twice; give it once"));
             }
@@ -298,67 +276,19 @@ fn kind_of<T>() -> &'static str {
 }
 
 fn doodle_options(fields: &Fields) -> Result<DoodleOptions> {
-    let defaults = DoodleOptions::default();
-    let time_budget = fields
-        .parse::<f64>("time-budget")?
-        .map(|s| crate::doodle::time_budget(s, "time-budget"))
-        .transpose()?;
-    let seed = fields
-        .parse_with("seed", |value| match value.parse::<Seed>()? {
-            Seed::Image => Err(Error::option(
-                "seed",
-                "an image seed is not available here; use noise or content",
-            )),
-            seed => Ok(seed),
-        })?
-        .unwrap_or(defaults.seed);
-    Ok(DoodleOptions {
-        method: fields
-            .parse_with("method", str::parse)?
-            .unwrap_or(defaults.method),
-        patch_size: fields.parse("patch-size")?.unwrap_or(defaults.patch_size),
-        feature_weight: fields
-            .parse("feature-weight")?
-            .unwrap_or(defaults.feature_weight),
-        strength: fields.parse("strength")?.unwrap_or(defaults.strength),
-        preserve_colors: fields.flag("preserve-colors")?,
-        stroke_scale: fields
-            .parse("stroke-scale")?
-            .unwrap_or(defaults.stroke_scale),
-        phases: fields.parse("phases")?.unwrap_or(defaults.phases),
-        iterations: fields.parse("iterations")?.unwrap_or(defaults.iterations),
-        content_weight: fields
-            .parse("content-weight")?
-            .unwrap_or(defaults.content_weight),
-        content_layers: fields
-            .parse_with("content-layers", parse_layers)?
-            .unwrap_or(defaults.content_layers),
-        style_weight: fields
-            .parse("style-weight")?
-            .unwrap_or(defaults.style_weight),
-        style_layers: fields
-            .parse_with("style-layers", parse_layers)?
-            .unwrap_or(defaults.style_layers),
-        semantic_weight: fields
-            .parse("semantic-weight")?
-            .unwrap_or(defaults.semantic_weight),
-        smoothness: fields.parse("smoothness")?.unwrap_or(defaults.smoothness),
-        variety: fields.parse("variety")?.unwrap_or(defaults.variety),
-        slices: fields.parse("slices")?.unwrap_or(defaults.slices),
-        rematch_every: fields
-            .parse("rematch-every")?
-            .unwrap_or(defaults.rematch_every),
-        seed,
-        seed_range: fields
-            .parse_with("seed-range", parse_seed_range)?
-            .unwrap_or(defaults.seed_range),
-        random_seed: fields.parse("random-seed")?,
-        max_size: fields.parse("max-size")?,
-        optimizer: fields
-            .parse_with("optimizer", Optimizer::from_str)?
-            .unwrap_or(defaults.optimizer),
-        time_budget,
-    })
+    let mut options = DoodleOptions::default();
+    for spec in DoodleOptions::specs() {
+        if let Some(value) = fields.get(spec.name()) {
+            spec.set_from_text(&mut options, value)?;
+        }
+    }
+    if options.seed == Seed::Image {
+        return Err(Error::option(
+            "seed",
+            "an image seed is not available here; use noise or content",
+        ));
+    }
+    Ok(options)
 }
 
 fn placement(fields: &Fields) -> Result<Placement> {
@@ -379,8 +309,8 @@ fn placement(fields: &Fields) -> Result<Placement> {
             .parse_with("position", Position::from_str)?
             .unwrap_or(defaults.position),
         margin: length("margin")?.unwrap_or(defaults.margin),
-        offset_x: length("offset-x")?.unwrap_or(defaults.offset_x),
-        offset_y: length("offset-y")?.unwrap_or(defaults.offset_y),
+        offset_x: length("offset_x")?.unwrap_or(defaults.offset_x),
+        offset_y: length("offset_y")?.unwrap_or(defaults.offset_y),
         rotation: rotation.unwrap_or(defaults.rotation),
         tiling: fields
             .parse_with("tiling", str::parse)?
@@ -391,7 +321,7 @@ fn placement(fields: &Fields) -> Result<Placement> {
 
 fn text_options(fields: &Fields) -> Result<TextOptions> {
     let defaults = TextOptions::default();
-    let outline_width = fields.parse::<f32>("outline-width")?;
+    let outline_width = fields.parse::<f32>("outline_width")?;
     let outline = fields
         .parse_with("outline", Color::from_str)?
         .map(|color| Outline {
@@ -400,7 +330,7 @@ fn text_options(fields: &Fields) -> Result<TextOptions> {
         });
     if outline.is_none() && outline_width.is_some() {
         return Err(Error::option(
-            "outline-width",
+            "outline_width",
             "needs `outline` (the outline's colour)",
         ));
     }
@@ -413,13 +343,13 @@ fn text_options(fields: &Fields) -> Result<TextOptions> {
             .unwrap_or(defaults.color),
         opacity: fields.parse("opacity")?.unwrap_or(defaults.opacity),
         outline,
-        shadow: if fields.flag("no-shadow")? {
+        shadow: if fields.flag("no_shadow")? {
             None
         } else {
             defaults.shadow
         },
         placement: placement(fields)?,
-        fonts: Vec::new(),
+        ..TextOptions::default()
     })
 }
 
@@ -431,9 +361,10 @@ fn logo_options(fields: &Fields) -> Result<LogoOptions> {
             .unwrap_or(defaults.size),
         upscale: fields.flag("upscale")?,
         opacity: fields.parse("opacity")?.unwrap_or(defaults.opacity),
-        min_width: fields.parse("min-width")?.unwrap_or(defaults.min_width),
-        min_height: fields.parse("min-height")?.unwrap_or(defaults.min_height),
+        min_width: fields.parse("min_width")?.unwrap_or(defaults.min_width),
+        min_height: fields.parse("min_height")?.unwrap_or(defaults.min_height),
         placement: placement(fields)?,
+        limits: defaults.limits,
     })
 }
 
@@ -450,7 +381,7 @@ fn output_format(fields: &Fields) -> Result<OutputFormat> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doodle::Method;
+    use crate::doodle::{Method, Optimizer};
     use std::time::Duration;
 
     fn job(op: &str, fields: &[(&str, &str)], images: &[&str]) -> Result<Job> {
@@ -573,38 +504,38 @@ mod tests {
             ),
             ("doodle", &[("phases", "0")], &["style"], "`phases`"),
             ("doodle", &[], &[], "`style`"),
-            ("doodle", &[("seed-range", "9")], &["style"], "`seed-range`"),
+            ("doodle", &[("seed-range", "9")], &["style"], "`seed_range`"),
             ("doodle", &[("seed", "image")], &["style"], "`seed`"),
             (
                 "doodle",
                 &[("time-budget", "-1")],
                 &["style"],
-                "`time-budget`",
+                "`time_budget`",
             ),
             // Too large for a `Duration`: an option error, not a panic.
             (
                 "doodle",
                 &[("time-budget", "1e20")],
                 &["style"],
-                "`time-budget`",
+                "`time_budget`",
             ),
             (
                 "doodle",
                 &[("time-budget", "1e300")],
                 &["style"],
-                "`time-budget`",
+                "`time_budget`",
             ),
             (
                 "doodle",
                 &[("style-layers", "conv1_1,conv3_1,conv1_1")],
                 &["style"],
-                "`style-layers`",
+                "`style_layers`",
             ),
             (
                 "doodle",
                 &[("output-size", "big")],
                 &["style"],
-                "`output-size`",
+                "`output_size`",
             ),
             ("watermark_text", &[], &["image"], "`text`"),
             ("watermark_text", &[("text", "x")], &[], "`image`"),
@@ -630,7 +561,7 @@ mod tests {
                 "watermark_text",
                 &[("text", "x"), ("outline-width", "0.1")],
                 &["image"],
-                "`outline-width`",
+                "`outline_width`",
             ),
             ("watermark_logo", &[], &["image"], "`logo`"),
             ("mark_embed", &[("key", "k")], &["image"], "`payload`"),

@@ -59,13 +59,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
     let engine = Engine::new(args.device.parse::<DeviceKind>()?, EncoderSpec::Builtin)?;
     let request = scene.doodle_request();
-    let options = DoodleOptions {
-        method: args.method,
-        iterations: args.iterations,
-        rematch_every: args.rematch_every,
-        random_seed: Some(1),
-        ..DoodleOptions::default()
-    };
+    let options = DoodleOptions::default()
+        .method(args.method)
+        .iterations(args.iterations)
+        .rematch_every(args.rematch_every)
+        .random_seed(Some(1));
     if !args.quiet {
         eprintln!(
             "painting a {}x{height} doodle from a generated painting on {} ({})",

@@ -5,13 +5,15 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use stylemark::doodle::{
-    DoodleOptions, DoodleOutcome, DoodleRequest, EncoderSpec, Engine, Frame, Method, Observer,
-    Optimizer, Progress, Seed,
+    DoodleOptions, DoodleOutcome, DoodleRequest, EncoderSpec, Engine, Frame, Observer, Progress,
+    Seed,
 };
-use stylemark::encoder::{InputConvention, parse_layers};
+use stylemark::encoder::InputConvention;
 use stylemark::image::DynamicImage;
-use stylemark::io::{DecodeLimits, load, save};
-use stylemark::{DeviceKind, Error, Result};
+use stylemark::io::{load, save};
+use stylemark::{DeviceKind, Error, Limits, Result};
+
+use crate::option_flags::OptionFlags;
 
 /// Flags follow the reference `doodle.py`, so its users feel at home.
 #[derive(Args, Debug)]
@@ -37,78 +39,6 @@ pub struct DoodleArgs {
     /// Suffix of automatically found semantic maps.
     #[arg(long, default_value = "_sem.png")]
     semantic_ext: String,
-    /// How to paint: `patch` (patch synthesis: seconds, sharp; the default), `optimize`
-    /// (the reference algorithm: minutes; `--phases`, `--iterations` and the other
-    /// optimiser flags apply to it) or `hybrid` (patch synthesis, then the optimisation).
-    #[arg(long, default_value = "patch")]
-    method: Method,
-    /// Patch size of patch synthesis (odd, 3-15).
-    #[arg(long, default_value_t = 5)]
-    patch_size: usize,
-    /// Patch synthesis with a content image: weight of the encoder's features of the
-    /// content (0 leaves them out; 10-100 help a photo without maps).
-    #[arg(long, default_value_t = 0.0)]
-    feature_weight: f32,
-    /// With a content image: from the photo (0) to the full painting (1); below 1 the
-    /// strokes stay while tones and colours move towards the photo's.
-    #[arg(long, default_value_t = 1.0)]
-    strength: f32,
-    /// With a content image: keep the photo's own colours, take the painting's strokes.
-    #[arg(long)]
-    preserve_colors: bool,
-    /// With a content image: how large the painting's strokes appear (0.25-4); 1 keeps
-    /// them in proportion at any output size.
-    #[arg(long, default_value_t = 1.0)]
-    stroke_scale: f32,
-    /// Coarse-to-fine passes.
-    #[arg(long, default_value_t = 3)]
-    phases: usize,
-    /// Loss evaluations per phase.
-    #[arg(long, default_value_t = 100)]
-    iterations: usize,
-    /// Weight of the content loss.
-    #[arg(long, default_value_t = 10.0)]
-    content_weight: f32,
-    /// Content layers, e.g. `4_2`.
-    #[arg(long, default_value = "4_2")]
-    content_layers: String,
-    /// Weight of the style loss.
-    #[arg(long, default_value_t = 25.0)]
-    style_weight: f32,
-    /// Style layers, e.g. `3_1,4_1`.
-    #[arg(long, default_value = "3_1,4_1")]
-    style_layers: String,
-    /// How strongly the semantic maps steer the matching.
-    #[arg(long, default_value_t = 10.0)]
-    semantic_weight: f32,
-    /// Weight of the smoothness term.
-    #[arg(long, default_value_t = 1.0)]
-    smoothness: f32,
-    /// Penalty on reusing the same style patches (0 to 1).
-    #[arg(long, default_value_t = 0.0)]
-    variety: f32,
-    /// Minimum number of batches the style patches are matched in on a GPU (the CPU
-    /// search works in small tiles and needs none).
-    #[arg(long, default_value_t = 2)]
-    slices: usize,
-    /// Find nearest style patches every N evaluations (1, as the reference, is slowest).
-    #[arg(long, default_value_t = 1)]
-    rematch_every: usize,
-    /// Starting image: `noise`, `content`, or the path of an image.
-    #[arg(long, default_value = "noise")]
-    seed: String,
-    /// Range of the noise seed, `LOW:HIGH`.
-    #[arg(long, default_value = "16:240", value_parser = parse_range)]
-    seed_range: (u8, u8),
-    /// Random seed, for reproducible runs (printed in the report when not given).
-    #[arg(long)]
-    random_seed: Option<u64>,
-    /// Longest side of the working resolution.
-    #[arg(long)]
-    max_size: Option<u32>,
-    /// Optimiser: `lbfgs` or `adam`.
-    #[arg(long, default_value = "lbfgs")]
-    optimizer: String,
     /// Encoder: `builtin`, or the path of VGG19 weights (.safetensors or .pth).
     #[arg(long, default_value = "builtin")]
     encoder: String,
@@ -118,9 +48,6 @@ pub struct DoodleArgs {
     /// Compute device: cpu, ndarray or wgpu.
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Stop after this many seconds and write the best image so far.
-    #[arg(long)]
-    time_budget: Option<f64>,
     /// Print the losses every N evaluations (plain output).
     #[arg(long, default_value_t = 10)]
     print_every: usize,
@@ -136,14 +63,14 @@ pub struct DoodleArgs {
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
+    /// Every doodle option, one flag each (`--patch-size 7`; `--seed` also takes the
+    /// path of a starting image).
+    #[command(flatten)]
+    options: OptionFlags,
 }
 
 fn parse_size(text: &str) -> std::result::Result<(u32, u32), String> {
     stylemark::job::parse_size(text).map_err(|e| e.to_string())
-}
-
-fn parse_range(text: &str) -> std::result::Result<(u8, u8), String> {
-    stylemark::job::parse_seed_range(text).map_err(|e| e.to_string())
 }
 
 /// `<dir>/<stem><ext>` beside `path`.
@@ -164,48 +91,26 @@ fn find_map(explicit: &Option<PathBuf>, image: Option<&Path>, ext: &str) -> Opti
 
 impl DoodleArgs {
     fn options(&self) -> Result<(DoodleOptions, Option<PathBuf>)> {
-        let (seed, seed_path) = match self.seed.as_str() {
-            "noise" | "content" => (self.seed.parse::<Seed>()?, None),
-            path => (Seed::Image, Some(PathBuf::from(path))),
-        };
-        let optimizer: Optimizer = self.optimizer.parse()?;
-        let time_budget = self
-            .time_budget
-            .map(|s| stylemark::doodle::time_budget(s, "time-budget"))
-            .transpose()?;
-        let options = DoodleOptions {
-            method: self.method,
-            patch_size: self.patch_size,
-            feature_weight: self.feature_weight,
-            strength: self.strength,
-            preserve_colors: self.preserve_colors,
-            stroke_scale: self.stroke_scale,
-            phases: self.phases,
-            iterations: self.iterations,
-            content_weight: self.content_weight,
-            content_layers: parse_layers(&self.content_layers)?,
-            style_weight: self.style_weight,
-            style_layers: parse_layers(&self.style_layers)?,
-            semantic_weight: self.semantic_weight,
-            smoothness: self.smoothness,
-            variety: self.variety,
-            slices: self.slices,
-            rematch_every: self.rematch_every,
-            seed,
-            seed_range: self.seed_range,
-            random_seed: self.random_seed,
-            max_size: self.max_size,
-            optimizer,
-            time_budget,
-        };
+        let mut options = DoodleOptions::default();
+        let mut seed_path = None;
+        for (spec, value) in &self.options.given {
+            match (spec.name(), value.as_str()) {
+                // `--seed PATH` starts from an image.
+                ("seed", "noise" | "content") => spec.set_from_text(&mut options, value)?,
+                ("seed", path) => {
+                    options.seed = Seed::Image;
+                    seed_path = Some(PathBuf::from(path));
+                }
+                _ => spec.set_from_text(&mut options, value)?,
+            }
+        }
         options.validate()?;
         Ok((options, seed_path))
     }
 
-    fn request(&self, seed_path: Option<PathBuf>) -> Result<DoodleRequest> {
-        let limits = DecodeLimits::default();
-        let read = |path: &Path| load(path, &limits);
-        let mut request = DoodleRequest::new(read(&self.style)?);
+    fn request(&self, seed_path: Option<PathBuf>, limits: &Limits) -> Result<DoodleRequest> {
+        let read = |path: &Path| load(path, &limits.decode);
+        let mut request = DoodleRequest::new(read(&self.style)?).limits(*limits);
         let map_owner = self.content.as_deref().unwrap_or(&self.output);
         let content_map = find_map(&self.content_map, Some(map_owner), &self.semantic_ext);
         let style_map = find_map(&self.style_map, Some(&self.style), &self.semantic_ext);
@@ -252,9 +157,9 @@ impl DoodleArgs {
     }
 }
 
-pub fn run(args: DoodleArgs) -> Result<()> {
+pub fn run(args: DoodleArgs, limits: &Limits) -> Result<()> {
     let (options, seed_path) = args.options()?;
-    let request = args.request(seed_path)?;
+    let request = args.request(seed_path, limits)?;
     let mode = request.mode()?;
     let engine = Engine::new(args.device.parse::<DeviceKind>()?, args.encoder()?)?;
     if !args.quiet {

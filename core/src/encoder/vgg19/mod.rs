@@ -83,7 +83,7 @@ impl FromStr for InputConvention {
             "caffe" => Ok(InputConvention::Caffe),
             "torchvision" | "pytorch" => Ok(InputConvention::Torchvision),
             _ => Err(Error::option(
-                "weights-format",
+                "weights_format",
                 format!("`{name}` is not a weights format; use caffe or torchvision"),
             )),
         }
