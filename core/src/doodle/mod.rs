@@ -26,7 +26,7 @@
 //!     .style_map(DynamicImage::ImageRgb8(style_map))
 //!     .content_map(DynamicImage::ImageRgb8(doodle));
 //! assert_eq!(request.mode()?, Mode::Doodle);
-//! let options = DoodleOptions { random_seed: Some(7), ..DoodleOptions::default() };
+//! let options = DoodleOptions::default().random_seed(Some(7));
 //! let outcome = engine.doodle(&request, &options, Observer::default())?;
 //! assert_eq!(outcome.report.labels, Some(2));
 //! # Ok::<(), stylemark::Error>(())
@@ -39,10 +39,12 @@ mod maps;
 mod matching;
 mod observe;
 mod optimize;
+mod option_table;
 mod options;
 mod patch;
 mod phase;
 mod photo;
+#[cfg(any(test, feature = "testing"))]
 pub mod quality;
 mod report;
 mod request;
@@ -50,7 +52,8 @@ mod request;
 pub use engine::{DoodleOutcome, EncoderSpec, Engine};
 pub use lazy::{EncoderSource, LazyEngine};
 pub use observe::{CancelToken, Frame, FrameFn, Losses, Observer, Progress, ProgressFn, RunStatus};
+pub use option_table::OptionSpec;
 pub(crate) use options::optional_seconds;
 pub use options::{DoodleOptions, MAX_TIME_BUDGET_SECONDS, Method, Optimizer, Seed, time_budget};
 pub use report::{PhaseReport, Report};
-pub use request::{DoodleRequest, MAX_OUTPUT_PIXELS, Mode};
+pub use request::{DoodleRequest, Mode};
