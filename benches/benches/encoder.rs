@@ -7,13 +7,14 @@
 //! `STYLEMARK_BENCH_DEVICES=cpu STYLEMARK_BENCH_SIZES=128,256`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use stylemark::burn::tensor::{Distribution, Tensor};
-use stylemark::encoder::{BuiltinEncoder, Encoder, HostImage, Layer, Vgg19, Vgg19Options};
+use stylemark::burn_0_22::burn::tensor::{Distribution, Tensor};
+use stylemark::burn_0_22::{self as with_burn, BuiltinEncoder, Encoder, HostImage, Vgg19};
+use stylemark::encoder::{Layer, Vgg19Options};
 use stylemark_benches::{bench_devices, bench_sizes};
 
 fn forward_backward(
     encoder: &dyn Encoder,
-    device: &stylemark::burn::tensor::Device,
+    device: &stylemark::burn_0_22::burn::tensor::Device,
     size: usize,
 ) -> f32 {
     let layers: Vec<Layer> = ["conv3_1", "conv4_1", "conv4_2"]
@@ -71,7 +72,7 @@ fn host_forward_backward(encoder: &dyn Encoder, size: usize) -> f32 {
 fn encoders(c: &mut Criterion) {
     let deepest: Layer = "conv4_2".parse().unwrap();
     for device in bench_devices() {
-        let ad = device.autodiff();
+        let ad = with_burn::autodiff_device(&device);
         let vgg = Vgg19::random(
             0,
             Vgg19Options {

@@ -197,13 +197,15 @@ impl ComputeDevice {
         &self.description
     }
 
-    /// The burn device, for computations without gradients.
-    pub fn burn(&self) -> &Device {
+    /// The burn device, for computations without gradients (public as
+    /// [`burn_0_22::device`](crate::burn_0_22::device)).
+    pub(crate) fn burn(&self) -> &Device {
         &self.device
     }
 
-    /// The same device with automatic differentiation enabled.
-    pub fn autodiff(&self) -> Device {
+    /// The same device with automatic differentiation enabled (public as
+    /// [`burn_0_22::autodiff_device`](crate::burn_0_22::autodiff_device)).
+    pub(crate) fn autodiff(&self) -> Device {
         self.device.clone().autodiff()
     }
 

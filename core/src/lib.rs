@@ -10,24 +10,28 @@
 //! - [`io`]: decoding untrusted images with limits, encoding PNG/JPEG/WebP;
 //! - [`DeviceKind`] / [`ComputeDevice`]: where the work runs (`cpu`, `ndarray`, `wgpu`);
 //! - [`encoder`]: the feature networks style transfer optimises through (a built-in,
-//!   weight-free encoder and VGG19 from a weights file);
+//!   weight-free encoder and VGG19 from a weights file), by layer names and options;
 //! - [`doodle`]: semantic style transfer, the "neural doodle" algorithm;
 //! - [`watermark`]: visible text and logo watermarks;
 //! - [`mark`]: invisible marks that survive recompression, resizing and cropping;
 //! - [`job`]: one serde job format chaining these operations, for every entry point;
-//! - [`samples`]: generated sample images, so nothing needs files.
+//! - [`samples`]: generated sample images, so nothing needs files;
+//! - [`Limits`]: the resource budget every call works within;
+//! - [`burn_0_22`]: the only items with burn's types (custom encoders, tensors), named for
+//!   the burn version they follow.
 //!
 //! ```
-//! use stylemark::{DeviceKind, encoder::{BuiltinEncoder, Encoder}};
+//! use stylemark::DeviceKind;
+//! use stylemark::doodle::{EncoderSpec, Engine};
 //!
-//! let device = DeviceKind::default().open()?;
-//! let encoder = BuiltinEncoder::new(0, device.burn());
-//! println!("running {} on {}", encoder.describe(), device.description());
+//! let engine = Engine::new(DeviceKind::default(), EncoderSpec::Builtin)?;
+//! println!("running {} on {}", engine.encoder_description(), engine.device().description());
 //! # Ok::<(), stylemark::Error>(())
 //! ```
 
 #![warn(missing_docs)]
 
+pub mod burn_0_22;
 mod cpu;
 mod device;
 pub mod doodle;
@@ -51,8 +55,6 @@ pub use device::{ComputeDevice, DeviceKind};
 pub use error::{Error, ErrorKind, Result};
 pub use limits::Limits;
 
-/// The `burn` crate stylemark is built on, for callers that build their own tensors.
-pub use burn;
 /// The `image` crate whose [`DynamicImage`](image::DynamicImage) stylemark takes and returns.
 pub use image;
 

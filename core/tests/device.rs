@@ -1,7 +1,8 @@
 //! Devices: names, opening, and agreement between the CPU backends and wgpu (lavapipe).
 
-use stylemark::burn::tensor::{Tensor, TensorData};
-use stylemark::encoder::{BuiltinEncoder, Encoder, Layer};
+use stylemark::burn_0_22::burn::tensor::{Tensor, TensorData};
+use stylemark::burn_0_22::{self as with_burn, BuiltinEncoder, Encoder};
+use stylemark::encoder::Layer;
 use stylemark::{DeviceKind, ErrorKind};
 
 #[test]
@@ -24,8 +25,11 @@ fn names_round_trip_and_unknown_names_are_option_errors() {
 fn activations(kind: DeviceKind) -> Vec<f32> {
     let device = kind.open().unwrap_or_else(|e| panic!("{kind}: {e}"));
     let image: Vec<f32> = (0..3 * 24 * 24).map(|i| ((i * 37) % 256) as f32).collect();
-    let image = Tensor::<4>::from_data(TensorData::new(image, [1, 3, 24, 24]), device.burn());
-    let encoder = BuiltinEncoder::new(3, device.burn());
+    let image = Tensor::<4>::from_data(
+        TensorData::new(image, [1, 3, 24, 24]),
+        with_burn::device(&device),
+    );
+    let encoder = BuiltinEncoder::new(3, with_burn::device(&device));
     let layer: Layer = "conv3_1".parse().unwrap();
     encoder
         .encode(image, &[layer])

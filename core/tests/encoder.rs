@@ -3,10 +3,10 @@
 
 mod support;
 
-use stylemark::burn::tensor::{Device, Tensor, TensorData};
+use stylemark::burn_0_22::burn::tensor::{Device, Tensor, TensorData};
+use stylemark::burn_0_22::{self as with_burn, BuiltinEncoder, Encoder, HostImage, Vgg19};
 use stylemark::encoder::{
-    BuiltinEncoder, Encoder, HostImage, InputConvention, Layer, Pooling, Vgg19, Vgg19Options,
-    WeightsSource, vgg19_flops,
+    InputConvention, Layer, Pooling, Vgg19Options, WeightsSource, vgg19_flops,
 };
 use stylemark::{DeviceKind, Error, ErrorKind};
 use support::*;
@@ -16,7 +16,7 @@ fn layer(name: &str) -> Layer {
 }
 
 fn cpu() -> Device {
-    DeviceKind::Cpu.open().unwrap().burn().clone()
+    with_burn::device(&DeviceKind::Cpu.open().unwrap()).clone()
 }
 
 fn image_tensor(image: &Planes, device: &Device) -> Tensor<4> {
@@ -419,7 +419,7 @@ fn builtin_encoder_is_at_least_ten_times_cheaper_than_vgg19() {
 
 #[test]
 fn gradients_flow_to_the_input_through_both_encoders() {
-    let device = DeviceKind::Cpu.open().unwrap().autodiff();
+    let device = with_burn::autodiff_device(&DeviceKind::Cpu.open().unwrap());
     let image = image_tensor(&test_image(32, 32, 5), &device).require_grad();
     let encoders: [Box<dyn Encoder>; 2] = [
         Box::new(BuiltinEncoder::new(0, &device)),
@@ -556,7 +556,7 @@ fn assert_host_twin_matches(encoder: &dyn Encoder, layers: &[Layer], device: &De
 /// floors odd rows.
 #[test]
 fn vgg19_on_the_host_matches_the_device_encoder_and_its_gradient() {
-    let device = DeviceKind::Cpu.open().unwrap().autodiff();
+    let device = with_burn::autodiff_device(&DeviceKind::Cpu.open().unwrap());
     let layers = [layer("conv2_2"), layer("conv3_1"), layer("conv4_2")];
     for convention in [InputConvention::Caffe, InputConvention::Torchvision] {
         for pooling in [Pooling::Average, Pooling::Max] {
@@ -581,7 +581,7 @@ fn vgg19_on_the_host_matches_the_device_encoder_and_its_gradient() {
 /// layer), later ones (mixing the previous), and the colour channels.
 #[test]
 fn the_builtin_encoder_on_the_host_matches_the_device_encoder_and_its_gradient() {
-    let device = DeviceKind::Cpu.open().unwrap().autodiff();
+    let device = with_burn::autodiff_device(&DeviceKind::Cpu.open().unwrap());
     let builtin = BuiltinEncoder::new(0, &device);
     let layers = [
         "conv1_2", "conv2_1", "conv3_1", "conv4_1", "conv4_2", "conv5_1",

@@ -13,9 +13,10 @@
 use std::time::Instant;
 
 use stylemark::DeviceKind;
-use stylemark::burn::tensor::module::conv2d;
-use stylemark::burn::tensor::ops::{ConvOptions, PadMode};
-use stylemark::burn::tensor::{Distribution, Tensor};
+use stylemark::burn_0_22 as with_burn;
+use stylemark::burn_0_22::burn::tensor::module::conv2d;
+use stylemark::burn_0_22::burn::tensor::ops::{ConvOptions, PadMode};
+use stylemark::burn_0_22::burn::tensor::{Distribution, Tensor};
 
 /// A 3x3 convolution (stride 1, padding 1) as shifted slices and one matmul.
 fn im2col_conv(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
@@ -70,7 +71,7 @@ fn best_of_three(mut run: impl FnMut()) -> f64 {
 /// The forward pass alone, and the backward pass written as a second forward
 /// convolution, without autodiff.
 fn forward_and_manual_backward(channels: usize, side: usize) -> Result<(), stylemark::Error> {
-    let device = DeviceKind::Cpu.open()?.burn().clone();
+    let device = with_burn::device(&DeviceKind::Cpu.open()?).clone();
     let shape = [1, channels, side, side];
     let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
     let weight = Tensor::<4>::random(
@@ -100,7 +101,7 @@ fn forward_and_manual_backward(channels: usize, side: usize) -> Result<(), style
 }
 
 fn main() -> Result<(), stylemark::Error> {
-    let device = DeviceKind::Cpu.open()?.autodiff();
+    let device = with_burn::autodiff_device(&DeviceKind::Cpu.open()?);
     type Conv = fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>;
     let ways: [(&str, Conv); 2] = [("conv2d", direct_conv), ("im2col", im2col_conv)];
     for (channels, side) in [(64usize, 256usize), (128, 128), (256, 64), (512, 32)] {

@@ -15,9 +15,10 @@
 //! against the style (label accuracy, colour distance, detail ratios; see
 //! `stylemark::doodle::quality`).
 
+use stylemark::burn_0_22::{self as with_burn, BuiltinEncoder, Encoder, Vgg19};
 use stylemark::doodle::quality::score_regions;
-use stylemark::doodle::{DoodleOptions, Engine, Method, Observer};
-use stylemark::encoder::{BuiltinEncoder, Encoder, Vgg19, Vgg19Options};
+use stylemark::doodle::{DoodleOptions, Method, Observer};
+use stylemark::encoder::Vgg19Options;
 use stylemark::image::DynamicImage;
 use stylemark::samples::demo_scene;
 use stylemark::{DeviceKind, Error};
@@ -82,13 +83,13 @@ fn parse_args() -> Result<Config, Error> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = parse_args()?;
     let device = config.device.open()?;
-    let autodiff = device.autodiff();
+    let autodiff = with_burn::autodiff_device(&device);
     let encoder: Box<dyn Encoder> = match config.encoder.as_str() {
         "builtin" => Box::new(BuiltinEncoder::new(0, &autodiff)),
         "vgg19-random" => Box::new(Vgg19::random(0, Vgg19Options::default(), &autodiff)),
         other => return Err(format!("unknown encoder `{other}`").into()),
     };
-    let engine = Engine::with_encoder(device, encoder);
+    let engine = with_burn::engine_with_encoder(device, encoder);
     let scene = demo_scene(config.size, config.size * 3 / 4, 1);
     let request = scene.doodle_request();
     let options = DoodleOptions::default()

@@ -8,8 +8,8 @@ use image::imageops::FilterType;
 use image::{DynamicImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
+use super::compute_path::ComputePath;
 use super::maps::Labels;
-use super::matching::Search;
 use super::observe::{Frame, Losses, Observer, Progress, RunStatus};
 use super::optimize::{Evaluation, Minimum, adam, lbfgs};
 use super::options::{DoodleOptions, Method, Optimizer, Seed};
@@ -74,6 +74,7 @@ impl std::str::FromStr for EncoderSpec {
 
 /// The result of a run: always an image, and how it ended.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DoodleOutcome {
     /// The painting, at the output size.
     pub image: RgbImage,
@@ -112,6 +113,10 @@ pub struct Engine {
     device: ComputeDevice,
     autodiff: Device,
     encoder: Box<dyn Encoder>,
+    /// Where evaluations run, decided here once (see [`ComputePath`]).
+    path: ComputePath,
+    /// Why a CPU device takes the tensor path, for the runs' reports.
+    path_note: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -119,6 +124,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("device", &self.device.description())
             .field("encoder", &self.encoder.describe())
+            .field("path", &self.path)
             .finish()
     }
 }
@@ -150,14 +156,42 @@ impl Engine {
         Ok(Self::with_encoder(device, encoder))
     }
 
-    /// An engine around an encoder built by the caller (on `device.autodiff()`).
-    pub fn with_encoder(device: ComputeDevice, encoder: Box<dyn Encoder>) -> Self {
+    /// An engine around an encoder built by the caller (on `device.autodiff()`); public
+    /// as [`burn_0_22::engine_with_encoder`](crate::burn_0_22::engine_with_encoder).
+    pub(crate) fn with_encoder(device: ComputeDevice, encoder: Box<dyn Encoder>) -> Self {
         let autodiff = device.autodiff();
+        let (path, path_note) = ComputePath::choose(device.kind(), encoder.as_ref());
         Engine {
             device,
             autodiff,
             encoder,
+            path,
+            path_note,
         }
+    }
+
+    /// Where this engine's evaluations run (chosen when it was built: on the host for a CPU
+    /// device and an encoder with a host twin, else through burn's tensors).
+    pub fn compute_path(&self) -> ComputePath {
+        self.path
+    }
+
+    /// The same engine with its evaluations on `path`: [`ComputePath::Tensors`] runs a CPU
+    /// device through burn's automatic differentiation (to compare it with the host path,
+    /// or to debug), and [`ComputePath::Host`] needs a CPU device and an encoder with a host
+    /// twin (else an option error).
+    pub fn with_compute_path(mut self, path: ComputePath) -> Result<Self> {
+        if path == ComputePath::Host
+            && (self.device.kind() == DeviceKind::Wgpu || self.encoder.host().is_none())
+        {
+            return Err(Error::option(
+                "compute_path",
+                "host needs a CPU device (cpu or ndarray) and an encoder with a host twin",
+            ));
+        }
+        self.path = path;
+        self.path_note = None;
+        Ok(self)
     }
 
     /// The device the engine runs on.
@@ -165,9 +199,16 @@ impl Engine {
         &self.device
     }
 
-    /// The encoder the engine runs through.
-    pub fn encoder(&self) -> &dyn Encoder {
+    /// The encoder the engine runs through (public as
+    /// [`burn_0_22::engine_encoder`](crate::burn_0_22::engine_encoder)).
+    pub(crate) fn encoder(&self) -> &dyn Encoder {
         self.encoder.as_ref()
+    }
+
+    /// A one-line description of the encoder (name, options, weights source), for reports
+    /// and logs.
+    pub fn encoder_description(&self) -> String {
+        self.encoder.describe()
     }
 
     /// Paints `request` with `options`.
@@ -253,6 +294,10 @@ impl<'a> Run<'a> {
             _ => None,
         };
         let mut warnings = Vec::new();
+        let uses_encoder = options.method != Method::Patch || options.feature_weight > 0.0;
+        if let (true, Some(note)) = (uses_encoder, &engine.path_note) {
+            warnings.push(note.clone());
+        }
         let unused = options.unused_options();
         if !unused.is_empty() {
             let other = if options.method == Method::Optimize {
@@ -376,6 +421,7 @@ impl<'a> Run<'a> {
             method: self.options.method,
             device: self.engine.device.description().to_string(),
             encoder: self.engine.encoder.describe(),
+            compute_path: self.engine.path,
             random_seed: self.random_seed,
             width: self.target.0,
             height: self.target.1,
@@ -491,6 +537,15 @@ impl<'a> Run<'a> {
             .iter()
             .min()
             .expect("validated: at least one style layer");
+        if let (ComputePath::Host, Some(host)) = (self.engine.path, self.engine.encoder.host()) {
+            let features = super::phase::encode_on_host(host, image, &[layer])?.remove(0);
+            return Ok(super::patch::FeatureMap {
+                channels: features.channels,
+                width: features.width,
+                height: features.height,
+                values: features.values,
+            });
+        }
         let tensor = image_tensor(image, &self.engine.autodiff);
         let activations = self.engine.encoder.encode(tensor, &[layer])?.remove(0);
         let [_, channels, height, width] = activations.dims();
@@ -575,7 +630,7 @@ impl<'a> Run<'a> {
         let mut problem = PhaseProblem::new(
             self.engine.encoder.as_ref(),
             &self.engine.autodiff,
-            Search::for_device(self.engine.device.kind()),
+            self.engine.path,
             inputs,
             self.options,
         )?;

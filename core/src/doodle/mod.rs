@@ -32,6 +32,7 @@
 //! # Ok::<(), stylemark::Error>(())
 //! ```
 
+mod compute_path;
 mod engine;
 mod lazy;
 mod losses;
@@ -49,6 +50,7 @@ pub mod quality;
 mod report;
 mod request;
 
+pub use compute_path::ComputePath;
 pub use engine::{DoodleOutcome, EncoderSpec, Engine};
 pub use lazy::{EncoderSource, LazyEngine};
 pub use observe::{CancelToken, Frame, FrameFn, Losses, Observer, Progress, ProgressFn, RunStatus};

@@ -42,6 +42,7 @@ impl CancelToken {
 /// How a run ended. Every status comes with an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Every phase ran all its evaluations.
     Completed,
@@ -82,6 +83,7 @@ pub struct Losses {
 
 /// What a progress callback receives after each evaluation.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Progress {
     /// Phase number, from 1.
     pub phase: usize,

@@ -9,9 +9,10 @@ use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use image::RgbImage;
 
+use super::compute_path::ComputePath;
 use super::losses::host as host_losses;
 use super::losses::{content_loss, smoothness_loss, style_loss};
-use super::matching::{ImageLabels, Matcher, Search, StylePatches};
+use super::matching::{ImageLabels, Matcher, StylePatches};
 use super::observe::Losses;
 use super::options::DoodleOptions;
 use crate::encoder::{Encoder, HostEncoder, HostFeatures, HostImage, Layer};
@@ -79,19 +80,24 @@ pub(crate) struct PhaseProblem<'e> {
 }
 
 impl<'e> PhaseProblem<'e> {
-    /// Prepares a phase on an autodiff `device`, searching nearest patches with `search`.
-    /// With [`Search::Host`] (a CPU device) an encoder with a host twin runs the whole
-    /// evaluation on the host.
+    /// Prepares a phase on an autodiff `device`, evaluated on `path` (chosen once by the
+    /// engine): on the host, the encoder's host twin, the host losses and the host search;
+    /// through tensors, the encoder, the losses and the search all as tensors.
     pub fn new(
         encoder: &'e dyn Encoder,
         device: &Device,
-        search: Search,
+        path: ComputePath,
         inputs: PhaseInputs<'_>,
         options: &DoodleOptions,
     ) -> Result<Self> {
-        let host = match search {
-            Search::Host => encoder.host(),
-            Search::Tensor => None,
+        let search = path.search();
+        let host = match path {
+            ComputePath::Host => Some(encoder.host().ok_or_else(|| {
+                Error::Internal(
+                    "the host path was chosen for an encoder without a host twin".into(),
+                )
+            })?),
+            ComputePath::Tensors => None,
         };
         let use_content = inputs.content.is_some() && options.content_weight > 0.0;
         let content_layers = if use_content {
@@ -140,8 +146,7 @@ impl<'e> PhaseProblem<'e> {
                 Fixed::Tensors(features) => StylePatches::new(
                     features[position].clone(),
                     style_labels.as_ref().map(pooled),
-                    search,
-                )?,
+                ),
             };
             let (height, width) = layer_size(inputs.height, inputs.width, *layer);
             style.push(StyleLayer {
@@ -381,7 +386,7 @@ impl Fixed {
 }
 
 /// The activations of `layers` for a fixed image, through the host twin.
-fn encode_on_host(
+pub(super) fn encode_on_host(
     host: &dyn HostEncoder,
     image: &RgbImage,
     layers: &[Layer],

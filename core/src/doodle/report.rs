@@ -8,6 +8,7 @@ use super::request::Mode;
 
 /// A summary of a style-transfer run.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// How the run ended.
     pub status: RunStatus,
@@ -19,6 +20,8 @@ pub struct Report {
     pub device: String,
     /// The encoder it ran through.
     pub encoder: String,
+    /// Where its evaluations ran (`host` or `tensors`).
+    pub compute_path: super::ComputePath,
     /// The random seed used (pass it back as `random_seed` to reproduce the run).
     pub random_seed: u64,
     /// Output width.

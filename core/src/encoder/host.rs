@@ -8,10 +8,12 @@
 //! agree with [`Encoder::encode`](super::Encoder::encode) up to rounding.
 //!
 //! ```
-//! use stylemark::{DeviceKind, encoder::{Encoder, HostImage, Layer, Vgg19, Vgg19Options}};
+//! use stylemark::DeviceKind;
+//! use stylemark::burn_0_22::{self as with_burn, Encoder, HostImage, Vgg19};
+//! use stylemark::encoder::{Layer, Vgg19Options};
 //!
 //! let device = DeviceKind::Cpu.open()?;
-//! let vgg = Vgg19::random(1, Vgg19Options::default(), device.burn());
+//! let vgg = Vgg19::random(1, Vgg19Options::default(), with_burn::device(&device));
 //! let host = vgg.host().expect("VGG19 runs on the host");
 //! let pixels = vec![128.0; 3 * 16 * 16];
 //! let layers: Vec<Layer> = vec!["conv2_1".parse()?];
@@ -131,8 +133,8 @@ impl<'a> HostPass<'a> {
     }
 }
 
-/// An encoder that runs on host memory with a hand-written backward pass. See the
-/// [module documentation](self).
+/// An encoder that runs on host memory with a hand-written backward pass (docs/ENCODERS.md
+/// has why and how).
 pub trait HostEncoder: Send + Sync {
     /// Runs the encoder on `image`, keeping what [`HostPass::backward`] needs.
     ///

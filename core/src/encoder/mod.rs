@@ -1,70 +1,42 @@
 //! Feature encoders: the convolutional networks style transfer optimises through.
 //!
-//! Every encoder implements [`Encoder`]: given an image, the activations of named layers
-//! (`conv1_1` ... `conv5_4`, after the ReLU), so the style-transfer engine does not care
-//! which network it runs on. Two are provided:
+//! Every encoder answers the same question: given an image, the activations of named
+//! layers (`conv1_1` ... `conv5_4`, after the ReLU), so the style-transfer engine does not
+//! care which network it runs on. Two are provided, chosen with
+//! [`EncoderSpec`](crate::doodle::EncoderSpec):
 //!
-//! - [`BuiltinEncoder`]: no file needed, deterministic, cheap (a fixed filter bank with
+//! - the built-in encoder: no file needed, deterministic, cheap (a fixed filter bank with
 //!   seeded random mixing). The default; lower quality than a trained VGG19.
-//! - [`Vgg19`]: the trained network of the reference algorithm, loaded from a
-//!   `.safetensors` or PyTorch file that the caller provides.
+//! - VGG19: the trained network of the reference algorithm, loaded from a `.safetensors`
+//!   or PyTorch file that the caller provides ([`Vgg19Options`], [`WeightsSource`]).
+//!
+//! This module holds what has no burn types: layer names, the VGG19 options and input
+//! conventions. The encoders themselves and the `Encoder` trait, which work on burn's
+//! tensors, are in [`burn_0_22`](crate::burn_0_22).
 //!
 //! ```
-//! use stylemark::{DeviceKind, encoder::{BuiltinEncoder, Encoder, Layer}};
-//! use stylemark::burn::tensor::Tensor;
+//! use stylemark::encoder::{Layer, parse_layers};
 //!
-//! let device = DeviceKind::Cpu.open()?;
-//! let encoder = BuiltinEncoder::new(0, device.burn());
-//! let image = Tensor::<4>::ones([1, 3, 32, 32], device.burn()) * 128.0;
-//! let layers: Vec<Layer> = vec!["conv3_1".parse()?, "conv4_1".parse()?];
-//! let features = encoder.encode(image, &layers)?;
-//! assert_eq!(features[0].dims(), [1, encoder.channels(layers[0]), 8, 8]);
-//! assert_eq!(features[1].dims()[2..], [4, 4]);
+//! let layers = parse_layers("3_1,conv4_1")?;
+//! assert_eq!(layers, [Layer::new(3, 1)?, Layer::new(4, 1)?]);
+//! assert_eq!(layers[1].stride(), 8);
 //! # Ok::<(), stylemark::Error>(())
 //! ```
 
-mod builtin;
-mod host;
+pub(crate) mod api;
+pub(crate) mod builtin;
+pub(crate) mod host;
 mod layer;
-mod vgg19;
+pub(crate) mod vgg19;
 
-use burn::tensor::Tensor;
-
-pub use builtin::BuiltinEncoder;
-pub use host::{HostEncoder, HostFeatures, HostImage, HostPass, HostTape};
+pub(crate) use api::Encoder;
+pub(crate) use builtin::BuiltinEncoder;
+pub(crate) use host::{HostEncoder, HostFeatures, HostImage};
 pub use layer::{Layer, parse_layers};
-pub use vgg19::{InputConvention, Pooling, Vgg19, Vgg19Options, WeightsSource, vgg19_flops};
+pub(crate) use vgg19::Vgg19;
+pub use vgg19::{InputConvention, Pooling, Vgg19Options, WeightsSource, vgg19_flops};
 
 use crate::{Error, Result};
-
-/// A convolutional feature encoder with VGG19's layer names.
-///
-/// Implementations must be deterministic: the same input on the same device gives the
-/// same activations.
-pub trait Encoder: Send + Sync {
-    /// A one-line description for reports and logs (name, options, weights source).
-    fn describe(&self) -> String;
-
-    /// The number of channels of a layer's activations.
-    fn channels(&self, layer: Layer) -> usize;
-
-    /// The activations of `layers` (in that order) for `image`.
-    ///
-    /// `image` is `[N, 3, H, W]`, RGB, values 0-255, on the device the encoder was created
-    /// on. Layer `convB_*` comes out at `H / 2^(B-1)` by `W / 2^(B-1)` (rounded down at
-    /// each halving). Gradients flow back to `image` when it is tracked by autodiff.
-    fn encode(&self, image: Tensor<4>, layers: &[Layer]) -> Result<Vec<Tensor<4>>>;
-
-    /// Floating-point operations of one forward pass up to `deepest` at `height x width`
-    /// (a multiply-add counts as two).
-    fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64;
-
-    /// The same encoder on host memory with a hand-written backward pass, if it has one;
-    /// the style-transfer engine prefers it on CPU devices. `None` by default.
-    fn host(&self) -> Option<&dyn HostEncoder> {
-        None
-    }
-}
 
 /// Checks a layer request against the deepest layer an encoder has; returns the deepest asked.
 fn check_layers(layers: &[Layer], available: Layer, context: &str) -> Result<Layer> {

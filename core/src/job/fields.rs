@@ -47,7 +47,19 @@ const EMBED_FIELDS: &[&str] = &["payload", "key", "strength", "no_verify"];
 const DETECT_FIELDS: &[&str] = &["key"];
 
 impl Job {
-    /// A one-step job from CLI-named text fields (see the [module documentation](self)).
+    /// A one-step job from text fields named like the CLI's flags, as an HTML form or a
+    /// query string sends them (`content_weight=5` or `content-weight=5`).
+    ///
+    /// ```
+    /// use stylemark::job::Job;
+    ///
+    /// let fields = [("text", "© Ada"), ("position", "tile"), ("format", "jpeg")];
+    /// let job = Job::from_fields("watermark_text", fields, &["image"])?;
+    /// assert_eq!(job.input.as_deref(), Some("image"));
+    /// let err = Job::from_fields("doodle", [("iteratons", "5")], &["style"]).unwrap_err();
+    /// assert!(err.to_string().contains("iteratons"), "{err}");
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
     ///
     /// `op` is a step's `op` (`doodle`, `watermark_text`, `watermark_logo`, `mark_embed`,
     /// `mark_detect`); `images` are the names of the images the caller will pass to

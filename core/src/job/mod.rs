@@ -90,6 +90,7 @@ pub struct JobInputs {
 
 /// What a job produced.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct JobOutcome {
     /// The final image (`None` when no step produced one, e.g. a job that only detects).
     pub image: Option<DynamicImage>,
@@ -101,6 +102,7 @@ pub struct JobOutcome {
 
 /// What one step did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct StepReport {
     /// The step's `op`.
     pub op: &'static str,

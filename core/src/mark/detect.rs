@@ -42,6 +42,7 @@ const SHORTLIST: usize = 4;
 /// assert!(!detection.found && detection.payload.is_none());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Detection {
     /// Whether a mark made with this key was found (its CRC checked and its pilot stood
     /// out clearly).

@@ -76,6 +76,7 @@ impl MarkOptions {
 
 /// A marked image and what embedding measured.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Marked {
     /// The marked image, in the input's pixel layout (alpha untouched).
     pub image: DynamicImage,

@@ -44,6 +44,7 @@ use crate::{Limits, Result};
 
 /// A watermarked image and what was done.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Watermarked {
     /// The result.
     pub image: DynamicImage,

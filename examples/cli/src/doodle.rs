@@ -167,7 +167,7 @@ pub fn run(args: DoodleArgs, limits: &Limits) -> Result<()> {
             "painting ({}) on {} with {}",
             mode.name(),
             engine.device().description(),
-            engine.encoder().describe()
+            engine.encoder_description()
         );
     }
     let outcome = paint(&engine, &request, &options, &args)?;

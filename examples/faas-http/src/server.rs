@@ -79,7 +79,7 @@ pub fn serve(config: Config) -> Result<(), String> {
                 "event": "listening",
                 "port": port,
                 "device": engine.device().description(),
-                "encoder": engine.encoder().describe(),
+                "encoder": engine.encoder_description(),
                 "startup_ms": started.elapsed().as_millis() as u64,
                 "settings": config.summary(),
             }),

@@ -13,7 +13,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use super::losses::host::PatchTargets;
 use crate::encoder::HostFeatures;
-use crate::{DeviceKind, Error, Result};
+use crate::{Error, Result};
 
 /// Score matrices are computed in batches of style patches no larger than this.
 const MAX_BATCH_BYTES: usize = 128 << 20;
@@ -39,27 +39,16 @@ pub(crate) fn normalise_rows(rows: Tensor<2>) -> Tensor<2> {
     rows / norms
 }
 
-/// Where nearest patches are searched.
-///
-/// On a CPU device the fused, label-pruned search of [`host`] finds the same patches as
-/// the tensor search with a fraction of the work and memory; on a GPU the tensor search's
-/// large matrix products are what the device is fast at.
+/// Where nearest patches are searched: each [`ComputePath`](super::ComputePath) has its
+/// own (the host path the fused, label-pruned search of [`host`], which finds the same
+/// patches as the tensor search with a fraction of the work and memory on a CPU; the
+/// tensor path batched matrix products, which a GPU is fast at).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Search {
     /// Batched matrix products on the run's device.
     Tensor,
     /// The CPU search of [`host`], on the host's threads.
     Host,
-}
-
-impl Search {
-    /// The search that suits a device.
-    pub fn for_device(kind: DeviceKind) -> Self {
-        match kind {
-            DeviceKind::Cpu | DeviceKind::Ndarray => Search::Host,
-            DeviceKind::Wgpu => Search::Tensor,
-        }
-    }
 }
 
 /// The style's patches at one layer: the raw patches the loss compares with, and what
@@ -90,33 +79,20 @@ struct TensorStyle {
 }
 
 impl StylePatches {
-    /// For the tensor losses: from the style's features `[1, C, h, w]` (detached) and,
-    /// with maps, its label fractions `[1, K, h, w]` at the same resolution.
-    pub fn new(features: Tensor<4>, labels: Option<Tensor<4>>, search: Search) -> Result<Self> {
-        let index = match search {
-            Search::Tensor => {
-                let targets = patches(features.clone());
-                StyleIndex::Tensor(Box::new(TensorStyle {
-                    features: normalise_rows(targets).transpose(),
-                    labels: labels.map(|l| normalise_rows(patches(l)).transpose()),
-                }))
-            }
-            Search::Host => {
-                let features = HostTensor::read(&features)?;
-                let labels = labels.as_ref().map(HostTensor::read).transpose()?;
-                StyleIndex::Host(Box::new(host::HostStyle::new(
-                    features.planar(),
-                    labels.as_ref().map(HostTensor::planar),
-                )))
-            }
-        };
+    /// For the tensor path: from the style's features `[1, C, h, w]` (detached) and, with
+    /// maps, its label fractions `[1, K, h, w]` at the same resolution.
+    pub fn new(features: Tensor<4>, labels: Option<Tensor<4>>) -> Self {
         let targets = patches(features);
+        let index = StyleIndex::Tensor(Box::new(TensorStyle {
+            features: normalise_rows(targets.clone()).transpose(),
+            labels: labels.map(|l| normalise_rows(patches(l)).transpose()),
+        }));
         let count = targets.dims()[0];
-        Ok(StylePatches {
+        StylePatches {
             targets: Targets::Tensor(Box::new(targets)),
             index,
             count,
-        })
+        }
     }
 
     /// For the host losses and search: from the style's activations on the host and, with
@@ -247,10 +223,6 @@ impl Matcher {
         style: &StylePatches,
     ) -> Result<Vec<i64>> {
         let index: Vec<i64> = match (&style.index, image_labels) {
-            (StyleIndex::Host(host_style), ImageLabels::Host(targets)) => {
-                let image = HostTensor::read(&activations)?;
-                self.search_on_host(image.planar(), targets, host_style)
-            }
             (StyleIndex::Tensor(tensors), ImageLabels::Tensor(image_labels)) => {
                 let index = self.nearest_by_tensors(
                     patches(activations),
@@ -383,6 +355,39 @@ mod tests {
     use burn::tensor::{Device, TensorData};
 
     use super::*;
+
+    /// A tensor's values as the host path holds them.
+    fn host_features(tensor: &Tensor<4>) -> HostFeatures {
+        let [_, channels, height, width] = tensor.dims();
+        HostFeatures {
+            values: crate::doodle::phase::read(tensor.clone()).unwrap(),
+            channels,
+            height,
+            width,
+        }
+    }
+
+    /// The style's patches as `search`'s path prepares them.
+    fn style_for(search: Search, features: &Tensor<4>, labels: Option<Tensor<4>>) -> StylePatches {
+        match search {
+            Search::Tensor => StylePatches::new(features.clone(), labels),
+            Search::Host => StylePatches::on_host(&host_features(features), labels).unwrap(),
+        }
+    }
+
+    /// The nearest patches as `search`'s path finds them.
+    fn nearest_for(
+        search: Search,
+        matcher: &mut Matcher,
+        activations: Tensor<4>,
+        labels: &ImageLabels,
+        style: &StylePatches,
+    ) -> Result<Vec<i64>> {
+        match search {
+            Search::Tensor => matcher.nearest(activations, labels, style),
+            Search::Host => matcher.nearest_on_host(&host_features(&activations), labels, style),
+        }
+    }
     use crate::DeviceKind;
 
     fn device() -> Device {
@@ -420,10 +425,12 @@ mod tests {
     fn an_image_made_of_the_style_finds_its_own_patches_in_any_batching() {
         let values = random([1, 2, 6, 6], 1);
         for search in SEARCHES {
-            let style = StylePatches::new(values.clone(), None, search).unwrap();
+            let style = style_for(search, &values.clone(), None);
             let labels = ImageLabels::new(None, 6, 6, search).unwrap();
             for slices in [1, 3, 16] {
-                let index = indices(Matcher::new(0.0, 0.0, slices).nearest(
+                let index = indices(nearest_for(
+                    search,
+                    &mut Matcher::new(0.0, 0.0, slices),
                     values.clone(),
                     &labels,
                     &style,
@@ -453,11 +460,12 @@ mod tests {
             [1, 2, 3, 4],
         );
         for search in SEARCHES {
-            let style =
-                StylePatches::new(features.clone(), Some(mixed_labels.clone()), search).unwrap();
+            let style = style_for(search, &features.clone(), Some(mixed_labels.clone()));
             let query_labels = ImageLabels::new(Some(labels.clone()), 3, 4, search).unwrap();
             // Patch 0 (columns 0-2) has pure label 0, as the query: it wins.
-            let first = indices(Matcher::new(10.0, 0.0, 1).nearest(
+            let first = indices(nearest_for(
+                search,
+                &mut Matcher::new(10.0, 0.0, 1),
                 features.clone(),
                 &query_labels,
                 &style,
@@ -466,8 +474,20 @@ mod tests {
             // With variety, the second call avoids the patch used last time.
             let no_labels = ImageLabels::new(None, 3, 4, search).unwrap();
             let mut matcher = Matcher::new(0.0, 1.0, 1);
-            let once = indices(matcher.nearest(features.clone(), &no_labels, &style));
-            let twice = indices(matcher.nearest(features.clone(), &no_labels, &style));
+            let once = indices(nearest_for(
+                search,
+                &mut matcher,
+                features.clone(),
+                &no_labels,
+                &style,
+            ));
+            let twice = indices(nearest_for(
+                search,
+                &mut matcher,
+                features.clone(),
+                &no_labels,
+                &style,
+            ));
             assert_ne!(once, twice, "{search:?}");
         }
     }
@@ -491,16 +511,22 @@ mod tests {
         for (semantic, variety) in [(0.0, 0.0), (10.0, 0.0), (10.0, 0.5)] {
             let mut found = Vec::new();
             for search in SEARCHES {
-                let style = StylePatches::new(style_features.clone(), Some(labels.clone()), search)
-                    .unwrap();
+                let style = style_for(search, &style_features.clone(), Some(labels.clone()));
                 let image_labels =
                     ImageLabels::new(Some(labels.clone()), height, width, search).unwrap();
                 let mut matcher = Matcher::new(semantic, variety, 2);
                 // Twice, so that the second search weighs the first one's usage.
-                matcher
-                    .nearest(image_features.clone(), &image_labels, &style)
-                    .unwrap();
-                found.push(indices(matcher.nearest(
+                nearest_for(
+                    search,
+                    &mut matcher,
+                    image_features.clone(),
+                    &image_labels,
+                    &style,
+                )
+                .unwrap();
+                found.push(indices(nearest_for(
+                    search,
+                    &mut matcher,
                     image_features.clone(),
                     &image_labels,
                     &style,

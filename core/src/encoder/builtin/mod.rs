@@ -86,13 +86,14 @@ impl Scale {
     };
 }
 
-/// The weight-free default encoder. See the [module documentation](self) for its design.
+/// The weight-free default encoder; docs/ENCODERS.md describes its design.
 ///
 /// ```
-/// use stylemark::{DeviceKind, encoder::{BuiltinEncoder, Encoder}};
+/// use stylemark::DeviceKind;
+/// use stylemark::burn_0_22::{self as with_burn, BuiltinEncoder, Encoder};
 ///
 /// let device = DeviceKind::Cpu.open()?;
-/// let encoder = BuiltinEncoder::new(0, device.burn());
+/// let encoder = BuiltinEncoder::new(0, with_burn::device(&device));
 /// assert!(encoder.describe().starts_with("builtin"));
 /// # Ok::<(), stylemark::Error>(())
 /// ```
@@ -157,7 +158,8 @@ impl BuiltinEncoder {
     /// balance the same way with this encoder.
     ///
     /// ```
-    /// use stylemark::encoder::{BuiltinEncoder, Layer};
+    /// use stylemark::burn_0_22::BuiltinEncoder;
+    /// use stylemark::encoder::Layer;
     /// let shallow = BuiltinEncoder::calibrated_rms("conv1_1".parse::<Layer>().unwrap());
     /// let deep = BuiltinEncoder::calibrated_rms("conv4_1".parse::<Layer>().unwrap());
     /// assert!(shallow > deep);

@@ -160,10 +160,12 @@ struct Convolution {
 /// A VGG19 feature encoder with weights from a file.
 ///
 /// ```no_run
-/// use stylemark::{DeviceKind, encoder::{Encoder, Vgg19, Vgg19Options, Layer}};
+/// use stylemark::DeviceKind;
+/// use stylemark::burn_0_22::{self as with_burn, Encoder, Vgg19};
+/// use stylemark::encoder::Vgg19Options;
 ///
 /// let device = DeviceKind::Cpu.open()?;
-/// let vgg = Vgg19::load("vgg19-caffe.safetensors", Vgg19Options::default(), device.burn())?;
+/// let vgg = Vgg19::load("vgg19-caffe.safetensors", Vgg19Options::default(), with_burn::device(&device))?;
 /// println!("{}", vgg.describe());
 /// # Ok::<(), stylemark::Error>(())
 /// ```
@@ -216,9 +218,11 @@ impl Vgg19 {
     /// use a trained file or the built-in encoder for real work.
     ///
     /// ```
-    /// use stylemark::{DeviceKind, encoder::{Encoder, Vgg19, Vgg19Options}};
+    /// use stylemark::DeviceKind;
+    /// use stylemark::burn_0_22::{self as with_burn, Encoder, Vgg19};
+    /// use stylemark::encoder::Vgg19Options;
     /// let device = DeviceKind::Cpu.open()?;
-    /// let vgg = Vgg19::random(1, Vgg19Options::default(), device.burn());
+    /// let vgg = Vgg19::random(1, Vgg19Options::default(), with_burn::device(&device));
     /// assert!(vgg.describe().contains("random"));
     /// # Ok::<(), stylemark::Error>(())
     /// ```

@@ -1,0 +1,36 @@
+//! The [`Encoder`] trait: what the style-transfer engine asks of a feature network. It
+//! carries burn's tensors, so it is public as `stylemark::burn_0_22::Encoder`.
+
+use burn::tensor::Tensor;
+
+use super::{HostEncoder, Layer};
+use crate::Result;
+
+/// A convolutional feature encoder with VGG19's layer names.
+///
+/// Implementations must be deterministic: the same input on the same device gives the
+/// same activations.
+pub trait Encoder: Send + Sync {
+    /// A one-line description for reports and logs (name, options, weights source).
+    fn describe(&self) -> String;
+
+    /// The number of channels of a layer's activations.
+    fn channels(&self, layer: Layer) -> usize;
+
+    /// The activations of `layers` (in that order) for `image`.
+    ///
+    /// `image` is `[N, 3, H, W]`, RGB, values 0-255, on the device the encoder was created
+    /// on. Layer `convB_*` comes out at `H / 2^(B-1)` by `W / 2^(B-1)` (rounded down at
+    /// each halving). Gradients flow back to `image` when it is tracked by autodiff.
+    fn encode(&self, image: Tensor<4>, layers: &[Layer]) -> Result<Vec<Tensor<4>>>;
+
+    /// Floating-point operations of one forward pass up to `deepest` at `height x width`
+    /// (a multiply-add counts as two).
+    fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64;
+
+    /// The same encoder on host memory with a hand-written backward pass, if it has one;
+    /// the style-transfer engine prefers it on CPU devices. `None` by default.
+    fn host(&self) -> Option<&dyn HostEncoder> {
+        None
+    }
+}
