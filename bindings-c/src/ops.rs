@@ -7,8 +7,8 @@ use stylemark_core::doodle::{DoodleOptions, DoodleRequest, Observer, Progress};
 use stylemark_core::image::DynamicImage;
 use stylemark_core::io::{OutputFormat, encode};
 use stylemark_core::job::{Job, JobInputs};
-use stylemark_core::mark::{self, MarkOptions};
-use stylemark_core::watermark::{self, LogoOptions, TextOptions};
+use stylemark_core::watermark::invisible::{self as mark, MarkOptions};
+use stylemark_core::watermark::visible::{self as watermark, LogoOptions, TextOptions};
 
 use crate::engine::{StylemarkEngine, engine_ref};
 use crate::input::{

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use stylemark_core::watermark::Font;
+use stylemark_core::watermark::visible::Font;
 
 use crate::input::required_str;
 use crate::status::{Failure, StylemarkStatus, guard, no_unwind};
@@ -135,9 +135,9 @@ mod tests {
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
     use stylemark_core::doodle::DoodleOptions;
-    use stylemark_core::mark::MarkOptions;
     use stylemark_core::samples::photo;
-    use stylemark_core::watermark::{self, TextOptions};
+    use stylemark_core::watermark::invisible::MarkOptions;
+    use stylemark_core::watermark::visible::{self as watermark, TextOptions};
 
     use super::*;
 

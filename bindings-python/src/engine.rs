@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
+use stylemark_core::DeviceKind;
 use stylemark_core::Limits;
 use stylemark_core::doodle::{
     DoodleOptions, DoodleRequest, EncoderSource, LazyEngine, Observer, Progress,
@@ -13,8 +14,8 @@ use stylemark_core::doodle::{
 use stylemark_core::encoder::InputConvention;
 use stylemark_core::image::DynamicImage;
 use stylemark_core::job::{Job, JobInputs, parse_options};
-use stylemark_core::watermark::{self, Font, LogoOptions, TextOptions};
-use stylemark_core::{DeviceKind, mark};
+use stylemark_core::watermark::invisible as mark;
+use stylemark_core::watermark::visible::{self as watermark, Font, LogoOptions, TextOptions};
 
 use crate::errors::{detached, guarded, to_py};
 use crate::images::{ImageArg, Pixels, decode_optional};

@@ -52,7 +52,9 @@ fn save(
 /// the Python signatures can be checked against them.
 #[pyfunction]
 fn default_options(kind: &str) -> PyResult<String> {
-    use stylemark_core::{doodle::DoodleOptions, mark::MarkOptions, watermark};
+    use stylemark_core::doodle::DoodleOptions;
+    use stylemark_core::watermark::invisible::MarkOptions;
+    use stylemark_core::watermark::visible as watermark;
     let defaults = match kind {
         "doodle" => serde_json::to_string(&DoodleOptions::default()),
         "text" => serde_json::to_string(&watermark::TextOptions::default()),

@@ -12,8 +12,8 @@
 //! - [`encoder`]: the feature networks style transfer optimises through (a built-in,
 //!   weight-free encoder and VGG19 from a weights file), by layer names and options;
 //! - [`doodle`]: semantic style transfer, the "neural doodle" algorithm;
-//! - [`watermark`]: visible text and logo watermarks;
-//! - [`mark`]: invisible marks that survive recompression, resizing and cropping;
+//! - [`watermark`]: [`visible`](watermark::visible) text and logo watermarks, and
+//!   [`invisible`](watermark::invisible) marks that survive recompression, resizing and cropping;
 //! - [`job`]: one serde job format chaining these operations, for every entry point;
 //! - [`samples`]: generated sample images, so nothing needs files;
 //! - [`Limits`]: the resource budget every call works within;
@@ -32,16 +32,15 @@
 #![warn(missing_docs)]
 
 pub mod burn_0_22;
-mod cpu;
 mod device;
 pub mod doodle;
 pub mod encoder;
 mod error;
+mod host;
 pub mod io;
 pub mod job;
 mod lab;
 pub mod limits;
-pub mod mark;
 mod pixels;
 // Seeded random numbers: public with the `testing` feature, for tests and benchmarks.
 #[cfg(feature = "testing")]

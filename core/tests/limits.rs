@@ -4,9 +4,9 @@
 use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine};
 use stylemark::image::{DynamicImage, RgbaImage};
 use stylemark::job::{Job, JobInputs};
-use stylemark::mark::{self, MarkOptions};
 use stylemark::samples::photo;
-use stylemark::watermark::{self, LogoOptions, Position, TextOptions};
+use stylemark::watermark::invisible::{self as mark, MarkOptions};
+use stylemark::watermark::visible::{self as watermark, LogoOptions, Position, TextOptions};
 use stylemark::{DeviceKind, Error, ErrorKind, Limits};
 
 fn limits(name: &str, value: u64) -> Limits {

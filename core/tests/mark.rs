@@ -4,8 +4,8 @@
 
 use stylemark::image::{DynamicImage, GrayImage, Luma, Rgba, RgbaImage};
 use stylemark::io::OutputFormat;
-use stylemark::mark::{self, MarkOptions, attacks};
 use stylemark::samples::photo;
+use stylemark::watermark::invisible::{self as mark, MarkOptions, attacks};
 use stylemark::{Error, ErrorKind, Limits};
 
 const KEY: &str = "test key";

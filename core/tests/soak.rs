@@ -7,7 +7,7 @@ mod support;
 use stylemark::DeviceKind;
 use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Observer};
 use stylemark::samples::photo;
-use stylemark::watermark::{self, TextOptions};
+use stylemark::watermark::visible::{self as watermark, TextOptions};
 
 fn rss_mib() -> f64 {
     support::memory_mib("VmRSS")

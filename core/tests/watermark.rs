@@ -3,8 +3,9 @@
 
 use stylemark::Error;
 use stylemark::image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
-use stylemark::watermark::{
-    self, Color, Font, Length, LogoOptions, Placement, Position, TextOptions, WatermarkStatus,
+use stylemark::watermark::visible::{
+    self as watermark, Color, Font, Length, LogoOptions, Placement, Position, TextOptions,
+    WatermarkStatus,
 };
 
 fn grey_base(width: u32, height: u32) -> DynamicImage {

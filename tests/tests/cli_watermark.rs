@@ -152,11 +152,11 @@ fn mark_detect_scans_directories_in_parallel_one_line_per_image() {
     let dir = scratch_dir("cli_mark_scan");
     let nested = dir.join("nested");
     std::fs::create_dir_all(&nested).unwrap();
-    let marked = stylemark::mark::embed(
+    let marked = stylemark::watermark::invisible::embed(
         &photo(600, 400, 8),
         b"\x42",
         "scan key",
-        &stylemark::mark::MarkOptions::default(),
+        &stylemark::watermark::invisible::MarkOptions::default(),
     )
     .unwrap()
     .image;

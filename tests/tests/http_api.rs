@@ -446,11 +446,11 @@ fn photos_come_back_at_their_own_size_and_other_doodles_at_the_doodle_cap() {
 fn a_client_that_expects_100_continue_is_told_to_send_its_body() {
     use std::io::{Read, Write};
     let server = Server::start(&[]);
-    let marked = stylemark::mark::embed(
+    let marked = stylemark::watermark::invisible::embed(
         &photo(512, 384, 4),
         b"\x07",
         "continue",
-        &stylemark::mark::MarkOptions::default(),
+        &stylemark::watermark::invisible::MarkOptions::default(),
     )
     .unwrap()
     .image;

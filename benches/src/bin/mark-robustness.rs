@@ -16,8 +16,8 @@
 use stylemark::Error;
 use stylemark::image::DynamicImage;
 use stylemark::io::OutputFormat;
-use stylemark::mark::{self, MarkOptions, attacks};
 use stylemark::samples::photo;
+use stylemark::watermark::invisible::{self as mark, MarkOptions, attacks};
 
 type Attack = (
     &'static str,

@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use stylemark::Error;
 use stylemark::image::{DynamicImage, Rgba, RgbaImage};
-use stylemark::mark::{self, MarkOptions};
 use stylemark::samples::photo;
-use stylemark::watermark::{self, LogoOptions, Position, TextOptions};
+use stylemark::watermark::invisible::{self as mark, MarkOptions};
+use stylemark::watermark::visible::{self as watermark, LogoOptions, Position, TextOptions};
 use stylemark_benches::{peak_memory_mib, reset_peak_memory, resident_memory_mib};
 
 fn main() -> Result<(), Error> {

@@ -22,8 +22,10 @@ use std::str::FromStr;
 use super::{Job, Step};
 use crate::doodle::{DoodleOptions, Seed};
 use crate::io::OutputFormat;
-use crate::mark::MarkOptions;
-use crate::watermark::{Color, Length, LogoOptions, Outline, Placement, Position, TextOptions};
+use crate::watermark::invisible::MarkOptions;
+use crate::watermark::visible::{
+    Color, Length, LogoOptions, Outline, Placement, Position, TextOptions,
+};
 use crate::{Error, Result};
 
 /// The fields every op takes: the output encoding.

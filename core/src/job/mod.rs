@@ -43,7 +43,7 @@ pub use step::Step;
 
 use crate::doodle::{CancelToken, Engine};
 use crate::io::OutputFormat;
-use crate::watermark::Font;
+use crate::watermark::visible::Font;
 use crate::{Error, Limits, Result};
 
 /// A chain of operations on named images.
@@ -367,11 +367,11 @@ impl JobOutcome {
 }
 
 /// Parses one of the core's option structs ([`DoodleOptions`](crate::doodle::DoodleOptions),
-/// [`TextOptions`](crate::watermark::TextOptions), ...) from JSON, as the bindings receive
+/// [`TextOptions`](crate::watermark::visible::TextOptions), ...) from JSON, as the bindings receive
 /// them; omitted fields take their defaults, and an error names the bad field.
 ///
 /// ```
-/// use stylemark::watermark::TextOptions;
+/// use stylemark::watermark::visible::TextOptions;
 /// let options: TextOptions = stylemark::job::parse_options(r#"{"opacity": 0.5}"#)?;
 /// assert_eq!(options.opacity, 0.5);
 /// let err = stylemark::job::parse_options::<TextOptions>(r#"{"placement": {"positon": "tile"}}"#)

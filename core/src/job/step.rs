@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::JobInputs;
 use crate::doodle::{CancelToken, DoodleOptions, DoodleRequest, Engine, Observer};
-use crate::mark::{self, MarkOptions};
-use crate::watermark::{self, LogoOptions, TextOptions};
+use crate::watermark::invisible::{self as mark, MarkOptions};
+use crate::watermark::visible::{self as watermark, LogoOptions, TextOptions};
 use crate::{Error, Limits, Result};
 
 /// One operation of a job. Image fields name entries of [`JobInputs::images`].

@@ -6,7 +6,7 @@ use clap::Args;
 use stylemark::doodle::{EncoderSpec, Engine};
 use stylemark::io::{load, probe};
 use stylemark::job::{Job, JobInputs};
-use stylemark::watermark::Font;
+use stylemark::watermark::visible::Font;
 use stylemark::{DeviceKind, Error, Limits, Result};
 
 #[derive(Args, Debug)]

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use stylemark::io::{load, save};
-use stylemark::watermark::{
-    self, Color, Font, Length, LogoOptions, Outline, Placement, Position, TextOptions, Tiling,
-    WatermarkStatus, Watermarked,
+use stylemark::watermark::visible::{
+    self as watermark, Color, Font, Length, LogoOptions, Outline, Placement, Position, TextOptions,
+    Tiling, WatermarkStatus, Watermarked,
 };
 use stylemark::{Error, Limits, Result};
 

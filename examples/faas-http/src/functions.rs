@@ -10,7 +10,7 @@ use stylemark::doodle::{DoodleOptions, Method};
 use stylemark::image::DynamicImage;
 use stylemark::io::decode;
 use stylemark::job::{Job, JobInputs, JobOutcome, Step};
-use stylemark::watermark::Font;
+use stylemark::watermark::visible::Font;
 use stylemark::{Error, ErrorKind};
 
 use crate::app::App;

@@ -29,8 +29,8 @@
 
 use rayon::prelude::*;
 
-use crate::cpu::matmul::{MatrixRef, multiply};
-use crate::cpu::scratch;
+use crate::host::matmul::{MatrixRef, multiply};
+use crate::host::scratch;
 
 /// Image tiles, in patch rows and columns. Each is one parallel task.
 const IMAGE_TILE: (usize, usize) = (8, 16);

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use super::{FILTERS_PER_CHANNEL, KERNEL_SIZE, RESPONSES, mixed_channels, mixer_inputs};
 use crate::Result;
-use crate::cpu::planar::{
+use crate::encoder::host::{HostEncoder, HostFeatures, HostImage, HostPass, HostTape};
+use crate::encoder::{Layer, check_layers, check_size};
+use crate::host::planar::{
     Planes, filter_bank, filter_bank_backward, halve, halve_backward, mix, mix_backward,
     overlapping_pool, overlapping_pool_backward,
 };
-use crate::encoder::host::{HostEncoder, HostFeatures, HostImage, HostPass, HostTape};
-use crate::encoder::{Layer, check_layers, check_size};
 
 /// One layer's mixing: weights `[outputs][inputs]` and the calibrated scales.
 pub(super) struct HostMixer {

@@ -5,10 +5,10 @@ use std::sync::OnceLock;
 
 use super::{InputConvention, Pooling};
 use crate::Result;
-use crate::cpu::activation::{Activation, Pool};
-use crate::cpu::winograd::Conv3x3;
 use crate::encoder::host::{HostEncoder, HostFeatures, HostImage, HostPass, HostTape};
 use crate::encoder::{Layer, check_layers, check_size};
+use crate::host::activation::{Activation, Pool};
+use crate::host::winograd::Conv3x3;
 
 /// The weights of one convolution, read from the device tensors on first use.
 pub(super) struct HostLayer {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use stylemark::io::{load, save};
-use stylemark::mark::{self, MarkOptions, parse_hex};
+use stylemark::watermark::invisible::{self as mark, MarkOptions, parse_hex};
 use stylemark::{Limits, Result};
 
 #[derive(Args, Debug)]

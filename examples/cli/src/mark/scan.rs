@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use stylemark::Limits;
 use stylemark::image::ImageFormat;
 use stylemark::io::load;
-use stylemark::mark::{self, Detection};
+use stylemark::watermark::invisible::{self as mark, Detection};
 use stylemark::{Error, Result};
 
 use super::DetectArgs;

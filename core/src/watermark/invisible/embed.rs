@@ -34,7 +34,7 @@ const CHECK_MIN_SCORE: f32 = 7.0;
 /// How to embed an invisible mark.
 ///
 /// ```
-/// let options = stylemark::mark::MarkOptions::default();
+/// let options = stylemark::watermark::invisible::MarkOptions::default();
 /// assert_eq!(options.strength, 1.0);
 /// assert!(options.verify);
 /// ```

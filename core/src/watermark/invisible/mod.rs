@@ -12,7 +12,7 @@
 //! out and the CRC checks.
 //!
 //! ```
-//! use stylemark::mark::{self, MarkOptions};
+//! use stylemark::watermark::invisible::{self as mark, MarkOptions};
 //! use stylemark::samples::photo;
 //!
 //! let image = photo(512, 384, 7);
@@ -75,7 +75,7 @@ pub fn detect(image: &DynamicImage, key: &str) -> Result<Detection> {
 /// let mut limits = stylemark::Limits::default();
 /// limits.set("max_mark_plane_pixels", "100000")?;
 /// let image = stylemark::samples::photo(512, 384, 1);
-/// let err = stylemark::mark::detect_within(&image, "key", &limits).unwrap_err();
+/// let err = stylemark::watermark::invisible::detect_within(&image, "key", &limits).unwrap_err();
 /// assert_eq!(err.kind(), stylemark::ErrorKind::LimitExceeded);
 /// # Ok::<(), stylemark::Error>(())
 /// ```
@@ -93,7 +93,7 @@ pub fn detect_within(image: &DynamicImage, key: &str, limits: &Limits) -> Result
 ///
 /// ```
 /// use std::sync::Mutex;
-/// use stylemark::mark::{self, MarkOptions};
+/// use stylemark::watermark::invisible::{self as mark, MarkOptions};
 /// use stylemark::samples::photo;
 ///
 /// let marked = mark::embed(&photo(512, 384, 1), b"\x2a", "key", &MarkOptions::default())?.image;
@@ -133,7 +133,7 @@ where
 /// use stylemark::samples::photo;
 ///
 /// let limits = stylemark::Limits::default();
-/// let outcomes = stylemark::mark::detect_all(vec![photo(512, 384, 3)], "key", &limits, Ok)?;
+/// let outcomes = stylemark::watermark::invisible::detect_all(vec![photo(512, 384, 3)], "key", &limits, Ok)?;
 /// assert!(!outcomes[0].as_ref().unwrap().found);
 /// # Ok::<(), stylemark::Error>(())
 /// ```
@@ -166,8 +166,8 @@ where
 /// Parses a payload written as hex digits (`"c0ffee"`, `"0x00ff"`, spaces allowed).
 ///
 /// ```
-/// assert_eq!(stylemark::mark::parse_hex("0xC0 ffee").unwrap(), vec![0xc0, 0xff, 0xee]);
-/// assert!(stylemark::mark::parse_hex("abc").is_err());
+/// assert_eq!(stylemark::watermark::invisible::parse_hex("0xC0 ffee").unwrap(), vec![0xc0, 0xff, 0xee]);
+/// assert!(stylemark::watermark::invisible::parse_hex("abc").is_err());
 /// ```
 pub fn parse_hex(text: &str) -> Result<Vec<u8>> {
     let digits: String = text
@@ -194,7 +194,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>> {
 /// Writes bytes as lowercase hex digits.
 ///
 /// ```
-/// assert_eq!(stylemark::mark::to_hex(&[0xc0, 0xff, 0xee]), "c0ffee");
+/// assert_eq!(stylemark::watermark::invisible::to_hex(&[0xc0, 0xff, 0xee]), "c0ffee");
 /// ```
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

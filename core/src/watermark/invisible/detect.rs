@@ -38,7 +38,7 @@ const SHORTLIST: usize = 4;
 /// What detection found.
 ///
 /// ```
-/// let detection = stylemark::mark::Detection::default();
+/// let detection = stylemark::watermark::invisible::Detection::default();
 /// assert!(!detection.found && detection.payload.is_none());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

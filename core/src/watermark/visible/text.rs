@@ -21,7 +21,7 @@ const SIZE_RANGE_PX: (f32, f32) = (4.0, 4096.0);
 /// How to draw a text watermark.
 ///
 /// ```
-/// use stylemark::watermark::{Length, Position, TextOptions};
+/// use stylemark::watermark::visible::{Length, Position, TextOptions};
 /// let mut options = TextOptions::default();
 /// options.size = Length::Pixels(32.0);
 /// options.placement.position = Position::Tile;

@@ -10,7 +10,7 @@ use crate::{Error, Result};
 /// An sRGB colour with alpha (straight, not premultiplied).
 ///
 /// ```
-/// use stylemark::watermark::Color;
+/// use stylemark::watermark::visible::Color;
 /// let c: Color = "#ff800080".parse()?;
 /// assert_eq!(c, Color { r: 255, g: 128, b: 0, a: 128 });
 /// assert_eq!("#FFF".parse::<Color>()?, Color::WHITE);

@@ -3,7 +3,7 @@
 //! `docs/PERFORMANCE.md` use exactly these).
 //!
 //! ```
-//! use stylemark::mark::attacks;
+//! use stylemark::watermark::invisible::attacks;
 //! let image = stylemark::samples::photo(200, 100, 1);
 //! assert_eq!(attacks::resize(&image, 0.5).width(), 100);
 //! assert_eq!(attacks::crop(&image, 0.1, 0.0, 0.0, 0.0).width(), 180);

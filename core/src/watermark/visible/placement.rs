@@ -14,7 +14,7 @@ use crate::{Error, Result};
 /// string is parsed.
 ///
 /// ```
-/// use stylemark::watermark::Length;
+/// use stylemark::watermark::visible::Length;
 /// assert_eq!("24px".parse::<Length>()?, Length::Pixels(24.0));
 /// assert_eq!("5%".parse::<Length>()?, Length::Fraction(0.05));
 /// assert_eq!(Length::Fraction(0.05).resolve(1000), 50.0);
@@ -232,7 +232,7 @@ impl FromStr for Tiling {
     /// `grid` or `staggered`.
     ///
     /// ```
-    /// use stylemark::watermark::Tiling;
+    /// use stylemark::watermark::visible::Tiling;
     /// assert_eq!("staggered".parse::<Tiling>()?, Tiling::Staggered);
     /// # Ok::<(), stylemark::Error>(())
     /// ```
@@ -251,7 +251,7 @@ impl FromStr for Tiling {
 /// Where and how a mark is placed on the image.
 ///
 /// ```
-/// use stylemark::watermark::{Length, Placement, Position};
+/// use stylemark::watermark::visible::{Length, Placement, Position};
 /// let diagonal = Placement { position: Position::Tile, rotation: -30.0, ..Placement::default() };
 /// assert_eq!(diagonal.margin, Length::Fraction(0.02));
 /// ```

@@ -11,7 +11,7 @@ use crate::{Error, Limits, Result};
 /// How to place a logo watermark.
 ///
 /// ```
-/// use stylemark::watermark::{Length, LogoOptions};
+/// use stylemark::watermark::visible::{Length, LogoOptions};
 /// let options = LogoOptions { size: Length::Pixels(120.0), min_width: 400, ..LogoOptions::default() };
 /// assert!(!options.upscale);
 /// ```

@@ -13,7 +13,7 @@ use crate::{Error, Result};
 /// A font file's contents (TrueType, OpenType, or a collection), checked on creation.
 ///
 /// ```no_run
-/// let font = stylemark::watermark::Font::from_path("NotoSansCJK-Regular.ttc")?;
+/// let font = stylemark::watermark::visible::Font::from_path("NotoSansCJK-Regular.ttc")?;
 /// println!("{}", font.family());
 /// # Ok::<(), stylemark::Error>(())
 /// ```
