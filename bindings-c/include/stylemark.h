@@ -84,8 +84,8 @@ typedef struct StylemarkEngineOptions {
   uint64_t max_input_bytes;
   // More resource limits by name, NULL (default) or `NAME=VALUE` pairs separated by
   // commas, for example `"max_stamp_pixels=4000000,max_job_steps=4"` (every limit
-  // `stylemark info` lists; `max_pixels` here overrides the field above). Added in
-  // version 0.2 of this struct.
+  // `stylemark info` lists; `max_pixels` here overrides the field above). The struct's
+  // third layout added it; callers compiled against the first two still work.
   const char *limits;
 } StylemarkEngineOptions;
 

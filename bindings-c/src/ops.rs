@@ -367,6 +367,7 @@ pub unsafe extern "C" fn stylemark_run_job(
             let engine = engine_ref(engine)?;
             let mut job = Job::from_json(required_str(job_json, "job_json")?)?;
             job.limits = engine.limits;
+            job.check_before_decoding(count)?;
             let mut inputs = JobInputs::default();
             for i in 0..count {
                 let name = required_str(*names.add(i), "names[i]")?;

@@ -279,6 +279,7 @@ impl Engine {
         let mut job = guarded(|| Job::from_json(job))?;
         let limits = self.limits;
         job.limits = limits;
+        guarded(|| job.check_before_decoding(images.len().saturating_add(fonts.len())))?;
         let outcome = detached(py, || {
             let mut inputs = JobInputs::default();
             for (name, image) in images {

@@ -170,3 +170,15 @@ def test_a_photo_without_maps_meets_the_photo_bars_by_the_shared_score(tmp_path)
 def _report(*args, **kwargs):
     """A doodle with its report (``report=True``)."""
     return stylemark.doodle(*args, report=True, **kwargs)
+
+
+def test_a_seed_image_may_be_a_path(tmp_path):
+    scene = stylemark.samples.demo_scene(64, 48, 2)
+    start = tmp_path / "start.png"
+    stylemark.save(scene["doodle"], start)
+    from_path = _report(scene["style"], scene["doodle"], seed=str(start), method="optimize",
+                        phases=1, iterations=2, random_seed=3)
+    from_pixels = _report(scene["style"], scene["doodle"], seed=scene["doodle"], method="optimize",
+                          phases=1, iterations=2, random_seed=3)
+    assert from_path.status == "completed"
+    assert (from_path.image == from_pixels.image).all()

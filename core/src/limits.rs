@@ -2,7 +2,7 @@
 //! the canvases and counts of work it may make. Every entry point holds one [`Limits`]
 //! (the defaults suit a function with 2 GB of memory) and the caller may change any of
 //! them by name: the CLI's `--limit NAME=VALUE`, Python's `Engine(limits={...})`, the C
-//! options' `limit.NAME` keys and the HTTP function's `STYLEMARK_NAME` variables. A call
+//! engine options' `limits` string and the HTTP function's `STYLEMARK_NAME` variables. A call
 //! over one is a [`LimitExceeded`](Error::LimitExceeded) error naming it, raised before
 //! anything is allocated for it. Limits belong to whoever runs the call: a job's JSON or
 //! an HTTP form cannot change them.
@@ -24,7 +24,8 @@ use crate::{Error, Result};
 pub struct Limits {
     /// What one image may take to decode (pixels, encoded bytes, decoder memory).
     pub decode: DecodeLimits,
-    /// The pixels of all images one call decodes together (a job's inputs).
+    /// The pixels of all images one call decodes together (a job's inputs, a doodle's
+    /// style, content, maps and seed); four times `max_pixels` unless set itself.
     pub max_total_pixels: u64,
     /// The pixels of a text or logo stamp, before and after rotation (four floats each).
     pub max_stamp_pixels: u64,
@@ -175,6 +176,12 @@ impl Limits {
                     format!("`{value}` is not a whole number of at least 1"),
                 )
             })?;
+        // The total follows the per-image limit (four images) until it is set itself.
+        if field.name == "max_pixels"
+            && self.max_total_pixels == self.decode.max_pixels.saturating_mul(4)
+        {
+            self.max_total_pixels = parsed.saturating_mul(4);
+        }
         *(field.slot)(self) = parsed;
         Ok(())
     }
@@ -237,11 +244,25 @@ mod tests {
             let value = 1000 + index as u64;
             limits.set(field.name, &value.to_string()).unwrap();
             assert_eq!(limits.get(field.name), Some(value));
-            // Only that field changed.
-            for other in FIELDS.iter().filter(|f| f.name != field.name) {
+            // Only that field changed (and the total, which follows the per-image limit).
+            let follows = |other: &str| field.name == "max_pixels" && other == "max_total_pixels";
+            for other in FIELDS
+                .iter()
+                .filter(|f| f.name != field.name && !follows(f.name))
+            {
                 assert_eq!(limits.get(other.name), Limits::default().get(other.name));
             }
         }
+    }
+
+    #[test]
+    fn the_total_follows_the_per_image_limit_until_it_is_set() {
+        let mut limits = Limits::default();
+        limits.set("max_pixels", "100000000").unwrap();
+        assert_eq!(limits.max_total_pixels, 400_000_000);
+        limits.set("max_total_pixels", "250000000").unwrap();
+        limits.set("max_pixels", "1000").unwrap();
+        assert_eq!(limits.max_total_pixels, 250_000_000);
     }
 
     #[test]

@@ -46,6 +46,19 @@ fn watermarks_hold_to_the_stamp_and_tiling_limits() {
 }
 
 #[test]
+fn a_large_logo_is_refused_before_it_becomes_a_stamp_of_floats() {
+    let image = photo(320, 240, 3);
+    // Drawn 64 px wide (a small stamp), but the logo as given is 200 x 200.
+    let logo = DynamicImage::ImageRgba8(RgbaImage::from_pixel(200, 200, [0, 0, 255, 255].into()));
+    let options = LogoOptions {
+        size: stylemark::watermark::visible::Length::Pixels(64.0),
+        limits: limits("max_stamp_pixels", 10_000),
+        ..LogoOptions::default()
+    };
+    refused_by(watermark::logo(&image, &logo, &options), "max_stamp_pixels");
+}
+
+#[test]
 fn marks_hold_to_the_plane_limit() {
     let image = photo(512, 384, 2);
     let options = MarkOptions {
@@ -76,6 +89,18 @@ fn a_doodle_holds_to_the_output_limit() {
     refused_by(
         engine.doodle(&request, &options, Default::default()),
         "max_output_pixels",
+    );
+}
+
+#[test]
+fn a_doodle_holds_its_images_together_to_the_total() {
+    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
+    let request = DoodleRequest::new(photo(100, 100, 4))
+        .content(photo(100, 100, 5))
+        .limits(limits("max_total_pixels", 15_000));
+    refused_by(
+        engine.doodle(&request, &DoodleOptions::default(), Default::default()),
+        "max_total_pixels",
     );
 }
 

@@ -216,7 +216,8 @@ class Engine:
         """
         seed_image = None
         seed = options.get("seed")
-        if seed is not None and not isinstance(seed, str):
+        if seed is not None and (not isinstance(seed, str) or seed not in ("noise", "content", "image")):
+            # An image to start from: pixels, bytes, a PIL image or a path.
             seed_image, options["seed"] = to_native(seed, "seed"), "image"
         pixels, raw = self._native.doodle(
             to_native(style, "style"),

@@ -213,8 +213,9 @@ declare_doodle_options! {
     /// matching is most of the work.
     rematch_every: usize = 1, for OPTIMIZING,
         valid |n| require(*n >= 1, "must be at least 1 (1 matches at every evaluation)");
-    /// Starting point of the first phase: `noise`, `content`, or `image` (the request's
-    /// seed image).
+    /// Starting point of the first phase: `noise`, `content`, or an image to start from
+    /// (a path on the CLI, an image or path in Python, `image` with the request's
+    /// `seed_image` in Rust).
     seed: Seed = Seed::Noise, for OPTIMIZING, valid |_| Ok(());
     /// Range of the uniform noise seed, in pixel values (`LOW:HIGH` as text).
     seed_range: (u8, u8) = (16, 240), for OPTIMIZING,

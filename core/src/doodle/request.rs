@@ -117,6 +117,15 @@ impl DoodleRequest {
     /// The mode these images ask for, or a clear error when they do not fit together.
     pub fn mode(&self) -> Result<Mode> {
         let size = |image: &DynamicImage| (image.width(), image.height());
+        let images = [
+            &self.style_map,
+            &self.content,
+            &self.content_map,
+            &self.seed_image,
+        ];
+        let sizes = images.into_iter().flatten().map(size);
+        self.limits
+            .check_total_pixels(sizes.chain([size(&self.style)]))?;
         if let Some(map) = &self.style_map {
             same_size(size(&self.style), size(map), "style_map", "the style image")?;
         }

@@ -153,6 +153,30 @@ impl Job {
         self.validate_steps()
     }
 
+    /// [`validate`](Self::validate), and that `inputs` named images and fonts are within
+    /// [`Limits::max_job_inputs`]: what an entry point checks before decoding any of them.
+    ///
+    /// ```
+    /// let mut job = stylemark::job::Job::from_json(r#"{"steps": [{"op": "mark_detect", "key": "k"}]}"#)?;
+    /// job.limits.set("max_job_inputs", "2")?;
+    /// assert!(job.check_before_decoding(2).is_ok());
+    /// assert!(job.check_before_decoding(3).is_err());
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    pub fn check_before_decoding(&self, inputs: usize) -> Result<()> {
+        self.validate()?;
+        self.check_input_count(inputs)
+    }
+
+    fn check_input_count(&self, count: usize) -> Result<()> {
+        Error::check_limit(
+            "the number of the job's images and fonts (max_job_inputs)",
+            count as u64,
+            self.limits.max_job_inputs,
+            "give the job only the images and fonts its steps name",
+        )
+    }
+
     /// [`validate`](Self::validate) without the limits, which whoever runs the job sets
     /// after parsing it.
     fn validate_steps(&self) -> Result<()> {
@@ -307,13 +331,7 @@ impl Job {
 impl Job {
     /// Refuses inputs over [`Limits::max_job_inputs`] or [`Limits::max_total_pixels`].
     fn check_inputs(&self, inputs: &JobInputs) -> Result<()> {
-        let count = inputs.images.len().saturating_add(inputs.fonts.len());
-        Error::check_limit(
-            "the number of the job's images and fonts (max_job_inputs)",
-            count as u64,
-            self.limits.max_job_inputs,
-            "give the job only the images and fonts its steps name",
-        )?;
+        self.check_input_count(inputs.images.len().saturating_add(inputs.fonts.len()))?;
         let sizes = inputs.images.values().map(|i| (i.width(), i.height()));
         self.limits.check_total_pixels(sizes)
     }

@@ -46,6 +46,7 @@ pub fn run(args: RunArgs, limits: &Limits) -> Result<()> {
     };
     let mut job = Job::from_json(&text)?;
     job.limits = *limits;
+    job.check_before_decoding(args.inputs.len())?;
     check_total_pixels(&args.inputs, limits)?;
     let mut inputs = JobInputs::default();
     for (name, path) in &args.inputs {

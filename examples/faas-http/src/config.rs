@@ -195,9 +195,6 @@ fn limits(get: &dyn Fn(&str) -> Option<String>) -> Result<Limits, String> {
                 .map_err(|e| format!("{}: {e}", variable(name)))?;
         }
     }
-    if get("STYLEMARK_MAX_TOTAL_PIXELS").is_none() {
-        limits.max_total_pixels = limits.decode.max_pixels.saturating_mul(4);
-    }
     Ok(limits)
 }
 

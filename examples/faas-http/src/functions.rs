@@ -231,7 +231,17 @@ pub fn run(
     // The request's deadline covers every step, counted from the end of its head (reading and
     // decoding the upload included), with room kept to encode and send the answer.
     let deadline = started + app.config.timeout.saturating_sub(ENCODE_MARGIN);
-    let outcome = job.run_until(&inputs, Some(&app.engine), &app.cancel, Some(deadline))?;
+    let outcome = job
+        .run_until(&inputs, Some(&app.engine), &app.cancel, Some(deadline))
+        .map_err(|error| {
+            let own_budget = matches!(error, Error::JobOutOfTime { .. }) && !server_bound;
+            let mut problem = Problem::from(error);
+            if own_budget {
+                // The job's own `time_budget` ran out, not the server's deadline.
+                problem.status = 413;
+            }
+            problem
+        })?;
     let timed_out = server_bound && stopped_at_budget(&outcome);
     let only_reads = job
         .steps
@@ -260,7 +270,7 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
         let mut job = Job::from_json(&json)?;
         // Its limits (steps above all) are checked before any file is decoded.
         job.limits = app.config.limits;
-        job.validate()?;
+        job.check_before_decoding(form.files.len())?;
         // Only files the job names are decoded (127 unnamed 40 MP PNGs were all decoded).
         let named = job.input_names();
         if let Some(unnamed) = form.files.keys().find(|f| !named.contains(f.as_str())) {

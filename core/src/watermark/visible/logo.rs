@@ -87,11 +87,10 @@ pub(crate) fn logo_stamp(
     };
     let height =
         ((logo.height() as f32 * width as f32 / logo.width() as f32).round() as u32).max(1);
-    super::stamp::check_size(
-        u64::from(width),
-        u64::from(height),
-        options.limits.max_stamp_pixels,
-    )?;
+    // The logo as given becomes a stamp of floats before it is resized: both count.
+    for (w, h) in [(width, height), (logo.width(), logo.height())] {
+        super::stamp::check_size(u64::from(w), u64::from(h), options.limits.max_stamp_pixels)?;
+    }
     let mut stamp = Stamp::from_image(logo).resized(width, height);
     let opacity = options.opacity;
     stamp
