@@ -15,6 +15,8 @@
 //! - [`watermark`]: [`visible`](watermark::visible) text and logo watermarks, and
 //!   [`invisible`](watermark::invisible) marks that survive recompression, resizing and cropping;
 //! - [`job`]: one serde job format chaining these operations, for every entry point;
+//! - [`field`]: the watermark and mark options as text fields (forms, the CLI), from the
+//!   one declaration of each option;
 //! - [`samples`]: generated sample images, so nothing needs files;
 //! - [`Limits`]: the resource budget every call works within;
 //! - [`burn_0_22`]: the only items with burn's types (custom encoders, tensors), named for
@@ -36,6 +38,7 @@ mod device;
 pub mod doodle;
 pub mod encoder;
 mod error;
+pub mod field;
 mod host;
 pub mod io;
 pub mod job;

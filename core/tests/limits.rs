@@ -28,17 +28,11 @@ fn refused_by<T: std::fmt::Debug>(outcome: Result<T, Error>, name: &str) {
 #[test]
 fn watermarks_hold_to_the_stamp_and_tiling_limits() {
     let image = photo(320, 240, 1);
-    let text = TextOptions {
-        limits: limits("max_stamp_pixels", 1000),
-        ..TextOptions::default()
-    };
+    let text = TextOptions::default().limits(limits("max_stamp_pixels", 1000));
     refused_by(watermark::text(&image, "© Ada", &text), "max_stamp_pixels");
 
     let logo = DynamicImage::ImageRgba8(RgbaImage::from_pixel(40, 20, [255, 0, 0, 255].into()));
-    let mut tiled = LogoOptions {
-        limits: limits("max_tiled_marks", 5),
-        ..LogoOptions::default()
-    };
+    let mut tiled = LogoOptions::default().limits(limits("max_tiled_marks", 5));
     tiled.placement.position = Position::Tile;
     refused_by(watermark::logo(&image, &logo, &tiled), "max_tiled_marks");
     tiled.limits = Limits::default();
@@ -50,21 +44,16 @@ fn a_large_logo_is_refused_before_it_becomes_a_stamp_of_floats() {
     let image = photo(320, 240, 3);
     // Drawn 64 px wide (a small stamp), but the logo as given is 200 x 200.
     let logo = DynamicImage::ImageRgba8(RgbaImage::from_pixel(200, 200, [0, 0, 255, 255].into()));
-    let options = LogoOptions {
-        size: stylemark::watermark::visible::Length::Pixels(64.0),
-        limits: limits("max_stamp_pixels", 10_000),
-        ..LogoOptions::default()
-    };
+    let options = LogoOptions::default()
+        .size(stylemark::watermark::visible::Length::Pixels(64.0))
+        .limits(limits("max_stamp_pixels", 10_000));
     refused_by(watermark::logo(&image, &logo, &options), "max_stamp_pixels");
 }
 
 #[test]
 fn marks_hold_to_the_plane_limit() {
     let image = photo(512, 384, 2);
-    let options = MarkOptions {
-        limits: limits("max_mark_plane_pixels", 10_000),
-        ..MarkOptions::default()
-    };
+    let options = MarkOptions::default().limits(limits("max_mark_plane_pixels", 10_000));
     refused_by(
         mark::embed(&image, b"\x01", "key", &options),
         "max_mark_plane_pixels",

@@ -197,10 +197,7 @@ fn bad_inputs_are_clear_errors() {
     let empty_key = mark::embed(&image, b"x", "", &options).unwrap_err();
     assert!(empty_key.to_string().contains("`key`"), "{empty_key}");
     assert!(mark::detect(&image, "").is_err());
-    let weak = MarkOptions {
-        strength: 0.0,
-        ..options
-    };
+    let weak = options.strength(0.0);
     assert!(
         mark::embed(&image, b"x", KEY, &weak)
             .unwrap_err()

@@ -21,16 +21,14 @@ fn red_logo(width: u32, height: u32, alpha: u8) -> DynamicImage {
 }
 
 fn logo_at(position: Position, opacity: f32) -> LogoOptions {
-    LogoOptions {
-        size: Length::Pixels(20.0),
-        opacity,
-        placement: Placement {
-            position,
-            margin: Length::Pixels(5.0),
-            ..Placement::default()
-        },
-        ..LogoOptions::default()
-    }
+    LogoOptions::default()
+        .size(Length::Pixels(20.0))
+        .opacity(opacity)
+        .placement(
+            Placement::default()
+                .position(position)
+                .margin(Length::Pixels(5.0)),
+        )
 }
 
 /// The bounding box `(x0, y0, x1, y1)` of pixels that differ from the base.
@@ -137,10 +135,7 @@ fn transparent_logo_pixels_leave_the_base_alone_and_logos_are_not_upscaled() {
     .unwrap();
     assert_eq!(marked.image.to_rgb8().get_pixel(20, 10).0, [100, 100, 100]);
 
-    let options = LogoOptions {
-        size: Length::Fraction(0.5),
-        ..logo_at(Position::NorthWest, 1.0)
-    };
+    let options = (logo_at(Position::NorthWest, 1.0)).size(Length::Fraction(0.5));
     let small = watermark::logo(&base, &red_logo(20, 10, 255), &options).unwrap();
     assert_eq!(
         changed_box(&base, &small.image),
@@ -148,10 +143,7 @@ fn transparent_logo_pixels_leave_the_base_alone_and_logos_are_not_upscaled() {
         "kept at 20 px"
     );
     assert!(small.note.unwrap().contains("upscale"));
-    let enlarged = LogoOptions {
-        upscale: true,
-        ..options
-    };
+    let enlarged = options.upscale(true);
     let big = watermark::logo(&base, &red_logo(20, 10, 255), &enlarged).unwrap();
     let (x0, _, x1, _) = changed_box(&base, &big.image).unwrap();
     assert_eq!(x1 - x0 + 1, 50);
@@ -160,10 +152,7 @@ fn transparent_logo_pixels_leave_the_base_alone_and_logos_are_not_upscaled() {
 #[test]
 fn logos_are_skipped_below_the_minimum_size() {
     let base = grey_base(100, 80);
-    let options = LogoOptions {
-        min_width: 200,
-        ..LogoOptions::default()
-    };
+    let options = LogoOptions::default().min_width(200);
     let outcome = watermark::logo(&base, &red_logo(20, 10, 255), &options).unwrap();
     assert!(matches!(outcome.status, WatermarkStatus::Skipped(ref why) if why.contains("100x80")));
     assert_eq!(outcome.image, base);
@@ -171,17 +160,15 @@ fn logos_are_skipped_below_the_minimum_size() {
 }
 
 fn plain_text(position: Position) -> TextOptions {
-    TextOptions {
-        size: Length::Pixels(24.0),
-        opacity: 1.0,
-        shadow: None,
-        placement: Placement {
-            position,
-            margin: Length::Pixels(4.0),
-            ..Placement::default()
-        },
-        ..TextOptions::default()
-    }
+    TextOptions::default()
+        .size(Length::Pixels(24.0))
+        .opacity(1.0)
+        .shadow(None)
+        .placement(
+            Placement::default()
+                .position(position)
+                .margin(Length::Pixels(4.0)),
+        )
 }
 
 #[test]
@@ -273,10 +260,7 @@ fn cjk_needs_a_font_that_has_it_and_arabic_renders_with_the_built_in_one() {
         other => panic!("expected MissingGlyphs, got {other}"),
     }
 
-    let options = TextOptions {
-        fonts: vec![cjk_font()],
-        ..plain_text(Position::Center)
-    };
+    let options = plain_text(Position::Center).fonts(vec![cjk_font()]);
     let marked = watermark::text(&base, "漢字 and かな 한국어", &options).unwrap();
     let (x0, _, x1, _) = changed_box(&base, &marked.image).unwrap();
     assert!(x1 - x0 > 150, "all glyphs drawn: {}", x1 - x0);
@@ -327,20 +311,11 @@ fn bad_options_are_clear_errors() {
     };
     let options = plain_text(Position::Center);
     assert!(text("   ", &options).contains("empty"));
-    let tiny = TextOptions {
-        size: Length::Pixels(1.0),
-        ..options.clone()
-    };
+    let tiny = options.clone().size(Length::Pixels(1.0));
     assert!(text("x", &tiny).contains("4 to 4096 px"));
-    let huge = TextOptions {
-        size: Length::Pixels(50_000.0),
-        ..options.clone()
-    };
+    let huge = options.clone().size(Length::Pixels(50_000.0));
     assert!(text("x", &huge).contains("4 to 4096 px"));
-    let opaque = TextOptions {
-        opacity: 1.5,
-        ..options.clone()
-    };
+    let opaque = options.clone().opacity(1.5);
     assert!(text("x", &opaque).contains("opacity"));
     assert!(
         "#12"
@@ -357,10 +332,7 @@ fn bad_options_are_clear_errors() {
         Font::from_bytes(vec![0; 100]),
         Err(Error::UnreadableFont { .. })
     ));
-    let bad_logo = LogoOptions {
-        opacity: -0.1,
-        ..LogoOptions::default()
-    };
+    let bad_logo = LogoOptions::default().opacity(-0.1);
     assert!(watermark::logo(&base, &red_logo(4, 4, 255), &bad_logo).is_err());
 }
 
@@ -371,19 +343,14 @@ fn marks_too_large_to_draw_are_refused_before_allocation() {
     // 20 wide letters at 4096 px (once a 2.7 GB stamp) and 120 (once a u32 size that
     // wrapped and drew out of bounds).
     for letters in [20, 120] {
-        let options = TextOptions {
-            size: Length::Pixels(4096.0),
-            ..TextOptions::default()
-        };
+        let options = TextOptions::default().size(Length::Pixels(4096.0));
         let err = watermark::text(&base, &"W".repeat(letters), &options).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::LimitExceeded, "{err}");
     }
     // A 100x1 logo enlarged to 100,000 px and turned (once 29 GB).
-    let mut options = LogoOptions {
-        size: Length::Pixels(100_000.0),
-        upscale: true,
-        ..LogoOptions::default()
-    };
+    let mut options = LogoOptions::default()
+        .size(Length::Pixels(100_000.0))
+        .upscale(true);
     options.placement.rotation = 10.0;
     let err = watermark::logo(&base, &red_logo(100, 1, 255), &options).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::LimitExceeded, "{err}");

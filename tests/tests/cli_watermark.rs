@@ -1,8 +1,10 @@
 //! `stylemark watermark`, `stylemark mark embed|detect` and `stylemark run` from the shell.
 
+use stylemark::field::Field;
 use stylemark::image::{DynamicImage, Rgba, RgbaImage};
 use stylemark::io::{DecodeLimits, load, save};
 use stylemark::samples::photo;
+use stylemark::watermark::visible::{LogoOptions, TextOptions};
 use stylemark_e2e::{run, scratch_dir, stylemark};
 
 #[test]
@@ -86,6 +88,50 @@ fn logo_watermark_and_bad_options() {
         .arg(&output));
     assert!(!status.status.success());
     assert!(stderr.contains("/missing.ttf"), "{stderr}");
+    // A text option with a logo is refused by name, not ignored.
+    let (status, _, stderr) = run(stylemark()
+        .args(["watermark", "--outline", "#000000", "--logo"])
+        .arg(&logo)
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output));
+    assert!(!status.status.success());
+    assert!(
+        stderr.contains("`outline`") && stderr.contains("logo"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn watermark_flags_come_from_the_core_declaration() {
+    let (status, help, _) = run(stylemark().args(["watermark", "--help"]));
+    assert!(status.status.success());
+    // Every text and logo field is a flag, with the core's default in its help.
+    let text = TextOptions::fields()
+        .iter()
+        .map(flag_and_default)
+        .collect::<Vec<_>>();
+    let logo = LogoOptions::fields()
+        .iter()
+        .map(flag_and_default)
+        .collect::<Vec<_>>();
+    for (flag, default) in text.into_iter().chain(logo) {
+        assert!(help.contains(&flag), "{flag} missing from:\n{help}");
+        if let Some(default) = default {
+            assert!(
+                help.contains(&default),
+                "{flag}'s default {default} missing"
+            );
+        }
+    }
+    assert!(help.contains("5% for text, 20% for a logo"), "{help}");
+    let (status, help, _) = run(stylemark().args(["mark", "embed", "--help"]));
+    assert!(status.status.success());
+    assert!(
+        help.contains("--strength") && help.contains("--no-verify"),
+        "{help}"
+    );
 }
 
 #[test]
@@ -337,4 +383,10 @@ fn limits_are_changed_by_name_and_listed_by_info() {
     let info: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(info["limits"]["max_job_steps"], 4);
     assert_eq!(info["limits"]["max_tiled_marks"], 100_000);
+}
+
+/// A field's CLI flag, and its default as the help shows it (flags have none).
+fn flag_and_default<O: 'static>(field: &Field<O>) -> (String, Option<String>) {
+    let flag = format!("--{}", field.name().replace('_', "-"));
+    (flag, field.default_text().filter(|_| !field.is_flag()))
 }

@@ -3,8 +3,6 @@
 use crate::DeviceKind;
 use crate::encoder::Encoder;
 
-use super::matching::Search;
-
 /// Where a doodle's evaluations (the encoder, the losses, their gradients and the
 /// nearest-patch search) run, decided once when the [`Engine`](super::Engine) is built.
 ///
@@ -54,14 +52,6 @@ impl ComputePath {
         match self {
             ComputePath::Host => "host",
             ComputePath::Tensors => "tensors",
-        }
-    }
-
-    /// The nearest-patch search of the path.
-    pub(crate) fn search(self) -> Search {
-        match self {
-            ComputePath::Host => Search::Host,
-            ComputePath::Tensors => Search::Tensor,
         }
     }
 }

@@ -6,8 +6,10 @@
 use std::time::Duration;
 
 use super::options::{DoodleOptions, Method, Optimizer, Seed};
+use crate::Result;
 use crate::encoder::{Layer, parse_layers};
-use crate::{Error, Result};
+pub(super) use crate::field::OptionValue;
+use crate::field::{parsed, renamed};
 
 /// One doodle option as every entry point sees it: its name (`snake_case`, the spelling
 /// of JSON, Python, C, the HTTP form and every error; the CLI flag is the same in
@@ -59,12 +61,7 @@ impl OptionSpec {
 
     /// The documentation's first sentence, for one-line help.
     pub fn summary(&self) -> &'static str {
-        let doc = self.doc();
-        let end = doc
-            .char_indices()
-            .find(|&(i, c)| c == '.' && doc[i + 1..].starts_with([' ', '\n']))
-            .map_or(doc.len(), |(i, _)| i + 1);
-        &doc[..end]
+        crate::field::summary(self.doc())
     }
 
     /// The methods that use the option (setting it for another is warned about).
@@ -100,72 +97,6 @@ impl OptionSpec {
 
     pub(super) fn differs(&self, a: &DoodleOptions, b: &DoodleOptions) -> bool {
         (self.differs)(a, b)
-    }
-}
-
-/// A type an option may have: parsed from the text of a form field or a CLI flag, and
-/// written back as text for help and docs.
-pub(super) trait OptionValue: Sized {
-    /// On/off options are flags: present means on.
-    const IS_FLAG: bool = false;
-    /// Parses `text`; errors name the option `name`.
-    fn from_text(text: &str, name: &str) -> Result<Self>;
-    /// The value as text; `None` for an unset optional value.
-    fn to_text(&self) -> Option<String>;
-}
-
-fn parsed<T: std::str::FromStr>(text: &str, name: &str, kind: &str) -> Result<T> {
-    text.trim()
-        .parse()
-        .map_err(|_| Error::option(name, format!("`{text}` is not a valid {kind}")))
-}
-
-/// The option's own error, renamed to the option (a type's parser names itself).
-fn renamed<T>(outcome: Result<T>, name: &str) -> Result<T> {
-    outcome.map_err(|error| match error {
-        Error::InvalidOption { reason, .. } => Error::option(name, reason),
-        other => other,
-    })
-}
-
-macro_rules! option_value_by_from_str {
-    ($($ty:ty => $kind:literal),* $(,)?) => {$(
-        impl OptionValue for $ty {
-            fn from_text(text: &str, name: &str) -> Result<Self> {
-                parsed(text, name, $kind)
-            }
-            fn to_text(&self) -> Option<String> {
-                Some(self.to_string())
-            }
-        }
-    )*};
-}
-
-option_value_by_from_str!(f32 => "number", usize => "whole number", u32 => "whole number", u64 => "whole number");
-
-impl OptionValue for bool {
-    const IS_FLAG: bool = true;
-    fn from_text(text: &str, name: &str) -> Result<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "" | "1" | "true" | "on" | "yes" => Ok(true),
-            "0" | "false" | "off" | "no" => Ok(false),
-            other => Err(Error::option(
-                name,
-                format!("`{other}` is not on or off; use true or false"),
-            )),
-        }
-    }
-    fn to_text(&self) -> Option<String> {
-        Some(self.to_string())
-    }
-}
-
-impl<T: OptionValue> OptionValue for Option<T> {
-    fn from_text(text: &str, name: &str) -> Result<Self> {
-        T::from_text(text, name).map(Some)
-    }
-    fn to_text(&self) -> Option<String> {
-        self.as_ref().and_then(T::to_text)
     }
 }
 

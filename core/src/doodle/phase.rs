@@ -12,7 +12,7 @@ use image::RgbImage;
 use super::compute_path::ComputePath;
 use super::losses::host as host_losses;
 use super::losses::{content_loss, smoothness_loss, style_loss};
-use super::matching::{ImageLabels, Matcher, StylePatches};
+use super::matching::{HostMatching, Matcher, TensorMatching};
 use super::observe::Losses;
 use super::options::DoodleOptions;
 use crate::encoder::{Encoder, HostEncoder, HostFeatures, HostImage, Layer};
@@ -35,42 +35,70 @@ pub(crate) struct PhaseInputs<'a> {
     pub target_labels: Option<LabelPlanes>,
 }
 
-struct StyleLayer {
-    patches: StylePatches,
-    /// The target's label patches at this layer (fixed for the phase).
-    target_labels: ImageLabels,
+/// One style layer's search state: the path's matching, fixed for the phase, and the
+/// latest matches, reused until the next rematch.
+struct StyleLayer<M> {
+    matching: M,
     matcher: Matcher,
-    /// The latest matches, reused until the next rematch.
     matches: Option<Vec<i64>>,
 }
 
-/// How an evaluation runs: through burn's automatic differentiation on the run's device,
+impl<M> StyleLayer<M> {
+    /// The layer's matches for this evaluation: the latest ones, or, when `rematch` (or
+    /// on the first evaluation), fresh ones from `search`, timed into `matching_time`.
+    fn matches(
+        &mut self,
+        rematch: bool,
+        matching_time: &mut Duration,
+        search: impl FnOnce(&mut Matcher, &M) -> Result<Vec<i64>>,
+    ) -> Result<Vec<i64>> {
+        match self.matches.take() {
+            Some(index) if !rematch => Ok(index),
+            _ => {
+                let started = Instant::now();
+                let index = search(&mut self.matcher, &self.matching)?;
+                *matching_time += started.elapsed();
+                Ok(index)
+            }
+        }
+    }
+}
+
+/// How an evaluation runs (the [`ComputePath`] the engine chose), with everything the path
+/// holds fixed for the phase: through burn's automatic differentiation on the run's device,
 /// or, on a CPU device with an encoder that has a host twin, entirely on the host with
-/// hand-written gradients (the same values, several times faster).
+/// hand-written gradients (the same values, several times faster). Each path carries its
+/// own matching, so the two cannot be mixed.
 enum Evaluator<'e> {
     Tensors {
         encoder: &'e dyn Encoder,
+        style: Vec<StyleLayer<TensorMatching>>,
         /// The content's activations at the content layers.
         content: Vec<Tensor<4>>,
     },
     Host {
         encoder: &'e dyn HostEncoder,
+        style: Vec<StyleLayer<HostMatching>>,
         content: Vec<HostFeatures>,
     },
 }
 
-/// The objective of one phase.
-pub(crate) struct PhaseProblem<'e> {
-    evaluator: Evaluator<'e>,
+/// What both paths need from the phase's options, and its running figures.
+struct Settings {
     device: Device,
     width: u32,
     height: u32,
     /// Every layer the evaluation needs: the style layers, then the content layers.
     layers: Vec<Layer>,
-    style: Vec<StyleLayer>,
     style_weight: f32,
     content_weight: f32,
     smoothness: f32,
+}
+
+/// The objective of one phase.
+pub(crate) struct PhaseProblem<'e> {
+    evaluator: Evaluator<'e>,
+    settings: Settings,
     rematch_every: usize,
     evaluations: usize,
     /// Time spent finding nearest patches, for the report.
@@ -90,15 +118,6 @@ impl<'e> PhaseProblem<'e> {
         inputs: PhaseInputs<'_>,
         options: &DoodleOptions,
     ) -> Result<Self> {
-        let search = path.search();
-        let host = match path {
-            ComputePath::Host => Some(encoder.host().ok_or_else(|| {
-                Error::Internal(
-                    "the host path was chosen for an encoder without a host twin".into(),
-                )
-            })?),
-            ComputePath::Tensors => None,
-        };
         let use_content = inputs.content.is_some() && options.content_weight > 0.0;
         let content_layers = if use_content {
             options.content_layers.clone()
@@ -107,94 +126,102 @@ impl<'e> PhaseProblem<'e> {
         };
         let mut layers = options.style_layers.clone();
         layers.extend(content_layers.iter().copied());
-
-        let style_labels = inputs
-            .style_labels
-            .map(|l| labels_tensor(&l, inputs.style.width(), inputs.style.height(), device));
-        let target_labels = inputs
-            .target_labels
-            .map(|l| labels_tensor(&l, inputs.width, inputs.height, device));
-        let semantic_weight = if style_labels.is_some() {
+        let labels = Labels {
+            style: inputs
+                .style_labels
+                .as_ref()
+                .map(|l| labels_tensor(l, inputs.style.width(), inputs.style.height(), device)),
+            target: inputs
+                .target_labels
+                .as_ref()
+                .map(|l| labels_tensor(l, inputs.width, inputs.height, device)),
+            size: (inputs.height, inputs.width),
+        };
+        let semantic_weight = if labels.style.is_some() {
             options.semantic_weight
         } else {
             0.0
         };
-        let fixed = |image: &RgbImage, layers: &[Layer]| match host {
-            Some(host) => encode_on_host(host, image, layers).map(Fixed::Host),
-            None => encoder
-                .encode(image_tensor(image, device), layers)
-                .map(|features| Fixed::Tensors(features.into_iter().map(Tensor::detach).collect())),
-        };
-
-        let style_features = fixed(inputs.style, &options.style_layers)?;
-        let mut style = Vec::new();
-        for (position, layer) in options.style_layers.iter().enumerate() {
-            let (h, w) = style_features.size(position);
-            if h < 3 || w < 3 {
-                return Err(Error::option(
-                    "style",
-                    format!(
-                        "the style image is too small for layer {layer}: it has only {w}x{h} activations there, 3x3 are needed"
-                    ),
-                ));
-            }
-            let pooled = |labels: &Tensor<4>| pool_to(labels.clone(), *layer);
-            let patches = match &style_features {
-                Fixed::Host(features) => {
-                    StylePatches::on_host(&features[position], style_labels.as_ref().map(pooled))?
+        let matcher = || Matcher::new(semantic_weight, options.variety, options.slices);
+        let content = inputs.content.filter(|_| use_content);
+        let evaluator = match path {
+            ComputePath::Host => {
+                let host = encoder.host().ok_or_else(|| {
+                    Error::Internal(
+                        "the host path was chosen for an encoder without a host twin".into(),
+                    )
+                })?;
+                let style = encode_on_host(host, inputs.style, &options.style_layers)?;
+                let mut layers = Vec::with_capacity(style.len());
+                for (features, layer) in style.iter().zip(&options.style_layers) {
+                    check_style_size(*layer, features.height, features.width)?;
+                    let (height, width) = labels.layer_size(*layer);
+                    let (style_labels, target_labels) = labels.pooled(*layer);
+                    layers.push(StyleLayer {
+                        matching: HostMatching::new(
+                            features,
+                            style_labels,
+                            target_labels,
+                            height,
+                            width,
+                        )?,
+                        matcher: matcher(),
+                        matches: None,
+                    });
                 }
-                Fixed::Tensors(features) => StylePatches::new(
-                    features[position].clone(),
-                    style_labels.as_ref().map(pooled),
-                ),
-            };
-            let (height, width) = layer_size(inputs.height, inputs.width, *layer);
-            style.push(StyleLayer {
-                patches,
-                target_labels: ImageLabels::new(
-                    target_labels.as_ref().map(pooled),
-                    height,
-                    width,
-                    search,
-                )?,
-                matcher: Matcher::new(semantic_weight, options.variety, options.slices),
-                matches: None,
-            });
-        }
-        let content = match inputs.content {
-            Some(content) if use_content => Some(fixed(content, &content_layers)?),
-            _ => None,
-        };
-        let evaluator = match host {
-            Some(host) => Evaluator::Host {
-                encoder: host,
-                content: match content {
-                    Some(Fixed::Host(features)) => features,
-                    _ => Vec::new(),
-                },
-            },
-            None => Evaluator::Tensors {
-                encoder,
-                content: match content {
-                    Some(Fixed::Tensors(features)) => features,
-                    _ => Vec::new(),
-                },
-            },
+                Evaluator::Host {
+                    encoder: host,
+                    style: layers,
+                    content: match content {
+                        Some(content) => encode_on_host(host, content, &content_layers)?,
+                        None => Vec::new(),
+                    },
+                }
+            }
+            ComputePath::Tensors => {
+                let fixed = |image: &RgbImage, layers: &[Layer]| {
+                    encoder
+                        .encode(image_tensor(image, device), layers)
+                        .map(|features| features.into_iter().map(Tensor::detach).collect())
+                };
+                let style: Vec<Tensor<4>> = fixed(inputs.style, &options.style_layers)?;
+                check_layer_count(style.len(), options.style_layers.len())?;
+                let mut layers = Vec::with_capacity(style.len());
+                for (features, layer) in style.into_iter().zip(&options.style_layers) {
+                    let [_, _, height, width] = features.dims();
+                    check_style_size(*layer, height, width)?;
+                    let (style_labels, target_labels) = labels.pooled(*layer);
+                    layers.push(StyleLayer {
+                        matching: TensorMatching::new(features, style_labels, target_labels),
+                        matcher: matcher(),
+                        matches: None,
+                    });
+                }
+                Evaluator::Tensors {
+                    encoder,
+                    style: layers,
+                    content: match content {
+                        Some(content) => fixed(content, &content_layers)?,
+                        None => Vec::new(),
+                    },
+                }
+            }
         };
         Ok(PhaseProblem {
             evaluator,
-            device: device.clone(),
-            width: inputs.width,
-            height: inputs.height,
-            layers,
-            style,
-            style_weight: options.style_weight,
-            content_weight: if use_content {
-                options.content_weight
-            } else {
-                0.0
+            settings: Settings {
+                device: device.clone(),
+                width: inputs.width,
+                height: inputs.height,
+                layers,
+                style_weight: options.style_weight,
+                content_weight: if use_content {
+                    options.content_weight
+                } else {
+                    0.0
+                },
+                smoothness: options.smoothness,
             },
-            smoothness: options.smoothness,
             rematch_every: options.rematch_every,
             evaluations: 0,
             matching_time: Duration::ZERO,
@@ -210,179 +237,161 @@ impl<'e> PhaseProblem<'e> {
         if rematch {
             self.matchings += 1;
         }
-        match self.evaluator {
-            Evaluator::Host { encoder, .. } => self.evaluate_on_host(encoder, pixels, rematch),
-            Evaluator::Tensors { encoder, .. } => {
-                self.evaluate_with_tensors(encoder, pixels, rematch)
-            }
-        }
-    }
-
-    /// The evaluation with the host twin and the host losses.
-    fn evaluate_on_host(
-        &mut self,
-        encoder: &dyn HostEncoder,
-        pixels: &[f32],
-        rematch: bool,
-    ) -> Result<(Losses, Vec<f32>)> {
-        let (height, width) = (self.height as usize, self.width as usize);
-        let pass = encoder.forward(
-            HostImage {
+        let time = &mut self.matching_time;
+        match &mut self.evaluator {
+            Evaluator::Host {
+                encoder,
+                style,
+                content,
+            } => evaluate_on_host(
+                *encoder,
+                style,
+                content,
+                &self.settings,
                 pixels,
-                height,
-                width,
-            },
-            &self.layers,
-        )?;
-        let features = pass.features();
-        let mut at_layers = Vec::with_capacity(features.len());
-        let mut style_total = 0f64;
-        for (style, activations) in self.style.iter_mut().zip(features) {
-            let index = match style.matches.take() {
-                Some(index) if !rematch => index,
-                _ => {
-                    let started = Instant::now();
-                    let index = style.matcher.nearest_on_host(
-                        activations,
-                        &style.target_labels,
-                        &style.patches,
-                    )?;
-                    self.matching_time += started.elapsed();
-                    index
-                }
-            };
-            let (loss, gradient) = host_losses::style_loss(
-                activations,
-                style.patches.host_targets()?,
-                &index,
-                self.style_weight,
-            );
-            style.matches = Some(index);
-            style_total += loss;
-            at_layers.push(Some(gradient));
+                (rematch, time),
+            ),
+            Evaluator::Tensors {
+                encoder,
+                style,
+                content,
+            } => evaluate_with_tensors(
+                *encoder,
+                style,
+                content,
+                &self.settings,
+                pixels,
+                (rematch, time),
+            ),
         }
-        let mut content_total = 0f64;
-        if let Evaluator::Host { content, .. } = &self.evaluator {
-            for (activations, target) in features[self.style.len()..].iter().zip(content) {
-                let (loss, gradient) =
-                    host_losses::content_loss(activations, &target.values, self.content_weight);
-                content_total += loss;
-                at_layers.push(Some(gradient));
-            }
-        }
-        at_layers.resize(features.len(), None);
-        let mut gradient = pass.backward(at_layers)?;
-        let mut smoothness = 0f64;
-        if self.smoothness > 0.0 {
-            let (loss, smooth) =
-                host_losses::smoothness_loss(pixels, height, width, self.smoothness);
-            gradient.iter_mut().zip(smooth).for_each(|(g, s)| *g += s);
-            smoothness = loss;
-        }
-        let losses = Losses {
-            content: content_total as f32,
-            style: style_total as f32,
-            smoothness: smoothness as f32,
-            total: (content_total + style_total + smoothness) as f32,
-        };
-        Ok((losses, gradient))
     }
+}
 
-    /// The evaluation through burn's automatic differentiation.
-    fn evaluate_with_tensors(
-        &mut self,
-        encoder: &dyn Encoder,
-        pixels: &[f32],
-        rematch: bool,
-    ) -> Result<(Losses, Vec<f32>)> {
-        let image = planar_tensor(pixels, self.width, self.height, &self.device).require_grad();
-        let features = encoder.encode(image.clone(), &self.layers)?;
-        let zero = || Tensor::<1>::zeros([1], &self.device);
+/// Whether this evaluation searches for new matches, and where the search's time is added.
+type Rematch<'a> = (bool, &'a mut Duration);
 
-        let mut style_total = zero();
-        for (style, activations) in self.style.iter_mut().zip(&features) {
-            let index = match style.matches.take() {
-                Some(index) if !rematch => index,
-                _ => {
-                    let started = Instant::now();
-                    let index = style.matcher.nearest(
-                        activations.clone().detach(),
-                        &style.target_labels,
-                        &style.patches,
-                    )?;
-                    self.matching_time += started.elapsed();
-                    index
-                }
-            };
-            let index_tensor = Tensor::<1, Int>::from_data(
-                TensorData::new(index.clone(), [index.len()]),
-                &self.device,
-            );
-            style.matches = Some(index);
-            style_total = style_total
-                + style_loss(
-                    activations.clone(),
-                    style.patches.tensor_targets()?,
-                    index_tensor,
-                );
-        }
-        let mut content_total = zero();
-        if let Evaluator::Tensors { content, .. } = &self.evaluator {
-            for (activations, target) in features[self.style.len()..].iter().zip(content) {
-                content_total = content_total + content_loss(activations.clone(), target);
-            }
-        }
-        let smooth_total = if self.smoothness > 0.0 {
-            smoothness_loss(image.clone())
-        } else {
-            zero()
-        };
-
-        let content = content_total * self.content_weight;
-        let style = style_total * self.style_weight;
-        let smoothness = smooth_total * self.smoothness;
-        let terms = Tensor::cat(
-            vec![
-                content.clone().detach(),
-                style.clone().detach(),
-                smoothness.clone().detach(),
-            ],
-            0,
+/// The evaluation with the host twin, the host losses and the host search.
+fn evaluate_on_host(
+    encoder: &dyn HostEncoder,
+    style: &mut [StyleLayer<HostMatching>],
+    content: &[HostFeatures],
+    settings: &Settings,
+    pixels: &[f32],
+    (rematch, matching_time): Rematch<'_>,
+) -> Result<(Losses, Vec<f32>)> {
+    let (height, width) = (settings.height as usize, settings.width as usize);
+    let pass = encoder.forward(
+        HostImage {
+            pixels,
+            height,
+            width,
+        },
+        &settings.layers,
+    )?;
+    let features = pass.features();
+    check_layer_count(features.len(), settings.layers.len())?;
+    let mut at_layers = Vec::with_capacity(features.len());
+    let mut style_total = 0f64;
+    for (layer, activations) in style.iter_mut().zip(features) {
+        let index = layer.matches(rematch, matching_time, |matcher, matching| {
+            Ok(matcher.nearest_on_host(activations, matching))
+        })?;
+        let (loss, gradient) = host_losses::style_loss(
+            activations,
+            layer.matching.targets(),
+            &index,
+            settings.style_weight,
         );
-        let total = content + style + smoothness;
-        let gradients = total.backward();
-        let gradient = image
-            .grad(&gradients)
-            .ok_or_else(|| Error::Internal("the image received no gradient".into()))?;
-        let gradient: Vec<f32> = read(gradient)?;
-        let terms: Vec<f32> = read(terms)?;
-        let losses = Losses {
-            content: terms[0],
-            style: terms[1],
-            smoothness: terms[2],
-            total: terms.iter().sum(),
-        };
-        Ok((losses, gradient))
+        layer.matches = Some(index);
+        style_total += loss;
+        at_layers.push(Some(gradient));
     }
+    let mut content_total = 0f64;
+    for (activations, target) in features[style.len()..].iter().zip(content) {
+        let (loss, gradient) =
+            host_losses::content_loss(activations, &target.values, settings.content_weight);
+        content_total += loss;
+        at_layers.push(Some(gradient));
+    }
+    at_layers.resize(features.len(), None);
+    let mut gradient = pass.backward(at_layers)?;
+    let mut smoothness = 0f64;
+    if settings.smoothness > 0.0 {
+        let (loss, smooth) =
+            host_losses::smoothness_loss(pixels, height, width, settings.smoothness);
+        gradient.iter_mut().zip(smooth).for_each(|(g, s)| *g += s);
+        smoothness = loss;
+    }
+    let losses = Losses {
+        content: content_total as f32,
+        style: style_total as f32,
+        smoothness: smoothness as f32,
+        total: (content_total + style_total + smoothness) as f32,
+    };
+    Ok((losses, gradient))
 }
 
-/// A fixed image's activations (the style's or the content's), as the evaluator needs them.
-enum Fixed {
-    Tensors(Vec<Tensor<4>>),
-    Host(Vec<HostFeatures>),
-}
+/// The evaluation through burn's automatic differentiation.
+fn evaluate_with_tensors(
+    encoder: &dyn Encoder,
+    style: &mut [StyleLayer<TensorMatching>],
+    content: &[Tensor<4>],
+    settings: &Settings,
+    pixels: &[f32],
+    (rematch, matching_time): Rematch<'_>,
+) -> Result<(Losses, Vec<f32>)> {
+    let device = &settings.device;
+    let image = planar_tensor(pixels, settings.width, settings.height, device).require_grad();
+    let features = encoder.encode(image.clone(), &settings.layers)?;
+    check_layer_count(features.len(), settings.layers.len())?;
+    let zero = || Tensor::<1>::zeros([1], device);
 
-impl Fixed {
-    /// The `(height, width)` of layer `position`'s activations.
-    fn size(&self, position: usize) -> (usize, usize) {
-        match self {
-            Fixed::Tensors(features) => {
-                let [_, _, h, w] = features[position].dims();
-                (h, w)
-            }
-            Fixed::Host(features) => (features[position].height, features[position].width),
-        }
+    let mut style_total = zero();
+    for (layer, activations) in style.iter_mut().zip(&features) {
+        let index = layer.matches(rematch, matching_time, |matcher, matching| {
+            matcher.nearest(activations.clone().detach(), matching)
+        })?;
+        let index_tensor =
+            Tensor::<1, Int>::from_data(TensorData::new(index.clone(), [index.len()]), device);
+        layer.matches = Some(index);
+        style_total =
+            style_total + style_loss(activations.clone(), layer.matching.targets(), index_tensor);
     }
+    let mut content_total = zero();
+    for (activations, target) in features[style.len()..].iter().zip(content) {
+        content_total = content_total + content_loss(activations.clone(), target);
+    }
+    let smooth_total = if settings.smoothness > 0.0 {
+        smoothness_loss(image.clone())
+    } else {
+        zero()
+    };
+
+    let content = content_total * settings.content_weight;
+    let style = style_total * settings.style_weight;
+    let smoothness = smooth_total * settings.smoothness;
+    let terms = Tensor::cat(
+        vec![
+            content.clone().detach(),
+            style.clone().detach(),
+            smoothness.clone().detach(),
+        ],
+        0,
+    );
+    let total = content + style + smoothness;
+    let gradients = total.backward();
+    let gradient = image
+        .grad(&gradients)
+        .ok_or_else(|| Error::Internal("the image received no gradient".into()))?;
+    let gradient: Vec<f32> = read(gradient)?;
+    let terms: Vec<f32> = read(terms)?;
+    let losses = Losses {
+        content: terms[0],
+        style: terms[1],
+        smoothness: terms[2],
+        total: terms.iter().sum(),
+    };
+    Ok((losses, gradient))
 }
 
 /// The activations of `layers` for a fixed image, through the host twin.
@@ -400,7 +409,9 @@ pub(super) fn encode_on_host(
         },
         layers,
     )?;
-    Ok(pass.features().to_vec())
+    let features = pass.features();
+    check_layer_count(features.len(), layers.len())?;
+    Ok(features.to_vec())
 }
 
 /// A tensor's values, as `f32`.
@@ -421,11 +432,52 @@ fn labels_tensor(labels: &LabelPlanes, width: u32, height: u32, device: &Device)
     )
 }
 
-/// The size of a layer's activations for an image of `height x width` (halved with
-/// flooring once per block, as the encoders pool).
-fn layer_size(height: u32, width: u32, layer: Layer) -> (usize, usize) {
-    let halvings = layer.block() - 1;
-    ((height >> halvings) as usize, (width >> halvings) as usize)
+/// The phase's label fractions, `[1, K, H, W]` at the phase's resolution, if it has maps.
+struct Labels {
+    style: Option<Tensor<4>>,
+    target: Option<Tensor<4>>,
+    /// The target's `(height, width)`.
+    size: (u32, u32),
+}
+
+impl Labels {
+    /// The style's and the target's label fractions at `layer`'s resolution.
+    fn pooled(&self, layer: Layer) -> (Option<Tensor<4>>, Option<Tensor<4>>) {
+        let pool = |labels: &Option<Tensor<4>>| labels.clone().map(|l| pool_to(l, layer));
+        (pool(&self.style), pool(&self.target))
+    }
+
+    /// The size of the target's activations at `layer` (halved with flooring once per
+    /// block, as the encoders pool).
+    fn layer_size(&self, layer: Layer) -> (usize, usize) {
+        let halvings = layer.block() - 1;
+        let (height, width) = self.size;
+        ((height >> halvings) as usize, (width >> halvings) as usize)
+    }
+}
+
+/// An encoder gives one activation per layer asked for; a custom one that does not would
+/// otherwise put layers' losses on the wrong targets.
+fn check_layer_count(given: usize, asked: usize) -> Result<()> {
+    if given != asked {
+        return Err(Error::Internal(format!(
+            "the encoder returned {given} activations for {asked} layers"
+        )));
+    }
+    Ok(())
+}
+
+/// A style whose activations at `layer` are `height x width` has 3x3 patches there.
+fn check_style_size(layer: Layer, height: usize, width: usize) -> Result<()> {
+    if height < 3 || width < 3 {
+        return Err(Error::option(
+            "style",
+            format!(
+                "the style image is too small for layer {layer}: it has only {width}x{height} activations there, 3x3 are needed"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Label fractions averaged down to a layer's resolution (the same flooring as the encoders).

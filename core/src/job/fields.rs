@@ -21,31 +21,20 @@ use std::str::FromStr;
 
 use super::{Job, Step};
 use crate::doodle::{DoodleOptions, Seed};
+use crate::field::Field;
 use crate::io::OutputFormat;
 use crate::watermark::invisible::MarkOptions;
-use crate::watermark::visible::{
-    Color, Length, LogoOptions, Outline, Placement, Position, TextOptions,
-};
+use crate::watermark::visible::{LogoOptions, TextOptions};
 use crate::{Error, Result};
 
 /// The fields every op takes: the output encoding.
 const OUTPUT_FIELDS: &[&str] = &["format", "quality"];
-const PLACEMENT_FIELDS: &[&str] = &[
-    "position", "margin", "offset_x", "offset_y", "rotate", "rotation", "tiling", "spacing",
-];
 /// A doodle's fields besides its options (which come from [`DoodleOptions::specs`]).
 const DOODLE_FIELDS: &[&str] = &["output_size"];
-const TEXT_FIELDS: &[&str] = &[
-    "text",
-    "size",
-    "color",
-    "opacity",
-    "outline",
-    "outline_width",
-    "no_shadow",
-];
-const LOGO_FIELDS: &[&str] = &["size", "opacity", "upscale", "min_width", "min_height"];
-const EMBED_FIELDS: &[&str] = &["payload", "key", "strength", "no_verify"];
+/// The other steps' fields besides their options (which come from each options struct's
+/// `fields()`).
+const TEXT_FIELDS: &[&str] = &["text"];
+const EMBED_FIELDS: &[&str] = &["payload", "key"];
 const DETECT_FIELDS: &[&str] = &["key"];
 
 impl Job {
@@ -96,35 +85,34 @@ impl Job {
                 (step, None)
             }
             "watermark_text" => {
-                fields.allow(&[TEXT_FIELDS, PLACEMENT_FIELDS, OUTPUT_FIELDS])?;
+                let options = field_names(&TextOptions::fields());
+                fields.allow(&[TEXT_FIELDS, &options, OUTPUT_FIELDS])?;
                 let text = fields
                     .get("text")
                     .ok_or_else(|| Error::option("text", "is required: give the text to draw"))?;
                 let step = Step::WatermarkText {
                     text: text.to_string(),
                     fonts: Vec::new(),
-                    options: text_options(&fields)?,
+                    options: fields.options(TextOptions::default(), &TextOptions::fields())?,
                 };
                 (step, Some(require("image", "the image to watermark")?))
             }
             "watermark_logo" => {
-                fields.allow(&[LOGO_FIELDS, PLACEMENT_FIELDS, OUTPUT_FIELDS])?;
+                let options = field_names(&LogoOptions::fields());
+                fields.allow(&[&options, OUTPUT_FIELDS])?;
                 let step = Step::WatermarkLogo {
                     logo: require("logo", "the logo image")?,
-                    options: logo_options(&fields)?,
+                    options: fields.options(LogoOptions::default(), &LogoOptions::fields())?,
                 };
                 (step, Some(require("image", "the image to watermark")?))
             }
             "mark_embed" => {
-                fields.allow(&[EMBED_FIELDS, OUTPUT_FIELDS])?;
+                let options = field_names(&MarkOptions::fields());
+                fields.allow(&[EMBED_FIELDS, &options, OUTPUT_FIELDS])?;
                 let step = Step::MarkEmbed {
                     payload: fields.required("payload", "the payload in hex, e.g. c0ffee")?,
                     key: fields.required("key", "the secret key")?,
-                    options: MarkOptions {
-                        strength: fields.parse("strength")?.unwrap_or(1.0),
-                        verify: !fields.flag("no_verify")?,
-                        ..MarkOptions::default()
-                    },
+                    options: fields.options(MarkOptions::default(), &MarkOptions::fields())?,
                 };
                 (step, Some(require("image", "the image to mark")?))
             }
@@ -267,17 +255,10 @@ impl<'a> Fields<'a> {
             .transpose()
     }
 
-    /// An on/off field: present with no value, `1`, `true`, `on` or `yes` is on.
-    fn flag(&self, name: &str) -> Result<bool> {
-        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
-            None => Ok(false),
-            Some(v) if ["", "1", "true", "on", "yes"].contains(&v.as_str()) => Ok(true),
-            Some(v) if ["0", "false", "off", "no"].contains(&v.as_str()) => Ok(false),
-            Some(v) => Err(Error::option(
-                name,
-                format!("`{v}` is not on or off; use true or false"),
-            )),
-        }
+    /// `defaults` with every field of `table` that was given set from its text.
+    fn options<O: 'static>(&self, mut defaults: O, table: &[Field<O>]) -> Result<O> {
+        crate::field::apply(&mut defaults, table, |name| self.get(name))?;
+        Ok(defaults)
     }
 }
 
@@ -305,81 +286,12 @@ fn doodle_options(fields: &Fields) -> Result<DoodleOptions> {
     Ok(options)
 }
 
-fn placement(fields: &Fields) -> Result<Placement> {
-    let defaults = Placement::default();
-    let length = |name: &str| fields.parse_with(name, Length::from_str);
-    if fields.get("rotate").is_some() && fields.get("rotation").is_some() {
-        return Err(Error::option(
-            "rotation",
-            "is the same as `rotate`; give one of them",
-        ));
-    }
-    let rotation = match fields.parse::<f32>("rotate")? {
-        Some(degrees) => Some(degrees),
-        None => fields.parse::<f32>("rotation")?,
-    };
-    Ok(Placement {
-        position: fields
-            .parse_with("position", Position::from_str)?
-            .unwrap_or(defaults.position),
-        margin: length("margin")?.unwrap_or(defaults.margin),
-        offset_x: length("offset_x")?.unwrap_or(defaults.offset_x),
-        offset_y: length("offset_y")?.unwrap_or(defaults.offset_y),
-        rotation: rotation.unwrap_or(defaults.rotation),
-        tiling: fields
-            .parse_with("tiling", str::parse)?
-            .unwrap_or(defaults.tiling),
-        spacing: length("spacing")?.unwrap_or(defaults.spacing),
-    })
-}
-
-fn text_options(fields: &Fields) -> Result<TextOptions> {
-    let defaults = TextOptions::default();
-    let outline_width = fields.parse::<f32>("outline_width")?;
-    let outline = fields
-        .parse_with("outline", Color::from_str)?
-        .map(|color| Outline {
-            color,
-            width: outline_width.unwrap_or(Outline::default().width),
-        });
-    if outline.is_none() && outline_width.is_some() {
-        return Err(Error::option(
-            "outline_width",
-            "needs `outline` (the outline's colour)",
-        ));
-    }
-    Ok(TextOptions {
-        size: fields
-            .parse_with("size", Length::from_str)?
-            .unwrap_or(defaults.size),
-        color: fields
-            .parse_with("color", Color::from_str)?
-            .unwrap_or(defaults.color),
-        opacity: fields.parse("opacity")?.unwrap_or(defaults.opacity),
-        outline,
-        shadow: if fields.flag("no_shadow")? {
-            None
-        } else {
-            defaults.shadow
-        },
-        placement: placement(fields)?,
-        ..TextOptions::default()
-    })
-}
-
-fn logo_options(fields: &Fields) -> Result<LogoOptions> {
-    let defaults = LogoOptions::default();
-    Ok(LogoOptions {
-        size: fields
-            .parse_with("size", Length::from_str)?
-            .unwrap_or(defaults.size),
-        upscale: fields.flag("upscale")?,
-        opacity: fields.parse("opacity")?.unwrap_or(defaults.opacity),
-        min_width: fields.parse("min_width")?.unwrap_or(defaults.min_width),
-        min_height: fields.parse("min_height")?.unwrap_or(defaults.min_height),
-        placement: placement(fields)?,
-        limits: defaults.limits,
-    })
+/// Every name and alias of `fields`, as a field list [`Fields::allow`] takes.
+fn field_names<O: 'static>(fields: &[Field<O>]) -> Vec<&'static str> {
+    fields
+        .iter()
+        .flat_map(|field| std::iter::once(field.name()).chain(field.alias()))
+        .collect()
 }
 
 fn output_format(fields: &Fields) -> Result<OutputFormat> {
@@ -396,6 +308,7 @@ fn output_format(fields: &Fields) -> Result<OutputFormat> {
 mod tests {
     use super::*;
     use crate::doodle::{Method, Optimizer};
+    use crate::watermark::visible::{Length, Outline, Position};
     use std::time::Duration;
 
     fn job(op: &str, fields: &[(&str, &str)], images: &[&str]) -> Result<Job> {

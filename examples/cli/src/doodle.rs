@@ -93,15 +93,18 @@ impl DoodleArgs {
     fn options(&self) -> Result<(DoodleOptions, Option<PathBuf>)> {
         let mut options = DoodleOptions::default();
         let mut seed_path = None;
-        for (spec, value) in &self.options.given {
-            match (spec.name(), value.as_str()) {
+        for (name, value) in &self.options.given {
+            match (*name, value.as_str()) {
                 // `--seed PATH` starts from an image.
-                ("seed", "noise" | "content") => spec.set_from_text(&mut options, value)?,
-                ("seed", path) => {
+                ("seed", path) if !["noise", "content"].contains(&path) => {
                     options.seed = Seed::Image;
                     seed_path = Some(PathBuf::from(path));
                 }
-                _ => spec.set_from_text(&mut options, value)?,
+                _ => {
+                    let spec = DoodleOptions::spec(name)
+                        .ok_or_else(|| Error::option(*name, "is not a doodle option"))?;
+                    spec.set_from_text(&mut options, value)?
+                }
             }
         }
         options.validate()?;

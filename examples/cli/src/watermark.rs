@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use clap::Args;
 use stylemark::io::{load, save};
 use stylemark::watermark::visible::{
-    self as watermark, Color, Font, Length, LogoOptions, Outline, Placement, Position, TextOptions,
-    Tiling, WatermarkStatus, Watermarked,
+    self as watermark, Font, LogoOptions, TextOptions, WatermarkStatus, Watermarked,
 };
 use stylemark::{Error, Limits, Result};
+
+use crate::option_flags::{WatermarkFlags, apply_fields};
 
 #[derive(Args, Debug)]
 pub struct WatermarkArgs {
@@ -27,108 +28,41 @@ pub struct WatermarkArgs {
     /// A logo image (PNG with alpha, JPEG, WebP...).
     #[arg(long)]
     logo: Option<PathBuf>,
-    /// center, north, south, east, west, north-east, north-west, south-east, south-west, or tile.
-    #[arg(long, default_value = "south-east")]
-    position: Position,
-    /// Opacity 0-1 (default 0.6 for text, 0.8 for logos).
-    #[arg(long)]
-    opacity: Option<f32>,
-    /// Text size or logo width: pixels (`32`) or a percentage of the image width (`5%`).
-    /// Default 5% for text, 20% for logos.
-    #[arg(long)]
-    size: Option<Length>,
-    /// Text colour, #RRGGBB or #RRGGBBAA.
-    #[arg(long, default_value = "#ffffff")]
-    color: Color,
-    /// Rotation in degrees, clockwise (-30 rises to the right).
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
-    rotate: f32,
-    /// Distance from the edges: pixels or a percentage of the shorter side.
-    #[arg(long, default_value = "2%")]
-    margin: Length,
-    /// Extra shift right (pixels or % of the width; negative moves left).
-    #[arg(long, default_value = "0", allow_hyphen_values = true)]
-    offset_x: Length,
-    /// Extra shift down (pixels or % of the height; negative moves up).
-    #[arg(long, default_value = "0", allow_hyphen_values = true)]
-    offset_y: Length,
-    /// With --position tile: `grid` or `staggered`.
-    #[arg(long, default_value = "grid")]
-    tiling: Tiling,
-    /// With --position tile: gap between marks (pixels or % of the shorter side).
-    #[arg(long, default_value = "8%")]
-    spacing: Length,
-    /// Draw an outline of this colour around the text.
-    #[arg(long)]
-    outline: Option<Color>,
-    /// Outline width as a fraction of the text size.
-    #[arg(long, default_value_t = 0.06)]
-    outline_width: f32,
-    /// Do not draw the text's soft shadow.
-    #[arg(long)]
-    no_shadow: bool,
-    /// Allow enlarging a logo past its own resolution.
-    #[arg(long)]
-    upscale: bool,
-    /// Skip (copy unchanged) images narrower than this.
-    #[arg(long, default_value_t = 0)]
-    min_width: u32,
-    /// Skip (copy unchanged) images shorter than this.
-    #[arg(long, default_value_t = 0)]
-    min_height: u32,
     /// JPEG/WebP quality 1-100 when the output is lossy.
     #[arg(long)]
     quality: Option<u8>,
+    #[command(flatten)]
+    options: WatermarkFlags,
 }
 
 pub fn run(args: WatermarkArgs, limits: &Limits) -> Result<()> {
-    let image = load(&args.input, &limits.decode)?;
-    let placement = Placement {
-        position: args.position,
-        margin: args.margin,
-        offset_x: args.offset_x,
-        offset_y: args.offset_y,
-        rotation: args.rotate,
-        tiling: args.tiling,
-        spacing: args.spacing,
-    };
+    let given = &args.options.given;
+    // Options are checked before any image is read.
     let outcome = match (&args.text, &args.logo) {
         (Some(text), _) => {
-            let defaults = TextOptions::default();
-            let options = TextOptions {
-                size: args.size.unwrap_or(defaults.size),
-                color: args.color,
-                opacity: args.opacity.unwrap_or(defaults.opacity),
-                outline: args.outline.map(|color| Outline {
-                    color,
-                    width: args.outline_width,
-                }),
-                shadow: if args.no_shadow {
-                    None
-                } else {
-                    defaults.shadow
-                },
-                placement,
-                fonts: args
-                    .font
-                    .iter()
-                    .map(Font::from_path)
-                    .collect::<Result<_>>()?,
-                limits: *limits,
-            };
-            watermark::text(&image, text, &options)?
+            let mut options = apply_fields(
+                TextOptions::default(),
+                &TextOptions::fields(),
+                given,
+                "text",
+            )?;
+            options.fonts = args
+                .font
+                .iter()
+                .map(Font::from_path)
+                .collect::<Result<_>>()?;
+            options.limits = *limits;
+            watermark::text(&load(&args.input, &limits.decode)?, text, &options)?
         }
         (None, Some(logo)) => {
-            let defaults = LogoOptions::default();
-            let options = LogoOptions {
-                size: args.size.unwrap_or(defaults.size),
-                upscale: args.upscale,
-                opacity: args.opacity.unwrap_or(defaults.opacity),
-                min_width: args.min_width,
-                min_height: args.min_height,
-                placement,
-                limits: *limits,
-            };
+            let mut options = apply_fields(
+                LogoOptions::default(),
+                &LogoOptions::fields(),
+                given,
+                "a logo",
+            )?;
+            options.limits = *limits;
+            let image = load(&args.input, &limits.decode)?;
             watermark::logo(&image, &load(logo, &limits.decode)?, &options)?
         }
         (None, None) => return Err(Error::option("text", "give --text or --logo")),

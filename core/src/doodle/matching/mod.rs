@@ -39,93 +39,87 @@ pub(crate) fn normalise_rows(rows: Tensor<2>) -> Tensor<2> {
     rows / norms
 }
 
-/// Where nearest patches are searched: each [`ComputePath`](super::ComputePath) has its
-/// own (the host path the fused, label-pruned search of [`host`], which finds the same
-/// patches as the tensor search with a fraction of the work and memory on a CPU; the
-/// tensor path batched matrix products, which a GPU is fast at).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Search {
-    /// Batched matrix products on the run's device.
-    Tensor,
-    /// The CPU search of [`host`], on the host's threads.
-    Host,
-}
-
-/// The style's patches at one layer: the raw patches the loss compares with, and what
-/// the search compares them by.
-pub(crate) struct StylePatches {
-    targets: Targets,
-    index: StyleIndex,
+/// The tensor path's side of one style layer's search, fixed for a phase: the style's raw
+/// patches the loss compares with, their normalised features and labels, and the image's
+/// normalised label patches, all on the run's device for batched matrix products.
+pub(crate) struct TensorMatching {
+    /// `[N, C*9]`, for the tensor losses.
+    targets: Tensor<2>,
+    /// Normalised feature patches, transposed for a matrix product.
+    features: Tensor<2>,
+    /// Normalised label patches, transposed, if the run has maps.
+    style_labels: Option<Tensor<2>>,
+    /// The image's normalised label patches `[Q, K*9]`, if the run has maps.
+    image_labels: Option<Tensor<2>>,
     count: usize,
 }
 
-/// The raw style patches, where the loss needs them.
-enum Targets {
-    /// `[N, C*9]`, for the tensor losses.
-    Tensor(Box<Tensor<2>>),
-    /// For the host losses.
-    Host(PatchTargets),
-}
-
-enum StyleIndex {
-    Tensor(Box<TensorStyle>),
-    Host(Box<host::HostStyle>),
-}
-
-/// Normalised feature and label patches, transposed for a matrix product.
-struct TensorStyle {
-    features: Tensor<2>,
-    labels: Option<Tensor<2>>,
-}
-
-impl StylePatches {
-    /// For the tensor path: from the style's features `[1, C, h, w]` (detached) and, with
-    /// maps, its label fractions `[1, K, h, w]` at the same resolution.
-    pub fn new(features: Tensor<4>, labels: Option<Tensor<4>>) -> Self {
+impl TensorMatching {
+    /// From the style's features `[1, C, h, w]` (detached) and, with maps, the style's and
+    /// the image's label fractions `[1, K, h, w]` at the layer's resolution.
+    pub fn new(
+        features: Tensor<4>,
+        style_labels: Option<Tensor<4>>,
+        image_labels: Option<Tensor<4>>,
+    ) -> Self {
         let targets = patches(features);
-        let index = StyleIndex::Tensor(Box::new(TensorStyle {
+        TensorMatching {
             features: normalise_rows(targets.clone()).transpose(),
-            labels: labels.map(|l| normalise_rows(patches(l)).transpose()),
-        }));
-        let count = targets.dims()[0];
-        StylePatches {
-            targets: Targets::Tensor(Box::new(targets)),
-            index,
-            count,
+            style_labels: style_labels.map(|l| normalise_rows(patches(l)).transpose()),
+            image_labels: image_labels.map(|l| normalise_rows(patches(l))),
+            count: targets.dims()[0],
+            targets,
         }
     }
 
-    /// For the host losses and search: from the style's activations on the host and, with
-    /// maps, its label fractions `[1, K, h, w]` at the same resolution.
-    pub fn on_host(features: &HostFeatures, labels: Option<Tensor<4>>) -> Result<Self> {
-        let labels = labels.as_ref().map(HostTensor::read).transpose()?;
-        let index = host::HostStyle::new(planar(features), labels.as_ref().map(HostTensor::planar));
-        Ok(StylePatches {
-            targets: Targets::Host(PatchTargets::new(features)),
+    /// The `[N, C*9]` raw style patches, for the tensor losses.
+    pub fn targets(&self) -> &Tensor<2> {
+        &self.targets
+    }
+}
+
+/// The host path's side of one style layer's search, fixed for a phase: the style's raw
+/// patches for the host losses, the fused search's index of them, and the order in which
+/// the image's patches are searched (by their labels).
+pub(crate) struct HostMatching {
+    targets: PatchTargets,
+    style: host::HostStyle,
+    order: host::SearchOrder,
+    count: usize,
+}
+
+impl HostMatching {
+    /// From the style's activations on the host and, with maps, the style's and the
+    /// image's label fractions `[1, K, h, w]` at the layer's resolution, for image
+    /// activations of `height x width`.
+    pub fn new(
+        features: &HostFeatures,
+        style_labels: Option<Tensor<4>>,
+        image_labels: Option<Tensor<4>>,
+        height: usize,
+        width: usize,
+    ) -> Result<Self> {
+        let style_labels = style_labels.as_ref().map(HostTensor::read).transpose()?;
+        let image_labels = image_labels.as_ref().map(HostTensor::read).transpose()?;
+        Ok(HostMatching {
+            targets: PatchTargets::new(features),
+            style: host::HostStyle::new(
+                planar(features),
+                style_labels.as_ref().map(HostTensor::planar),
+            ),
+            order: host::SearchOrder::for_image(
+                height,
+                width,
+                image_labels.as_ref().map(HostTensor::planar),
+            ),
             count: planar(features).patch_count(),
-            index: StyleIndex::Host(Box::new(index)),
         })
     }
 
-    /// The `[N, C*9]` raw patches, for the tensor losses.
-    pub fn tensor_targets(&self) -> Result<&Tensor<2>> {
-        match &self.targets {
-            Targets::Tensor(targets) => Ok(targets),
-            Targets::Host(_) => Err(mixed_up()),
-        }
+    /// The raw style patches, for the host losses.
+    pub fn targets(&self) -> &PatchTargets {
+        &self.targets
     }
-
-    /// The raw patches for the host losses.
-    pub fn host_targets(&self) -> Result<&PatchTargets> {
-        match &self.targets {
-            Targets::Host(targets) => Ok(targets),
-            Targets::Tensor(_) => Err(mixed_up()),
-        }
-    }
-}
-
-fn mixed_up() -> Error {
-    Error::Internal("the image and style patches were prepared for different searches".into())
 }
 
 fn planar(features: &HostFeatures) -> host::Planar<'_> {
@@ -134,38 +128,6 @@ fn planar(features: &HostFeatures) -> host::Planar<'_> {
         channels: features.channels,
         height: features.height,
         width: features.width,
-    }
-}
-
-/// The image's side of the search that is fixed for a phase: its label patches.
-pub(crate) enum ImageLabels {
-    /// Normalised label patches `[Q, K*9]`, if the run has maps.
-    Tensor(Box<Option<Tensor<2>>>),
-    Host(host::SearchOrder),
-}
-
-impl ImageLabels {
-    /// From the image's label fractions `[1, K, h, w]` at the layer's resolution, if any,
-    /// for an activation of `height x width`.
-    pub fn new(
-        labels: Option<Tensor<4>>,
-        height: usize,
-        width: usize,
-        search: Search,
-    ) -> Result<Self> {
-        Ok(match search {
-            Search::Tensor => {
-                ImageLabels::Tensor(Box::new(labels.map(|l| normalise_rows(patches(l)))))
-            }
-            Search::Host => {
-                let labels = labels.as_ref().map(HostTensor::read).transpose()?;
-                ImageLabels::Host(host::SearchOrder::for_image(
-                    height,
-                    width,
-                    labels.as_ref().map(HostTensor::planar),
-                ))
-            }
-        })
     }
 }
 
@@ -215,49 +177,32 @@ impl Matcher {
 
     /// For each 3x3 patch of `activations` (`[1, C, h, w]`, detached), the index of the
     /// best style patch: highest `cos(features) + semantic_weight * cos(labels) - variety
-    /// * usage`.
-    pub fn nearest(
-        &mut self,
-        activations: Tensor<4>,
-        image_labels: &ImageLabels,
-        style: &StylePatches,
-    ) -> Result<Vec<i64>> {
-        let index: Vec<i64> = match (&style.index, image_labels) {
-            (StyleIndex::Tensor(tensors), ImageLabels::Tensor(image_labels)) => {
-                let index = self.nearest_by_tensors(
-                    patches(activations),
-                    image_labels.as_ref().as_ref(),
-                    &tensors.features,
-                    tensors.labels.as_ref(),
-                    style.count,
-                );
-                index.try_into_vec_as::<i64>().map_err(|e| Error::Compute {
-                    device: "the run's device".into(),
-                    detail: format!("{e:?}"),
-                })?
-            }
-            _ => return Err(mixed_up()),
-        };
-        self.remember_usage(&index, style.count);
+    /// * usage`, by batched matrix products on the run's device.
+    pub fn nearest(&mut self, activations: Tensor<4>, layer: &TensorMatching) -> Result<Vec<i64>> {
+        let index = self.nearest_by_tensors(
+            patches(activations),
+            layer.image_labels.as_ref(),
+            &layer.features,
+            layer.style_labels.as_ref(),
+            layer.count,
+        );
+        let index = index.try_into_vec_as::<i64>().map_err(|e| Error::Compute {
+            device: "the run's device".into(),
+            detail: format!("{e:?}"),
+        })?;
+        self.remember_usage(&index, layer.count);
         Ok(index)
     }
 
-    /// [`Matcher::nearest`] for activations on the host (prepared with
-    /// [`StylePatches::on_host`] and a host search).
+    /// [`Matcher::nearest`] for activations on the host, by the fused search of [`host`].
     pub fn nearest_on_host(
         &mut self,
         activations: &HostFeatures,
-        image_labels: &ImageLabels,
-        style: &StylePatches,
-    ) -> Result<Vec<i64>> {
-        let (StyleIndex::Host(host_style), ImageLabels::Host(targets)) =
-            (&style.index, image_labels)
-        else {
-            return Err(mixed_up());
-        };
-        let index = self.search_on_host(planar(activations), targets, host_style);
-        self.remember_usage(&index, style.count);
-        Ok(index)
+        layer: &HostMatching,
+    ) -> Vec<i64> {
+        let index = self.search_on_host(planar(activations), &layer.order, &layer.style);
+        self.remember_usage(&index, layer.count);
+        index
     }
 
     fn search_on_host(
@@ -367,28 +312,37 @@ mod tests {
         }
     }
 
-    /// The style's patches as `search`'s path prepares them.
-    fn style_for(search: Search, features: &Tensor<4>, labels: Option<Tensor<4>>) -> StylePatches {
-        match search {
-            Search::Tensor => StylePatches::new(features.clone(), labels),
-            Search::Host => StylePatches::on_host(&host_features(features), labels).unwrap(),
-        }
-    }
-
-    /// The nearest patches as `search`'s path finds them.
+    /// The nearest patches as `path` finds them, its matching prepared from the style's
+    /// features and the maps' label fractions.
     fn nearest_for(
-        search: Search,
+        path: ComputePath,
         matcher: &mut Matcher,
-        activations: Tensor<4>,
-        labels: &ImageLabels,
-        style: &StylePatches,
-    ) -> Result<Vec<i64>> {
-        match search {
-            Search::Tensor => matcher.nearest(activations, labels, style),
-            Search::Host => matcher.nearest_on_host(&host_features(&activations), labels, style),
+        activations: &Tensor<4>,
+        style: &Tensor<4>,
+        labels: (Option<Tensor<4>>, Option<Tensor<4>>),
+    ) -> Vec<i64> {
+        let (style_labels, image_labels) = labels;
+        match path {
+            ComputePath::Tensors => {
+                let layer = TensorMatching::new(style.clone(), style_labels, image_labels);
+                matcher.nearest(activations.clone(), &layer).unwrap()
+            }
+            ComputePath::Host => {
+                let [_, _, height, width] = activations.dims();
+                let layer = HostMatching::new(
+                    &host_features(style),
+                    style_labels,
+                    image_labels,
+                    height,
+                    width,
+                )
+                .unwrap();
+                matcher.nearest_on_host(&host_features(activations), &layer)
+            }
         }
     }
     use crate::DeviceKind;
+    use crate::doodle::ComputePath;
 
     fn device() -> Device {
         DeviceKind::Cpu.open().unwrap().burn().clone()
@@ -407,11 +361,7 @@ mod tests {
         assert_eq!(&rows[9..], &[1., 2., 3., 5., 6., 7., 9., 10., 11.]);
     }
 
-    const SEARCHES: [Search; 2] = [Search::Tensor, Search::Host];
-
-    fn indices(index: Result<Vec<i64>>) -> Vec<i64> {
-        index.unwrap()
-    }
+    const PATHS: [ComputePath; 2] = [ComputePath::Tensors, ComputePath::Host];
 
     fn random(shape: [usize; 4], seed: u64) -> Tensor<4> {
         let mut rng = crate::rng::SplitMix64::new(seed);
@@ -424,21 +374,19 @@ mod tests {
     #[test]
     fn an_image_made_of_the_style_finds_its_own_patches_in_any_batching() {
         let values = random([1, 2, 6, 6], 1);
-        for search in SEARCHES {
-            let style = style_for(search, &values.clone(), None);
-            let labels = ImageLabels::new(None, 6, 6, search).unwrap();
+        for path in PATHS {
             for slices in [1, 3, 16] {
-                let index = indices(nearest_for(
-                    search,
+                let index = nearest_for(
+                    path,
                     &mut Matcher::new(0.0, 0.0, slices),
-                    values.clone(),
-                    &labels,
-                    &style,
-                ));
+                    &values,
+                    &values,
+                    (None, None),
+                );
                 assert_eq!(
                     index,
                     (0..16).collect::<Vec<i64>>(),
-                    "{search:?}, slices {slices}"
+                    "{path:?}, slices {slices}"
                 );
             }
         }
@@ -459,36 +407,25 @@ mod tests {
             .concat(),
             [1, 2, 3, 4],
         );
-        for search in SEARCHES {
-            let style = style_for(search, &features.clone(), Some(mixed_labels.clone()));
-            let query_labels = ImageLabels::new(Some(labels.clone()), 3, 4, search).unwrap();
+        for path in PATHS {
             // Patch 0 (columns 0-2) has pure label 0, as the query: it wins.
-            let first = indices(nearest_for(
-                search,
+            let first = nearest_for(
+                path,
                 &mut Matcher::new(10.0, 0.0, 1),
-                features.clone(),
-                &query_labels,
-                &style,
-            ));
-            assert_eq!(first, vec![0, 0], "{search:?}");
+                &features,
+                &features,
+                (Some(mixed_labels.clone()), Some(labels.clone())),
+            );
+            assert_eq!(first, vec![0, 0], "{path:?}");
             // With variety, the second call avoids the patch used last time.
-            let no_labels = ImageLabels::new(None, 3, 4, search).unwrap();
             let mut matcher = Matcher::new(0.0, 1.0, 1);
-            let once = indices(nearest_for(
-                search,
-                &mut matcher,
-                features.clone(),
-                &no_labels,
-                &style,
-            ));
-            let twice = indices(nearest_for(
-                search,
-                &mut matcher,
-                features.clone(),
-                &no_labels,
-                &style,
-            ));
-            assert_ne!(once, twice, "{search:?}");
+            // The style has labels and the image none (a style map without a content map).
+            let mut search = || {
+                let labels = (Some(mixed_labels.clone()), None);
+                nearest_for(path, &mut matcher, &features, &features, labels)
+            };
+            let (once, twice) = (search(), search());
+            assert_ne!(once, twice, "{path:?}");
         }
     }
 
@@ -510,27 +447,15 @@ mod tests {
         let image_features = random([1, 4, height, width], 3);
         for (semantic, variety) in [(0.0, 0.0), (10.0, 0.0), (10.0, 0.5)] {
             let mut found = Vec::new();
-            for search in SEARCHES {
-                let style = style_for(search, &style_features.clone(), Some(labels.clone()));
-                let image_labels =
-                    ImageLabels::new(Some(labels.clone()), height, width, search).unwrap();
+            for path in PATHS {
                 let mut matcher = Matcher::new(semantic, variety, 2);
+                let mut search = || {
+                    let labels = (Some(labels.clone()), Some(labels.clone()));
+                    nearest_for(path, &mut matcher, &image_features, &style_features, labels)
+                };
                 // Twice, so that the second search weighs the first one's usage.
-                nearest_for(
-                    search,
-                    &mut matcher,
-                    image_features.clone(),
-                    &image_labels,
-                    &style,
-                )
-                .unwrap();
-                found.push(indices(nearest_for(
-                    search,
-                    &mut matcher,
-                    image_features.clone(),
-                    &image_labels,
-                    &style,
-                )));
+                search();
+                found.push(search());
             }
             let agree = found[0]
                 .iter()

@@ -12,6 +12,7 @@ use super::detect::{Alignment, read_aligned};
 use super::layout::{CHIP, CHIPS_PER_SIDE, Layout, PAYLOAD_BITS, TILE};
 use super::plane::{Plane, samples_of};
 use super::{code, payload};
+use crate::field::{Field, OptionValue, declare_options};
 use crate::{Error, Limits, Result};
 
 /// The smallest shorter side an image needs to carry a mark.
@@ -31,36 +32,50 @@ const CHECK_JPEG_QUALITY: u8 = 50;
 /// The sync score the mark must keep after that round trip (detection needs 5.5).
 const CHECK_MIN_SCORE: f32 = 7.0;
 
-/// How to embed an invisible mark.
-///
-/// ```
-/// let options = stylemark::watermark::invisible::MarkOptions::default();
-/// assert_eq!(options.strength, 1.0);
-/// assert!(options.verify);
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MarkOptions {
-    /// Multiplies the mark's amplitude and its distortion budget. 1 keeps the PSNR at or
-    /// above 40 dB; 2 survives harsher treatment at about 34 dB. Between 0.25 and 4.
-    pub strength: f32,
-    /// After embedding, check that the mark still reads back after a JPEG quality-50 round
-    /// trip, and refuse (with [`Error::MarkWouldNotSurvive`]) when it does not, instead of
-    /// returning a mark that will not read back. On by default.
-    pub verify: bool,
-    /// The limits the call works within (`max_mark_plane_pixels`). Not part of JSON: set
-    /// by whoever runs the call, never by a job or form.
-    #[serde(skip)]
-    pub limits: Limits,
+declare_options! {
+    /// How to embed an invisible mark.
+    ///
+    /// ```
+    /// let options = stylemark::watermark::invisible::MarkOptions::default();
+    /// assert_eq!(options.strength, 1.0);
+    /// assert!(options.verify);
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct MarkOptions {
+        /// Multiplies the mark's amplitude and its distortion budget, 0.25 to 4: 1 keeps
+        /// the PSNR at or above 40 dB; 2 survives harsher treatment at about 34 dB.
+        strength: f32 = 1.0;
+        carried {
+            /// After embedding, check that the mark still reads back after a JPEG
+            /// quality-50 round trip, and refuse (with [`Error::MarkWouldNotSurvive`])
+            /// when it does not, instead of returning a mark that will not read back. On
+            /// by default (as a text field: `no_verify` turns it off).
+            verify: bool = true;
+            /// The limits the call works within (`max_mark_plane_pixels`). Not part of
+            /// JSON: set by whoever runs the call, never by a job or form.
+            #[serde(skip)]
+            limits: Limits = Limits::default();
+        }
+    }
 }
 
-impl Default for MarkOptions {
-    fn default() -> Self {
-        MarkOptions {
-            strength: 1.0,
-            verify: true,
-            limits: Limits::default(),
-        }
+impl MarkOptions {
+    /// The mark options' text fields, as forms and the CLI spell them (see [`Field`]):
+    /// `strength`, and `no_verify` for [`verify`](Self::verify).
+    pub fn fields() -> Vec<Field<MarkOptions>> {
+        let mut fields = Self::typed_fields();
+        fields.push(Field::custom(
+            "no_verify",
+            "Skip the check that the mark survives a JPEG quality-50 round trip.",
+            true,
+            Some(false.to_string()),
+            |options: &mut MarkOptions, text| {
+                options.verify = !bool::from_text(text, "no_verify")?;
+                Ok(())
+            },
+        ));
+        fields
     }
 }
 

@@ -48,6 +48,8 @@ impl Color {
     }
 }
 
+crate::field::option_value_by_own_parser!(Color);
+
 impl FromStr for Color {
     type Err = Error;
 

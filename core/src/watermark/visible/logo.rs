@@ -6,49 +6,55 @@ use serde::{Deserialize, Serialize};
 use super::stamp::Stamp;
 use super::text::check_opacity;
 use super::{Length, Placement};
+use crate::field::{Field, declare_options};
 use crate::{Error, Limits, Result};
 
-/// How to place a logo watermark.
-///
-/// ```
-/// use stylemark::watermark::visible::{Length, LogoOptions};
-/// let options = LogoOptions { size: Length::Pixels(120.0), min_width: 400, ..LogoOptions::default() };
-/// assert!(!options.upscale);
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogoOptions {
-    /// The logo's width: pixels, or a fraction of the image's width (its height follows
-    /// the logo's aspect ratio). Default 20% of the width.
-    pub size: Length,
-    /// Allow enlarging the logo past its own resolution (which blurs it). Off by default:
-    /// a logo smaller than `size` is drawn at its own size, and the outcome says so.
-    pub upscale: bool,
-    /// Opacity, 0 to 1 (multiplies the logo's own alpha). Default 0.8.
-    pub opacity: f32,
-    /// Skip images narrower than this (pixels); the outcome says it was skipped. Default 0.
-    pub min_width: u32,
-    /// Skip images shorter than this (pixels). Default 0.
-    pub min_height: u32,
-    /// Where the logo goes.
-    pub placement: Placement,
-    /// The stamp and tiling limits (`max_stamp_pixels`, `max_tiled_marks`). Not part of
-    /// JSON: set by whoever runs the call, never by a job or form.
-    #[serde(skip)]
-    pub limits: Limits,
+declare_options! {
+    /// How to place a logo watermark.
+    ///
+    /// ```
+    /// use stylemark::watermark::visible::{Length, LogoOptions};
+    /// let options = LogoOptions::default().size(Length::Pixels(120.0)).min_width(400);
+    /// assert!(!options.upscale);
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct LogoOptions {
+        /// The logo's width: pixels, or a percentage of the image's width (its height
+        /// follows the logo's aspect ratio).
+        size: Length = Length::Fraction(0.2);
+        /// Allow enlarging the logo past its own resolution (which blurs it). Off: a logo
+        /// smaller than `size` is drawn at its own size, and the outcome says so.
+        upscale: bool = false;
+        /// Opacity, 0 to 1 (multiplies the logo's own alpha).
+        opacity: f32 = 0.8;
+        /// Skip images narrower than this many pixels (the image is returned unchanged and
+        /// the outcome says it was skipped).
+        min_width: u32 = 0;
+        /// Skip images shorter than this many pixels.
+        min_height: u32 = 0;
+        carried {
+            /// Where the logo goes.
+            placement: Placement = Placement::default();
+            /// The stamp and tiling limits (`max_stamp_pixels`, `max_tiled_marks`). Not part
+            /// of JSON: set by whoever runs the call, never by a job or form.
+            #[serde(skip)]
+            limits: Limits = Limits::default();
+        }
+    }
 }
 
-impl Default for LogoOptions {
-    fn default() -> Self {
-        LogoOptions {
-            size: Length::Fraction(0.2),
-            upscale: false,
-            opacity: 0.8,
-            min_width: 0,
-            min_height: 0,
-            placement: Placement::default(),
-            limits: Limits::default(),
-        }
+impl LogoOptions {
+    /// The logo options' text fields, placement included, as forms and the CLI spell
+    /// them (see [`Field`]).
+    pub fn fields() -> Vec<Field<LogoOptions>> {
+        let mut fields = Self::typed_fields();
+        fields.extend(
+            Placement::fields()
+                .into_iter()
+                .map(|field| field.lift(|options: &mut LogoOptions| &mut options.placement)),
+        );
+        fields
     }
 }
 

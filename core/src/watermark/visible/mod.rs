@@ -97,7 +97,7 @@ pub fn text(image: &DynamicImage, text: &str, options: &TextOptions) -> Result<W
 /// let marked = watermark::logo(&photo, &logo, &LogoOptions::default())?;
 /// assert_eq!(marked.status, WatermarkStatus::Applied);
 ///
-/// let options = LogoOptions { min_width: 1000, ..LogoOptions::default() };
+/// let options = LogoOptions::default().min_width(1000);
 /// let skipped = watermark::logo(&photo, &logo, &options)?;
 /// assert!(matches!(skipped.status, WatermarkStatus::Skipped(_)));
 /// # Ok::<(), stylemark::Error>(())

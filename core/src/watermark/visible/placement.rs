@@ -5,7 +5,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::field::{Field, declare_options, option_value_by_own_parser};
 use crate::{Error, Result};
+
+option_value_by_own_parser!(Length, Position, Tiling);
 
 /// A length in pixels or as a fraction of an image dimension.
 ///
@@ -186,6 +189,12 @@ impl Position {
     }
 }
 
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl FromStr for Position {
     type Err = Error;
 
@@ -226,6 +235,15 @@ pub enum Tiling {
     Staggered,
 }
 
+impl fmt::Display for Tiling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Tiling::Grid => "grid",
+            Tiling::Staggered => "staggered",
+        })
+    }
+}
+
 impl FromStr for Tiling {
     type Err = Error;
 
@@ -248,43 +266,43 @@ impl FromStr for Tiling {
     }
 }
 
-/// Where and how a mark is placed on the image.
-///
-/// ```
-/// use stylemark::watermark::visible::{Length, Placement, Position};
-/// let diagonal = Placement { position: Position::Tile, rotation: -30.0, ..Placement::default() };
-/// assert_eq!(diagonal.margin, Length::Fraction(0.02));
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Placement {
-    /// Anchor, or `tile`.
-    pub position: Position,
-    /// Distance from the edges it is anchored to (a fraction means of the shorter side).
-    pub margin: Length,
-    /// Extra shift to the right (negative: left); a fraction means of the width.
-    pub offset_x: Length,
-    /// Extra shift down (negative: up); a fraction means of the height.
-    pub offset_y: Length,
-    /// Rotation in degrees, clockwise (as in CSS); -30 makes text rise to the right.
-    pub rotation: f32,
-    /// Arrangement when `position` is `tile`.
-    pub tiling: Tiling,
-    /// Gap between tiled marks (a fraction means of the shorter side).
-    pub spacing: Length,
+declare_options! {
+    /// Where and how a mark is placed on the image.
+    ///
+    /// ```
+    /// use stylemark::watermark::visible::{Length, Placement, Position};
+    /// let diagonal = Placement::default().position(Position::Tile).rotation(-30.0);
+    /// assert_eq!(diagonal.margin, Length::Fraction(0.02));
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct Placement {
+        /// Anchor: center, north, south, east, west, north-east, north-west, south-east,
+        /// south-west, or tile (repeated over the whole image).
+        position: Position = Position::SouthEast;
+        /// Distance from the edges it is anchored to: pixels, or a percentage of the
+        /// shorter side.
+        margin: Length = Length::Fraction(0.02);
+        /// Extra shift to the right (negative: left): pixels, or a percentage of the width.
+        offset_x: Length = Length::Pixels(0.0);
+        /// Extra shift down (negative: up): pixels, or a percentage of the height.
+        offset_y: Length = Length::Pixels(0.0);
+        /// Rotation in degrees, clockwise (as in CSS); -30 makes text rise to the right.
+        rotation | rotate: f32 = 0.0;
+        /// Arrangement when `position` is tile: grid, or staggered (every other row
+        /// shifted by half a step).
+        tiling: Tiling = Tiling::Grid;
+        /// Gap between tiled marks: pixels, or a percentage of the shorter side.
+        spacing: Length = Length::Fraction(0.08);
+        carried {}
+    }
 }
 
-impl Default for Placement {
-    fn default() -> Self {
-        Placement {
-            position: Position::SouthEast,
-            margin: Length::Fraction(0.02),
-            offset_x: Length::Pixels(0.0),
-            offset_y: Length::Pixels(0.0),
-            rotation: 0.0,
-            tiling: Tiling::Grid,
-            spacing: Length::Fraction(0.08),
-        }
+impl Placement {
+    /// The placement's text fields, as forms and the CLI spell them (see
+    /// [`Field`](crate::field::Field)).
+    pub fn fields() -> Vec<Field<Placement>> {
+        Self::typed_fields()
     }
 }
 
@@ -297,7 +315,7 @@ impl Placement {
         self.spacing.check("spacing", false)?;
         if !self.rotation.is_finite() {
             return Err(Error::option(
-                "rotate",
+                "rotation",
                 "must be a finite number of degrees",
             ));
         }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::font::{BUILTIN_FAMILY, Font};
 use super::stamp::Stamp;
 use super::{Color, Length, Placement};
+use crate::field::{Field, OptionValue, declare_options};
 use crate::pixels::{Outside, box_blur_twice};
 use crate::{Error, Limits, Result};
 
@@ -18,52 +19,102 @@ const MAX_TEXT_CHARS: usize = 2000;
 /// Font sizes accepted, in pixels after resolving fractions.
 const SIZE_RANGE_PX: (f32, f32) = (4.0, 4096.0);
 
-/// How to draw a text watermark.
-///
-/// ```
-/// use stylemark::watermark::visible::{Length, Position, TextOptions};
-/// let mut options = TextOptions::default();
-/// options.size = Length::Pixels(32.0);
-/// options.placement.position = Position::Tile;
-/// options.placement.rotation = -30.0;
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TextOptions {
-    /// Font size: pixels, or a fraction of the image's width. Default 5% of the width.
-    pub size: Length,
-    /// Text colour; its alpha multiplies `opacity`. Default white.
-    pub color: Color,
-    /// Opacity of the whole mark (text, outline and shadow together), 0 to 1. Default 0.6.
-    pub opacity: f32,
-    /// An outline around the glyphs, for legibility on any background. Default none.
-    pub outline: Option<Outline>,
-    /// A soft drop shadow. Default a faint dark one, so white text reads on white too.
-    pub shadow: Option<Shadow>,
-    /// Where the text goes.
-    pub placement: Placement,
-    /// Fonts to use before the built-in DejaVu Sans, in order; a glyph missing from all
-    /// of them is an error. Not part of JSON: jobs name fonts by file path.
-    #[serde(skip)]
-    pub fonts: Vec<Font>,
-    /// The stamp and tiling limits (`max_stamp_pixels`, `max_tiled_marks`). Not part of
-    /// JSON: set by whoever runs the call, never by a job or form.
-    #[serde(skip)]
-    pub limits: Limits,
+declare_options! {
+    /// How to draw a text watermark.
+    ///
+    /// ```
+    /// use stylemark::watermark::visible::{Length, Position, TextOptions};
+    /// let mut options = TextOptions::default().size(Length::Pixels(32.0));
+    /// options.placement.position = Position::Tile;
+    /// options.placement.rotation = -30.0;
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct TextOptions {
+        /// Font size: pixels, or a percentage of the image's width.
+        size: Length = Length::Fraction(0.05);
+        /// Text colour, #RRGGBB or #RRGGBBAA; its alpha multiplies `opacity`.
+        color: Color = Color::WHITE;
+        /// Opacity of the whole mark (text, outline and shadow together), 0 to 1.
+        opacity: f32 = 0.6;
+        carried {
+            /// An outline around the glyphs, for legibility on any background. Default
+            /// none (as text fields: `outline`, its colour, and `outline_width`).
+            outline: Option<Outline> = None;
+            /// A soft drop shadow. Default a faint dark one, so white text reads on white
+            /// too (as a text field: `no_shadow` turns it off).
+            shadow: Option<Shadow> = Some(Shadow::default());
+            /// Where the text goes.
+            placement: Placement = Placement::default();
+            /// Fonts to use before the built-in DejaVu Sans, in order; a glyph missing from
+            /// all of them is an error. Not part of JSON: jobs name fonts by file path.
+            #[serde(skip)]
+            fonts: Vec<Font> = Vec::new();
+            /// The stamp and tiling limits (`max_stamp_pixels`, `max_tiled_marks`). Not
+            /// part of JSON: set by whoever runs the call, never by a job or form.
+            #[serde(skip)]
+            limits: Limits = Limits::default();
+        }
+    }
 }
 
-impl Default for TextOptions {
-    fn default() -> Self {
-        TextOptions {
-            size: Length::Fraction(0.05),
-            color: Color::WHITE,
-            opacity: 0.6,
-            outline: None,
-            shadow: Some(Shadow::default()),
-            placement: Placement::default(),
-            fonts: Vec::new(),
-            limits: Limits::default(),
-        }
+impl TextOptions {
+    /// The text options' text fields, placement included, as forms and the CLI spell
+    /// them (see [`Field`]): the outline and the shadow are spelled `outline` (a colour),
+    /// `outline_width` and `no_shadow`.
+    pub fn fields() -> Vec<Field<TextOptions>> {
+        let mut fields = Self::typed_fields();
+        fields.push(Field::custom(
+            "outline",
+            "Draw an outline of this colour (#RRGGBB or #RRGGBBAA) around the text.",
+            false,
+            None,
+            |options: &mut TextOptions, text| {
+                let color = Color::from_text(text, "outline")?;
+                let width = options
+                    .outline
+                    .map_or(Outline::default().width, |o| o.width);
+                options.outline = Some(Outline { color, width });
+                Ok(())
+            },
+        ));
+        fields.push(Field::custom(
+            "outline_width",
+            "The outline's width as a fraction of the text size (with `outline`).",
+            false,
+            Some(Outline::default().width.to_string()),
+            |options: &mut TextOptions, text| {
+                let width = f32::from_text(text, "outline_width")?;
+                match &mut options.outline {
+                    Some(outline) => outline.width = width,
+                    None => {
+                        return Err(Error::option(
+                            "outline_width",
+                            "needs `outline` (the outline's colour)",
+                        ));
+                    }
+                }
+                Ok(())
+            },
+        ));
+        fields.push(Field::custom(
+            "no_shadow",
+            "Do not draw the text's soft shadow.",
+            true,
+            Some(false.to_string()),
+            |options: &mut TextOptions, text| {
+                if bool::from_text(text, "no_shadow")? {
+                    options.shadow = None;
+                }
+                Ok(())
+            },
+        ));
+        fields.extend(
+            Placement::fields()
+                .into_iter()
+                .map(|field| field.lift(|options: &mut TextOptions| &mut options.placement)),
+        );
+        fields
     }
 }
 

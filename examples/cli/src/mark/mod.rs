@@ -10,6 +10,8 @@ use stylemark::io::{load, save};
 use stylemark::watermark::invisible::{self as mark, MarkOptions, parse_hex};
 use stylemark::{Limits, Result};
 
+use crate::option_flags::{MarkFlags, apply_fields};
+
 #[derive(Args, Debug)]
 pub struct MarkArgs {
     #[command(subcommand)]
@@ -40,15 +42,11 @@ struct EmbedArgs {
     /// The secret key (or set STYLEMARK_MARK_KEY, which keeps it out of process lists).
     #[arg(long, env = "STYLEMARK_MARK_KEY", hide_env_values = true)]
     key: String,
-    /// Amplitude multiplier, 0.25-4 (1 keeps PSNR >= 40 dB).
-    #[arg(long, default_value_t = 1.0)]
-    strength: f32,
-    /// Skip the check that the mark survives a JPEG q50 round trip.
-    #[arg(long)]
-    no_verify: bool,
     /// JPEG/WebP quality 1-100 when the output is lossy.
     #[arg(long)]
     quality: Option<u8>,
+    #[command(flatten)]
+    options: MarkFlags,
 }
 
 #[derive(Args, Debug)]
@@ -73,11 +71,13 @@ pub(crate) struct DetectArgs {
 pub fn run(args: MarkArgs, limits: &Limits) -> Result<ExitCode> {
     match args.command {
         MarkCommand::Embed(args) => {
-            let options = MarkOptions {
-                strength: args.strength,
-                verify: !args.no_verify,
-                limits: *limits,
-            };
+            let mut options = apply_fields(
+                MarkOptions::default(),
+                &MarkOptions::fields(),
+                &args.options.given,
+                "a mark",
+            )?;
+            options.limits = *limits;
             let marked = mark::embed(
                 &load(&args.input, &limits.decode)?,
                 &parse_hex(&args.payload)?,
