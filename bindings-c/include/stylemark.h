@@ -69,11 +69,11 @@ typedef struct StylemarkEngineOptions {
   size_t struct_size;
   // `cpu` (default), `wgpu` (GPU) or `ndarray`.
   const char *device;
-  // `builtin` (default; no file) or the path of VGG19 weights (.safetensors or .pth).
+  // `builtin` (default; no file), an ONNX model (.onnx) or VGG19 weights (.safetensors, .pth).
   const char *encoder;
   // VGG19 input convention: NULL (from the file, else caffe), `caffe` or `torchvision`.
   const char *weights_format;
-  // VGG19 weights in memory (the bytes of a .safetensors or .pth file), used instead of
+  // A model in memory (the bytes of a .onnx, .safetensors or .pth file), used instead of
   // `encoder` when not NULL. Copied; they are read on the first doodle.
   const uint8_t *weights;
   // Number of bytes at `weights`.

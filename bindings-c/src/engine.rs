@@ -22,11 +22,11 @@ pub struct StylemarkEngineOptions {
     pub struct_size: usize,
     /// `cpu` (default), `wgpu` (GPU) or `ndarray`.
     pub device: *const c_char,
-    /// `builtin` (default; no file) or the path of VGG19 weights (.safetensors or .pth).
+    /// `builtin` (default; no file), an ONNX model (.onnx) or VGG19 weights (.safetensors, .pth).
     pub encoder: *const c_char,
     /// VGG19 input convention: NULL (from the file, else caffe), `caffe` or `torchvision`.
     pub weights_format: *const c_char,
-    /// VGG19 weights in memory (the bytes of a .safetensors or .pth file), used instead of
+    /// A model in memory (the bytes of a .onnx, .safetensors or .pth file), used instead of
     /// `encoder` when not NULL. Copied; they are read on the first doodle.
     pub weights: *const u8,
     /// Number of bytes at `weights`.

@@ -85,10 +85,10 @@ impl Engine {
         let weights = weights.as_ref().map(|bytes| bytes.as_bytes());
         let source = guarded(|| EncoderSource::new(encoder, weights, convention))?;
         let limits = guarded(|| engine_limits(max_pixels, max_input_bytes, limits))?;
-        let encoder_name = if matches!(source, EncoderSource::Vgg19Bytes { .. }) {
-            "vgg19 (from bytes)"
-        } else {
-            encoder
+        let encoder_name = match source {
+            EncoderSource::Vgg19Bytes { .. } => "vgg19 (from bytes)",
+            EncoderSource::OnnxBytes { .. } => "onnx (from bytes)",
+            _ => encoder,
         };
         Ok(Engine {
             doodle: guarded(|| LazyEngine::new(device, source))?,

@@ -17,7 +17,8 @@ use super::phase::{LabelPlanes, PhaseInputs, PhaseProblem};
 use super::report::{PhaseReport, Report};
 use super::request::DoodleRequest;
 use crate::encoder::{
-    BuiltinEncoder, Encoder, InputConvention, Pooling, Vgg19, Vgg19Options, WeightsSource,
+    BuiltinEncoder, Encoder, InputConvention, OnnxEncoder, Pooling, Vgg19, Vgg19Options,
+    WeightsSource,
 };
 use crate::pixels::{fit_within, from_planar, image_tensor, resize, scaled, to_planar, to_rgb};
 use crate::rng::SplitMix64;
@@ -31,6 +32,8 @@ use crate::{ComputeDevice, DeviceKind, Error, Result};
 /// assert_eq!(spec, EncoderSpec::Builtin);
 /// let vgg: EncoderSpec = "weights/vgg19-caffe.safetensors".parse()?;
 /// assert!(matches!(vgg, EncoderSpec::Vgg19 { .. }));
+/// let onnx: EncoderSpec = "models/mobilenet.onnx".parse()?;
+/// assert!(matches!(onnx, EncoderSpec::Onnx { .. }));
 /// # Ok::<(), stylemark::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -50,12 +53,18 @@ pub enum EncoderSpec {
         #[serde(default)]
         pooling: Pooling,
     },
+    /// A feed-forward convolutional network from an ONNX file (see
+    /// [`OnnxEncoder`](crate::encoder::OnnxEncoder)).
+    Onnx {
+        /// Path of the `.onnx` file.
+        model: std::path::PathBuf,
+    },
 }
 
 impl std::str::FromStr for EncoderSpec {
     type Err = Error;
 
-    /// `builtin`, or the path of a weights file.
+    /// `builtin`, the path of an ONNX model (`.onnx`), or the path of VGG19 weights.
     fn from_str(text: &str) -> Result<Self> {
         match text.trim() {
             "" => Err(Error::option(
@@ -63,6 +72,9 @@ impl std::str::FromStr for EncoderSpec {
                 "use `builtin` or the path of a VGG19 weights file",
             )),
             "builtin" => Ok(EncoderSpec::Builtin),
+            path if path.to_ascii_lowercase().ends_with(".onnx") => {
+                Ok(EncoderSpec::Onnx { model: path.into() })
+            }
             path => Ok(EncoderSpec::Vgg19 {
                 weights: path.into(),
                 convention: None,
@@ -152,6 +164,7 @@ impl Engine {
                     &autodiff,
                 )?)
             }
+            EncoderSpec::Onnx { model } => Box::new(OnnxEncoder::from_file(&model, &device)?),
         };
         Ok(Self::with_encoder(device, encoder))
     }

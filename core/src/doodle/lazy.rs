@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::{EncoderSpec, Engine};
-use crate::encoder::{InputConvention, Vgg19, Vgg19Options, WeightsSource};
+use crate::encoder::{InputConvention, OnnxEncoder, Vgg19, Vgg19Options, WeightsSource};
 use crate::{DeviceKind, Error, Result};
 
 /// Where the encoder of a [`LazyEngine`] comes from.
@@ -13,6 +13,11 @@ use crate::{DeviceKind, Error, Result};
 pub enum EncoderSource {
     /// The built-in encoder or a weights file.
     Spec(EncoderSpec),
+    /// An ONNX model in memory (the bytes of a `.onnx` file).
+    OnnxBytes {
+        /// The file's bytes.
+        bytes: Arc<[u8]>,
+    },
     /// VGG19 weights in memory (the bytes of a `.safetensors` or `.pth` file).
     Vgg19Bytes {
         /// The file's bytes.
@@ -23,9 +28,10 @@ pub enum EncoderSource {
 }
 
 impl EncoderSource {
-    /// The source the bindings' settings name: VGG19 `weights` in memory when given,
-    /// otherwise `encoder` (`builtin` or a weights file's path); `convention` applies to
-    /// VGG19 either way.
+    /// The source the bindings' settings name: a model in memory when `weights` is given
+    /// (an ONNX file, recognised by its first bytes, else VGG19 weights), otherwise
+    /// `encoder` (`builtin`, a `.onnx` file's path or a weights file's path);
+    /// `convention` applies to VGG19 either way.
     ///
     /// ```
     /// use stylemark::doodle::{EncoderSource, EncoderSpec};
@@ -41,6 +47,11 @@ impl EncoderSource {
         convention: Option<InputConvention>,
     ) -> Result<Self> {
         if let Some(bytes) = weights {
+            if looks_like_onnx(bytes) {
+                return Ok(EncoderSource::OnnxBytes {
+                    bytes: bytes.into(),
+                });
+            }
             return Ok(EncoderSource::Vgg19Bytes {
                 bytes: bytes.into(),
                 convention,
@@ -82,12 +93,12 @@ pub struct LazyEngine {
 impl LazyEngine {
     /// A lazy engine; fails now if `encoder` names a weights file that does not exist.
     pub fn new(device: DeviceKind, encoder: EncoderSource) -> Result<Self> {
-        if let EncoderSource::Spec(EncoderSpec::Vgg19 { weights, .. }) = &encoder
-            && !weights.exists()
+        if let EncoderSource::Spec(
+            EncoderSpec::Vgg19 { weights: path, .. } | EncoderSpec::Onnx { model: path },
+        ) = &encoder
+            && !path.exists()
         {
-            return Err(Error::WeightsNotFound {
-                path: weights.clone(),
-            });
+            return Err(Error::WeightsNotFound { path: path.clone() });
         }
         Ok(LazyEngine {
             device,
@@ -125,6 +136,11 @@ impl LazyEngine {
     fn open(&self) -> Result<Engine> {
         match &self.encoder {
             EncoderSource::Spec(spec) => Engine::new(self.device, spec.clone()),
+            EncoderSource::OnnxBytes { bytes } => {
+                let device = self.device.open()?;
+                let onnx = OnnxEncoder::from_bytes(bytes, &device)?;
+                Ok(Engine::with_encoder(device, Box::new(onnx)))
+            }
             EncoderSource::Vgg19Bytes { bytes, convention } => {
                 let device = self.device.open()?;
                 let options = Vgg19Options {
@@ -136,5 +152,35 @@ impl LazyEngine {
                 Ok(Engine::with_encoder(device, Box::new(vgg)))
             }
         }
+    }
+}
+
+/// An ONNX file is a protobuf `ModelProto` that starts with `ir_version` (field 1, a small
+/// varint: bytes `0x08`, 1-30) followed by another field's tag. A safetensors file starts
+/// with its header's length as a little-endian `u64` (zero bytes after the first two for
+/// any real header) and then `{`; PyTorch files start with a zip or pickle header.
+fn looks_like_onnx(bytes: &[u8]) -> bool {
+    match bytes {
+        [0x08, version, tag, ..] => {
+            (1..=30).contains(version) && *tag != 0 && bytes.get(8) != Some(&b'{')
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_onnx;
+
+    #[test]
+    fn onnx_bytes_are_told_from_weights() {
+        // ir_version 8, then the producer name's tag.
+        assert!(looks_like_onnx(b"\x08\x08\x12\x07pytorch"));
+        // A safetensors file whose header is 264 bytes long also starts with 0x08.
+        let mut safetensors = 264u64.to_le_bytes().to_vec();
+        safetensors.extend_from_slice(b"{\"conv1_1.weight\":{}}");
+        assert!(!looks_like_onnx(&safetensors));
+        assert!(!looks_like_onnx(b"PK\x03\x04"));
+        assert!(!looks_like_onnx(b""));
     }
 }

@@ -27,12 +27,14 @@ pub(crate) mod api;
 pub(crate) mod builtin;
 pub(crate) mod host;
 mod layer;
+pub(crate) mod onnx;
 pub(crate) mod vgg19;
 
 pub(crate) use api::Encoder;
 pub(crate) use builtin::BuiltinEncoder;
 pub(crate) use host::{HostEncoder, HostFeatures, HostImage};
 pub use layer::{Layer, parse_layers};
+pub use onnx::{MAX_MODEL_BYTES, OnnxEncoder, OnnxLayer};
 pub(crate) use vgg19::Vgg19;
 pub use vgg19::{InputConvention, Pooling, Vgg19Options, WeightsSource, vgg19_flops};
 

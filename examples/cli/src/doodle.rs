@@ -39,7 +39,8 @@ pub struct DoodleArgs {
     /// Suffix of automatically found semantic maps.
     #[arg(long, default_value = "_sem.png")]
     semantic_ext: String,
-    /// Encoder: `builtin`, or the path of VGG19 weights (.safetensors or .pth).
+    /// Encoder: `builtin`, the path of an ONNX model (.onnx; `stylemark info --encoder
+    /// PATH` lists its layers), or the path of VGG19 weights (.safetensors or .pth).
     #[arg(long, default_value = "builtin")]
     encoder: String,
     /// Input convention of VGG19 weights: `caffe` or `torchvision` (default: from the file, else caffe).

@@ -1,6 +1,8 @@
 //! `stylemark info`: what this build contains and what works here.
 
 use clap::Args;
+use stylemark::doodle::{EncoderSpec, Engine};
+use stylemark::encoder::OnnxEncoder;
 use stylemark::{DeviceKind, Limits};
 
 #[derive(Args)]
@@ -8,9 +10,16 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Describe this encoder instead: `builtin`, VGG19 weights, or an ONNX model (whose
+    /// usable layers are listed with the nodes they stand for, channels and stride).
+    #[arg(long, value_name = "ENCODER")]
+    encoder: Option<String>,
 }
 
 pub fn run(args: InfoArgs, limits: &Limits) -> stylemark::Result<()> {
+    if let Some(encoder) = &args.encoder {
+        return describe_encoder(encoder, args.json);
+    }
     let devices: Vec<serde_json::Value> = DeviceKind::ALL
         .into_iter()
         .map(|kind| {
@@ -37,7 +46,7 @@ pub fn run(args: InfoArgs, limits: &Limits) -> stylemark::Result<()> {
         let report = serde_json::json!({
             "version": stylemark::VERSION,
             "devices": devices,
-            "encoders": ["builtin", "vgg19 (weights file)"],
+            "encoders": ["builtin", "vgg19 (weights file)", "onnx (model file)"],
             "limits": Limits::describe()
                 .map(|(name, _, _)| (name.to_string(), serde_json::json!(limits.get(name))))
                 .collect::<serde_json::Map<_, _>>(),
@@ -63,11 +72,59 @@ pub fn run(args: InfoArgs, limits: &Limits) -> stylemark::Result<()> {
     println!("encoders:");
     println!("  builtin  always available, needs no file (the default)");
     println!("  vgg19    from a .safetensors or .pth file: --encoder PATH");
+    println!("  onnx     a convolutional network from a .onnx file: --encoder PATH");
+    println!("           (`stylemark info --encoder PATH` lists its layers)");
     println!("limits (change with --limit NAME=VALUE):");
     for (name, bounds, default) in Limits::describe() {
         let value = limits.get(name).unwrap_or(default);
         let changed = if value == default { "" } else { " (changed)" };
         println!("  {name:<22} {value:>12}{changed}  {bounds}");
+    }
+    Ok(())
+}
+
+/// `stylemark info --encoder E`: what the encoder is and, for an ONNX model, its layers.
+fn describe_encoder(encoder: &str, json: bool) -> stylemark::Result<()> {
+    let device = DeviceKind::Cpu.open()?;
+    let spec: EncoderSpec = encoder.parse()?;
+    let EncoderSpec::Onnx { model } = spec else {
+        let engine = Engine::new(DeviceKind::Cpu, spec)?;
+        match json {
+            true => println!(
+                "{}",
+                serde_json::json!({"encoder": engine.encoder_description()})
+            ),
+            false => println!("{}", engine.encoder_description()),
+        }
+        return Ok(());
+    };
+    let onnx = OnnxEncoder::from_file(&model, &device)?;
+    if json {
+        let layers: Vec<serde_json::Value> = onnx
+            .layers()
+            .map(|l| {
+                serde_json::json!({"layer": l.layer.to_string(), "node": l.node,
+                    "operator": l.operator, "channels": l.channels, "stride": l.stride})
+            })
+            .collect();
+        println!(
+            "{:#}",
+            serde_json::json!({"encoder": model, "layers": layers})
+        );
+        return Ok(());
+    }
+    println!(
+        "{}: layers (use with --style-layers and --content-layers)",
+        model.display()
+    );
+    for l in onnx.layers() {
+        println!(
+            "  {:<8} {:<22} {:>5} channels  stride {}",
+            l.layer.to_string(),
+            format!("{} ({})", l.node, l.operator),
+            l.channels,
+            l.stride
+        );
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ pub struct RunArgs {
     /// Compute device for doodle steps: cpu, ndarray or wgpu.
     #[arg(long, default_value = "cpu")]
     device: DeviceKind,
-    /// Encoder for doodle steps: `builtin`, or the path of VGG19 weights.
+    /// Encoder for doodle steps: `builtin`, an ONNX model (.onnx) or VGG19 weights.
     #[arg(long, default_value = "builtin")]
     encoder: String,
 }

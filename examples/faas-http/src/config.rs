@@ -14,7 +14,8 @@ pub struct Config {
     pub host: String,
     /// `STYLEMARK_DEVICE`: cpu (default), ndarray or wgpu.
     pub device: DeviceKind,
-    /// `STYLEMARK_WEIGHTS`: VGG19 weights file; unset uses the built-in encoder.
+    /// `STYLEMARK_WEIGHTS`: VGG19 weights file or ONNX model (`.onnx`); unset uses the
+    /// built-in encoder.
     pub weights: Option<String>,
     /// `STYLEMARK_WEIGHTS_FORMAT`: caffe or torchvision (default: from the file).
     pub weights_format: Option<String>,

