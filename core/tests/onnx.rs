@@ -157,6 +157,20 @@ fn unsupported_operators_and_damaged_files_are_clear_errors() {
         message.contains("Softmax") && message.contains("softmax1"),
         "{message}"
     );
+    // Shapes that do not fit are found when the network is probed at load.
+    let message = refused(OnnxEncoder::from_file(
+        &root.join("mismatched/model.onnx"),
+        &device(),
+    ));
+    assert!(message.contains("concat1"), "{message}");
+    let message = refused(OnnxEncoder::from_file(
+        &root.join("oversized_window/model.onnx"),
+        &device(),
+    ));
+    assert!(
+        message.contains("maxpool2d1") && message.contains("window"),
+        "{message}"
+    );
     // Cut anywhere, the real file is an error, never a panic.
     let bytes = std::fs::read(root.join("mobilenet_v2/quantised.onnx")).unwrap();
     for cut in [

@@ -115,18 +115,31 @@ def tiny_graphs():
                   ("globalaveragepool1", "g")])
 
 
-def unsupported():
-    """A graph with an operator stylemark does not run: the loader must name it."""
+def refused(name, nodes):
+    """A graph the loader must refuse with an error (never a panic): no reference values."""
     graph = helper.make_graph(
-        [helper.make_node("Softmax", ["x"], ["y"], axis=1)],
-        "unsupported",
+        nodes,
+        name,
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
     )
-    case = os.path.join(OUT, "unsupported")
+    case = os.path.join(OUT, name)
     os.makedirs(case, exist_ok=True)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
               os.path.join(case, "model.onnx"))
+
+
+def unsupported():
+    # An operator stylemark does not run: the error names it.
+    refused("unsupported", [helper.make_node("Softmax", ["x"], ["y"], axis=1)])
+    # Shapes that do not fit together, and a window larger than its input.
+    refused("mismatched", [
+        helper.make_node("MaxPool", ["x"], ["m"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Concat", ["x", "m"], ["y"], axis=1),
+    ])
+    refused("oversized_window", [
+        helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[100, 100]),
+    ])
 
 
 def mobilenet():

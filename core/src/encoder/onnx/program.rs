@@ -368,6 +368,16 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                 ));
             };
             let channels = gamma.len();
+            if [&beta, &mean, &variance]
+                .iter()
+                .any(|v| v.len() != channels)
+            {
+                return Err(unsupported(
+                    node,
+                    "BatchNormalization",
+                    "has statistics of different lengths",
+                ));
+            }
             let scale: Vec<f32> = gamma
                 .iter()
                 .zip(&variance)
@@ -540,7 +550,8 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                 .iter()
                 .map(|&p| usize::try_from(p).ok().filter(|p| *p < 4))
                 .collect::<Option<Vec<_>>>()
-                .and_then(|p| p.try_into().ok());
+                .and_then(|p| p.try_into().ok())
+                .filter(|p: &[usize; 4]| (0..4).all(|d| p.contains(&d)));
             let Some(perm) = perm else {
                 return Err(unsupported(
                     node,

@@ -58,6 +58,7 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
                 ));
             }
             let (x, padding) = padded(x, window, 0.0)?;
+            check_window(&x.dims(), window, padding)?;
             let options = ConvOptions::new(window.stride, padding, window.dilation, *groups);
             conv2d(x, weight.clone(), bias.clone(), options)
         }
@@ -94,6 +95,7 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
         }
         Op::MaxPool { input, window } => {
             let (x, padding) = padded(get(*input)?, window, f32::NEG_INFINITY)?;
+            check_window(&x.dims(), window, padding)?;
             let options = MaxPoolOptions::new(window.kernel)
                 .with_stride(window.stride)
                 .with_padding(padding)
@@ -111,6 +113,7 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
             } else {
                 (x, symmetric(window)?)
             };
+            check_window(&x.dims(), window, padding)?;
             let options = AvgPoolOptions::new(window.kernel)
                 .with_stride(window.stride)
                 .with_padding(padding)
@@ -129,6 +132,11 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             if *axis >= 4 {
                 return Err(format!("axis {axis} is outside 4 dimensions"));
+            }
+            let first = parts.first().map(|p| p.dims()).ok_or("no inputs")?;
+            let fits = |dims: [usize; 4]| (0..4).all(|d| d == *axis || dims[d] == first[d]);
+            if !parts.iter().all(|p| fits(p.dims())) {
+                return Err("its inputs differ outside the concatenated axis".into());
             }
             Tensor::cat(parts, *axis)
         }
@@ -180,11 +188,33 @@ fn symmetric(window: &Window) -> std::result::Result<[usize; 2], String> {
     }
 }
 
+/// A window (stride at least 1) fits in the padded input, so burn's kernel has at least
+/// one output to compute.
+fn check_window(
+    dims: &[usize; 4],
+    window: &Window,
+    padding: [usize; 2],
+) -> std::result::Result<(), String> {
+    for axis in 0..2 {
+        let extent = (window.kernel[axis].max(1) - 1) * window.dilation[axis] + 1;
+        if window.stride[axis] == 0 || window.dilation[axis] == 0 || window.kernel[axis] == 0 {
+            return Err("a window with a zero kernel, stride or dilation".into());
+        }
+        if dims[2 + axis] + 2 * padding[axis] < extent {
+            return Err(format!(
+                "a {}x{} input is smaller than its {extent}-pixel window",
+                dims[3], dims[2]
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `SAME` padding along one axis: the output is `ceil(size / stride)`.
 fn same_padding(size: usize, window: &Window, axis: usize, upper: bool) -> (usize, usize) {
     let stride = window.stride[axis].max(1);
-    let extent = (window.kernel[axis] - 1) * window.dilation[axis] + 1;
-    let out = size.div_ceil(stride);
+    let extent = (window.kernel[axis].saturating_sub(1)) * window.dilation[axis] + 1;
+    let out = size.div_ceil(stride).max(1);
     let total = ((out - 1) * stride + extent).saturating_sub(size);
     let small = total / 2;
     if upper {
