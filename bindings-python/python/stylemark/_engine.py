@@ -129,7 +129,7 @@ class Engine:
 
     ``device`` is ``cpu`` (default), ``wgpu`` (GPU) or ``ndarray``. ``encoder`` is
     ``builtin`` (no file needed), the path of an ONNX model (``.onnx``), the path of
-    VGG19 weights (``.safetensors`` or ``.pth``), or the bytes of such a file (``weights``).
+    VGG19 weights (``.safetensors`` or ``.pth``), or the bytes of such a file.
     ``weights_format`` is ``caffe`` or
     ``torchvision`` (default: what the file records, else caffe). ``max_pixels`` and
     ``max_input_bytes`` bound every image decoded (defaults: 40 megapixels, 64 MiB);
