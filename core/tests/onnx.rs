@@ -171,6 +171,15 @@ fn unsupported_operators_and_damaged_files_are_clear_errors() {
         message.contains("maxpool2d1") && message.contains("window"),
         "{message}"
     );
+    // Small files that would allocate gigabytes are refused before the allocation.
+    for (case, node) in [("huge_pad", "pad1"), ("concat_doubling", "concat")] {
+        let path = root.join(case).join("model.onnx");
+        let message = refused(OnnxEncoder::from_file(&path, &device()));
+        assert!(
+            message.contains(node) && message.contains("exceed"),
+            "{case}: {message}"
+        );
+    }
     // Cut anywhere, the real file is an error, never a panic.
     let bytes = std::fs::read(root.join("mobilenet_v2/quantised.onnx")).unwrap();
     for cut in [

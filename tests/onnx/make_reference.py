@@ -115,13 +115,14 @@ def tiny_graphs():
                   ("globalaveragepool1", "g")])
 
 
-def refused(name, nodes):
+def refused(name, nodes, initializers=()):
     """A graph the loader must refuse with an error (never a panic): no reference values."""
     graph = helper.make_graph(
         nodes,
         name,
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=list(initializers),
     )
     case = os.path.join(OUT, name)
     os.makedirs(case, exist_ok=True)
@@ -140,6 +141,14 @@ def unsupported():
     refused("oversized_window", [
         helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[100, 100]),
     ])
+    # Small files that would allocate gigabytes: a huge Pad, and Concat doubling 30 times.
+    refused("huge_pad", [
+        helper.make_node("Pad", ["x", "p"], ["y"], mode="constant"),
+    ], [numpy_helper.from_array(np.array([0, 0, 16000, 16000, 0, 0, 16000, 16000], dtype=np.int64), "p")])
+    doubling = [helper.make_node("Concat", ["x", "x"], ["c0"], axis=1)]
+    doubling += [helper.make_node("Concat", [f"c{i}", f"c{i}"], [f"c{i + 1}"], axis=1) for i in range(30)]
+    doubling += [helper.make_node("Identity", ["c30"], ["y"])]
+    refused("concat_doubling", doubling)
 
 
 def mobilenet():

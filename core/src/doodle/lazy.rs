@@ -93,12 +93,19 @@ pub struct LazyEngine {
 impl LazyEngine {
     /// A lazy engine; fails now if `encoder` names a weights file that does not exist.
     pub fn new(device: DeviceKind, encoder: EncoderSource) -> Result<Self> {
-        if let EncoderSource::Spec(
-            EncoderSpec::Vgg19 { weights: path, .. } | EncoderSpec::Onnx { model: path },
-        ) = &encoder
-            && !path.exists()
-        {
-            return Err(Error::WeightsNotFound { path: path.clone() });
+        match &encoder {
+            EncoderSource::Spec(EncoderSpec::Vgg19 { weights, .. }) if !weights.exists() => {
+                return Err(Error::WeightsNotFound {
+                    path: weights.clone(),
+                });
+            }
+            EncoderSource::Spec(EncoderSpec::Onnx { model }) if !model.exists() => {
+                return Err(Error::option(
+                    "encoder",
+                    format!("there is no ONNX model at {}", model.display()),
+                ));
+            }
+            _ => {}
         }
         Ok(LazyEngine {
             device,

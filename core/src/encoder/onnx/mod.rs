@@ -33,9 +33,10 @@ use program::{Layout, Op, Program, Slot};
 /// The largest ONNX file read (the networks this is for weigh a few megabytes; VGG19 in
 /// float is 550 MB).
 pub const MAX_MODEL_BYTES: usize = 1 << 30;
-/// The side of the blank image the network is probed with at load, to find each feature
-/// map's stride and channels (a multiple of every stride stylemark names, up to 16).
-const PROBE_SIDE: usize = 64;
+/// The blank image the network is probed with at load, `(height, width)`, to find each
+/// feature map's stride and channels: multiples of every stride stylemark names (up to 16),
+/// and not square, so a map whose axes are swapped is not taken for a layer.
+const PROBE: (usize, usize) = (64, 96);
 
 /// One of the network's feature maps that a stylemark layer name stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,17 +88,23 @@ impl std::fmt::Debug for OnnxEncoder {
 impl OnnxEncoder {
     /// Loads the network in the ONNX file at `path` onto `device`'s autodiff device.
     pub fn from_file(path: &Path, device: &crate::ComputeDevice) -> Result<Self> {
-        let size = std::fs::metadata(path)
-            .map_err(|_| Error::WeightsNotFound {
-                path: path.to_path_buf(),
-            })?
-            .len();
-        if size > MAX_MODEL_BYTES as u64 {
-            return Err(too_large(size));
+        use std::io::Read;
+        let cannot_read = |e: std::io::Error| {
+            Error::option(
+                "encoder",
+                format!("cannot read the ONNX model {}: {e}", path.display()),
+            )
+        };
+        // Read at most one byte past the limit: the size a file reports is not trusted.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .map_err(cannot_read)?
+            .take(MAX_MODEL_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot_read)?;
+        if bytes.len() > MAX_MODEL_BYTES {
+            return Err(too_large(bytes.len() as u64));
         }
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::option("encoder", format!("cannot read {}: {e}", path.display()))
-        })?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -247,8 +254,8 @@ type Probed = (Vec<(OnnxLayer, Slot)>, Vec<f64>);
 /// Runs the program on a blank image to find every feature map's channels and stride,
 /// names them, and measures the multiply-adds per input pixel up to each step.
 fn probe(program: &Program, device: &Device) -> Result<Probed> {
-    let side = PROBE_SIDE;
-    let blank = Tensor::<4>::zeros([1, 3, side, side], device);
+    let (probe_height, probe_width) = PROBE;
+    let blank = Tensor::<4>::zeros([1, 3, probe_height, probe_width], device);
     let input = match program.layout {
         Layout::Channels => blank,
         Layout::Pixels => blank.permute([0, 2, 3, 1]),
@@ -264,18 +271,24 @@ fn probe(program: &Program, device: &Device) -> Result<Probed> {
             let [_, per_group, kh, kw] = weight.dims();
             total += (channels * per_group * kh * kw * height * width) as f64;
         }
-        cost.push(total / (side * side) as f64);
+        cost.push(total / (probe_height * probe_width) as f64);
         let is_feature = matches!(
             step.operator,
             "Relu" | "Clip" | "LeakyRelu" | "Sigmoid" | "Add" | "Concat"
         );
         // Padding may leave a row or column more than `side / stride`.
-        let stride_along =
-            |size: usize| (size > 0).then(|| (side as f64 / size as f64).round() as usize);
-        let (Some(stride), Some(across)) = (stride_along(height), stride_along(width)) else {
+        let stride_along = |side: usize, size: usize| {
+            let stride = (side as f64 / size.max(1) as f64).round() as usize;
+            (size > 0 && stride > 0 && size >= side / stride).then_some(stride)
+        };
+        let strides = (
+            stride_along(probe_height, height),
+            stride_along(probe_width, width),
+        );
+        let (Some(stride), Some(across)) = strides else {
             continue;
         };
-        if !is_feature || stride != across || height < side / stride || width < side / stride {
+        if !is_feature || stride != across {
             continue;
         }
         if stride.is_power_of_two() && stride.trailing_zeros() < 5 {
@@ -350,9 +363,13 @@ impl Encoder for OnnxEncoder {
                 let (h, w) = (height / stride, width / stride);
                 let [_, channels, oh, ow] = x.dims();
                 if oh < h || ow < w {
-                    return Err(Error::Internal(format!(
-                        "an ONNX feature map is {ow}x{oh}, smaller than {w}x{h}"
-                    )));
+                    return Err(Error::option(
+                        "encoder",
+                        format!(
+                            "the ONNX model's feature map is {ow}x{oh} for a {width}x{height} image, \
+                             smaller than the {w}x{h} its stride implies"
+                        ),
+                    ));
                 }
                 Ok(x.slice([0..1, 0..channels, 0..h, 0..w]))
             })

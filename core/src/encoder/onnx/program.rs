@@ -19,6 +19,13 @@ pub(super) const SUPPORTED: &str = "Conv (any groups, strides, dilations, pads),
     AveragePool, GlobalAveragePool, Pad (constant), Concat (channels), Transpose, Reshape \
     (4-D), Constant, Identity, QuantizeLinear and DequantizeLinear";
 
+/// The largest kernel, stride, dilation, pad or group count accepted (keeps every size
+/// product far from overflow and every window reasonable).
+const MAX_GEOMETRY: usize = 1 << 14;
+/// The most constant values placed on the device for a whole network (1 GiB of f32): a
+/// small file cannot make stylemark hold more by reading one constant many times.
+const MAX_CONSTANT_VALUES: usize = 1 << 28;
+
 /// A value the program computes, by its index in the evaluation's slots.
 pub(super) type Slot = usize;
 
@@ -158,9 +165,22 @@ struct Scope {
     /// them on.
     quantized: HashMap<String, Slot>,
     count: usize,
+    /// Constant values placed on the device so far.
+    placed: usize,
 }
 
 impl Scope {
+    /// Counts `values` against [`MAX_CONSTANT_VALUES`] before they are placed on the device.
+    fn place(&mut self, values: usize) -> Result<()> {
+        self.placed = self.placed.saturating_add(values);
+        if self.placed > MAX_CONSTANT_VALUES {
+            return Err(invalid(format!(
+                "its constants come to more than {MAX_CONSTANT_VALUES} values on the device"
+            )));
+        }
+        Ok(())
+    }
+
     fn new_slot(&mut self, name: &str) -> Slot {
         let slot = self.count;
         self.count += 1;
@@ -302,6 +322,13 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                     unsupported(node, "DequantizeLinear", "has no constant scale")
                 })?;
                 let zero = constant(2, scope).map(|(v, _)| v);
+                if dq.config.block_size.is_some_and(|b| b > 0) {
+                    return Err(unsupported(
+                        node,
+                        "DequantizeLinear",
+                        "uses blocked quantisation",
+                    ));
+                }
                 let axis = dq.config.axis.unwrap_or(1);
                 let folded = dequantize(&values, &dims, &scale, zero.as_deref(), axis)
                     .map_err(|why| unsupported(node, "DequantizeLinear", &why))?;
@@ -311,10 +338,36 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
         }
         Node::QuantizeLinear(_) => {
             // Activations stay in floating point: the pair QuantizeLinear ->
-            // DequantizeLinear is the identity here (see the module documentation).
+            // DequantizeLinear rounds nothing here (see the module documentation), but keeps
+            // the integer range's saturation, which quantisers use in place of a Relu or Clip.
             let input = slot_of(0, scope)?;
-            scope.quantized.insert(output_name, input);
-            return Ok(None);
+            let scale = scalar(constant(1, scope)).filter(|s| s.is_finite() && *s > 0.0);
+            let zero_point = scalar(constant(2, scope)).unwrap_or(0.0);
+            let unsigned = node
+                .outputs()
+                .first()
+                .is_some_and(|o| o.ty.elem_type().is_uint());
+            let (low, high) = if unsigned {
+                (0.0, 255.0)
+            } else {
+                (-128.0, 127.0)
+            };
+            let Some(scale) = scale else {
+                scope.quantized.insert(output_name, input);
+                return Ok(None);
+            };
+            let output = scope.new_slot(&format!("{output_name}#saturated"));
+            scope.quantized.insert(output_name, output);
+            return Ok(Some(Step {
+                op: Op::Clip {
+                    input,
+                    min: (low - zero_point) * scale,
+                    max: (high - zero_point) * scale,
+                },
+                output,
+                operator: "QuantizeLinear",
+                node: node.name().to_string(),
+            }));
         }
         Node::Conv2d(conv) => {
             let input = slot_of(0, scope)?;
@@ -328,13 +381,19 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                 return Err(unsupported(node, "Conv", "has a bias of the wrong length"));
             }
             let config = &conv.config;
-            if config.kernel_size != [kh, kw] || config.groups == 0 {
+            if config.kernel_size != [kh, kw] || config.groups == 0 || out % config.groups != 0 {
                 return Err(unsupported(
                     node,
                     "Conv",
-                    "has a kernel that does not match its weights",
+                    "has a kernel or groups that do not match its weights",
                 ));
             }
+            if dims.contains(&0) {
+                return Err(unsupported(node, "Conv", "has empty weights"));
+            }
+            let geometry = [config.stride, config.dilation, [kh, kw], [config.groups, 1]];
+            check_geometry(node, "Conv", &geometry)?;
+            scope.place(weight.len() + out)?;
             (
                 "Conv",
                 Op::Conv {
@@ -345,7 +404,7 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                         kernel: [kh, kw],
                         stride: config.stride,
                         dilation: config.dilation,
-                        pads: pads(&config.padding, &config.auto_pad),
+                        pads: check_pads(node, "Conv", pads(&config.padding, &config.auto_pad))?,
                     },
                     groups: config.groups,
                 },
@@ -431,7 +490,7 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                 Node::Mul(_) => ("Mul", Arithmetic::Mul),
                 _ => ("Div", Arithmetic::Div),
             };
-            let operand = |index: usize, scope: &Scope| -> Result<Operand> {
+            let operand = |index: usize, scope: &mut Scope| -> Result<Operand> {
                 if let Ok(slot) = slot_of(index, scope) {
                     return Ok(Operand::Slot(slot));
                 }
@@ -442,6 +501,16 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                         "has an operand that is neither an activation nor a constant",
                     )
                 })?;
+                // Constant operands are per-channel scales and shifts: a large one would
+                // broadcast into a huge activation.
+                if values.len() > 1 << 16 {
+                    return Err(unsupported(
+                        node,
+                        operator,
+                        "has a constant operand of more than 65536 values",
+                    ));
+                }
+                scope.place(values.len())?;
                 let dims = broadcast_dims(&dims).ok_or_else(|| {
                     unsupported(node, operator, "has a constant of more than 4 dimensions")
                 })?;
@@ -461,6 +530,7 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
             if c.ceil_mode {
                 return Err(unsupported(node, "MaxPool", "uses ceil_mode"));
             }
+            check_geometry(node, "MaxPool", &[c.kernel_size, c.strides, c.dilation])?;
             (
                 "MaxPool",
                 Op::MaxPool {
@@ -469,7 +539,7 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                         kernel: c.kernel_size,
                         stride: c.strides,
                         dilation: c.dilation,
-                        pads: pads(&c.padding, &c.auto_pad),
+                        pads: check_pads(node, "MaxPool", pads(&c.padding, &c.auto_pad))?,
                     },
                 },
             )
@@ -483,6 +553,7 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                     "uses ceil_mode or dilations",
                 ));
             }
+            check_geometry(node, "AveragePool", &[c.kernel_size, c.strides, c.dilation])?;
             (
                 "AveragePool",
                 Op::AveragePool {
@@ -491,7 +562,7 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                         kernel: c.kernel_size,
                         stride: c.strides,
                         dilation: c.dilation,
-                        pads: pads(&c.padding, &c.auto_pad),
+                        pads: check_pads(node, "AveragePool", pads(&c.padding, &c.auto_pad))?,
                     },
                     count_include_pad: c.count_include_pad,
                 },
@@ -509,6 +580,17 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
             let Ok(pads) = <[(usize, usize); 4]>::try_from(list.as_slice()) else {
                 return Err(unsupported(node, "Pad", "pads a tensor that is not 4-D"));
             };
+            if pads
+                .iter()
+                .any(|(a, b)| *a > MAX_GEOMETRY || *b > MAX_GEOMETRY)
+                || pads[0] != (0, 0)
+            {
+                return Err(unsupported(
+                    node,
+                    "Pad",
+                    "pads the batch, or by more than 16384",
+                ));
+            }
             let value = match &pad.config.constant_value {
                 ConstantValueInput::Static(v) => *v,
                 ConstantValueInput::Runtime(_) => {
@@ -646,6 +728,9 @@ fn dequantize(
     zero: Option<&[f32]>,
     axis: i64,
 ) -> std::result::Result<Vec<f32>, String> {
+    if scale.is_empty() || zero.is_some_and(|z| z.len() != 1 && z.len() != scale.len()) {
+        return Err("has a zero point that does not match its scale".into());
+    }
     let zero_at = |i: usize| zero.map_or(0.0, |z| if z.len() == 1 { z[0] } else { z[i] });
     if scale.len() == 1 {
         return Ok(values.iter().map(|q| (q - zero_at(0)) * scale[0]).collect());
@@ -656,7 +741,7 @@ fn dequantize(
         .ok()
         .filter(|a| *a < dims.len())
         .ok_or("has an axis outside its tensor")?;
-    if dims[axis] != scale.len() || zero.is_some_and(|z| z.len() != 1 && z.len() != scale.len()) {
+    if dims[axis] != scale.len() {
         return Err("has scales that do not match its axis".into());
     }
     let inner: usize = dims[axis + 1..].iter().product();
@@ -678,6 +763,36 @@ fn broadcast_dims(dims: &[usize]) -> Option<[usize; 4]> {
     let mut out = [1; 4];
     out[4 - dims.len()..].copy_from_slice(dims);
     Some(out)
+}
+
+/// Every kernel side, stride, dilation and group count at least 1 and at most
+/// [`MAX_GEOMETRY`].
+fn check_geometry(node: &Node, operator: &str, values: &[[usize; 2]]) -> Result<()> {
+    if values
+        .iter()
+        .flatten()
+        .all(|v| (1..=MAX_GEOMETRY).contains(v))
+    {
+        Ok(())
+    } else {
+        Err(unsupported(
+            node,
+            operator,
+            &format!("has a kernel, stride, dilation or group count of 0 or over {MAX_GEOMETRY}"),
+        ))
+    }
+}
+
+/// Padding of at most [`MAX_GEOMETRY`] per side.
+fn check_pads(node: &Node, operator: &str, pads: Pads) -> Result<Pads> {
+    match pads {
+        Pads::Explicit(sides) if sides.iter().any(|p| *p > MAX_GEOMETRY) => Err(unsupported(
+            node,
+            operator,
+            &format!("pads by more than {MAX_GEOMETRY}"),
+        )),
+        pads => Ok(pads),
+    }
 }
 
 fn pads(padding: &PaddingConfig2d, auto: &AutoPad) -> Pads {

@@ -12,6 +12,9 @@ use crate::{Error, Result};
 /// Runs `program` on `input` (`[1, C, H, W]` or `[1, H, W, C]` as the network wants it)
 /// until every slot of `wanted` is computed; returns them in order.
 pub(super) fn run(program: &Program, input: Tensor<4>, wanted: &[Slot]) -> Result<Vec<Tensor<4>>> {
+    // No value may grow past 64 times the input's size (or 16 M values): a network that
+    // would (pads, concatenations) is refused before the allocation.
+    let limit = (input.dims().iter().product::<usize>().saturating_mul(64)).max(1 << 24);
     let last = wanted.iter().copied().max().unwrap_or(program.input);
     let mut values: Vec<Option<Tensor<4>>> = vec![None; program.slots];
     values[program.input] = Some(input);
@@ -19,9 +22,18 @@ pub(super) fn run(program: &Program, input: Tensor<4>, wanted: &[Slot]) -> Resul
         if step.output > last {
             break;
         }
-        let value = apply(&step.op, &values).map_err(|detail| Error::Compute {
-            device: "the run's device".into(),
-            detail: format!("ONNX node `{}` ({}): {detail}", step.node, step.operator),
+        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            apply(&step.op, &values, limit)
+        }))
+        .unwrap_or_else(|panic| Err(crate::panic_message(panic.as_ref())));
+        let value = applied.map_err(|detail| {
+            Error::option(
+                "encoder",
+                format!(
+                    "the ONNX model's node `{}` ({}) cannot run here: {detail}",
+                    step.node, step.operator
+                ),
+            )
         })?;
         values[step.output] = Some(value);
     }
@@ -35,7 +47,18 @@ pub(super) fn run(program: &Program, input: Tensor<4>, wanted: &[Slot]) -> Resul
         .collect()
 }
 
-fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>, String> {
+fn apply(
+    op: &Op,
+    values: &[Option<Tensor<4>>],
+    limit: usize,
+) -> std::result::Result<Tensor<4>, String> {
+    let within = |dims: [usize; 4]| {
+        let size = dims.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+        match size {
+            Some(n) if n <= limit => Ok(()),
+            _ => Err(format!("its result {dims:?} would exceed {limit} values")),
+        }
+    };
     let get = |slot: Slot| {
         values[slot]
             .clone()
@@ -57,7 +80,7 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
                     "{channels} input channels do not match weights for {per_group} x {groups} groups"
                 ));
             }
-            let (x, padding) = padded(x, window, 0.0)?;
+            let (x, padding) = padded(x, window, 0.0, &within)?;
             check_window(&x.dims(), window, padding)?;
             let options = ConvOptions::new(window.stride, padding, window.dilation, *groups);
             conv2d(x, weight.clone(), bias.clone(), options)
@@ -66,7 +89,11 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
             input,
             scale,
             shift,
-        } => get(*input)? * scale.clone() + shift.clone(),
+        } => {
+            let x = get(*input)?;
+            check_broadcast(&x.dims(), &scale.dims())?;
+            x * scale.clone() + shift.clone()
+        }
         Op::Relu(input) => relu(get(*input)?),
         Op::Sigmoid(input) => sigmoid(get(*input)?),
         Op::LeakyRelu { input, alpha } => leaky_relu(get(*input)?, *alpha as f64),
@@ -86,6 +113,8 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
             };
             let (a, b) = (operand(left)?, operand(right)?);
             check_broadcast(&a.dims(), &b.dims())?;
+            let (x, y) = (a.dims(), b.dims());
+            within([0, 1, 2, 3].map(|d| x[d].max(y[d])))?;
             match kind {
                 Arithmetic::Add => a + b,
                 Arithmetic::Sub => a - b,
@@ -94,7 +123,7 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
             }
         }
         Op::MaxPool { input, window } => {
-            let (x, padding) = padded(get(*input)?, window, f32::NEG_INFINITY)?;
+            let (x, padding) = padded(get(*input)?, window, f32::NEG_INFINITY, &within)?;
             check_window(&x.dims(), window, padding)?;
             let options = MaxPoolOptions::new(window.kernel)
                 .with_stride(window.stride)
@@ -109,7 +138,7 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
         } => {
             let x = get(*input)?;
             let (x, padding) = if *count_include_pad {
-                padded(x, window, 0.0)?
+                padded(x, window, 0.0, &within)?
             } else {
                 (x, symmetric(window)?)
             };
@@ -124,7 +153,12 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
             let x = get(*input)?;
             x.mean_dim(3).mean_dim(2)
         }
-        Op::Pad { input, pads, value } => get(*input)?.pad(*pads, PadMode::Constant(*value)),
+        Op::Pad { input, pads, value } => {
+            let x = get(*input)?;
+            let dims = x.dims();
+            within([0, 1, 2, 3].map(|d| dims[d] + pads[d].0 + pads[d].1))?;
+            x.pad(*pads, PadMode::Constant(*value))
+        }
         Op::Concat { inputs, axis } => {
             let parts = inputs
                 .iter()
@@ -138,6 +172,9 @@ fn apply(op: &Op, values: &[Option<Tensor<4>>]) -> std::result::Result<Tensor<4>
             if !parts.iter().all(|p| fits(p.dims())) {
                 return Err("its inputs differ outside the concatenated axis".into());
             }
+            let mut joined = first;
+            joined[*axis] = parts.iter().map(|p| p.dims()[*axis]).sum();
+            within(joined)?;
             Tensor::cat(parts, *axis)
         }
         Op::Transpose { input, perm } => get(*input)?.permute(*perm),
@@ -156,6 +193,7 @@ fn padded(
     x: Tensor<4>,
     window: &Window,
     fill: f32,
+    within: &dyn Fn([usize; 4]) -> std::result::Result<(), String>,
 ) -> std::result::Result<(Tensor<4>, [usize; 2]), String> {
     let [top, left, bottom, right] = match window.pads {
         Pads::Explicit(pads) => pads,
@@ -166,6 +204,8 @@ fn padded(
             [before_h, before_w, after_h, after_w]
         }
     };
+    let [n, c, h, w] = x.dims();
+    within([n, c, h + top + bottom, w + left + right])?;
     if top == bottom && left == right {
         return Ok((x, [top, left]));
     }
