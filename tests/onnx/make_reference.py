@@ -102,6 +102,20 @@ def tiny_graphs():
         constant("dv", [[[1.0]], [[2.0]], [[4.0]]]), constant("lo", -0.5), constant("hi", 1.5)], 3,
         compared=[("mul1", "a"), ("sub1", "b"), ("div1", "c"), ("sigmoid1", "e"), ("add1", "f"),
                   ("clip1", "y")])
+    # SAME padding (upper and lower), Identity (onnx-ir removes it), Clip without bounds,
+    # padded average pooling.
+    w5 = RNG.normal(size=(2, 3, 3, 3)) * 0.3
+    tiny("same_identity", [
+        helper.make_node("Conv", ["x", "w5"], ["u"], auto_pad="SAME_UPPER", strides=[2, 2]),
+        helper.make_node("Conv", ["x", "w5"], ["l"], auto_pad="SAME_LOWER", strides=[2, 2]),
+        helper.make_node("Add", ["u", "l"], ["s"]),
+        helper.make_node("Identity", ["s"], ["i"]),
+        helper.make_node("Clip", ["i"], ["c"]),
+        helper.make_node("AveragePool", ["c"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                         count_include_pad=1),
+    ], [constant("w5", w5)], 2, size=(11, 9),
+        compared=[("conv2d1", "u"), ("conv2d2", "l"), ("add1", "s"), ("clip1", "c"),
+                  ("averagepool2d1", "y")])
     # Pooling, padding and concatenation.
     tiny("pool_pad_concat", [
         helper.make_node("MaxPool", ["x"], ["m"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
