@@ -184,18 +184,9 @@ impl OnnxEncoder {
             }
         };
         let program = program::convert(&graph, device)?;
-        // A network whose shapes do not fit together fails here, as an error.
-        let probed =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe(&program, device)));
-        let (layers, cost_per_pixel) = probed.map_err(|panic| {
-            Error::option(
-                "encoder",
-                format!(
-                    "{source} could not be run on a test image: {}",
-                    crate::panic_message(panic.as_ref())
-                ),
-            )
-        })??;
+        // A network whose shapes do not fit together fails here, as an error (every step
+        // runs under the panic guard of `run`).
+        let (layers, cost_per_pixel) = probe(&program, device)?;
         if layers.is_empty() {
             return Err(Error::option(
                 "encoder",

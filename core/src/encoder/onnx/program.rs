@@ -391,8 +391,15 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
             if dims.contains(&0) {
                 return Err(unsupported(node, "Conv", "has empty weights"));
             }
-            let geometry = [config.stride, config.dilation, [kh, kw], [config.groups, 1]];
-            check_geometry(node, "Conv", &geometry)?;
+            if config.groups > MAX_GEOMETRY {
+                return Err(unsupported(
+                    node,
+                    "Conv",
+                    &format!("has more than {MAX_GEOMETRY} groups"),
+                ));
+            }
+            let geometry = ([kh, kw], config.stride, config.dilation);
+            let window = window(node, "Conv", geometry, &config.padding, &config.auto_pad)?;
             scope.place(weight.len() + out)?;
             (
                 "Conv",
@@ -400,12 +407,7 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                     input,
                     weight: tensor(weight, [out, per_group, kh, kw], device),
                     bias: bias.map(|b| Tensor::from_data(TensorData::new(b, [out]), device)),
-                    window: Window {
-                        kernel: [kh, kw],
-                        stride: config.stride,
-                        dilation: config.dilation,
-                        pads: check_pads(node, "Conv", pads(&config.padding, &config.auto_pad))?,
-                    },
+                    window,
                     groups: config.groups,
                 },
             )
@@ -530,17 +532,13 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
             if c.ceil_mode {
                 return Err(unsupported(node, "MaxPool", "uses ceil_mode"));
             }
-            check_geometry(node, "MaxPool", &[c.kernel_size, c.strides, c.dilation])?;
+            let geometry = (c.kernel_size, c.strides, c.dilation);
+            let window = window(node, "MaxPool", geometry, &c.padding, &c.auto_pad)?;
             (
                 "MaxPool",
                 Op::MaxPool {
                     input: slot_of(0, scope)?,
-                    window: Window {
-                        kernel: c.kernel_size,
-                        stride: c.strides,
-                        dilation: c.dilation,
-                        pads: check_pads(node, "MaxPool", pads(&c.padding, &c.auto_pad))?,
-                    },
+                    window,
                 },
             )
         }
@@ -553,17 +551,13 @@ fn convert_node(node: &Node, scope: &mut Scope, device: &Device) -> Result<Optio
                     "uses ceil_mode or dilations",
                 ));
             }
-            check_geometry(node, "AveragePool", &[c.kernel_size, c.strides, c.dilation])?;
+            let geometry = (c.kernel_size, c.strides, c.dilation);
+            let window = window(node, "AveragePool", geometry, &c.padding, &c.auto_pad)?;
             (
                 "AveragePool",
                 Op::AveragePool {
                     input: slot_of(0, scope)?,
-                    window: Window {
-                        kernel: c.kernel_size,
-                        stride: c.strides,
-                        dilation: c.dilation,
-                        pads: check_pads(node, "AveragePool", pads(&c.padding, &c.auto_pad))?,
-                    },
+                    window,
                     count_include_pad: c.count_include_pad,
                 },
             )
@@ -765,38 +759,17 @@ fn broadcast_dims(dims: &[usize]) -> Option<[usize; 4]> {
     Some(out)
 }
 
-/// Every kernel side, stride, dilation and group count at least 1 and at most
-/// [`MAX_GEOMETRY`].
-fn check_geometry(node: &Node, operator: &str, values: &[[usize; 2]]) -> Result<()> {
-    if values
-        .iter()
-        .flatten()
-        .all(|v| (1..=MAX_GEOMETRY).contains(v))
-    {
-        Ok(())
-    } else {
-        Err(unsupported(
-            node,
-            operator,
-            &format!("has a kernel, stride, dilation or group count of 0 or over {MAX_GEOMETRY}"),
-        ))
-    }
-}
-
-/// Padding of at most [`MAX_GEOMETRY`] per side.
-fn check_pads(node: &Node, operator: &str, pads: Pads) -> Result<Pads> {
-    match pads {
-        Pads::Explicit(sides) if sides.iter().any(|p| *p > MAX_GEOMETRY) => Err(unsupported(
-            node,
-            operator,
-            &format!("pads by more than {MAX_GEOMETRY}"),
-        )),
-        pads => Ok(pads),
-    }
-}
-
-fn pads(padding: &PaddingConfig2d, auto: &AutoPad) -> Pads {
-    match auto {
+/// A convolution's or pooling's window from its `(kernel, stride, dilation)` and padding:
+/// every kernel side, stride and dilation from 1 to [`MAX_GEOMETRY`], every explicit pad at
+/// most that.
+fn window(
+    node: &Node,
+    operator: &str,
+    (kernel, stride, dilation): ([usize; 2], [usize; 2], [usize; 2]),
+    padding: &PaddingConfig2d,
+    auto: &AutoPad,
+) -> Result<Window> {
+    let pads = match auto {
         AutoPad::SameUpper => Pads::Same { upper: true },
         AutoPad::SameLower => Pads::Same { upper: false },
         AutoPad::Valid => Pads::Explicit([0; 4]),
@@ -806,7 +779,30 @@ fn pads(padding: &PaddingConfig2d, auto: &AutoPad) -> Pads {
                 Pads::Explicit([*top, *left, *bottom, *right])
             }
         },
+    };
+    let sizes_fit = [kernel, stride, dilation]
+        .iter()
+        .flatten()
+        .all(|v| (1..=MAX_GEOMETRY).contains(v));
+    let pads_fit = match pads {
+        Pads::Explicit(sides) => sides.iter().all(|p| *p <= MAX_GEOMETRY),
+        Pads::Same { .. } => true,
+    };
+    if !(sizes_fit && pads_fit) {
+        return Err(unsupported(
+            node,
+            operator,
+            &format!(
+                "has a kernel, stride or dilation of 0 or over {MAX_GEOMETRY}, or pads by more"
+            ),
+        ));
     }
+    Ok(Window {
+        kernel,
+        stride,
+        dilation,
+        pads,
+    })
 }
 
 fn tensor(values: Vec<f32>, dims: [usize; 4], device: &Device) -> Tensor<4> {
