@@ -4,12 +4,14 @@
 //! (`vgg19-host`), which is what style transfer runs there.
 //!
 //! `cargo bench -p stylemark-benches --bench encoder`; restrict with
-//! `STYLEMARK_BENCH_DEVICES=cpu STYLEMARK_BENCH_SIZES=128,256`.
+//! `STYLEMARK_BENCH_DEVICES=cpu STYLEMARK_BENCH_SIZES=128,256`. With
+//! `STYLEMARK_BENCH_ONNX=model.onnx` it also measures that network (`onnx`), which runs
+//! through burn's tensors on every device (it has no host twin).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use stylemark::burn_0_22::burn::tensor::{Distribution, Tensor};
 use stylemark::burn_0_22::{self as with_burn, BuiltinEncoder, Encoder, HostImage, Vgg19};
-use stylemark::encoder::{Layer, Vgg19Options};
+use stylemark::encoder::{Layer, OnnxEncoder, Vgg19Options};
 use stylemark_benches::{bench_devices, bench_sizes};
 
 fn forward_backward(
@@ -82,6 +84,9 @@ fn encoders(c: &mut Criterion) {
             &ad,
         );
         let builtin = BuiltinEncoder::new(0, &ad);
+        let onnx = std::env::var_os("STYLEMARK_BENCH_ONNX").map(|path| {
+            OnnxEncoder::from_file(path.as_ref(), &device).expect("STYLEMARK_BENCH_ONNX loads")
+        });
         let mut group = c.benchmark_group(format!("encoder/{}", device.kind()));
         group.sample_size(10);
         for size in bench_sizes(&[128, 256, 512]) {
@@ -90,10 +95,14 @@ fn encoders(c: &mut Criterion) {
                 // would take an hour of benchmarking to say the same thing.
                 continue;
             }
-            for (name, encoder) in [
+            let mut encoders = vec![
                 ("vgg19", &vgg as &dyn Encoder),
                 ("builtin", &builtin as &dyn Encoder),
-            ] {
+            ];
+            if let Some(onnx) = &onnx {
+                encoders.push(("onnx", onnx as &dyn Encoder));
+            }
+            for (name, encoder) in encoders {
                 group.bench_with_input(BenchmarkId::new(name, size), &size, |b, &size| {
                     b.iter(|| forward_backward(encoder, &ad, size))
                 });

@@ -148,3 +148,28 @@ fn install_script_writes_a_working_pkg_config_file() {
         prefix.join("include/stylemark.h").exists() && prefix.join("lib/libstylemark.so").exists()
     );
 }
+
+/// A trained ONNX network through the C API (by path and from bytes, every method, a cut
+/// file refused). Needs the MobileNetV2 that `tests/onnx/make_reference.py` writes, which
+/// `scripts/test-all` makes in its virtualenv and points `STYLEMARK_ONNX_REFERENCE` at.
+#[test]
+#[ignore = "needs STYLEMARK_ONNX_REFERENCE (scripts/test-all runs it)"]
+fn an_onnx_network_paints_through_the_c_api() {
+    let reference = std::env::var("STYLEMARK_ONNX_REFERENCE")
+        .expect("set STYLEMARK_ONNX_REFERENCE to the output of tests/onnx/make_reference.py");
+    let model = Path::new(&reference).join("mobilenet_v2/quantised.onnx");
+    assert!(model.exists(), "{} is missing", model.display());
+    let binary = compile("tests/c/test_onnx.c", "stylemark-c-test-onnx");
+    let output = Command::new(&binary)
+        .arg(&model)
+        .output()
+        .expect("the test program runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("ok a cut model is refused"), "{stdout}");
+    assert!(stdout.contains("checks passed"), "{stdout}");
+}

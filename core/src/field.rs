@@ -1,6 +1,6 @@
 //! Options as text fields: how an HTML form, a query string and the command line spell
 //! the options of the watermark operations, from the one declaration of each option next
-//! to its struct ([`declare_options!`]). The struct, its `Default`, its setters and its
+//! to its struct (`declare_options!`). The struct, its `Default`, its setters and its
 //! text fields all come from that declaration, so a new option is one entry plus its
 //! logic. (Doodle options have a richer table of their own,
 //! [`OptionSpec`](crate::doodle::OptionSpec), which adds the methods each one applies to.)

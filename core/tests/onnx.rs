@@ -147,6 +147,45 @@ fn the_quantised_mobilenet_loads_with_layers_at_strides_4_8_and_16() {
 
 #[test]
 #[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
+fn layers_carry_the_files_own_names_and_a_calibrated_scale() {
+    let case = reference_dir().join("mobilenet_v2");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("index.json")).unwrap()).unwrap();
+    let tensors: std::collections::HashMap<&str, &str> = index["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["node"].as_str().unwrap(), v["tensor"].as_str().unwrap()))
+        .collect();
+    let encoder = OnnxEncoder::from_file(&case.join("model.onnx"), &device()).unwrap();
+    let image = RgbImage::from_fn(128, 128, |x, y| [(x * 2) as u8, (y * 2) as u8, 90].into());
+    let mut named = 0;
+    for layer in encoder.layers() {
+        // onnxruntime's values were taken at the file's tensor of that name.
+        if let Some(tensor) = tensors.get(layer.node.as_str()) {
+            assert_eq!(layer.file_output, *tensor, "{layer:?}");
+            named += 1;
+        }
+        assert!(!layer.file_node.is_empty(), "{layer:?}");
+        // Scaled to the built-in encoder's energy at that depth (on its calibration image,
+        // so on another image only roughly).
+        let raw = &encoder.values_at(&image, &[&layer.node]).unwrap()[0].0;
+        let rms = (raw.iter().map(|v| v * v).sum::<f32>() / raw.len() as f32).sqrt();
+        let target = stylemark::burn_0_22::BuiltinEncoder::calibrated_rms(layer.layer) as f32;
+        let scaled = rms * layer.scale;
+        assert!(
+            scaled > target / 4.0 && scaled < target * 4.0,
+            "{layer:?}: {scaled} against {target}"
+        );
+    }
+    assert!(
+        named >= 8,
+        "only {named} layers matched onnxruntime's names"
+    );
+}
+
+#[test]
+#[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
 fn unsupported_operators_and_damaged_files_are_clear_errors() {
     let root = reference_dir();
     let message = refused(OnnxEncoder::from_file(
@@ -206,8 +245,8 @@ fn the_mobilenet_drives_every_method() {
 
     let model = reference_dir().join("mobilenet_v2/quantised.onnx");
     let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Onnx { model }).unwrap();
-    // No host twin: the CPU evaluates through burn's tensors.
-    assert_eq!(engine.compute_path(), ComputePath::Tensors);
+    // The network runs through autodiff, the losses and the patch search on the host.
+    assert_eq!(engine.compute_path(), ComputePath::Host);
     assert!(
         engine.encoder_description().starts_with("onnx"),
         "{}",
@@ -236,4 +275,61 @@ fn the_mobilenet_drives_every_method() {
             );
         }
     }
+}
+
+#[test]
+#[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
+fn the_host_and_tensor_paths_paint_alike_with_the_mobilenet() {
+    use stylemark::doodle::{ComputePath, DoodleOptions, DoodleRequest, EncoderSpec, Engine};
+    use stylemark::doodle::{Method, Observer};
+    use stylemark::image::DynamicImage;
+    use stylemark::samples::photo;
+
+    let model = reference_dir().join("mobilenet_v2/quantised.onnx");
+    let host = Engine::new(DeviceKind::Cpu, EncoderSpec::Onnx { model }).unwrap();
+    let tensors = Engine::new(
+        DeviceKind::Cpu,
+        EncoderSpec::Onnx {
+            model: reference_dir().join("mobilenet_v2/quantised.onnx"),
+        },
+    )
+    .unwrap()
+    .with_compute_path(ComputePath::Tensors)
+    .unwrap();
+    let style = DynamicImage::ImageRgb8(photo(64, 64, 1).to_rgb8());
+    let content = DynamicImage::ImageRgb8(photo(64, 48, 2).to_rgb8());
+    let request = DoodleRequest::new(style).content(content);
+    let options = DoodleOptions::default()
+        .method(Method::Optimize)
+        .phases(1)
+        .iterations(5)
+        .random_seed(Some(4));
+    let a = host
+        .doodle(&request, &options, Observer::default())
+        .unwrap();
+    let b = tensors
+        .doodle(&request, &options, Observer::default())
+        .unwrap();
+    assert_eq!(a.report.compute_path, ComputePath::Host);
+    assert_eq!(b.report.compute_path, ComputePath::Tensors);
+    let (x, y) = (a.report.phases[0].losses, b.report.phases[0].losses);
+    for (name, p, q) in [
+        ("total", x.total, y.total),
+        ("style", x.style, y.style),
+        ("content", x.content, y.content),
+    ] {
+        assert!(
+            (p - q).abs() / p.abs().max(1e-6) < 1e-3,
+            "{name}: host {p}, tensors {q}"
+        );
+    }
+    let difference: f64 = a
+        .image
+        .as_raw()
+        .iter()
+        .zip(b.image.as_raw())
+        .map(|(p, q)| f64::from(p.abs_diff(*q)))
+        .sum::<f64>()
+        / a.image.as_raw().len() as f64;
+    assert!(difference < 1.0, "the paths painted apart: {difference:.2}");
 }

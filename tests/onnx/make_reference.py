@@ -50,7 +50,7 @@ def write_case(name, model, image, compared, nhwc=False):
     for (node, tensor), value in zip(compared, values):
         file = f"{node}.f32"
         np.ascontiguousarray(value, dtype="<f4").tofile(os.path.join(case, file))
-        index["values"].append({"node": node, "dims": list(value.shape), "file": file})
+        index["values"].append({"node": node, "tensor": tensor, "dims": list(value.shape), "file": file})
     json.dump(index, open(os.path.join(case, "index.json"), "w"), indent=1)
 
 

@@ -5,7 +5,12 @@
 //!
 //! ```sh
 //! cargo run --release -p stylemark-benches --bin conv-probe
+//! cargo run --release -p stylemark-benches --bin conv-probe -- mobilenet
 //! ```
+//!
+//! With `mobilenet`: the depthwise 3x3 and pointwise 1x1 convolutions of a MobileNetV2
+//! (an ONNX encoder's steps) at a 256 px input, burn's `conv2d` against the same as nine
+//! shifted per-channel products (depthwise) or one matrix product (pointwise).
 //!
 //! Measured (docs/PERFORMANCE.md): `conv2d` is already the faster of the two, so the gap
 //! to PyTorch is in burn's kernels, not in how stylemark calls them.
@@ -100,7 +105,99 @@ fn forward_and_manual_backward(channels: usize, side: usize) -> Result<(), style
     Ok(())
 }
 
+/// A depthwise 3x3 convolution (stride 1, padding 1) as nine shifted slices, each
+/// multiplied by its per-channel weight.
+fn shifted_depthwise(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let padded = x.pad((1, 1, 1, 1), PadMode::Constant(0.0));
+    (0..9)
+        .map(|k| {
+            let (dy, dx) = (k / 3, k % 3);
+            let tap = weight.clone().slice([0..c, 0..1, dy..dy + 1, dx..dx + 1]);
+            padded.clone().slice([0..n, 0..c, dy..dy + h, dx..dx + w]) * tap.reshape([1, c, 1, 1])
+        })
+        .reduce(|a, b| a + b)
+        .expect("nine taps")
+}
+
+/// A 1x1 convolution as one matrix product.
+fn pointwise_matmul(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let [out_channels, ..] = weight.dims();
+    weight
+        .reshape([1, out_channels, c])
+        .matmul(x.reshape([n, c, h * w]))
+        .reshape([n, out_channels, h, w])
+}
+
+/// Forward and backward to the input of `conv`, best of three, in seconds, and its value.
+fn timed(x: &Tensor<4>, conv: impl Fn(Tensor<4>) -> Tensor<4>) -> (f64, Tensor<4>) {
+    let best = best_of_three(|| {
+        let gradients = conv(x.clone()).sum().backward();
+        let _: f32 = x
+            .grad(&gradients)
+            .expect("x requires a gradient")
+            .sum()
+            .into_scalar();
+    });
+    (best, conv(x.clone()))
+}
+
+/// MobileNetV2's convolutions for a 256 px input: depthwise 3x3 and the pointwise 1x1
+/// projection (to a sixth of the channels).
+fn mobilenet() -> Result<(), stylemark::Error> {
+    let device = with_burn::autodiff_device(&DeviceKind::Cpu.open()?);
+    for (channels, side) in [(96usize, 128usize), (144, 64), (192, 32), (384, 16)] {
+        let x = Tensor::<4>::random(
+            [1, channels, side, side],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        )
+        .require_grad();
+        let depthwise =
+            Tensor::<4>::random([channels, 1, 3, 3], Distribution::Normal(0.0, 0.3), &device);
+        let (burn, a) = timed(&x, |x| {
+            conv2d(
+                x,
+                depthwise.clone(),
+                None,
+                ConvOptions::new([1, 1], [1, 1], [1, 1], channels),
+            )
+        });
+        let (shifted, b) = timed(&x, |x| shifted_depthwise(x, depthwise.clone()));
+        let gap: f32 = (a - b).abs().max().into_scalar();
+        println!(
+            "depthwise 3x3, {channels} channels at {side} px: conv2d {burn:.4} s, shifted {shifted:.4} s \
+             (largest difference {gap:e})"
+        );
+        let pointwise = Tensor::<4>::random(
+            [channels / 6, channels, 1, 1],
+            Distribution::Normal(0.0, 0.1),
+            &device,
+        );
+        let (burn, a) = timed(&x, |x| {
+            conv2d(
+                x,
+                pointwise.clone(),
+                None,
+                ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+            )
+        });
+        let (matmul, b) = timed(&x, |x| pointwise_matmul(x, pointwise.clone()));
+        let gap: f32 = (a - b).abs().max().into_scalar();
+        println!(
+            "pointwise 1x1, {channels} -> {} channels at {side} px: conv2d {burn:.4} s, matmul {matmul:.4} s \
+             (largest difference {gap:e})",
+            pointwise.dims()[0]
+        );
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), stylemark::Error> {
+    if std::env::args().nth(1).as_deref() == Some("mobilenet") {
+        return mobilenet();
+    }
     let device = with_burn::autodiff_device(&DeviceKind::Cpu.open()?);
     type Conv = fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>;
     let ways: [(&str, Conv); 2] = [("conv2d", direct_conv), ("im2col", im2col_conv)];

@@ -57,7 +57,6 @@ pub use observe::{CancelToken, Frame, FrameFn, Losses, Observer, Progress, Progr
 pub use option_table::OptionSpec;
 pub(crate) use options::optional_seconds;
 pub use options::{DoodleOptions, MAX_TIME_BUDGET_SECONDS, Method, Optimizer, Seed, time_budget};
-#[cfg(feature = "testing")]
 pub(crate) use phase::read as read_tensor;
 pub use report::{PhaseReport, Report};
 pub use request::{DoodleRequest, Mode};

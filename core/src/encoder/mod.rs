@@ -25,6 +25,7 @@
 
 pub(crate) mod api;
 pub(crate) mod builtin;
+mod calibration;
 pub(crate) mod host;
 mod layer;
 pub(crate) mod onnx;

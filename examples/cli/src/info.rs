@@ -104,7 +104,9 @@ fn describe_encoder(encoder: &str, json: bool) -> stylemark::Result<()> {
             .layers()
             .map(|l| {
                 serde_json::json!({"layer": l.layer.to_string(), "node": l.node,
-                    "operator": l.operator, "channels": l.channels, "stride": l.stride})
+                    "file_node": l.file_node, "file_output": l.file_output,
+                    "operator": l.operator, "channels": l.channels, "stride": l.stride,
+                    "scale": l.scale})
             })
             .collect();
         println!(
@@ -117,13 +119,22 @@ fn describe_encoder(encoder: &str, json: bool) -> stylemark::Result<()> {
         "{}: layers (use with --style-layers and --content-layers)",
         model.display()
     );
+    println!(
+        "  {:<8} {:<16} {:>8}  {:>6}  {:>7}  node in the file (its output)",
+        "layer", "node (operator)", "channels", "stride", "scale"
+    );
     for l in onnx.layers() {
+        let in_file = match (l.file_node.as_str(), l.file_output.as_str()) {
+            ("", output) => output.to_string(),
+            (node, output) => format!("{node} ({output})"),
+        };
         println!(
-            "  {:<8} {:<22} {:>5} channels  stride {}",
+            "  {:<8} {:<16} {:>8}  {:>6}  {:>7.2}  {in_file}",
             l.layer.to_string(),
             format!("{} ({})", l.node, l.operator),
             l.channels,
-            l.stride
+            l.stride,
+            l.scale,
         );
     }
     Ok(())

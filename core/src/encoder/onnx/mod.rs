@@ -16,8 +16,14 @@
 //! layers (`conv3_1`, `conv4_1`, `conv4_2`) are the network's features at strides 4 and 8.
 //! [`OnnxEncoder::layers`] lists which node each name stands for
 //! (`stylemark info --encoder model.onnx`). Outputs are cut to `H >> (B-1)` rows and
-//! columns, the size the engine's maps are pooled to.
+//! columns, the size the engine's maps are pooled to, and scaled to the energy every
+//! encoder has at that depth on a fixed calibration image, so the default loss weights
+//! balance as they do with VGG19.
+//!
+//! On a CPU the engine takes the host path with it ([`host`]): the network runs through
+//! burn's autodiff, the losses and the patch search on host memory.
 
+mod host;
 mod program;
 mod run;
 
@@ -26,6 +32,7 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor};
 use onnx_ir::OnnxGraphBuilder;
 
+use super::calibration::{calibration_image, rms, target_rms};
 use super::{Encoder, Layer, check_layers, check_size};
 use crate::{Error, Result};
 use program::{Layout, Op, Program, Slot};
@@ -39,19 +46,27 @@ pub const MAX_MODEL_BYTES: usize = 1 << 30;
 const PROBE: (usize, usize) = (64, 96);
 
 /// One of the network's feature maps that a stylemark layer name stands for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OnnxLayer {
     /// The stylemark name (`conv3_1`).
     pub layer: Layer,
-    /// The node that computes it, as `onnx-ir` names nodes (`conv2d7`, `clip12`).
+    /// The node that computes it, as `onnx-ir` names nodes (`clip12`: the operator in lower
+    /// case and its ordinal in the file).
     pub node: String,
+    /// That node's name in the file (empty when the file gives none).
+    pub file_node: String,
+    /// The name of that node's output in the file.
+    pub file_output: String,
     /// Its ONNX operator (`Clip`, `Add`...).
     pub operator: String,
     /// Its channels.
     pub channels: usize,
     /// Input pixels per activation along each axis.
     pub stride: usize,
+    /// The factor its values are multiplied by, so that their root-mean-square on the
+    /// calibration image is the same as every encoder's at that depth (see `encode`).
+    pub scale: f32,
 }
 
 /// A network from an ONNX file, as a style-transfer [`Encoder`].
@@ -68,7 +83,7 @@ pub struct OnnxLayer {
 /// ```
 pub struct OnnxEncoder {
     program: Program,
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    /// The autodiff device the network runs on.
     device: Device,
     layers: Vec<(OnnxLayer, Slot)>,
     /// Multiply-adds per input pixel up to each step (from the probe), for `flops`.
@@ -165,34 +180,34 @@ impl OnnxEncoder {
         }
         // The parser is not ours: a malformed file must be an error, never a panic.
         let parsed = std::panic::catch_unwind(|| OnnxGraphBuilder::new().parse_bytes(bytes));
+        // A file that cannot be read at all is damaged weights (the C API's WEIGHTS status),
+        // not a bad option.
+        let unreadable = |detail: String| Error::CorruptWeights {
+            source_name: source.clone(),
+            detail: format!("it is not a readable ONNX model: {detail}"),
+        };
         let graph = match parsed {
             Ok(Ok(graph)) => graph,
-            Ok(Err(error)) => {
-                return Err(Error::option(
-                    "encoder",
-                    format!("{source} is not a readable ONNX model: {error}"),
-                ));
-            }
+            Ok(Err(error)) => return Err(unreadable(error.to_string())),
             Err(panic) => {
-                return Err(Error::option(
-                    "encoder",
-                    format!(
-                        "{source} is not a readable ONNX model (the parser stopped: {})",
-                        crate::panic_message(panic.as_ref())
-                    ),
-                ));
+                return Err(unreadable(format!(
+                    "the parser stopped: {}",
+                    crate::panic_message(panic.as_ref())
+                )));
             }
         };
         let program = program::convert(&graph, device)?;
         // A network whose shapes do not fit together fails here, as an error (every step
         // runs under the panic guard of `run`).
-        let (layers, cost_per_pixel) = probe(&program, device)?;
+        let (mut layers, cost_per_pixel) = probe(&program, device)?;
         if layers.is_empty() {
             return Err(Error::option(
                 "encoder",
                 format!("{source} has no feature maps at strides 1 to 16 that stylemark can use"),
             ));
         }
+        calibrate(&program, &mut layers, device)?;
+        name_as_in_file(bytes, &mut layers);
         Ok(OnnxEncoder {
             program,
             device: device.clone(),
@@ -202,11 +217,12 @@ impl OnnxEncoder {
         })
     }
 
-    fn slot(&self, layer: Layer) -> Result<(Slot, usize)> {
+    /// Where `layer` is computed, its stride and its scale.
+    fn slot(&self, layer: Layer) -> Result<(Slot, usize, f32)> {
         self.layers
             .iter()
             .find(|(l, _)| l.layer == layer)
-            .map(|(l, slot)| (*slot, l.stride))
+            .map(|(l, slot)| (*slot, l.stride, l.scale))
             .ok_or_else(|| {
                 let names: Vec<String> = self.layers().map(|l| l.layer.to_string()).collect();
                 Error::option(
@@ -219,15 +235,68 @@ impl OnnxEncoder {
             })
     }
 
-    /// The network's input from stylemark's `[1, 3, H, W]` RGB in 0-255: RGB in 0-1, in
-    /// the layout the file declares.
+    /// The network's input from stylemark's `[1, 3, H, W]` RGB in 0-255.
     fn prepare(&self, image: Tensor<4>) -> Tensor<4> {
-        let x = image / 255.0;
-        match self.program.layout {
-            Layout::Channels => x,
-            Layout::Pixels => x.permute([0, 2, 3, 1]),
+        network_input(&self.program, image)
+    }
+}
+
+/// The network's input from stylemark's `[1, 3, H, W]` RGB in 0-255: RGB in 0-1, in the
+/// layout the file declares.
+fn network_input(program: &Program, image: Tensor<4>) -> Tensor<4> {
+    let x = image / 255.0;
+    match program.layout {
+        Layout::Channels => x,
+        Layout::Pixels => x.permute([0, 2, 3, 1]),
+    }
+}
+
+/// Fills in the file's own names of the layers' nodes and outputs. `onnx-ir` renames every
+/// node to its operator in lower case and its ordinal among the file's nodes of that
+/// operator (`clip12`), and every output after its node, so the file's names are found by
+/// counting its nodes the same way. A file the protobuf reader cannot read again keeps
+/// only `onnx-ir`'s names.
+fn name_as_in_file(bytes: &[u8], layers: &mut [(OnnxLayer, Slot)]) {
+    use onnx_ir::Message;
+    let Ok(Ok(model)) = std::panic::catch_unwind(|| onnx_ir::ModelProto::parse_from_bytes(bytes))
+    else {
+        return;
+    };
+    let mut ordinals: std::collections::HashMap<&str, usize> = Default::default();
+    let mut by_ir_name = std::collections::HashMap::new();
+    for node in &model.graph.node {
+        let ordinal = ordinals.entry(node.op_type.as_str()).or_default();
+        *ordinal += 1;
+        let ir_name = format!("{}{ordinal}", node.op_type.to_lowercase());
+        by_ir_name.insert(ir_name, node);
+    }
+    for (layer, _) in layers {
+        let Some(node) = by_ir_name.get(&layer.node) else {
+            continue;
+        };
+        if node.op_type == layer.operator {
+            layer.file_node = node.name.clone();
+            layer.file_output = node.output.first().cloned().unwrap_or_default();
         }
     }
+}
+
+/// Sets each layer's scale so that its root-mean-square value on the calibration image is
+/// the target of its block, as the built-in encoder's are: the reference's default loss
+/// weights are balanced for VGG19's activations (hundreds), a MobileNet's are clipped to
+/// 0-6, and without this the optimisation barely moves (measured in docs/ENCODERS.md).
+/// A layer that stays silent on the image keeps a scale of 1.
+fn calibrate(program: &Program, layers: &mut [(OnnxLayer, Slot)], device: &Device) -> Result<()> {
+    let image = network_input(program, calibration_image(device));
+    let slots: Vec<Slot> = layers.iter().map(|(_, slot)| *slot).collect();
+    let values = run::run(program, image, &slots)?;
+    for ((layer, _), value) in layers.iter_mut().zip(values) {
+        let measured = rms(value);
+        if measured.is_finite() && measured > 1e-6 {
+            layer.scale = (target_rms(layer.layer.block()) / measured) as f32;
+        }
+    }
+    Ok(())
 }
 
 fn too_large(size: u64) -> Error {
@@ -299,6 +368,9 @@ fn probe(program: &Program, device: &Device) -> Result<Probed> {
                     operator: step.operator.to_string(),
                     channels,
                     stride: 1 << block,
+                    file_node: String::new(),
+                    file_output: String::new(),
+                    scale: 1.0,
                 },
                 step.output,
             ));
@@ -345,12 +417,12 @@ impl Encoder for OnnxEncoder {
             .iter()
             .map(|l| self.slot(*l))
             .collect::<Result<Vec<_>>>()?;
-        let slots: Vec<Slot> = wanted.iter().map(|(slot, _)| *slot).collect();
+        let slots: Vec<Slot> = wanted.iter().map(|(slot, ..)| *slot).collect();
         let outputs = run::run(&self.program, self.prepare(image), &slots)?;
         outputs
             .into_iter()
             .zip(&wanted)
-            .map(|(x, (_, stride))| {
+            .map(|(x, (_, stride, scale))| {
                 let (h, w) = (height / stride, width / stride);
                 let [_, channels, oh, ow] = x.dims();
                 if oh < h || ow < w {
@@ -362,13 +434,19 @@ impl Encoder for OnnxEncoder {
                         ),
                     ));
                 }
-                Ok(x.slice([0..1, 0..channels, 0..h, 0..w]))
+                Ok(x.slice([0..1, 0..channels, 0..h, 0..w]) * *scale)
             })
             .collect()
     }
 
+    /// The network through burn's autodiff, with its activations and gradients on the
+    /// host, so a CPU run's losses and patch search take the host path (see `host.rs`).
+    fn host(&self) -> Option<&dyn super::HostEncoder> {
+        Some(self)
+    }
+
     fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64 {
-        let Ok((slot, _)) = self.slot(deepest) else {
+        let Ok((slot, ..)) = self.slot(deepest) else {
             return 0;
         };
         let index = self

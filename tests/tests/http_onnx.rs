@@ -1,0 +1,96 @@
+//! The HTTP function with a trained ONNX network as its encoder (`STYLEMARK_WEIGHTS`):
+//! the MobileNetV2 that `tests/onnx/make_reference.py` writes, which `scripts/test-all`
+//! makes in its virtualenv and points `STYLEMARK_ONNX_REFERENCE` at.
+
+use std::path::PathBuf;
+
+use stylemark::DeviceKind;
+use stylemark::doodle::{EncoderSpec, Engine};
+use stylemark::image::DynamicImage;
+use stylemark::io::{OutputFormat, encode};
+use stylemark::job::{Job, JobInputs};
+use stylemark::samples::photo;
+use stylemark_e2e::http::{Server, field, file};
+
+fn model() -> PathBuf {
+    let reference = std::env::var("STYLEMARK_ONNX_REFERENCE")
+        .expect("set STYLEMARK_ONNX_REFERENCE to the output of tests/onnx/make_reference.py");
+    let model = PathBuf::from(reference).join("mobilenet_v2/quantised.onnx");
+    assert!(model.exists(), "{} is missing", model.display());
+    model
+}
+
+fn png(image: &DynamicImage) -> Vec<u8> {
+    encode(image, OutputFormat::Png).unwrap()
+}
+
+const JOB: &str = r#"{"input": "photo", "steps": [{"op": "doodle", "style": "style",
+    "options": {"method": "optimize", "phases": 1, "iterations": 4, "random_seed": 7}}]}"#;
+
+#[test]
+#[ignore = "needs STYLEMARK_ONNX_REFERENCE (scripts/test-all runs it)"]
+fn the_function_paints_with_an_onnx_network_as_the_core_does() {
+    let model = model();
+    let server = Server::start(&[("STYLEMARK_WEIGHTS", model.to_str().unwrap())]);
+    let listening = server
+        .logs()
+        .into_iter()
+        .find(|line| line["event"] == "listening")
+        .expect("a start-up line");
+    assert!(
+        listening["encoder"].as_str().unwrap().contains("onnx"),
+        "{listening}"
+    );
+    let style = photo(64, 64, 1);
+    let content = photo(64, 48, 2);
+    let reply = server.post(
+        "/v1/jobs",
+        &[
+            field("job", JOB),
+            file("photo", png(&content)),
+            file("style", png(&style)),
+        ],
+    );
+    reply.expect_status(200);
+
+    let mut inputs = JobInputs::default();
+    inputs.images.insert("photo".into(), content);
+    inputs.images.insert("style".into(), style);
+    let run_with = |encoder: EncoderSpec| {
+        let engine = Engine::new(DeviceKind::Cpu, encoder).unwrap();
+        Job::from_json(JOB)
+            .unwrap()
+            .run(&inputs, Some(&engine))
+            .unwrap()
+            .encoded()
+            .unwrap()
+    };
+    let in_process = run_with(EncoderSpec::Onnx { model });
+    assert_eq!(reply.body, in_process, "the function and the core agree");
+    assert_ne!(
+        in_process,
+        run_with(EncoderSpec::Builtin),
+        "the network, not the built-in encoder, painted it"
+    );
+}
+
+#[test]
+#[ignore = "needs STYLEMARK_ONNX_REFERENCE (scripts/test-all runs it)"]
+fn a_cut_onnx_file_stops_the_start_with_the_reason() {
+    let bytes = std::fs::read(model()).unwrap();
+    let dir = std::env::temp_dir().join(format!("stylemark-onnx-cut-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cut = dir.join("cut.onnx");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let output = std::process::Command::new(stylemark_e2e::binary_dir().join("stylemark-faas"))
+        .env("PORT", "0")
+        .env("STYLEMARK_WEIGHTS", &cut)
+        .output()
+        .expect("the server runs");
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(output.status.code(), Some(1));
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    let error = line["error"].as_str().unwrap();
+    assert!(error.contains("ONNX"), "{error}");
+}
