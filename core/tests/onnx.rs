@@ -60,6 +60,11 @@ fn bytes_that_are_not_a_model_are_errors() {
         let message = refused(OnnxEncoder::from_bytes(bytes, &device()));
         assert!(message.contains("ONNX"), "{message}");
     }
+    // An unreadable file is damaged weights (the C API's WEIGHTS status), not a bad option.
+    assert!(matches!(
+        OnnxEncoder::from_bytes(b"not an onnx file at all", &device()),
+        Err(Error::CorruptWeights { .. })
+    ));
     let missing = refused(OnnxEncoder::from_file(
         Path::new("/no/such/model.onnx"),
         &device(),

@@ -26,10 +26,11 @@ static int checks = 0;
 static uint8_t *read_file(const char *path, size_t *len) {
     FILE *file = fopen(path, "rb");
     CHECK(file != NULL, "cannot open %s", path);
-    fseek(file, 0, SEEK_END);
+    CHECK(fseek(file, 0, SEEK_END) == 0, "cannot seek in %s", path);
     long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
+    CHECK(size > 0 && fseek(file, 0, SEEK_SET) == 0, "cannot size %s", path);
     uint8_t *bytes = malloc((size_t)size);
+    CHECK(bytes != NULL, "cannot allocate %ld bytes", size);
     CHECK(fread(bytes, 1, (size_t)size, file) == (size_t)size, "cannot read %s", path);
     fclose(file);
     *len = (size_t)size;

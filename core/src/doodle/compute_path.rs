@@ -19,9 +19,10 @@ use crate::encoder::Encoder;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ComputePath {
-    /// On host memory with hand-written gradients and the fused patch search: CPU devices
-    /// with an encoder that has a host twin (both built-in encoders do). Several times
-    /// faster there than burn's generic kernels, with the same values.
+    /// On host memory with the losses' gradients and the fused patch search: CPU devices
+    /// with an encoder that has a host twin (the built-in encoder and VGG19 with their own
+    /// kernels, ONNX networks through autodiff). Several times faster there than the
+    /// tensor path, with the same values.
     Host,
     /// burn tensors with automatic differentiation and batched matrix products on the
     /// run's device: GPUs, and CPUs for an encoder without a host twin.

@@ -66,8 +66,8 @@ impl<M> StyleLayer<M> {
 
 /// How an evaluation runs (the [`ComputePath`] the engine chose), with everything the path
 /// holds fixed for the phase: through burn's automatic differentiation on the run's device,
-/// or, on a CPU device with an encoder that has a host twin, entirely on the host with
-/// hand-written gradients (the same values, several times faster). Each path carries its
+/// or, on a CPU device with an encoder that has a host twin, on the host with the losses'
+/// gradients written out (the same values, several times faster). Each path carries its
 /// own matching, so the two cannot be mixed.
 enum Evaluator<'e> {
     Tensors {

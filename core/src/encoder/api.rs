@@ -28,7 +28,7 @@ pub trait Encoder: Send + Sync {
     /// (a multiply-add counts as two).
     fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64;
 
-    /// The same encoder on host memory with a hand-written backward pass, if it has one;
+    /// The same encoder with its activations and gradients on host memory, if it has one;
     /// the style-transfer engine prefers it on CPU devices. `None` by default.
     fn host(&self) -> Option<&dyn HostEncoder> {
         None

@@ -1,8 +1,10 @@
-//! Encoders that also run on host memory with a hand-written backward pass.
+//! Encoders that also run on host memory: their activations in, their gradients out.
 //!
 //! On a CPU device, generic tensor convolutions and automatic differentiation leave much
-//! of the machine unused. An encoder that implements [`HostEncoder`] (VGG19 does) is run
-//! by the style-transfer engine on CPU devices through its own kernels instead: the
+//! of the machine unused. An encoder that implements [`HostEncoder`] is run by the
+//! style-transfer engine on CPU devices with the losses and the patch search on the host:
+//! VGG19 and the built-in encoder through their own kernels with hand-written backward
+//! passes, an ONNX network through burn's autodiff with its values handed over. The
 //! forward pass keeps what the backward pass needs, and the backward pass turns the
 //! losses' gradients at the encoder's layers into the gradient at the image. The results
 //! agree with [`Encoder::encode`](super::Encoder::encode) up to rounding.
@@ -133,8 +135,8 @@ impl<'a> HostPass<'a> {
     }
 }
 
-/// An encoder that runs on host memory with a hand-written backward pass (docs/ENCODERS.md
-/// has why and how).
+/// An encoder whose activations and gradients live on host memory, with a backward pass of
+/// its own (docs/ENCODERS.md has why and how).
 pub trait HostEncoder: Send + Sync {
     /// Runs the encoder on `image`, keeping what [`HostPass::backward`] needs.
     ///

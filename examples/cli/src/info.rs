@@ -120,7 +120,7 @@ fn describe_encoder(encoder: &str, json: bool) -> stylemark::Result<()> {
         model.display()
     );
     println!(
-        "  {:<8} {:<16} {:>8}  {:>6}  {:>7}  node in the file (its output)",
+        "  {:<8} {:<24} {:>8}  {:>6}  {:>7}  node in the file (its output)",
         "layer", "node (operator)", "channels", "stride", "scale"
     );
     for l in onnx.layers() {
@@ -129,7 +129,7 @@ fn describe_encoder(encoder: &str, json: bool) -> stylemark::Result<()> {
             (node, output) => format!("{node} ({output})"),
         };
         println!(
-            "  {:<8} {:<16} {:>8}  {:>6}  {:>7.2}  {in_file}",
+            "  {:<8} {:<24} {:>8}  {:>6}  {:>7.2}  {in_file}",
             l.layer.to_string(),
             format!("{} ({})", l.node, l.operator),
             l.channels,

@@ -32,7 +32,7 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor};
 use onnx_ir::OnnxGraphBuilder;
 
-use super::calibration::{calibration_image, rms, target_rms};
+use super::calibration::{calibration_image, target_rms};
 use super::{Encoder, Layer, check_layers, check_size};
 use crate::{Error, Result};
 use program::{Layout, Op, Program, Slot};
@@ -44,6 +44,10 @@ pub const MAX_MODEL_BYTES: usize = 1 << 30;
 /// feature map's stride and channels: multiples of every stride stylemark names (up to 16),
 /// and not square, so a map whose axes are swapped is not taken for a layer.
 const PROBE: (usize, usize) = (64, 96);
+/// The range of a layer's calibrated scale: a layer nearly silent on the calibration image
+/// but active on photos must not be blown up past what f32 losses can hold.
+const MIN_SCALE: f64 = 1e-4;
+const MAX_SCALE: f64 = 1e4;
 
 /// One of the network's feature maps that a stylemark layer name stands for.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,7 +133,7 @@ impl OnnxEncoder {
 
     /// Loads a network from the bytes of an ONNX file onto `device`'s autodiff device.
     pub fn from_bytes(bytes: &[u8], device: &crate::ComputeDevice) -> Result<Self> {
-        Self::load(bytes, "bytes".into(), &device.autodiff())
+        Self::load(bytes, "weights bytes".into(), &device.autodiff())
     }
 
     /// The stylemark layer names this network offers, with the nodes they stand for.
@@ -139,7 +143,7 @@ impl OnnxEncoder {
 
     /// The values of the nodes named `nodes` (as `onnx-ir` names them; `output` for the
     /// network's last step) for an RGB image, with their dimensions: for checking the
-    /// program against other runtimes.
+    /// program against other runtimes. The values are the network's own, not scaled.
     #[cfg(feature = "testing")]
     pub fn values_at(
         &self,
@@ -197,6 +201,8 @@ impl OnnxEncoder {
             }
         };
         let program = program::convert(&graph, device)?;
+        // The weights are on the device now; the parsed file is not needed again.
+        drop(graph);
         // A network whose shapes do not fit together fails here, as an error (every step
         // runs under the panic guard of `run`).
         let (mut layers, cost_per_pixel) = probe(&program, device)?;
@@ -291,9 +297,13 @@ fn calibrate(program: &Program, layers: &mut [(OnnxLayer, Slot)], device: &Devic
     let slots: Vec<Slot> = layers.iter().map(|(_, slot)| *slot).collect();
     let values = run::run(program, image, &slots)?;
     for ((layer, _), value) in layers.iter_mut().zip(values) {
-        let measured = rms(value);
+        // Read back as a Result (no panic from a device here) and summed in f64.
+        let values = crate::doodle::read_tensor(value)?;
+        let energy: f64 = values.iter().map(|v| f64::from(*v).powi(2)).sum();
+        let measured = (energy / values.len().max(1) as f64).sqrt();
         if measured.is_finite() && measured > 1e-6 {
-            layer.scale = (target_rms(layer.layer.block()) / measured) as f32;
+            let scale = target_rms(layer.layer.block()) / measured;
+            layer.scale = scale.clamp(MIN_SCALE, MAX_SCALE) as f32;
         }
     }
     Ok(())
