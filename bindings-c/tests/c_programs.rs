@@ -46,20 +46,23 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-#[test]
-fn the_example_builds_runs_and_reads_its_mark_back() {
-    let binary = compile("../examples/c/example.c", "stylemark-c-example");
-    let dir = scratch("example");
-    let output = Command::new(&binary)
-        .current_dir(&dir)
-        .output()
-        .expect("the example runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+/// Runs `command`, fails the test unless it exits 0, and returns its standard output.
+fn stdout_of(command: &mut Command) -> String {
+    let output = command.output().expect("the program runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    stdout
+}
+
+#[test]
+fn the_example_builds_runs_and_reads_its_mark_back() {
+    let binary = compile("../examples/c/example.c", "stylemark-c-example");
+    let dir = scratch("example");
+    let stdout = stdout_of(Command::new(&binary).current_dir(&dir));
     assert!(
         stdout.contains("mark found: yes, payload c0ffee42"),
         "{stdout}"
@@ -78,15 +81,7 @@ fn the_example_builds_runs_and_reads_its_mark_back() {
 #[test]
 fn the_api_test_passes_natively_and_under_valgrind() {
     let binary = compile("tests/c/test_api.c", "stylemark-c-test-api");
-    let output = Command::new(&binary)
-        .output()
-        .expect("the test program runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = stdout_of(&mut Command::new(&binary));
     assert!(stdout.contains("checks passed"), "{stdout}");
 
     let valgrind = Command::new("valgrind")
@@ -160,16 +155,7 @@ fn an_onnx_network_paints_through_the_c_api() {
     let model = Path::new(&reference).join("mobilenet_v2/quantised.onnx");
     assert!(model.exists(), "{} is missing", model.display());
     let binary = compile("tests/c/test_onnx.c", "stylemark-c-test-onnx");
-    let output = Command::new(&binary)
-        .arg(&model)
-        .output()
-        .expect("the test program runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = stdout_of(Command::new(&binary).arg(&model));
     assert!(stdout.contains("ok a cut model is refused"), "{stdout}");
     assert!(stdout.contains("checks passed"), "{stdout}");
 }

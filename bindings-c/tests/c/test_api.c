@@ -9,28 +9,7 @@
 #include <string.h>
 
 #include "stylemark.h"
-
-static int checks = 0;
-
-#define CHECK(condition, ...)                                                          \
-    do {                                                                               \
-        checks++;                                                                      \
-        if (!(condition)) {                                                            \
-            fprintf(stderr, "FAILED %s:%d: %s: ", __FILE__, __LINE__, #condition);     \
-            fprintf(stderr, __VA_ARGS__);                                              \
-            fprintf(stderr, " (last error: %s)\n", stylemark_last_error());            \
-            exit(1);                                                                   \
-        }                                                                              \
-    } while (0)
-
-#define EXPECT_STATUS(call, expected, needle)                                          \
-    do {                                                                               \
-        StylemarkStatus got_ = (call);                                                 \
-        CHECK(got_ == (expected), "%s returned %d, expected %d", #call, (int)got_,    \
-              (int)(expected));                                                        \
-        CHECK(strstr(stylemark_last_error(), (needle)) != NULL,                        \
-              "the error of %s should mention \"%s\"", #call, (needle));               \
-    } while (0)
+#include "checks.h"
 
 static uint8_t *pixels_for(uint32_t width, uint32_t height) {
     uint8_t *pixels = malloc((size_t)width * height * 3);
@@ -43,15 +22,6 @@ static uint8_t *pixels_for(uint32_t width, uint32_t height) {
             p[2] = (uint8_t)(100 + (x * 3 + y * 5) % 70);
         }
     return pixels;
-}
-
-static StylemarkImage raw(const uint8_t *pixels, uint32_t width, uint32_t height) {
-    StylemarkImage image = {0};
-    image.pixels = pixels;
-    image.width = width;
-    image.height = height;
-    image.channels = 3;
-    return image;
 }
 
 static StylemarkImage encoded(const StylemarkBuffer *buffer) {

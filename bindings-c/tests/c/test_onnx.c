@@ -9,19 +9,7 @@
 #include <string.h>
 
 #include "stylemark.h"
-
-static int checks = 0;
-
-#define CHECK(condition, ...)                                                          \
-    do {                                                                               \
-        checks++;                                                                      \
-        if (!(condition)) {                                                            \
-            fprintf(stderr, "FAILED %s:%d: %s: ", __FILE__, __LINE__, #condition);     \
-            fprintf(stderr, __VA_ARGS__);                                              \
-            fprintf(stderr, " (last error: %s)\n", stylemark_last_error());            \
-            exit(1);                                                                   \
-        }                                                                              \
-    } while (0)
+#include "checks.h"
 
 static uint8_t *read_file(const char *path, size_t *len) {
     FILE *file = fopen(path, "rb");
@@ -51,15 +39,6 @@ static uint8_t *picture(uint32_t width, uint32_t height, unsigned seed) {
             p[2] = (uint8_t)(inside ? 90 + noise : 200 - (x + y) % 60);
         }
     return pixels;
-}
-
-static StylemarkImage raw(const uint8_t *pixels, uint32_t width, uint32_t height) {
-    StylemarkImage image = {0};
-    image.pixels = pixels;
-    image.width = width;
-    image.height = height;
-    image.channels = 3;
-    return image;
 }
 
 static StylemarkEngine *engine_with(const char *path, const uint8_t *bytes, size_t len) {

@@ -169,7 +169,7 @@ impl OnnxEncoder {
             })
             .collect::<Result<Vec<_>>>()?;
         let tensor = crate::pixels::image_tensor(image, &self.device);
-        run::run(&self.program, self.prepare(tensor), &slots)?
+        run::run(&self.program, network_input(&self.program, tensor), &slots)?
             .into_iter()
             .map(|value| {
                 let dims = value.dims();
@@ -239,11 +239,6 @@ impl OnnxEncoder {
                     ),
                 )
             })
-    }
-
-    /// The network's input from stylemark's `[1, 3, H, W]` RGB in 0-255.
-    fn prepare(&self, image: Tensor<4>) -> Tensor<4> {
-        network_input(&self.program, image)
     }
 }
 
@@ -326,10 +321,7 @@ type Probed = (Vec<(OnnxLayer, Slot)>, Vec<f64>);
 fn probe(program: &Program, device: &Device) -> Result<Probed> {
     let (probe_height, probe_width) = PROBE;
     let blank = Tensor::<4>::zeros([1, 3, probe_height, probe_width], device);
-    let input = match program.layout {
-        Layout::Channels => blank,
-        Layout::Pixels => blank.permute([0, 2, 3, 1]),
-    };
+    let input = network_input(program, blank);
     let all: Vec<Slot> = program.steps.iter().map(|s| s.output).collect();
     let values = run::run(program, input, &all)?;
     let mut by_stride: Vec<Vec<(usize, usize)>> = vec![Vec::new(); 5];
@@ -428,7 +420,7 @@ impl Encoder for OnnxEncoder {
             .map(|l| self.slot(*l))
             .collect::<Result<Vec<_>>>()?;
         let slots: Vec<Slot> = wanted.iter().map(|(slot, ..)| *slot).collect();
-        let outputs = run::run(&self.program, self.prepare(image), &slots)?;
+        let outputs = run::run(&self.program, network_input(&self.program, image), &slots)?;
         outputs
             .into_iter()
             .zip(&wanted)
