@@ -10,6 +10,7 @@ use stylemark::doodle::{
     CancelToken, DoodleOptions, DoodleRequest, EncoderSpec, Engine, Frame, Method, Mode, Observer,
     Progress, RunStatus, Seed,
 };
+use stylemark::encoder::{LayerName, parse_layer_names};
 use stylemark::image::{DynamicImage, GrayImage, RgbImage};
 use stylemark::samples::demo_scene;
 use stylemark::{DeviceKind, Error, ErrorKind};
@@ -33,6 +34,10 @@ fn quick(iterations: usize) -> DoodleOptions {
         .phases(1)
         .iterations(iterations)
         .random_seed(Some(3))
+}
+
+fn names(list: &str) -> Vec<LayerName> {
+    parse_layer_names(list).unwrap()
 }
 
 /// A textured photo-like image and its two-region map.
@@ -272,6 +277,17 @@ fn mismatched_inputs_are_clear_errors() {
         (style(), quick(1).variety(2.0), "variety"),
         (style(), quick(1).style_weight(f32::NAN), "style_weight"),
         (style(), quick(1).style_layers(vec![]), "style_layers"),
+        // A model file's name means nothing to the built-in encoder.
+        (
+            style(),
+            quick(1).style_layers(names("conv3_1,clip12")),
+            "style_layers",
+        ),
+        (
+            style().content(rgb(content.clone())),
+            quick(1).content_layers(names("conv4_9")),
+            "content_layers",
+        ),
         (style().output_size(8, 8), quick(1), "size"),
         (
             DoodleRequest::new(rgb(RgbImage::new(10, 10))).output_size(64, 64),
@@ -542,4 +558,33 @@ fn patches_are_rematched_every_n_evaluations_and_still_paint() {
         .doodle(&request, &zero, Observer::default())
         .unwrap_err();
     assert!(error.to_string().contains("rematch_every"), "{error}");
+}
+
+#[test]
+fn layer_names_are_resolved_by_the_encoder_when_the_run_starts() {
+    let (style, _) = photo(48, 48);
+    let request = DoodleRequest::new(rgb(style));
+    // The short and the long form of one layer are one layer.
+    let same = engine().doodle(
+        &request,
+        &quick(1).style_layers(names("conv3_1,3_1")),
+        Observer::default(),
+    );
+    let message = same.map(|_| ()).unwrap_err().to_string();
+    assert!(message.contains("more than once"), "{message}");
+    let unknown = engine().doodle(
+        &request,
+        &quick(1).style_layers(names("conv3_1,block_3/add")),
+        Observer::default(),
+    );
+    let message = unknown.map(|_| ()).unwrap_err().to_string();
+    for part in ["`block_3/add`", "builtin", "conv3_1..conv3_4", "ONNX"] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+    // Names survive the options' text form and JSON.
+    let options = quick(1).style_layers(names("conv3_1, block_3/add"));
+    let json = serde_json::to_string(&options).unwrap();
+    assert!(json.contains(r#"["conv3_1","block_3/add"]"#), "{json}");
+    let back: DoodleOptions = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.style_layers, options.style_layers);
 }

@@ -338,3 +338,71 @@ fn the_host_and_tensor_paths_paint_alike_with_the_mobilenet() {
         / a.image.as_raw().len() as f64;
     assert!(difference < 1.0, "the paths painted apart: {difference:.2}");
 }
+
+#[test]
+#[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
+fn runs_choose_layers_by_the_files_names() {
+    use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Method, Observer};
+    use stylemark::encoder::parse_layer_names;
+    use stylemark::image::DynamicImage;
+    use stylemark::samples::photo;
+
+    let model = reference_dir().join("mobilenet_v2/quantised.onnx");
+    let encoder = OnnxEncoder::from_file(&model, &device()).unwrap();
+    let named = |name: &str| {
+        encoder
+            .layers()
+            .find(|l| l.layer.to_string() == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .clone()
+    };
+    let (conv3_1, conv4_1, conv4_2) = (named("conv3_1"), named("conv4_1"), named("conv4_2"));
+    // MobileNetV2 has more feature maps at stride 8 than VGG19 has names; they are offered too.
+    let extra = encoder
+        .layers()
+        .find(|l| !l.layer.is_vgg19() && l.stride == 8)
+        .expect("a stride-8 map past conv4_4")
+        .clone();
+    assert_eq!(extra.layer.block(), 4);
+    assert!(extra.layer.index() > 4, "{extra:?}");
+
+    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Onnx { model }).unwrap();
+    let style = DynamicImage::ImageRgb8(photo(64, 64, 1).to_rgb8());
+    let content = DynamicImage::ImageRgb8(photo(64, 64, 2).to_rgb8());
+    let request = DoodleRequest::new(style).content(content);
+    let paint = |style: &str, content: &str| {
+        let options = DoodleOptions::default()
+            .method(Method::Optimize)
+            .phases(1)
+            .iterations(3)
+            .random_seed(Some(5))
+            .style_layers(parse_layer_names(style).unwrap())
+            .content_layers(parse_layer_names(content).unwrap());
+        engine
+            .doodle(&request, &options, Observer::default())
+            .map(|outcome| outcome.image)
+    };
+    let by_stylemark = paint("conv3_1,conv4_1", "conv4_2").unwrap();
+    // The file's output name, the file's node name and onnx-ir's node name.
+    let by_file = paint(
+        &format!("{},{}", conv3_1.file_output, conv4_1.file_node),
+        &conv4_2.node,
+    )
+    .unwrap();
+    assert_eq!(by_stylemark, by_file, "the same layers paint the same");
+    let with_extra = paint(&format!("conv3_1,{}", extra.file_output), "conv4_2").unwrap();
+    assert_ne!(with_extra, by_stylemark, "another layer paints differently");
+    let by_number = paint(&format!("conv3_1,{}", extra.layer), "conv4_2").unwrap();
+    assert_eq!(with_extra, by_number);
+
+    let unknown = paint("conv3_1,no_such_node", "conv4_2")
+        .unwrap_err()
+        .to_string();
+    for part in ["style_layers", "`no_such_node`", "stylemark info"] {
+        assert!(unknown.contains(part), "{part}: {unknown}");
+    }
+    let twice = paint(&format!("conv3_1,{}", conv3_1.file_output), "conv4_2")
+        .unwrap_err()
+        .to_string();
+    assert!(twice.contains("the same layer (conv3_1)"), "{twice}");
+}

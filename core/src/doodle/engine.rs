@@ -9,6 +9,7 @@ use image::{DynamicImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
 use super::compute_path::ComputePath;
+use super::layers::RunLayers;
 use super::maps::Labels;
 use super::observe::{Frame, Losses, Observer, Progress, RunStatus};
 use super::optimize::{Evaluation, Minimum, adam, lbfgs};
@@ -264,6 +265,8 @@ struct PhasePlan {
 struct Run<'a> {
     engine: &'a Engine,
     options: &'a DoodleOptions,
+    /// The options' layer names as the engine's encoder numbers them.
+    layers: RunLayers,
     mode: super::request::Mode,
     target: (u32, u32),
     style: RgbImage,
@@ -282,6 +285,7 @@ impl<'a> Run<'a> {
         options: &'a DoodleOptions,
     ) -> Result<Self> {
         options.validate()?;
+        let layers = RunLayers::resolve(engine.encoder.as_ref(), options)?;
         let mode = request.mode()?;
         if options.seed == Seed::Content && request.content.is_none() {
             return Err(Error::option("seed", "`content` needs a content image"));
@@ -364,6 +368,7 @@ impl<'a> Run<'a> {
         } else {
             plan_phases(
                 options,
+                &layers,
                 target,
                 style_size,
                 content.is_some(),
@@ -374,6 +379,7 @@ impl<'a> Run<'a> {
         Ok(Run {
             engine,
             options,
+            layers,
             mode,
             target,
             style,
@@ -544,12 +550,7 @@ impl<'a> Run<'a> {
     /// The feature-guided term's activations: the shallowest style layer, the level at
     /// which the optimiser compares patches too.
     fn encode_features(&self, image: &RgbImage) -> Result<super::patch::FeatureMap> {
-        let layer = *self
-            .options
-            .style_layers
-            .iter()
-            .min()
-            .expect("validated: at least one style layer");
+        let layer = self.layers.shallowest_style();
         if let (ComputePath::Host, Some(host)) = (self.engine.path, self.engine.encoder.host()) {
             let features = super::phase::encode_on_host(host, image, &[layer])?.remove(0);
             return Ok(super::patch::FeatureMap {
@@ -646,6 +647,7 @@ impl<'a> Run<'a> {
             self.engine.path,
             inputs,
             self.options,
+            &self.layers,
         )?;
 
         let mut evaluation = 0;
@@ -753,15 +755,15 @@ fn resize_map(map: &DynamicImage, size: (u32, u32)) -> DynamicImage {
 /// The phases' resolutions, coarse to fine, skipping those too small for the layers.
 fn plan_phases(
     options: &DoodleOptions,
+    layers: &RunLayers,
     target: (u32, u32),
     style_size: (u32, u32),
     with_content: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<PhasePlan>> {
-    let style_deepest = crate::encoder::Layer::deepest(&options.style_layers).expect("validated");
+    let style_deepest = layers.deepest_style();
     // Style layers need 3x3 activations to have a patch; content layers need one.
-    let minimum =
-        (3 * style_deepest.stride()).max(options.deepest_layer(with_content).stride()) as u32;
+    let minimum = (3 * style_deepest.stride()).max(layers.deepest(with_content).stride()) as u32;
     let fits = |size: (u32, u32)| size.0.min(size.1) >= minimum;
     if !fits(target) || !fits(style_size) {
         return Err(Error::option(
@@ -819,7 +821,12 @@ mod tests {
             ..DoodleOptions::default()
         };
         let mut warnings = Vec::new();
-        let plan = plan_phases(&options, target, target, false, &mut warnings).unwrap();
+        let encoder = crate::encoder::BuiltinEncoder::new(
+            0,
+            &crate::DeviceKind::Cpu.open().unwrap().autodiff(),
+        );
+        let layers = RunLayers::resolve(&encoder, &options).unwrap();
+        let plan = plan_phases(&options, &layers, target, target, false, &mut warnings).unwrap();
         (plan.iter().map(|p| p.size).collect(), warnings)
     }
 

@@ -34,6 +34,7 @@
 
 mod compute_path;
 mod engine;
+mod layers;
 mod lazy;
 mod losses;
 mod maps;

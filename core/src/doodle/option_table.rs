@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::options::{DoodleOptions, Method, Optimizer, Seed};
 use crate::Result;
-use crate::encoder::{Layer, parse_layers};
+use crate::encoder::{LayerName, parse_layer_names};
 pub(super) use crate::field::OptionValue;
 use crate::field::{parsed, renamed};
 
@@ -100,14 +100,14 @@ impl OptionSpec {
     }
 }
 
-impl OptionValue for Vec<Layer> {
+impl OptionValue for Vec<LayerName> {
     fn from_text(text: &str, name: &str) -> Result<Self> {
-        renamed(parse_layers(text), name)
+        renamed(parse_layer_names(text), name)
     }
     fn to_text(&self) -> Option<String> {
         Some(
             self.iter()
-                .map(Layer::to_string)
+                .map(LayerName::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
         )
@@ -273,9 +273,11 @@ pub(super) fn within(
 
 /// A layer list naming each layer once: a layer named twice only multiplies the work
 /// (200 copies of conv1_1 once exhausted memory).
-pub(super) fn distinct(layers: &[Layer]) -> std::result::Result<(), String> {
+pub(super) fn distinct<T: std::hash::Hash + Eq + std::fmt::Display>(
+    layers: &[T],
+) -> std::result::Result<(), String> {
     let mut seen = std::collections::HashSet::new();
-    match layers.iter().find(|layer| !seen.insert(**layer)) {
+    match layers.iter().find(|layer| !seen.insert(*layer)) {
         Some(twice) => Err(format!(
             "lists {twice} more than once; name each layer once"
         )),

@@ -8,7 +8,7 @@ use super::option_table::{
     ALL, OPTIMIZING, OptionSpec, OptionValue, PATCHING, declare_doodle_options, distinct, require,
     weight, within,
 };
-use crate::encoder::Layer;
+use crate::encoder::{Layer, LayerName};
 use crate::{Error, Result};
 
 /// Where the optimisation starts in the first phase (later phases always start from the
@@ -148,8 +148,8 @@ impl std::str::FromStr for Method {
 }
 
 /// A default layer, by name.
-fn layer(name: &str) -> Layer {
-    name.parse().expect("a valid default layer")
+fn layer(name: &str) -> LayerName {
+    LayerName::Standard(name.parse::<Layer>().expect("a valid default layer"))
 }
 
 declare_doodle_options! {
@@ -190,12 +190,14 @@ declare_doodle_options! {
     iterations: usize = 100, for OPTIMIZING, valid |n| require(*n >= 1, "must be at least 1");
     /// Weight of the content loss.
     content_weight: f32 = 10.0, for ALL, valid weight;
-    /// Layers whose activations the content loss compares.
-    content_layers: Vec<Layer> = vec![layer("conv4_2")], for OPTIMIZING, valid |layers| distinct(layers);
+    /// Layers whose activations the content loss compares: stylemark's names (`conv4_2`)
+    /// or, with an ONNX encoder, the file's node or output names (`stylemark info`).
+    content_layers: Vec<LayerName> = vec![layer("conv4_2")], for OPTIMIZING, valid |layers| distinct(layers);
     /// Weight of the patch-based (MRF) style loss.
     style_weight: f32 = 25.0, for OPTIMIZING, valid weight;
-    /// Layers whose 3x3 patches are matched against the style's.
-    style_layers: Vec<Layer> = vec![layer("conv3_1"), layer("conv4_1")], for ALL,
+    /// Layers whose 3x3 patches are matched against the style's: stylemark's names or,
+    /// with an ONNX encoder, the file's node or output names.
+    style_layers: Vec<LayerName> = vec![layer("conv3_1"), layer("conv4_1")], for ALL,
         valid |layers| require(!layers.is_empty(), "needs at least one layer").and_then(|()| distinct(layers));
     /// How strongly the semantic maps steer the matching (0 ignores them).
     semantic_weight: f32 = 10.0, for ALL, valid weight;
@@ -274,17 +276,6 @@ impl DoodleOptions {
             .filter(|spec| !spec.applies_to(self.method) && spec.differs(self, &defaults))
             .map(|spec| spec.name)
             .collect()
-    }
-
-    /// The deepest layer any loss needs.
-    pub(crate) fn deepest_layer(&self, with_content: bool) -> Layer {
-        let content = if with_content {
-            self.content_layers.as_slice()
-        } else {
-            &[]
-        };
-        Layer::deepest(&[self.style_layers.as_slice(), content].concat())
-            .expect("style layers are not empty")
     }
 }
 

@@ -10,6 +10,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use image::RgbImage;
 
 use super::compute_path::ComputePath;
+use super::layers::RunLayers;
 use super::losses::host as host_losses;
 use super::losses::{content_loss, smoothness_loss, style_loss};
 use super::matching::{HostMatching, Matcher, TensorMatching};
@@ -117,14 +118,16 @@ impl<'e> PhaseProblem<'e> {
         path: ComputePath,
         inputs: PhaseInputs<'_>,
         options: &DoodleOptions,
+        run_layers: &RunLayers,
     ) -> Result<Self> {
         let use_content = inputs.content.is_some() && options.content_weight > 0.0;
         let content_layers = if use_content {
-            options.content_layers.clone()
+            run_layers.content.clone()
         } else {
             Vec::new()
         };
-        let mut layers = options.style_layers.clone();
+        let style_layers = &run_layers.style;
+        let mut layers = style_layers.clone();
         layers.extend(content_layers.iter().copied());
         let labels = Labels {
             style: inputs
@@ -151,9 +154,9 @@ impl<'e> PhaseProblem<'e> {
                         "the host path was chosen for an encoder without a host twin".into(),
                     )
                 })?;
-                let style = encode_on_host(host, inputs.style, &options.style_layers)?;
+                let style = encode_on_host(host, inputs.style, style_layers)?;
                 let mut layers = Vec::with_capacity(style.len());
-                for (features, layer) in style.iter().zip(&options.style_layers) {
+                for (features, layer) in style.iter().zip(style_layers) {
                     check_style_size(*layer, features.height, features.width)?;
                     let (height, width) = labels.layer_size(*layer);
                     let (style_labels, target_labels) = labels.pooled(*layer);
@@ -184,10 +187,10 @@ impl<'e> PhaseProblem<'e> {
                         .encode(image_tensor(image, device), layers)
                         .map(|features| features.into_iter().map(Tensor::detach).collect())
                 };
-                let style: Vec<Tensor<4>> = fixed(inputs.style, &options.style_layers)?;
-                check_layer_count(style.len(), options.style_layers.len())?;
+                let style: Vec<Tensor<4>> = fixed(inputs.style, style_layers)?;
+                check_layer_count(style.len(), style_layers.len())?;
                 let mut layers = Vec::with_capacity(style.len());
-                for (features, layer) in style.into_iter().zip(&options.style_layers) {
+                for (features, layer) in style.into_iter().zip(style_layers) {
                     let [_, _, height, width] = features.dims();
                     check_style_size(*layer, height, width)?;
                     let (style_labels, target_labels) = labels.pooled(*layer);

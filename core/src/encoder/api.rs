@@ -3,8 +3,8 @@
 
 use burn::tensor::Tensor;
 
-use super::{HostEncoder, Layer};
-use crate::Result;
+use super::{HostEncoder, Layer, LayerName};
+use crate::{Error, Result};
 
 /// A convolutional feature encoder with VGG19's layer names.
 ///
@@ -13,6 +13,24 @@ use crate::Result;
 pub trait Encoder: Send + Sync {
     /// A one-line description for reports and logs (name, options, weights source).
     fn describe(&self) -> String;
+
+    /// The layer a caller's name stands for. By default stylemark's names (VGG19's) stand
+    /// for themselves and no other name is known; an encoder read from a model file also
+    /// knows the file's names.
+    fn resolve(&self, name: &LayerName) -> Result<Layer> {
+        match name {
+            LayerName::Standard(layer) => Ok(*layer),
+            LayerName::File(name) => Err(Error::option(
+                "layers",
+                format!(
+                    "`{name}` is not a layer of {}: its layers are conv1_1, conv1_2, conv2_1, \
+                     conv2_2, conv3_1..conv3_4, conv4_1..conv4_4 and conv5_1..conv5_4 (a model \
+                     file's own names apply to an ONNX encoder)",
+                    self.describe()
+                ),
+            )),
+        }
+    }
 
     /// The number of channels of a layer's activations.
     fn channels(&self, layer: Layer) -> usize;

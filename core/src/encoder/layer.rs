@@ -1,4 +1,5 @@
-//! Names of encoder layers (`conv1_1` ... `conv5_4`), shared by every encoder.
+//! Names of encoder layers (`conv1_1` ... `conv5_4`), shared by every encoder, and the
+//! names callers give layers by ([`LayerName`]: those, or a model file's own names).
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,6 +12,8 @@ use crate::{Error, Result};
 ///
 /// Blocks 1 and 2 have two convolutions each, blocks 3 to 5 have four. A layer's
 /// activations are taken after its ReLU; block `b` works at 1/2^(b-1) of the input size.
+/// An ONNX network may offer more feature maps at a stride than VGG19 has convolutions;
+/// they continue the numbering (`conv4_5`, `conv4_6`...), and only that encoder has them.
 ///
 /// ```
 /// use stylemark::encoder::Layer;
@@ -53,6 +56,32 @@ impl Layer {
         Layer { block, index }
     }
 
+    /// The `index`-th feature map at block `block`'s stride, for an encoder that offers
+    /// more of them than VGG19 (`None` outside blocks 1 to 5 or for index 0).
+    pub(crate) fn numbered(block: u8, index: u8) -> Option<Self> {
+        ((1..=5).contains(&block) && index >= 1).then_some(Layer { block, index })
+    }
+
+    /// The layer before this one in its block, if any (`conv3_2` -> `conv3_1`).
+    pub(crate) fn previous_in_block(self) -> Option<Self> {
+        (self.index > 1).then_some(Layer {
+            block: self.block,
+            index: self.index - 1,
+        })
+    }
+
+    /// The number of VGG19 convolutions before this layer: its position in [`Layer::ALL`]
+    /// for VGG19's layers (the encoders that use it check their layers first).
+    pub(crate) fn vgg19_ordinal(self) -> usize {
+        const BEFORE_BLOCK: [usize; 5] = [0, 2, 4, 8, 12];
+        BEFORE_BLOCK[usize::from(self.block.clamp(1, 5)) - 1] + usize::from(self.index.max(1)) - 1
+    }
+
+    /// Whether VGG19 has this layer (every encoder has those; see [`Layer::ALL`]).
+    pub fn is_vgg19(self) -> bool {
+        Self::ALL.contains(&self)
+    }
+
     /// The layer `conv{block}_{index}`, if VGG19 has it.
     pub fn new(block: u8, index: u8) -> Result<Self> {
         let layer = Layer { block, index };
@@ -78,12 +107,10 @@ impl Layer {
         1 << (self.block - 1)
     }
 
-    /// Position in [`Layer::ALL`]: the number of convolutions before this one.
-    pub fn position(self) -> usize {
-        Self::ALL
-            .iter()
-            .position(|l| *l == self)
-            .expect("every constructed layer is in ALL")
+    /// Position in [`Layer::ALL`]: the number of convolutions before this one; `None` for
+    /// a layer VGG19 lacks (an ONNX network's `conv4_5`).
+    pub fn position(self) -> Option<usize> {
+        Self::ALL.iter().position(|l| *l == self)
     }
 
     /// Number of output channels of this layer in VGG19 (64 to 512).
@@ -168,4 +195,123 @@ pub fn parse_layers(list: &str) -> Result<Vec<Layer>> {
         return Err(Error::option("layers", "the list of layers is empty"));
     }
     Ok(layers)
+}
+
+/// The longest layer name accepted from a caller, in bytes (model files name nodes with
+/// paths such as `model/block_3/expand/Relu6:0`, well under this).
+pub const MAX_LAYER_NAME_BYTES: usize = 256;
+
+/// A layer as a caller names it: one of stylemark's names, which every encoder has
+/// (`conv4_2`, or the short `4_2`), or another name that the encoder of the run resolves
+/// when the run starts: an ONNX network's node or output name as the file gives it
+/// (`clip12` as `onnx-ir` names it works too), or the numbering such a network continues
+/// (`conv4_5`). Stylemark's names come first: a file node called `conv4_2` is reached by
+/// its output name.
+///
+/// ```
+/// use stylemark::encoder::{Layer, LayerName};
+///
+/// assert_eq!("4_2".parse::<LayerName>()?, LayerName::Standard(Layer::new(4, 2)?));
+/// let file = "expanded_conv_3/project/BatchNorm".parse::<LayerName>()?;
+/// assert_eq!(file, LayerName::File("expanded_conv_3/project/BatchNorm".into()));
+/// assert_eq!(file.to_string(), "expanded_conv_3/project/BatchNorm");
+/// assert!("".parse::<LayerName>().is_err());
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LayerName {
+    /// One of VGG19's layer names, which every encoder has.
+    Standard(Layer),
+    /// Any other name, for the encoder to resolve.
+    File(String),
+}
+
+impl LayerName {
+    /// The stylemark layer, if this is one of VGG19's names.
+    pub fn standard(&self) -> Option<Layer> {
+        match self {
+            LayerName::Standard(layer) => Some(*layer),
+            LayerName::File(_) => None,
+        }
+    }
+}
+
+impl From<Layer> for LayerName {
+    fn from(layer: Layer) -> Self {
+        LayerName::Standard(layer)
+    }
+}
+
+impl fmt::Display for LayerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LayerName::Standard(layer) => layer.fmt(f),
+            LayerName::File(name) => f.write_str(name),
+        }
+    }
+}
+
+impl FromStr for LayerName {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        let trimmed = name.trim();
+        if let Ok(layer) = trimmed.parse::<Layer>() {
+            return Ok(LayerName::Standard(layer));
+        }
+        let problem = if trimmed.is_empty() {
+            Some("a layer name is empty".to_string())
+        } else if trimmed.len() > MAX_LAYER_NAME_BYTES {
+            Some(format!(
+                "a layer name is {} bytes long, more than the {MAX_LAYER_NAME_BYTES} accepted",
+                trimmed.len()
+            ))
+        } else if trimmed.chars().any(|c| c.is_control() || c == ',') {
+            Some(format!(
+                "`{}` is not a layer name: it holds a comma or a control character",
+                trimmed.escape_debug()
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(Error::option("layers", problem)),
+            None => Ok(LayerName::File(trimmed.to_string())),
+        }
+    }
+}
+
+impl Serialize for LayerName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LayerName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses a comma-separated list of layer names, stylemark's or a model file's
+/// (`"3_1,conv4_1"`, `"clip12,add5"`); the encoder resolves them when a run starts.
+///
+/// ```
+/// use stylemark::encoder::{LayerName, parse_layer_names};
+/// let names = parse_layer_names("conv3_1, block_6/add")?;
+/// assert_eq!(names[1], LayerName::File("block_6/add".into()));
+/// assert!(parse_layer_names(" , ").is_err());
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub fn parse_layer_names(list: &str) -> Result<Vec<LayerName>> {
+    let names = list
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<Vec<LayerName>>>()?;
+    if names.is_empty() {
+        return Err(Error::option("layers", "the list of layers is empty"));
+    }
+    Ok(names)
 }

@@ -34,7 +34,7 @@ pub(crate) mod vgg19;
 pub(crate) use api::Encoder;
 pub(crate) use builtin::BuiltinEncoder;
 pub(crate) use host::{HostEncoder, HostFeatures, HostImage};
-pub use layer::{Layer, parse_layers};
+pub use layer::{Layer, LayerName, MAX_LAYER_NAME_BYTES, parse_layer_names, parse_layers};
 pub use onnx::{MAX_MODEL_BYTES, OnnxEncoder, OnnxLayer};
 pub(crate) use vgg19::Vgg19;
 pub use vgg19::{InputConvention, Pooling, Vgg19Options, WeightsSource, vgg19_flops};
@@ -42,7 +42,17 @@ pub use vgg19::{InputConvention, Pooling, Vgg19Options, WeightsSource, vgg19_flo
 use crate::{Error, Result};
 
 /// Checks a layer request against the deepest layer an encoder has; returns the deepest asked.
+/// Only VGG19's layers pass: the encoders that call this number theirs as VGG19 does.
 fn check_layers(layers: &[Layer], available: Layer, context: &str) -> Result<Layer> {
+    if let Some(other) = layers.iter().find(|l| !l.is_vgg19()) {
+        return Err(Error::option(
+            "layers",
+            format!(
+                "layer {other} was requested, but this encoder has only VGG19's layers, \
+                 conv1_1 to conv5_4"
+            ),
+        ));
+    }
     let deepest = Layer::deepest(layers)
         .ok_or_else(|| Error::Internal("an encoder was asked for no layers".into()))?;
     if deepest > available {

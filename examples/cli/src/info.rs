@@ -116,7 +116,8 @@ fn describe_encoder(encoder: &str, json: bool) -> stylemark::Result<()> {
         return Ok(());
     }
     println!(
-        "{}: layers (use with --style-layers and --content-layers)",
+        "{}: layers in the graph's order (use any of the names with --style-layers and \
+         --content-layers; VGG19's names, convB_1 to convB_4, are spread over each stride)",
         model.display()
     );
     println!(

@@ -127,9 +127,9 @@ impl<'a> Run<'a> {
     fn parts(layer: Layer) -> Vec<Part> {
         let block = layer.block() as usize;
         let level = block - 1;
-        if layer.index() > 1 {
+        if let Some(previous) = layer.previous_in_block() {
             return vec![Part::Mixed {
-                layer: Layer::ALL[layer.position() - 1],
+                layer: previous,
                 factor: 1,
             }];
         }

@@ -353,8 +353,8 @@ impl<'a> Pass<'a> {
         }
         let block = layer.block() as usize;
         let level = block - 1;
-        let inputs = if layer.index() > 1 {
-            vec![self.mixed(Layer::ALL[layer.position() - 1])]
+        let inputs = if let Some(previous) = layer.previous_in_block() {
+            vec![self.mixed(previous)]
         } else {
             let mut inputs = Vec::new();
             match block {

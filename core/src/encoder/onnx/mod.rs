@@ -10,11 +10,13 @@
 //! onnxruntime running the same network with those pairs removed; against the quantised
 //! network they differ by its rounding (a step of its int8 grid here and there).
 //!
-//! Layers keep stylemark's names: `convB_I` is the `I`-th feature map (the output of an
-//! activation, a residual sum or a concatenation) at stride `2^(B-1)`, up to four per
-//! stride spread from the first to the last (two at strides 1 and 2), so the default
-//! layers (`conv3_1`, `conv4_1`, `conv4_2`) are the network's features at strides 4 and 8.
-//! [`OnnxEncoder::layers`] lists which node each name stands for
+//! Layers keep stylemark's names: every feature map (the output of an activation, a
+//! residual sum or a concatenation) at stride `2^(B-1)` is a `convB_I`. VGG19's names go
+//! to maps spread from the first to the last at each stride (four, two at strides 1 and
+//! 2), so the default layers (`conv3_1`, `conv4_1`, `conv4_2`) are the network's features
+//! at strides 4 and 8; the other maps continue the numbering in the graph's order
+//! (`conv4_5`...). A run may also name a layer by the file's node or output name
+//! ([`LayerName`]). [`OnnxEncoder::layers`] lists them all
 //! (`stylemark info --encoder model.onnx`). Outputs are cut to `H >> (B-1)` rows and
 //! columns, the size the engine's maps are pooled to, and scaled to the energy every
 //! encoder has at that depth on a fixed calibration image, so the default loss weights
@@ -33,7 +35,7 @@ use burn::tensor::{Device, Tensor};
 use onnx_ir::OnnxGraphBuilder;
 
 use super::calibration::{calibration_image, target_rms};
-use super::{Encoder, Layer, check_layers, check_size};
+use super::{Encoder, Layer, LayerName, check_size};
 use crate::{Error, Result};
 use program::{Layout, Op, Program, Slot};
 
@@ -136,7 +138,8 @@ impl OnnxEncoder {
         Self::load(bytes, "weights bytes".into(), &device.autodiff())
     }
 
-    /// The stylemark layer names this network offers, with the nodes they stand for.
+    /// Every layer this network offers, in the order of the graph, with the nodes they
+    /// stand for.
     pub fn layers(&self) -> impl Iterator<Item = &OnnxLayer> {
         self.layers.iter().map(|(layer, _)| layer)
     }
@@ -359,11 +362,22 @@ fn probe(program: &Program, device: &Device) -> Result<Probed> {
     }
     let mut layers = Vec::new();
     for (block, maps) in by_stride.iter().enumerate() {
+        // VGG19's names go to maps spread over the stride, the others continue the
+        // numbering in the order of the graph.
         let room = if block < 2 { 2 } else { 4 };
-        for (i, &(index, channels)) in spread(maps, room).iter().enumerate() {
+        let picked = spread(&(0..maps.len()).collect::<Vec<_>>(), room);
+        let others = (0..maps.len()).filter(|i| !picked.contains(i));
+        for (i, map) in picked.iter().copied().chain(others).enumerate() {
+            let (index, channels) = maps[map];
             let step = &program.steps[index];
-            let layer = Layer::new(block as u8 + 1, i as u8 + 1)?;
+            let Some(layer) = u8::try_from(i + 1)
+                .ok()
+                .and_then(|number| Layer::numbered(block as u8 + 1, number))
+            else {
+                break; // more than 255 maps at one stride: the rest are not offered
+            };
             layers.push((
+                index,
                 OnnxLayer {
                     layer,
                     node: step.node.clone(),
@@ -378,6 +392,12 @@ fn probe(program: &Program, device: &Device) -> Result<Probed> {
             ));
         }
     }
+    // Listed in the order of the graph, shallowest first.
+    layers.sort_by_key(|(index, ..)| *index);
+    let layers = layers
+        .into_iter()
+        .map(|(_, layer, slot)| (layer, slot))
+        .collect();
     Ok((layers, cost))
 }
 
@@ -405,6 +425,37 @@ impl Encoder for OnnxEncoder {
         )
     }
 
+    /// Stylemark's names (`conv4_2`, and the numbering past VGG19's, `conv4_5`), then the
+    /// file's node and output names, then `onnx-ir`'s node names (`clip12`).
+    fn resolve(&self, name: &LayerName) -> Result<Layer> {
+        let text = name.to_string();
+        let found = self
+            .layers()
+            .find(|l| l.layer.to_string() == text)
+            .or_else(|| {
+                self.layers()
+                    .find(|l| l.file_node == text || l.file_output == text)
+            })
+            .or_else(|| self.layers().find(|l| l.node == text));
+        found.map(|l| l.layer).ok_or_else(|| {
+            Error::option(
+                "layers",
+                format!(
+                    "{} has no layer `{text}`; `stylemark info --encoder` lists its layers with \
+                     the file's node and output names ({} in all, {} to {})",
+                    self.source,
+                    self.layers.len(),
+                    self.layers
+                        .first()
+                        .map_or(String::new(), |(l, _)| l.layer.to_string()),
+                    self.layers
+                        .last()
+                        .map_or(String::new(), |(l, _)| l.layer.to_string()),
+                ),
+            )
+        })
+    }
+
     fn channels(&self, layer: Layer) -> usize {
         self.layers()
             .find(|l| l.layer == layer)
@@ -412,7 +463,8 @@ impl Encoder for OnnxEncoder {
     }
 
     fn encode(&self, image: Tensor<4>, layers: &[Layer]) -> Result<Vec<Tensor<4>>> {
-        let deepest = check_layers(layers, Layer::ALL[Layer::ALL.len() - 1], "")?;
+        let deepest = Layer::deepest(layers)
+            .ok_or_else(|| Error::Internal("an encoder was asked for no layers".into()))?;
         let [_, _, height, width] = image.dims();
         check_size(height, width, deepest)?;
         let wanted = layers

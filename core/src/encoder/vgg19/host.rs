@@ -81,7 +81,7 @@ impl HostEncoder for HostVgg19 {
         let features = layers
             .iter()
             .map(|layer| {
-                let output = &outputs[layer.position()];
+                let output = &outputs[layer.vgg19_ordinal()];
                 HostFeatures {
                     values: output.to_planar(),
                     channels: output.channels,
@@ -170,7 +170,7 @@ impl HostTape for Vgg19Tape<'_> {
             let output = &self.outputs[position];
             for (layer, gradient) in self.layers.iter().zip(&gradients) {
                 if let Some(gradient) = gradient
-                    && layer.position() == position
+                    && layer.vgg19_ordinal() == position
                 {
                     let arriving = Activation::from_planar(
                         gradient,

@@ -413,7 +413,7 @@ impl KeyLayout {
             KeyLayout::Torchvision { prefix } => {
                 format!(
                     "{prefix}features.{}.{parameter}",
-                    TORCHVISION_INDEX[layer.position()]
+                    TORCHVISION_INDEX[layer.vgg19_ordinal()]
                 )
             }
             KeyLayout::Named { prefix } => format!("{prefix}{layer}.{parameter}"),

@@ -1,0 +1,76 @@
+//! The layers a run's losses use, resolved by its encoder from the options' names.
+
+use super::options::DoodleOptions;
+use crate::encoder::{Encoder, Layer, LayerName};
+use crate::{Error, Result};
+
+/// The style and content layers of one run, as its encoder numbers them.
+#[derive(Debug, Clone)]
+pub(crate) struct RunLayers {
+    /// The style loss's layers, in the options' order (never empty).
+    pub style: Vec<Layer>,
+    /// The content loss's layers, in the options' order.
+    pub content: Vec<Layer>,
+}
+
+impl RunLayers {
+    /// Resolves the options' layer names with `encoder`: an unknown name, or two names for
+    /// the same feature map in one list, is an option error naming them.
+    pub fn resolve(encoder: &dyn Encoder, options: &DoodleOptions) -> Result<Self> {
+        let style = resolve_list(encoder, &options.style_layers, "style_layers")?;
+        if style.is_empty() {
+            return Err(Error::option("style_layers", "needs at least one layer"));
+        }
+        let content = resolve_list(encoder, &options.content_layers, "content_layers")?;
+        Ok(RunLayers { style, content })
+    }
+
+    /// The deepest layer any loss needs (the content layers count when `with_content`).
+    pub fn deepest(&self, with_content: bool) -> Layer {
+        let content = if with_content { &self.content[..] } else { &[] };
+        self.style
+            .iter()
+            .chain(content)
+            .copied()
+            .max()
+            .unwrap_or(self.style[0])
+    }
+
+    /// The deepest style layer.
+    pub fn deepest_style(&self) -> Layer {
+        self.deepest(false)
+    }
+
+    /// The shallowest style layer (where feature-guided patch synthesis compares).
+    pub fn shallowest_style(&self) -> Layer {
+        self.style.iter().copied().min().unwrap_or(self.style[0])
+    }
+}
+
+fn resolve_list(encoder: &dyn Encoder, names: &[LayerName], option: &str) -> Result<Vec<Layer>> {
+    let mut layers: Vec<Layer> = Vec::with_capacity(names.len());
+    for name in names {
+        let layer = encoder
+            .resolve(name)
+            .map_err(|error| renamed(error, option))?;
+        if let Some(earlier) = layers.iter().position(|l| *l == layer) {
+            return Err(Error::option(
+                option,
+                format!(
+                    "`{}` and `{name}` are the same layer ({layer}); name each layer once",
+                    names[earlier]
+                ),
+            ));
+        }
+        layers.push(layer);
+    }
+    Ok(layers)
+}
+
+/// An encoder's option error says what is wrong with the name; the run names the option.
+fn renamed(error: Error, option: &str) -> Error {
+    match error {
+        Error::InvalidOption { reason, .. } => Error::option(option, reason),
+        other => other,
+    }
+}
