@@ -71,7 +71,10 @@ typedef struct StylemarkEngineOptions {
   const char *device;
   // `builtin` (default; no file), an ONNX model (.onnx) or VGG19 weights (.safetensors, .pth).
   const char *encoder;
-  // VGG19 input convention: NULL (from the file, else caffe), `caffe` or `torchvision`.
+  // The network's input convention: NULL (what the file records or declares, else caffe
+  // for VGG19 and unit for ONNX), `caffe`, `torchvision`, `unit` (RGB 0..1),
+  // `symmetric` (-1..1), `bytes` (0..255) or `mean=R,G,B std=R,G,B` in 0-1 units (add
+  // ` bgr` for BGR networks).
   const char *weights_format;
   // A model in memory (the bytes of a .onnx, .safetensors or .pth file), used instead of
   // `encoder` when not NULL. Copied; they are read on the first doodle.

@@ -144,8 +144,8 @@ fn install_script_writes_a_working_pkg_config_file() {
     );
 }
 
-/// A trained ONNX network through the C API (by path and from bytes, every method, a cut
-/// file refused). Needs the MobileNetV2 that `tests/onnx/make_reference.py` writes, which
+/// A trained ONNX network through the C API (by path and from bytes, every method, layers
+/// by the file's names, the input convention as the weights format, a cut file refused). Needs the MobileNetV2 that `tests/onnx/make_reference.py` writes, which
 /// `scripts/test-all` makes in its virtualenv and points `STYLEMARK_ONNX_REFERENCE` at.
 #[test]
 #[ignore = "needs STYLEMARK_ONNX_REFERENCE (scripts/test-all runs it)"]
@@ -156,6 +156,13 @@ fn an_onnx_network_paints_through_the_c_api() {
     assert!(model.exists(), "{} is missing", model.display());
     let binary = compile("tests/c/test_onnx.c", "stylemark-c-test-onnx");
     let stdout = stdout_of(Command::new(&binary).arg(&model));
-    assert!(stdout.contains("ok a cut model is refused"), "{stdout}");
-    assert!(stdout.contains("checks passed"), "{stdout}");
+    for step in [
+        "ok layers by the file's names",
+        "ok an unknown layer name is refused",
+        "ok the input convention",
+        "ok a cut model is refused",
+        "checks passed",
+    ] {
+        assert!(stdout.contains(step), "{step}: {stdout}");
+    }
 }

@@ -587,4 +587,17 @@ fn layer_names_are_resolved_by_the_encoder_when_the_run_starts() {
     assert!(json.contains(r#"["conv3_1","block_3/add"]"#), "{json}");
     let back: DoodleOptions = serde_json::from_str(&json).unwrap();
     assert_eq!(back.style_layers, options.style_layers);
+    // JSON may also give the list as the command line does, one string.
+    let text: DoodleOptions =
+        serde_json::from_str(r#"{"style_layers": "conv3_1, block_3/add"}"#).unwrap();
+    assert_eq!(text.style_layers, options.style_layers);
+    for bad in [
+        r#"{"style_layers": 3}"#,
+        r#"{"style_layers": ["conv3_1", ""]}"#,
+    ] {
+        let error = serde_json::from_str::<DoodleOptions>(bad)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("layer"), "{bad}: {error}");
+    }
 }

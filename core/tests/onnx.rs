@@ -249,7 +249,7 @@ fn the_mobilenet_drives_every_method() {
     use stylemark::samples::photo;
 
     let model = reference_dir().join("mobilenet_v2/quantised.onnx");
-    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Onnx { model }).unwrap();
+    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::onnx(model)).unwrap();
     // The network runs through autodiff, the losses and the patch search on the host.
     assert_eq!(engine.compute_path(), ComputePath::Host);
     assert!(
@@ -291,12 +291,10 @@ fn the_host_and_tensor_paths_paint_alike_with_the_mobilenet() {
     use stylemark::samples::photo;
 
     let model = reference_dir().join("mobilenet_v2/quantised.onnx");
-    let host = Engine::new(DeviceKind::Cpu, EncoderSpec::Onnx { model }).unwrap();
+    let host = Engine::new(DeviceKind::Cpu, EncoderSpec::onnx(model)).unwrap();
     let tensors = Engine::new(
         DeviceKind::Cpu,
-        EncoderSpec::Onnx {
-            model: reference_dir().join("mobilenet_v2/quantised.onnx"),
-        },
+        EncoderSpec::onnx(reference_dir().join("mobilenet_v2/quantised.onnx")),
     )
     .unwrap()
     .with_compute_path(ComputePath::Tensors)
@@ -366,7 +364,7 @@ fn runs_choose_layers_by_the_files_names() {
     assert_eq!(extra.layer.block(), 4);
     assert!(extra.layer.index() > 4, "{extra:?}");
 
-    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Onnx { model }).unwrap();
+    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::onnx(model)).unwrap();
     let style = DynamicImage::ImageRgb8(photo(64, 64, 1).to_rgb8());
     let content = DynamicImage::ImageRgb8(photo(64, 64, 2).to_rgb8());
     let request = DoodleRequest::new(style).content(content);
@@ -405,4 +403,67 @@ fn runs_choose_layers_by_the_files_names() {
         .unwrap_err()
         .to_string();
     assert!(twice.contains("the same layer (conv3_1)"), "{twice}");
+}
+
+#[test]
+#[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
+fn the_input_convention_comes_from_the_caller_then_the_files_metadata() {
+    use onnx_ir::{Message, ModelProto};
+    use stylemark::encoder::{InputConvention, InputOrigin};
+
+    let path = reference_dir().join("mobilenet_v2/quantised.onnx");
+    let bytes = std::fs::read(&path).unwrap();
+    let image = input_image(&reference_dir().join("mobilenet_v2"), 128, 96);
+    let values = |encoder: &OnnxEncoder| encoder.values_at(&image, &["clip8"]).unwrap().remove(0).0;
+
+    // This file declares nothing: RGB in 0-1, which onnxruntime's reference was fed.
+    let plain = OnnxEncoder::from_bytes(&bytes, &device()).unwrap();
+    assert_eq!(
+        plain.input_convention(),
+        (InputConvention::Unit, InputOrigin::Default)
+    );
+    // The same arithmetic spelled as a mean and deviation feeds the same values.
+    let spelled: InputConvention = "mean=0,0,0 std=1,1,1".parse().unwrap();
+    let same = OnnxEncoder::from_bytes_with_input(&bytes, Some(spelled), &device()).unwrap();
+    assert_eq!(values(&plain), values(&same));
+    let symmetric =
+        OnnxEncoder::from_bytes_with_input(&bytes, Some(InputConvention::Symmetric), &device())
+            .unwrap();
+    assert_eq!(
+        symmetric.input_convention(),
+        (InputConvention::Symmetric, InputOrigin::Given)
+    );
+    assert_ne!(values(&plain), values(&symmetric));
+
+    // The same file declaring -1..1 in its metadata is fed as the caller's -1..1 was.
+    let mut model = ModelProto::parse_from_bytes(&bytes).unwrap();
+    let declare = |model: &mut ModelProto, key: &str, value: &str| {
+        model.metadata_props.push(Default::default());
+        let entry = model.metadata_props.last_mut().unwrap();
+        entry.key = key.into();
+        entry.value = value.into();
+    };
+    declare(&mut model, "Image.NominalPixelRange", "Normalized_1_1");
+    let declared = OnnxEncoder::from_bytes(&model.write_to_bytes().unwrap(), &device()).unwrap();
+    assert_eq!(
+        declared.input_convention(),
+        (InputConvention::Symmetric, InputOrigin::FileMetadata)
+    );
+    assert_eq!(values(&declared), values(&symmetric));
+    let layer = |e: &OnnxEncoder| e.layers().find(|l| l.node == "clip8").unwrap().scale;
+    assert_eq!(
+        layer(&declared),
+        layer(&symmetric),
+        "calibrated with its own input"
+    );
+
+    // A declaration stylemark cannot follow is an error unless the caller overrides it.
+    declare(&mut model, "Image.BitmapPixelFormat", "Gray8");
+    let grey = model.write_to_bytes().unwrap();
+    let message = refused(OnnxEncoder::from_bytes(&grey, &device()));
+    assert!(
+        message.contains("Gray8") && message.contains("weights format"),
+        "{message}"
+    );
+    OnnxEncoder::from_bytes_with_input(&grey, Some(InputConvention::Unit), &device()).unwrap();
 }

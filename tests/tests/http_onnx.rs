@@ -70,7 +70,7 @@ fn the_function_paints_with_an_onnx_network_as_the_core_does() {
             .encoded()
             .unwrap()
     };
-    let in_process = run_with(EncoderSpec::Onnx { model });
+    let in_process = run_with(EncoderSpec::onnx(model));
     assert_eq!(reply.body, in_process, "the function and the core agree");
     assert_ne!(
         in_process,

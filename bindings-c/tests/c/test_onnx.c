@@ -41,10 +41,12 @@ static uint8_t *picture(uint32_t width, uint32_t height, unsigned seed) {
     return pixels;
 }
 
-static StylemarkEngine *engine_with(const char *path, const uint8_t *bytes, size_t len) {
+static StylemarkEngine *engine_with(const char *path, const uint8_t *bytes, size_t len,
+                                    const char *weights_format) {
     StylemarkEngineOptions options;
     STYLEMARK_ENGINE_OPTIONS_INIT(&options);
     options.encoder = path;
+    options.weights_format = weights_format;
     options.weights = bytes;
     options.weights_len = len;
     StylemarkEngine *engine = NULL;
@@ -52,9 +54,9 @@ static StylemarkEngine *engine_with(const char *path, const uint8_t *bytes, size
     return engine;
 }
 
-/* Paints the content in the style with `method`; returns the PNG and checks the report
-   names the ONNX encoder. */
-static StylemarkBuffer paint(StylemarkEngine *engine, const char *method) {
+/* Paints the content in the style with `method` (and `style_layers` unless NULL); returns
+   the PNG and checks the report names the ONNX encoder. */
+static StylemarkBuffer paint_with(StylemarkEngine *engine, const char *method, const char *style_layers) {
     uint8_t *style_pixels = picture(64, 64, 1);
     uint8_t *content_pixels = picture(64, 48, 2);
     StylemarkImage style = raw(style_pixels, 64, 64);
@@ -64,6 +66,9 @@ static StylemarkBuffer paint(StylemarkEngine *engine, const char *method) {
     stylemark_options_set(options, "phases", "1");
     stylemark_options_set(options, "iterations", "4");
     stylemark_options_set(options, "random_seed", "5");
+    if (style_layers != NULL)
+        CHECK(stylemark_options_set(options, "style_layers", style_layers) == STYLEMARK_STATUS_OK,
+              "style_layers %s", style_layers);
     StylemarkBuffer out = {0};
     char *report = NULL;
     StylemarkStatus status =
@@ -78,6 +83,10 @@ static StylemarkBuffer paint(StylemarkEngine *engine, const char *method) {
     return out;
 }
 
+static StylemarkBuffer paint(StylemarkEngine *engine, const char *method) {
+    return paint_with(engine, method, NULL);
+}
+
 static int same(const StylemarkBuffer *a, const StylemarkBuffer *b) {
     return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
@@ -88,8 +97,8 @@ int main(int argc, char **argv) {
     size_t len = 0;
     uint8_t *bytes = read_file(argv[1], &len);
 
-    StylemarkEngine *by_path = engine_with(argv[1], NULL, 0);
-    StylemarkEngine *by_bytes = engine_with(NULL, bytes, len);
+    StylemarkEngine *by_path = engine_with(argv[1], NULL, 0, NULL);
+    StylemarkEngine *by_bytes = engine_with(NULL, bytes, len, NULL);
     const char *methods[3] = {"optimize", "hybrid", "patch"};
     for (int i = 0; i < 3; i++) {
         StylemarkBuffer from_path = paint(by_path, methods[i]);
@@ -99,11 +108,48 @@ int main(int argc, char **argv) {
         stylemark_buffer_free(&from_bytes);
         printf("ok %s\n", methods[i]);
     }
+
+    /* Layers by the file's own names (stylemark info lists them): conv3_1 is the output
+       Relu6__12:0 and conv4_1 the node Relu6__22, so this is the default painting. */
+    StylemarkBuffer by_name = paint_with(by_path, "optimize", "Relu6__12:0,Relu6__22");
+    StylemarkBuffer by_default = paint(by_path, "optimize");
+    CHECK(same(&by_name, &by_default), "the file's names stand for the same layers");
+    stylemark_buffer_free(&by_name);
+    printf("ok layers by the file's names\n");
+    StylemarkOptions *unknown = stylemark_options_new();
+    CHECK(stylemark_options_set(unknown, "style_layers", "no_such_node") == STYLEMARK_STATUS_OK,
+          "a name is resolved when the run starts");
+    uint8_t *style_pixels = picture(64, 64, 1);
+    StylemarkImage style_image = raw(style_pixels, 64, 64);
+    StylemarkBuffer none = {0};
+    StylemarkStatus refused =
+        stylemark_doodle(by_path, &style_image, NULL, NULL, NULL, unknown, NULL, NULL, NULL, &none, NULL);
+    CHECK(refused == STYLEMARK_STATUS_INVALID_OPTIONS, "an unknown layer returned %d", (int)refused);
+    CHECK(strstr(stylemark_last_error(), "no_such_node") != NULL, "the error names it: %s",
+          stylemark_last_error());
+    stylemark_options_free(unknown);
+    free(style_pixels);
+    printf("ok an unknown layer name is refused\n");
+
+    /* The input convention as the weights format: the same arithmetic spelled out paints
+       the same, -1..1 paints otherwise. */
+    StylemarkEngine *spelled = engine_with(NULL, bytes, len, "mean=0,0,0 std=1,1,1");
+    StylemarkEngine *symmetric = engine_with(argv[1], NULL, 0, "symmetric");
+    StylemarkBuffer from_spelled = paint(spelled, "optimize");
+    StylemarkBuffer from_symmetric = paint(symmetric, "optimize");
+    CHECK(same(&from_spelled, &by_default), "mean 0, std 1 is the default input");
+    CHECK(!same(&from_symmetric, &by_default), "-1..1 input paints otherwise");
+    stylemark_buffer_free(&from_spelled);
+    stylemark_buffer_free(&from_symmetric);
+    stylemark_buffer_free(&by_default);
+    stylemark_engine_free(spelled);
+    stylemark_engine_free(symmetric);
+    printf("ok the input convention\n");
     stylemark_engine_free(by_path);
     stylemark_engine_free(by_bytes);
 
     /* A cut file is read on the first painting and fails there, saying why. */
-    StylemarkEngine *cut = engine_with(NULL, bytes, len / 3);
+    StylemarkEngine *cut = engine_with(NULL, bytes, len / 3, NULL);
     uint8_t *pixels = picture(64, 64, 1);
     StylemarkImage style = raw(pixels, 64, 64);
     StylemarkBuffer out = {0};

@@ -130,8 +130,10 @@ class Engine:
     ``device`` is ``cpu`` (default), ``wgpu`` (GPU) or ``ndarray``. ``encoder`` is
     ``builtin`` (no file needed), the path of an ONNX model (``.onnx``), the path of
     VGG19 weights (``.safetensors`` or ``.pth``), or the bytes of such a file.
-    ``weights_format`` is ``caffe`` or
-    ``torchvision`` (default: what the file records, else caffe). ``max_pixels`` and
+    ``weights_format`` is how the network takes its input: ``caffe``, ``torchvision``,
+    ``unit`` (RGB 0..1), ``symmetric`` (-1..1), ``bytes`` (0..255) or
+    ``"mean=R,G,B std=R,G,B"`` in 0-1 units (add ``bgr`` for BGR networks); default: what
+    the file records or declares, else caffe for VGG19 and unit for ONNX. ``max_pixels`` and
     ``max_input_bytes`` bound every image decoded (defaults: 40 megapixels, 64 MiB);
     ``limits`` changes any resource limit by name, for example
     ``{"max_stamp_pixels": 4_000_000}`` (``Engine().limits`` lists them all; a call over

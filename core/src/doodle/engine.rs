@@ -59,7 +59,47 @@ pub enum EncoderSpec {
     Onnx {
         /// Path of the `.onnx` file.
         model: std::path::PathBuf,
+        /// How the network takes its input; `None` uses what the file's metadata
+        /// declares, else RGB in 0-1.
+        #[serde(default)]
+        convention: Option<InputConvention>,
     },
+}
+
+impl EncoderSpec {
+    /// The ONNX model at `model`, fed as its metadata declares (else RGB in 0-1).
+    pub fn onnx(model: impl Into<std::path::PathBuf>) -> Self {
+        EncoderSpec::Onnx {
+            model: model.into(),
+            convention: None,
+        }
+    }
+
+    /// The same encoder fed with `convention` when it is a network from a file (VGG19 or
+    /// ONNX; `None` leaves the file's own); the built-in encoder has none.
+    ///
+    /// ```
+    /// use stylemark::doodle::EncoderSpec;
+    /// use stylemark::encoder::InputConvention;
+    /// let spec: EncoderSpec = "model.onnx".parse()?;
+    /// let spec = spec.with_convention(Some(InputConvention::Symmetric));
+    /// assert!(matches!(spec, EncoderSpec::Onnx { convention: Some(InputConvention::Symmetric), .. }));
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    pub fn with_convention(mut self, convention: Option<InputConvention>) -> Self {
+        match &mut self {
+            EncoderSpec::Vgg19 {
+                convention: slot, ..
+            }
+            | EncoderSpec::Onnx {
+                convention: slot, ..
+            } => {
+                *slot = convention;
+            }
+            EncoderSpec::Builtin => {}
+        }
+        self
+    }
 }
 
 impl std::str::FromStr for EncoderSpec {
@@ -73,9 +113,10 @@ impl std::str::FromStr for EncoderSpec {
                 "use `builtin` or the path of a VGG19 weights file",
             )),
             "builtin" => Ok(EncoderSpec::Builtin),
-            path if path.to_ascii_lowercase().ends_with(".onnx") => {
-                Ok(EncoderSpec::Onnx { model: path.into() })
-            }
+            path if path.to_ascii_lowercase().ends_with(".onnx") => Ok(EncoderSpec::Onnx {
+                model: path.into(),
+                convention: None,
+            }),
             path => Ok(EncoderSpec::Vgg19 {
                 weights: path.into(),
                 convention: None,
@@ -165,7 +206,9 @@ impl Engine {
                     &autodiff,
                 )?)
             }
-            EncoderSpec::Onnx { model } => Box::new(OnnxEncoder::from_file(&model, &device)?),
+            EncoderSpec::Onnx { model, convention } => Box::new(OnnxEncoder::from_file_with_input(
+                &model, convention, &device,
+            )?),
         };
         Ok(Self::with_encoder(device, encoder))
     }

@@ -17,6 +17,9 @@ pub enum EncoderSource {
     OnnxBytes {
         /// The file's bytes.
         bytes: Arc<[u8]>,
+        /// Input convention; `None` uses the one the file's metadata declares, else RGB
+        /// in 0-1.
+        convention: Option<InputConvention>,
     },
     /// VGG19 weights in memory (the bytes of a `.safetensors` or `.pth` file).
     Vgg19Bytes {
@@ -31,7 +34,7 @@ impl EncoderSource {
     /// The source the bindings' settings name: a model in memory when `weights` is given
     /// (an ONNX file, recognised by its first bytes, else VGG19 weights), otherwise
     /// `encoder` (`builtin`, a `.onnx` file's path or a weights file's path);
-    /// `convention` applies to VGG19 either way.
+    /// `convention` applies to VGG19 and ONNX networks either way.
     ///
     /// ```
     /// use stylemark::doodle::{EncoderSource, EncoderSpec};
@@ -50,6 +53,7 @@ impl EncoderSource {
             if looks_like_onnx(bytes) {
                 return Ok(EncoderSource::OnnxBytes {
                     bytes: bytes.into(),
+                    convention,
                 });
             }
             return Ok(EncoderSource::Vgg19Bytes {
@@ -57,14 +61,8 @@ impl EncoderSource {
                 convention,
             });
         }
-        let mut spec: EncoderSpec = encoder.parse()?;
-        if let EncoderSpec::Vgg19 {
-            convention: slot, ..
-        } = &mut spec
-        {
-            *slot = convention;
-        }
-        Ok(EncoderSource::Spec(spec))
+        let spec: EncoderSpec = encoder.parse()?;
+        Ok(EncoderSource::Spec(spec.with_convention(convention)))
     }
 }
 
@@ -99,7 +97,7 @@ impl LazyEngine {
                     path: weights.clone(),
                 });
             }
-            EncoderSource::Spec(EncoderSpec::Onnx { model }) if !model.exists() => {
+            EncoderSource::Spec(EncoderSpec::Onnx { model, .. }) if !model.exists() => {
                 return Err(Error::option(
                     "encoder",
                     format!("there is no ONNX model at {}", model.display()),
@@ -143,9 +141,9 @@ impl LazyEngine {
     fn open(&self) -> Result<Engine> {
         match &self.encoder {
             EncoderSource::Spec(spec) => Engine::new(self.device, spec.clone()),
-            EncoderSource::OnnxBytes { bytes } => {
+            EncoderSource::OnnxBytes { bytes, convention } => {
                 let device = self.device.open()?;
-                let onnx = OnnxEncoder::from_bytes(bytes, &device)?;
+                let onnx = OnnxEncoder::from_bytes_with_input(bytes, *convention, &device)?;
                 Ok(Engine::with_encoder(device, Box::new(onnx)))
             }
             EncoderSource::Vgg19Bytes { bytes, convention } => {

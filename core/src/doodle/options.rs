@@ -192,11 +192,13 @@ declare_doodle_options! {
     content_weight: f32 = 10.0, for ALL, valid weight;
     /// Layers whose activations the content loss compares: stylemark's names (`conv4_2`)
     /// or, with an ONNX encoder, the file's node or output names (`stylemark info`).
+    #[serde(deserialize_with = "layer_list")]
     content_layers: Vec<LayerName> = vec![layer("conv4_2")], for OPTIMIZING, valid |layers| distinct(layers);
     /// Weight of the patch-based (MRF) style loss.
     style_weight: f32 = 25.0, for OPTIMIZING, valid weight;
     /// Layers whose 3x3 patches are matched against the style's: stylemark's names or,
     /// with an ONNX encoder, the file's node or output names.
+    #[serde(deserialize_with = "layer_list")]
     style_layers: Vec<LayerName> = vec![layer("conv3_1"), layer("conv4_1")], for ALL,
         valid |layers| require(!layers.is_empty(), "needs at least one layer").and_then(|()| distinct(layers));
     /// How strongly the semantic maps steer the matching (0 ignores them).
@@ -277,6 +279,37 @@ impl DoodleOptions {
             .map(|spec| spec.name)
             .collect()
     }
+}
+
+/// A list of layer names in JSON: an array of names, or one string with the names
+/// separated by commas, as the command line takes them.
+fn layer_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<LayerName>, D::Error> {
+    struct Names;
+    impl<'de> serde::de::Visitor<'de> for Names {
+        type Value = Vec<LayerName>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of layer names, or one string of names separated by commas")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<Self::Value, E> {
+            crate::encoder::parse_layer_names(text).map_err(E::custom)
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut items: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut names = Vec::new();
+            while let Some(name) = items.next_element::<LayerName>()? {
+                names.push(name);
+            }
+            Ok(names)
+        }
+    }
+    deserializer.deserialize_any(Names)
 }
 
 /// The longest time budget accepted: a year, in seconds. Anything longer is a mistake

@@ -27,6 +27,7 @@ pub(crate) mod api;
 pub(crate) mod builtin;
 mod calibration;
 pub(crate) mod host;
+pub(crate) mod input;
 mod layer;
 pub(crate) mod onnx;
 pub(crate) mod vgg19;
@@ -34,10 +35,11 @@ pub(crate) mod vgg19;
 pub(crate) use api::Encoder;
 pub(crate) use builtin::BuiltinEncoder;
 pub(crate) use host::{HostEncoder, HostFeatures, HostImage};
+pub use input::InputConvention;
 pub use layer::{Layer, LayerName, MAX_LAYER_NAME_BYTES, parse_layer_names, parse_layers};
-pub use onnx::{MAX_MODEL_BYTES, OnnxEncoder, OnnxLayer};
+pub use onnx::{InputOrigin, MAX_MODEL_BYTES, OnnxEncoder, OnnxLayer};
 pub(crate) use vgg19::Vgg19;
-pub use vgg19::{InputConvention, Pooling, Vgg19Options, WeightsSource, vgg19_flops};
+pub use vgg19::{Pooling, Vgg19Options, WeightsSource, vgg19_flops};
 
 use crate::{Error, Result};
 

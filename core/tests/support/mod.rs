@@ -403,6 +403,7 @@ fn prepare(image: &Planes, convention: InputConvention) -> Planes {
                     let (mean, std) = ([0.485, 0.456, 0.406][c], [0.229, 0.224, 0.225][c]);
                     values[c * plane + p] = (v / 255.0 - mean) / std;
                 }
+                other => panic!("the reference VGG19 takes caffe or torchvision, not {other}"),
             }
         }
     }

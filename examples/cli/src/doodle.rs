@@ -43,7 +43,9 @@ pub struct DoodleArgs {
     /// PATH` lists its layers), or the path of VGG19 weights (.safetensors or .pth).
     #[arg(long, default_value = "builtin")]
     encoder: String,
-    /// Input convention of VGG19 weights: `caffe` or `torchvision` (default: from the file, else caffe).
+    /// How the network takes its input: `caffe`, `torchvision`, `unit` (RGB 0..1),
+    /// `symmetric` (-1..1), `bytes` (0..255) or "mean=R,G,B std=R,G,B [bgr]" in 0-1 units
+    /// (default: what the file records or declares, else caffe for VGG19 and unit for ONNX).
     #[arg(long)]
     weights_format: Option<String>,
     /// Compute device: cpu, ndarray or wgpu.
@@ -151,13 +153,13 @@ impl DoodleArgs {
     }
 
     fn encoder(&self) -> Result<EncoderSpec> {
-        let mut spec: EncoderSpec = self.encoder.parse()?;
-        if let (EncoderSpec::Vgg19 { convention, .. }, Some(format)) =
-            (&mut spec, &self.weights_format)
-        {
-            *convention = Some(format.parse::<InputConvention>()?);
-        }
-        Ok(spec)
+        let spec: EncoderSpec = self.encoder.parse()?;
+        let convention = self
+            .weights_format
+            .as_deref()
+            .map(str::parse::<InputConvention>)
+            .transpose()?;
+        Ok(spec.with_convention(convention))
     }
 }
 

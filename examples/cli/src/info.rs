@@ -2,7 +2,7 @@
 
 use clap::Args;
 use stylemark::doodle::{EncoderSpec, Engine};
-use stylemark::encoder::OnnxEncoder;
+use stylemark::encoder::{InputConvention, OnnxEncoder};
 use stylemark::{DeviceKind, Limits};
 
 #[derive(Args)]
@@ -14,11 +14,15 @@ pub struct InfoArgs {
     /// usable layers are listed with the nodes they stand for, channels and stride).
     #[arg(long, value_name = "ENCODER")]
     encoder: Option<String>,
+    /// With `--encoder`: the network's input convention, as `stylemark doodle` takes it
+    /// (the layers' scales depend on it).
+    #[arg(long, requires = "encoder")]
+    weights_format: Option<String>,
 }
 
 pub fn run(args: InfoArgs, limits: &Limits) -> stylemark::Result<()> {
     if let Some(encoder) = &args.encoder {
-        return describe_encoder(encoder, args.json);
+        return describe_encoder(encoder, args.weights_format.as_deref(), args.json);
     }
     let devices: Vec<serde_json::Value> = DeviceKind::ALL
         .into_iter()
@@ -84,10 +88,11 @@ pub fn run(args: InfoArgs, limits: &Limits) -> stylemark::Result<()> {
 }
 
 /// `stylemark info --encoder E`: what the encoder is and, for an ONNX model, its layers.
-fn describe_encoder(encoder: &str, json: bool) -> stylemark::Result<()> {
+fn describe_encoder(encoder: &str, format: Option<&str>, json: bool) -> stylemark::Result<()> {
     let device = DeviceKind::Cpu.open()?;
-    let spec: EncoderSpec = encoder.parse()?;
-    let EncoderSpec::Onnx { model } = spec else {
+    let convention = format.map(str::parse::<InputConvention>).transpose()?;
+    let spec = encoder.parse::<EncoderSpec>()?.with_convention(convention);
+    let EncoderSpec::Onnx { model, convention } = spec else {
         let engine = Engine::new(DeviceKind::Cpu, spec)?;
         match json {
             true => println!(
@@ -98,7 +103,8 @@ fn describe_encoder(encoder: &str, json: bool) -> stylemark::Result<()> {
         }
         return Ok(());
     };
-    let onnx = OnnxEncoder::from_file(&model, &device)?;
+    let onnx = OnnxEncoder::from_file_with_input(&model, convention, &device)?;
+    let (input, origin) = onnx.input_convention();
     if json {
         let layers: Vec<serde_json::Value> = onnx
             .layers()
@@ -111,7 +117,8 @@ fn describe_encoder(encoder: &str, json: bool) -> stylemark::Result<()> {
             .collect();
         println!(
             "{:#}",
-            serde_json::json!({"encoder": model, "layers": layers})
+            serde_json::json!({"encoder": model, "layers": layers,
+                "input": input.to_string(), "input_origin": origin.describe()})
         );
         return Ok(());
     }
@@ -120,6 +127,7 @@ fn describe_encoder(encoder: &str, json: bool) -> stylemark::Result<()> {
          --content-layers; VGG19's names, convB_1 to convB_4, are spread over each stride)",
         model.display()
     );
+    println!("  input: {input} ({})", origin.describe());
     println!(
         "  {:<8} {:<24} {:>8}  {:>6}  {:>7}  node in the file (its output)",
         "layer", "node (operator)", "channels", "stride", "scale"

@@ -17,7 +17,8 @@ pub struct Config {
     /// `STYLEMARK_WEIGHTS`: VGG19 weights file or ONNX model (`.onnx`); unset uses the
     /// built-in encoder.
     pub weights: Option<String>,
-    /// `STYLEMARK_WEIGHTS_FORMAT`: caffe or torchvision (default: from the file).
+    /// `STYLEMARK_WEIGHTS_FORMAT`: the network's input convention (`caffe`, `torchvision`,
+    /// `unit`, `symmetric`, `bytes`, `mean=R,G,B std=R,G,B [bgr]`; default: from the file).
     pub weights_format: Option<String>,
     /// The core's resource limits, each from `STYLEMARK_<NAME>` (`STYLEMARK_MAX_PIXELS`:
     /// largest image decoded, default 40 M; `STYLEMARK_MAX_STAMP_PIXELS`, ...: every limit

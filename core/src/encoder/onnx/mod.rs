@@ -25,6 +25,7 @@
 //! On a CPU the engine takes the host path with it ([`host`]): the network runs through
 //! burn's autodiff, the losses and the patch search on host memory.
 
+mod file;
 mod host;
 mod program;
 mod run;
@@ -35,8 +36,10 @@ use burn::tensor::{Device, Tensor};
 use onnx_ir::OnnxGraphBuilder;
 
 use super::calibration::{calibration_image, target_rms};
-use super::{Encoder, Layer, LayerName, check_size};
+use super::input::Normalisation;
+use super::{Encoder, InputConvention, Layer, LayerName, check_size};
 use crate::{Error, Result};
+use file::FileDetails;
 use program::{Layout, Op, Program, Slot};
 
 /// The largest ONNX file read (the networks this is for weigh a few megabytes; VGG19 in
@@ -89,12 +92,37 @@ pub struct OnnxLayer {
 /// ```
 pub struct OnnxEncoder {
     program: Program,
+    /// How the network takes its input, and where that was learnt.
+    input: (InputConvention, InputOrigin),
     /// The autodiff device the network runs on.
     device: Device,
     layers: Vec<(OnnxLayer, Slot)>,
     /// Multiply-adds per input pixel up to each step (from the probe), for `flops`.
     cost_per_pixel: Vec<f64>,
     source: String,
+}
+
+/// Where an ONNX encoder's input convention comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputOrigin {
+    /// The caller gave it (the weights format).
+    Given,
+    /// The file's metadata declares it (`Image.NominalPixelRange`, `Image.BitmapPixelFormat`).
+    FileMetadata,
+    /// Neither: RGB in 0-1, what networks exported from TensorFlow and PyTorch mostly take.
+    Default,
+}
+
+impl InputOrigin {
+    /// How it reads in a listing (`given`, `from the file's metadata`, `the default`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            InputOrigin::Given => "given",
+            InputOrigin::FileMetadata => "from the file's metadata",
+            InputOrigin::Default => "the default; the file declares none",
+        }
+    }
 }
 
 impl std::fmt::Debug for OnnxEncoder {
@@ -107,8 +135,19 @@ impl std::fmt::Debug for OnnxEncoder {
 }
 
 impl OnnxEncoder {
-    /// Loads the network in the ONNX file at `path` onto `device`'s autodiff device.
+    /// Loads the network in the ONNX file at `path` onto `device`'s autodiff device, with
+    /// the input convention its metadata declares, else RGB in 0-1.
     pub fn from_file(path: &Path, device: &crate::ComputeDevice) -> Result<Self> {
+        Self::from_file_with_input(path, None, device)
+    }
+
+    /// [`from_file`](Self::from_file) with the input convention given (`None`: the file's,
+    /// else RGB in 0-1), for networks that take another range or a mean and deviation.
+    pub fn from_file_with_input(
+        path: &Path,
+        input: Option<InputConvention>,
+        device: &crate::ComputeDevice,
+    ) -> Result<Self> {
         use std::io::Read;
         let cannot_read = |e: std::io::Error| {
             Error::option(
@@ -130,12 +169,28 @@ impl OnnxEncoder {
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        Self::load(&bytes, name, &device.autodiff())
+        Self::load(&bytes, name, input, &device.autodiff())
     }
 
-    /// Loads a network from the bytes of an ONNX file onto `device`'s autodiff device.
+    /// Loads a network from the bytes of an ONNX file onto `device`'s autodiff device, with
+    /// the input convention its metadata declares, else RGB in 0-1.
     pub fn from_bytes(bytes: &[u8], device: &crate::ComputeDevice) -> Result<Self> {
-        Self::load(bytes, "weights bytes".into(), &device.autodiff())
+        Self::from_bytes_with_input(bytes, None, device)
+    }
+
+    /// [`from_bytes`](Self::from_bytes) with the input convention given (`None`: the
+    /// file's, else RGB in 0-1).
+    pub fn from_bytes_with_input(
+        bytes: &[u8],
+        input: Option<InputConvention>,
+        device: &crate::ComputeDevice,
+    ) -> Result<Self> {
+        Self::load(bytes, "weights bytes".into(), input, &device.autodiff())
+    }
+
+    /// The input convention the network is fed with, and where it comes from.
+    pub fn input_convention(&self) -> (InputConvention, InputOrigin) {
+        self.input
     }
 
     /// Every layer this network offers, in the order of the graph, with the nodes they
@@ -172,7 +227,7 @@ impl OnnxEncoder {
             })
             .collect::<Result<Vec<_>>>()?;
         let tensor = crate::pixels::image_tensor(image, &self.device);
-        run::run(&self.program, network_input(&self.program, tensor), &slots)?
+        run::run(&self.program, self.network_input(tensor), &slots)?
             .into_iter()
             .map(|value| {
                 let dims = value.dims();
@@ -181,7 +236,12 @@ impl OnnxEncoder {
             .collect()
     }
 
-    pub(crate) fn load(bytes: &[u8], source: String, device: &Device) -> Result<Self> {
+    pub(crate) fn load(
+        bytes: &[u8],
+        source: String,
+        input: Option<InputConvention>,
+        device: &Device,
+    ) -> Result<Self> {
         if bytes.len() > MAX_MODEL_BYTES {
             return Err(too_large(bytes.len() as u64));
         }
@@ -206,19 +266,32 @@ impl OnnxEncoder {
         let program = program::convert(&graph, device)?;
         // The weights are on the device now; the parsed file is not needed again.
         drop(graph);
+        let details = FileDetails::read(bytes);
+        let input = match input {
+            Some(given) => {
+                given.validate()?;
+                (given, InputOrigin::Given)
+            }
+            None => match details.input_convention()? {
+                Some(declared) => (declared, InputOrigin::FileMetadata),
+                None => (InputConvention::Unit, InputOrigin::Default),
+            },
+        };
+        let normalisation = input.0.normalisation();
         // A network whose shapes do not fit together fails here, as an error (every step
         // runs under the panic guard of `run`).
-        let (mut layers, cost_per_pixel) = probe(&program, device)?;
+        let (mut layers, cost_per_pixel) = probe(&program, normalisation, device)?;
         if layers.is_empty() {
             return Err(Error::option(
                 "encoder",
                 format!("{source} has no feature maps at strides 1 to 16 that stylemark can use"),
             ));
         }
-        calibrate(&program, &mut layers, device)?;
-        name_as_in_file(bytes, &mut layers);
+        calibrate(&program, normalisation, &mut layers, device)?;
+        name_as_in_file(&details, &mut layers);
         Ok(OnnxEncoder {
             program,
+            input,
             device: device.clone(),
             layers,
             cost_per_pixel,
@@ -245,42 +318,31 @@ impl OnnxEncoder {
     }
 }
 
-/// The network's input from stylemark's `[1, 3, H, W]` RGB in 0-255: RGB in 0-1, in the
-/// layout the file declares.
-fn network_input(program: &Program, image: Tensor<4>) -> Tensor<4> {
-    let x = image / 255.0;
+impl OnnxEncoder {
+    fn network_input(&self, image: Tensor<4>) -> Tensor<4> {
+        network_input(&self.program, self.input.0.normalisation(), image)
+    }
+}
+
+/// The network's input from stylemark's `[1, 3, H, W]` RGB in 0-255: normalised as the
+/// network expects, in the layout the file declares.
+fn network_input(program: &Program, normalisation: Normalisation, image: Tensor<4>) -> Tensor<4> {
+    let x = normalisation.tensor(image);
     match program.layout {
         Layout::Channels => x,
         Layout::Pixels => x.permute([0, 2, 3, 1]),
     }
 }
 
-/// Fills in the file's own names of the layers' nodes and outputs. `onnx-ir` renames every
-/// node to its operator in lower case and its ordinal among the file's nodes of that
-/// operator (`clip12`), and every output after its node, so the file's names are found by
-/// counting its nodes the same way. A file the protobuf reader cannot read again keeps
-/// only `onnx-ir`'s names.
-fn name_as_in_file(bytes: &[u8], layers: &mut [(OnnxLayer, Slot)]) {
-    use onnx_ir::Message;
-    let Ok(Ok(model)) = std::panic::catch_unwind(|| onnx_ir::ModelProto::parse_from_bytes(bytes))
-    else {
-        return;
-    };
-    let mut ordinals: std::collections::HashMap<&str, usize> = Default::default();
-    let mut by_ir_name = std::collections::HashMap::new();
-    for node in &model.graph.node {
-        let ordinal = ordinals.entry(node.op_type.as_str()).or_default();
-        *ordinal += 1;
-        let ir_name = format!("{}{ordinal}", node.op_type.to_lowercase());
-        by_ir_name.insert(ir_name, node);
-    }
+/// Fills in the file's own names of the layers' nodes and outputs (only `onnx-ir`'s
+/// names when the file could not be read again).
+fn name_as_in_file(details: &FileDetails, layers: &mut [(OnnxLayer, Slot)]) {
     for (layer, _) in layers {
-        let Some(node) = by_ir_name.get(&layer.node) else {
-            continue;
-        };
-        if node.op_type == layer.operator {
+        if let Some(node) = details.nodes.get(&layer.node)
+            && node.operator == layer.operator
+        {
             layer.file_node = node.name.clone();
-            layer.file_output = node.output.first().cloned().unwrap_or_default();
+            layer.file_output = node.output.clone();
         }
     }
 }
@@ -290,8 +352,13 @@ fn name_as_in_file(bytes: &[u8], layers: &mut [(OnnxLayer, Slot)]) {
 /// weights are balanced for VGG19's activations (hundreds), a MobileNet's are clipped to
 /// 0-6, and without this the optimisation barely moves (measured in docs/ENCODERS.md).
 /// A layer that stays silent on the image keeps a scale of 1.
-fn calibrate(program: &Program, layers: &mut [(OnnxLayer, Slot)], device: &Device) -> Result<()> {
-    let image = network_input(program, calibration_image(device));
+fn calibrate(
+    program: &Program,
+    normalisation: Normalisation,
+    layers: &mut [(OnnxLayer, Slot)],
+    device: &Device,
+) -> Result<()> {
+    let image = network_input(program, normalisation, calibration_image(device));
     let slots: Vec<Slot> = layers.iter().map(|(_, slot)| *slot).collect();
     let values = run::run(program, image, &slots)?;
     for ((layer, _), value) in layers.iter_mut().zip(values) {
@@ -321,10 +388,10 @@ type Probed = (Vec<(OnnxLayer, Slot)>, Vec<f64>);
 
 /// Runs the program on a blank image to find every feature map's channels and stride,
 /// names them, and measures the multiply-adds per input pixel up to each step.
-fn probe(program: &Program, device: &Device) -> Result<Probed> {
+fn probe(program: &Program, normalisation: Normalisation, device: &Device) -> Result<Probed> {
     let (probe_height, probe_width) = PROBE;
     let blank = Tensor::<4>::zeros([1, 3, probe_height, probe_width], device);
-    let input = network_input(program, blank);
+    let input = network_input(program, normalisation, blank);
     let all: Vec<Slot> = program.steps.iter().map(|s| s.output).collect();
     let values = run::run(program, input, &all)?;
     let mut by_stride: Vec<Vec<(usize, usize)>> = vec![Vec::new(); 5];
@@ -416,12 +483,13 @@ impl Encoder for OnnxEncoder {
         let first = self.layers.first().map(|(l, _)| l.layer.to_string());
         let last = self.layers.last().map(|(l, _)| l.layer.to_string());
         format!(
-            "onnx ({}, {} steps, {} layers {}..{})",
+            "onnx ({}, {} steps, {} layers {}..{}, input {})",
             self.source,
             self.program.steps.len(),
             self.layers.len(),
             first.unwrap_or_default(),
-            last.unwrap_or_default()
+            last.unwrap_or_default(),
+            self.input.0
         )
     }
 
@@ -472,7 +540,7 @@ impl Encoder for OnnxEncoder {
             .map(|l| self.slot(*l))
             .collect::<Result<Vec<_>>>()?;
         let slots: Vec<Slot> = wanted.iter().map(|(slot, ..)| *slot).collect();
-        let outputs = run::run(&self.program, network_input(&self.program, image), &slots)?;
+        let outputs = run::run(&self.program, self.network_input(image), &slots)?;
         outputs
             .into_iter()
             .zip(&wanted)

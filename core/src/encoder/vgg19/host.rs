@@ -108,46 +108,28 @@ fn starts_block(layer: Layer) -> bool {
 
 /// The convention applied to planar RGB, as a channels-last activation.
 fn prepare(convention: InputConvention, image: HostImage<'_>) -> Activation {
+    let normalisation = convention.normalisation();
     let plane = image.height * image.width;
     let mut x = Activation::zeros(image.height, image.width, 3);
     for (i, pixel) in x.values.chunks_mut(3).enumerate() {
         let rgb = [0, 1, 2].map(|c| image.pixels[c * plane + i]);
-        *pixel_array(pixel) = match convention {
-            InputConvention::Caffe => [rgb[2] - 103.939, rgb[1] - 116.779, rgb[0] - 123.680],
-            InputConvention::Torchvision => {
-                let [mean, std] = torchvision_scales();
-                [0, 1, 2].map(|c| (rgb[c] - mean[c]) / std[c])
-            }
-        };
+        *pixel_array(pixel) = normalisation.pixel(rgb);
     }
     x
 }
 
 /// The gradient at planar RGB from the gradient at the prepared input.
 fn prepare_backward(convention: InputConvention, gradient: &Activation) -> Vec<f32> {
+    let normalisation = convention.normalisation();
     let plane = gradient.height * gradient.width;
     let mut rgb = vec![0f32; 3 * plane];
     for (i, g) in gradient.values.chunks(3).enumerate() {
-        let per_channel = match convention {
-            InputConvention::Caffe => [g[2], g[1], g[0]],
-            InputConvention::Torchvision => {
-                let [_, std] = torchvision_scales();
-                [0, 1, 2].map(|c| g[c] / std[c])
-            }
-        };
+        let per_channel = normalisation.pixel_gradient([g[0], g[1], g[2]]);
         for (c, value) in per_channel.into_iter().enumerate() {
             rgb[c * plane + i] = value;
         }
     }
     rgb
-}
-
-/// torchvision's ImageNet mean and standard deviation, in 0-255 units.
-fn torchvision_scales() -> [[f32; 3]; 2] {
-    [
-        [0.485f32, 0.456, 0.406].map(|m| m * 255.0),
-        [0.229f32, 0.224, 0.225].map(|s| s * 255.0),
-    ]
 }
 
 fn pixel_array(pixel: &mut [f32]) -> &mut [f32; 3] {

@@ -16,79 +16,8 @@ use serde::{Deserialize, Serialize};
 
 pub use weights::WeightsSource;
 
-use super::{Encoder, Layer, check_layers, check_size};
+use super::{Encoder, InputConvention, Layer, check_layers, check_size};
 use crate::{Error, Result};
-
-/// How a VGG19's weights expect their input, which depends on how they were trained.
-///
-/// ```
-/// use stylemark::encoder::InputConvention;
-/// assert_eq!("caffe".parse::<InputConvention>()?, InputConvention::Caffe);
-/// assert_eq!(InputConvention::default(), InputConvention::Caffe);
-/// # Ok::<(), stylemark::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InputConvention {
-    /// The original Caffe VGG19 (and its PyTorch ports, such as `vgg19-d01eb7cb.pth`):
-    /// BGR channel order, values 0-255, minus the mean (103.939, 116.779, 123.680).
-    /// Widely reported to give better style transfer; the default.
-    #[default]
-    Caffe,
-    /// torchvision's `vgg19-dcbb9e9d.pth`: RGB in [0, 1], normalised with ImageNet's
-    /// mean (0.485, 0.456, 0.406) and standard deviation (0.229, 0.224, 0.225).
-    Torchvision,
-}
-
-impl InputConvention {
-    /// The name used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            InputConvention::Caffe => "caffe",
-            InputConvention::Torchvision => "torchvision",
-        }
-    }
-
-    /// Applies the convention to an RGB image with values 0-255 (`[N, 3, H, W]`).
-    fn prepare(self, rgb: Tensor<4>) -> Tensor<4> {
-        let device = rgb.device();
-        let per_channel = |values: [f32; 3]| {
-            Tensor::<4>::from_data(TensorData::new(values.to_vec(), [1, 3, 1, 1]), &device)
-        };
-        match self {
-            InputConvention::Caffe => {
-                let bgr = rgb.flip([1]);
-                bgr - per_channel([103.939, 116.779, 123.680])
-            }
-            InputConvention::Torchvision => {
-                let mean = [0.485f32, 0.456, 0.406].map(|m| m * 255.0);
-                let std = [0.229f32, 0.224, 0.225].map(|s| s * 255.0);
-                (rgb - per_channel(mean)) / per_channel(std)
-            }
-        }
-    }
-}
-
-impl fmt::Display for InputConvention {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for InputConvention {
-    type Err = Error;
-
-    fn from_str(name: &str) -> Result<Self> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "caffe" => Ok(InputConvention::Caffe),
-            "torchvision" | "pytorch" => Ok(InputConvention::Torchvision),
-            _ => Err(Error::option(
-                "weights_format",
-                format!("`{name}` is not a weights format; use caffe or torchvision"),
-            )),
-        }
-    }
-}
 
 /// The 2x2 pooling between VGG19's blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -129,7 +58,7 @@ impl FromStr for Pooling {
 /// };
 /// # Ok::<(), stylemark::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Vgg19Options {
     /// The input convention. `None` takes the one recorded in the file by
     /// `scripts/convert-vgg19`, or [`InputConvention::Caffe`] when the file records none.
@@ -199,7 +128,10 @@ impl Vgg19 {
         let source = source.into();
         let (parameters, recorded) = weights::read_vgg19(&source, options.deepest_layer)?;
         let convention = match (options.convention, recorded) {
-            (Some(chosen), _) => chosen,
+            (Some(chosen), _) => {
+                chosen.validate()?;
+                chosen
+            }
             (None, Some(recorded)) => recorded.parse()?,
             (None, None) => InputConvention::default(),
         };
@@ -339,7 +271,7 @@ impl Encoder for Vgg19 {
         let deepest = check_layers(layers, self.deepest_layer(), "this VGG19 was loaded")?;
         let [_, _, height, width] = image.dims();
         check_size(height, width, deepest)?;
-        let mut x = self.convention.prepare(image);
+        let mut x = self.convention.normalisation().tensor(image);
         let mut outputs: Vec<Option<Tensor<4>>> = vec![None; layers.len()];
         for (layer, convolution) in Layer::ALL.iter().zip(&self.convolutions) {
             if *layer > deepest {
