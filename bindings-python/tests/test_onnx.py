@@ -40,3 +40,34 @@ def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path):
     engine = stylemark.Engine(encoder=str(bad))
     with pytest.raises(stylemark.StylemarkError, match="ONNX"):
         engine.doodle(np.zeros((32, 32, 3), np.uint8))
+
+
+def paint_optimized(engine, photo, **options):
+    style, content = photo[:64, :64], np.ascontiguousarray(photo[100:164, 100:164])
+    return engine.doodle(
+        style, content, method="optimize", phases=1, iterations=3, random_seed=5, **options
+    )
+
+
+def test_layers_are_chosen_by_the_files_own_names(photo):
+    engine = stylemark.Engine(encoder=str(mobilenet()))
+    default = paint_optimized(engine, photo)
+    # conv3_1 and conv4_1 of `stylemark info --encoder`: an output name and a node name.
+    by_list = paint_optimized(engine, photo, style_layers=["Relu6__12:0", "Relu6__22"])
+    by_text = paint_optimized(engine, photo, style_layers="Relu6__12:0,conv4_1")
+    assert np.array_equal(default, by_list)
+    assert np.array_equal(default, by_text)
+    other = paint_optimized(engine, photo, style_layers=["conv3_1", "Relu6__25"])
+    assert not np.array_equal(default, other)
+    with pytest.raises(stylemark.InvalidOptionsError, match="no_such_node"):
+        paint_optimized(engine, photo, style_layers=["no_such_node"])
+
+
+def test_the_weights_format_sets_the_networks_input(photo):
+    default = paint_optimized(stylemark.Engine(encoder=str(mobilenet())), photo)
+    spelled = stylemark.Engine(encoder=str(mobilenet()), weights_format="mean=0,0,0 std=1,1,1")
+    symmetric = stylemark.Engine(encoder=mobilenet().read_bytes(), weights_format="symmetric")
+    assert np.array_equal(default, paint_optimized(spelled, photo))
+    assert not np.array_equal(default, paint_optimized(symmetric, photo))
+    with pytest.raises(stylemark.InvalidOptionsError, match="weights_format"):
+        stylemark.Engine(encoder=str(mobilenet()), weights_format="mean=1,2")

@@ -118,3 +118,51 @@ fn a_cut_onnx_file_stops_the_start_with_the_reason() {
         "{error}"
     );
 }
+
+#[test]
+#[ignore = "needs STYLEMARK_ONNX_REFERENCE (scripts/test-all runs it)"]
+fn the_function_takes_the_files_layer_names_and_an_input_convention() {
+    use stylemark::encoder::InputConvention;
+
+    // conv3_1 and conv4_1 by the file's output and node names (`stylemark info --encoder`).
+    const NAMED: &str = r#"{"input": "photo", "steps": [{"op": "doodle", "style": "style",
+        "options": {"method": "optimize", "phases": 1, "iterations": 4, "random_seed": 7,
+                    "style_layers": "Relu6__12:0,Relu6__22"}}]}"#;
+    let model = model();
+    let server = Server::start(&[
+        ("STYLEMARK_WEIGHTS", model.to_str().unwrap()),
+        ("STYLEMARK_WEIGHTS_FORMAT", "symmetric"),
+        ("STYLEMARK_TIMEOUT_S", "600"),
+    ]);
+    let (style, content) = (photo(64, 64, 1), photo(64, 48, 2));
+    let reply = server.post(
+        "/v1/jobs",
+        &[
+            field("job", NAMED),
+            file("photo", png(&content)),
+            file("style", png(&style)),
+        ],
+    );
+    reply.expect_status(200);
+
+    let mut inputs = JobInputs::default();
+    inputs.images.insert("photo".into(), content);
+    inputs.images.insert("style".into(), style);
+    let run_with = |encoder: EncoderSpec, job: &str| {
+        let engine = Engine::new(DeviceKind::Cpu, encoder).unwrap();
+        Job::from_json(job)
+            .unwrap()
+            .run(&inputs, Some(&engine))
+            .unwrap()
+            .encoded()
+            .unwrap()
+    };
+    let symmetric = EncoderSpec::onnx(&model).with_convention(Some(InputConvention::Symmetric));
+    let by_stylemark_names = run_with(symmetric, JOB);
+    assert_eq!(reply.body, by_stylemark_names, "the same layers, fed -1..1");
+    assert_ne!(
+        reply.body,
+        run_with(EncoderSpec::onnx(&model), JOB),
+        "fed 0..1 it paints otherwise"
+    );
+}
