@@ -581,6 +581,27 @@ fn layer_names_are_resolved_by_the_encoder_when_the_run_starts() {
     for part in ["`block_3/add`", "builtin", "conv3_1..conv3_4", "ONNX"] {
         assert!(message.contains(part), "{part}: {message}");
     }
+    // A name in stylemark's form that no encoder can have is refused as it is parsed.
+    let typo = DoodleOptions::spec("style_layers")
+        .unwrap()
+        .set_from_text(&mut quick(1), "conv3_1,conv9_1")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        typo.contains("style_layers") && typo.contains("`conv9_1`"),
+        "{typo}"
+    );
+    // Content layers are resolved only when a content loss uses them.
+    for (method, content) in [(Method::Patch, true), (Method::Optimize, false)] {
+        let request = match content {
+            true => DoodleRequest::new(rgb(photo(48, 48).0)).content(rgb(photo(48, 48).0)),
+            false => request.clone(),
+        };
+        let options = quick(1).method(method).content_layers(names("clip12"));
+        engine()
+            .doodle(&request, &options, Observer::default())
+            .unwrap_or_else(|e| panic!("{method:?}: {e}"));
+    }
     // Names survive the options' text form and JSON.
     let options = quick(1).style_layers(names("conv3_1, block_3/add"));
     let json = serde_json::to_string(&options).unwrap();
@@ -591,8 +612,11 @@ fn layer_names_are_resolved_by_the_encoder_when_the_run_starts() {
     let text: DoodleOptions =
         serde_json::from_str(r#"{"style_layers": "conv3_1, block_3/add"}"#).unwrap();
     assert_eq!(text.style_layers, options.style_layers);
+    // A bare number is a node's name (a C caller's "123" reads as a JSON number).
+    let numbered: DoodleOptions = serde_json::from_str(r#"{"style_layers": 123}"#).unwrap();
+    assert_eq!(numbered.style_layers, names("123"));
     for bad in [
-        r#"{"style_layers": 3}"#,
+        r#"{"style_layers": true}"#,
         r#"{"style_layers": ["conv3_1", ""]}"#,
     ] {
         let error = serde_json::from_str::<DoodleOptions>(bad)

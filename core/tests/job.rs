@@ -189,3 +189,35 @@ fn a_painted_photo_job_takes_the_photo_options() {
     .unwrap_err();
     assert!(refused.to_string().contains("strength"), "{refused}");
 }
+
+#[test]
+fn a_layer_the_encoder_lacks_is_refused_before_the_first_step() {
+    let scene = demo_scene(48, 36, 5);
+    let mut inputs = JobInputs::default();
+    inputs
+        .images
+        .insert("style".into(), DynamicImage::ImageRgb8(scene.style.clone()));
+    let job = Job::from_json(
+        r#"{"steps": [
+            {"op": "doodle", "style": "style", "output_size": [48, 36]},
+            {"op": "doodle", "style": "style", "options": {"style_layers": "conv3_1,clip12"}}]}"#,
+    )
+    .unwrap();
+    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
+    // With a deadline already passed the first step would fail for time; the second step's
+    // layer is reported instead, so it was checked before anything ran.
+    let past = std::time::Instant::now() - std::time::Duration::from_millis(1);
+    let error = job
+        .run_until(&inputs, Some(&engine), &CancelToken::new(), Some(past))
+        .unwrap_err();
+    assert_eq!(
+        error.kind(),
+        stylemark::ErrorKind::InvalidOptions,
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("job.steps[1]") && message.contains("`clip12`"),
+        "{message}"
+    );
+}

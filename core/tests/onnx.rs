@@ -456,6 +456,11 @@ fn the_input_convention_comes_from_the_caller_then_the_files_metadata() {
         layer(&symmetric),
         "calibrated with its own input"
     );
+    assert_ne!(
+        layer(&plain),
+        layer(&symmetric),
+        "the input changes the calibration"
+    );
 
     // A declaration stylemark cannot follow is an error unless the caller overrides it.
     declare(&mut model, "Image.BitmapPixelFormat", "Gray8");

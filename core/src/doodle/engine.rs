@@ -268,6 +268,23 @@ impl Engine {
         self.encoder.describe()
     }
 
+    /// Checks that this engine's encoder has the layers `options` name, as a run with (or
+    /// without) a content image would: what a job checks for each doodle step before its
+    /// first step runs. The run itself checks again.
+    ///
+    /// ```
+    /// use stylemark::DeviceKind;
+    /// use stylemark::doodle::{DoodleOptions, EncoderSpec, Engine};
+    /// use stylemark::encoder::parse_layer_names;
+    /// let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin)?;
+    /// let options = DoodleOptions::default().style_layers(parse_layer_names("conv3_1,clip12")?);
+    /// assert!(engine.check_layers(&options, true).is_err());
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    pub fn check_layers(&self, options: &DoodleOptions, with_content: bool) -> Result<()> {
+        RunLayers::resolve(self.encoder.as_ref(), options, with_content).map(|_| ())
+    }
+
     /// Paints `request` with `options`.
     ///
     /// Returns an image unless the inputs or options are invalid or the device fails: a
@@ -328,7 +345,8 @@ impl<'a> Run<'a> {
         options: &'a DoodleOptions,
     ) -> Result<Self> {
         options.validate()?;
-        let layers = RunLayers::resolve(engine.encoder.as_ref(), options)?;
+        let layers =
+            RunLayers::resolve(engine.encoder.as_ref(), options, request.content.is_some())?;
         let mode = request.mode()?;
         if options.seed == Seed::Content && request.content.is_none() {
             return Err(Error::option("seed", "`content` needs a content image"));
@@ -409,14 +427,7 @@ impl<'a> Run<'a> {
         let phases = if options.method == Method::Patch {
             Vec::new()
         } else {
-            plan_phases(
-                options,
-                &layers,
-                target,
-                style_size,
-                content.is_some(),
-                &mut warnings,
-            )?
+            plan_phases(options, &layers, target, style_size, &mut warnings)?
         };
         let random_seed = options.random_seed.unwrap_or_else(fresh_seed);
         Ok(Run {
@@ -801,12 +812,11 @@ fn plan_phases(
     layers: &RunLayers,
     target: (u32, u32),
     style_size: (u32, u32),
-    with_content: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<PhasePlan>> {
     let style_deepest = layers.deepest_style();
     // Style layers need 3x3 activations to have a patch; content layers need one.
-    let minimum = (3 * style_deepest.stride()).max(layers.deepest(with_content).stride()) as u32;
+    let minimum = (3 * style_deepest.stride()).max(layers.deepest().stride()) as u32;
     let fits = |size: (u32, u32)| size.0.min(size.1) >= minimum;
     if !fits(target) || !fits(style_size) {
         return Err(Error::option(
@@ -868,8 +878,8 @@ mod tests {
             0,
             &crate::DeviceKind::Cpu.open().unwrap().autodiff(),
         );
-        let layers = RunLayers::resolve(&encoder, &options).unwrap();
-        let plan = plan_phases(&options, &layers, target, target, false, &mut warnings).unwrap();
+        let layers = RunLayers::resolve(&encoder, &options, false).unwrap();
+        let plan = plan_phases(&options, &layers, target, target, &mut warnings).unwrap();
         (plan.iter().map(|p| p.size).collect(), warnings)
     }
 

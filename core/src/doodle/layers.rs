@@ -1,6 +1,6 @@
 //! The layers a run's losses use, resolved by its encoder from the options' names.
 
-use super::options::DoodleOptions;
+use super::options::{DoodleOptions, Method};
 use crate::encoder::{Encoder, Layer, LayerName};
 use crate::{Error, Result};
 
@@ -9,41 +9,53 @@ use crate::{Error, Result};
 pub(crate) struct RunLayers {
     /// The style loss's layers, in the options' order (never empty).
     pub style: Vec<Layer>,
-    /// The content loss's layers, in the options' order.
+    /// The content loss's layers, in the options' order; empty when the run has no
+    /// content loss (no content image, `content_weight` 0, or patch synthesis).
     pub content: Vec<Layer>,
 }
 
 impl RunLayers {
-    /// Resolves the options' layer names with `encoder`: an unknown name, or two names for
-    /// the same feature map in one list, is an option error naming them.
-    pub fn resolve(encoder: &dyn Encoder, options: &DoodleOptions) -> Result<Self> {
+    /// Resolves the options' layer names with `encoder`: the style layers always, the
+    /// content layers when a content loss will use them (`with_content`: the run has a
+    /// content image). An unknown name, or two names for the same feature map in one list,
+    /// is an option error naming them.
+    pub fn resolve(
+        encoder: &dyn Encoder,
+        options: &DoodleOptions,
+        with_content: bool,
+    ) -> Result<Self> {
         let style = resolve_list(encoder, &options.style_layers, "style_layers")?;
         if style.is_empty() {
             return Err(Error::option("style_layers", "needs at least one layer"));
         }
-        let content = resolve_list(encoder, &options.content_layers, "content_layers")?;
+        let content_loss =
+            with_content && options.content_weight > 0.0 && options.method != Method::Patch;
+        let content = if content_loss {
+            resolve_list(encoder, &options.content_layers, "content_layers")?
+        } else {
+            Vec::new()
+        };
         Ok(RunLayers { style, content })
     }
 
-    /// The deepest layer any loss needs (the content layers count when `with_content`).
-    pub fn deepest(&self, with_content: bool) -> Layer {
-        let content = if with_content { &self.content[..] } else { &[] };
+    /// The deepest layer any loss needs.
+    pub fn deepest(&self) -> Layer {
         self.style
             .iter()
-            .chain(content)
+            .chain(&self.content)
             .copied()
             .max()
-            .unwrap_or(self.style[0])
+            .unwrap_or(Layer::ALL[0])
     }
 
     /// The deepest style layer.
     pub fn deepest_style(&self) -> Layer {
-        self.deepest(false)
+        self.style.iter().copied().max().unwrap_or(Layer::ALL[0])
     }
 
     /// The shallowest style layer (where feature-guided patch synthesis compares).
     pub fn shallowest_style(&self) -> Layer {
-        self.style.iter().copied().min().unwrap_or(self.style[0])
+        self.style.iter().copied().min().unwrap_or(Layer::ALL[0])
     }
 }
 

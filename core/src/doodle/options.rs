@@ -298,6 +298,15 @@ fn layer_list<'de, D: serde::Deserializer<'de>>(
             crate::encoder::parse_layer_names(text).map_err(E::custom)
         }
 
+        /// A bare number, as a C caller's `"123"` reads in JSON: the name of a node
+        /// numbered by its exporter.
+        fn visit_u64<E: serde::de::Error>(
+            self,
+            number: u64,
+        ) -> std::result::Result<Self::Value, E> {
+            self.visit_str(&number.to_string())
+        }
+
         fn visit_seq<A: serde::de::SeqAccess<'de>>(
             self,
             mut items: A,

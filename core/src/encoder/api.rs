@@ -19,7 +19,11 @@ pub trait Encoder: Send + Sync {
     /// knows the file's names.
     fn resolve(&self, name: &LayerName) -> Result<Layer> {
         match name {
-            LayerName::Standard(layer) => Ok(*layer),
+            LayerName::Standard(layer) if layer.is_vgg19() => Ok(*layer),
+            LayerName::Standard(layer) => Err(Error::option(
+                "layers",
+                format!("{} has only VGG19's layers, not {layer}", self.describe()),
+            )),
             LayerName::File(name) => Err(Error::option(
                 "layers",
                 format!(

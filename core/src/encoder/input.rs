@@ -28,8 +28,11 @@ use crate::{Error, Result};
 /// assert!("mean=0.5,0.5 std=1,1,1".parse::<InputConvention>().is_err());
 /// # Ok::<(), stylemark::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+///
+/// In JSON it is the same text (`"unit"`, `"mean=0.5,0.5,0.5 std=0.5,0.5,0.5"`), checked as
+/// when parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
 pub enum InputConvention {
     /// The original Caffe VGG19 (and its PyTorch ports, such as `vgg19-d01eb7cb.pth`):
     /// BGR channel order, values 0-255, minus the mean (103.939, 116.779, 123.680).
@@ -45,15 +48,15 @@ pub enum InputConvention {
     Symmetric,
     /// RGB in [0, 255] unchanged (`bytes`, `0..255`).
     Bytes,
-    /// RGB in [0, 1], minus `mean` and divided by `std`, both in the network's channel
-    /// order (`mean=R,G,B std=R,G,B`, add `bgr` for networks that take BGR).
+    /// RGB in [0, 1], minus `mean` and divided by `std`, both given for red, green and
+    /// blue (`mean=R,G,B std=R,G,B`; add `bgr` for networks that take the channels in
+    /// BGR order, which reorders them with the channels).
     Normalized {
-        /// Subtracted from each channel (in 0-1 units).
+        /// Subtracted from red, green and blue (in 0-1 units).
         mean: [f32; 3],
-        /// Each channel is divided by it (in 0-1 units; not 0).
+        /// Red, green and blue are divided by it (in 0-1 units; not 0).
         std: [f32; 3],
         /// Whether the network takes its channels in BGR order.
-        #[serde(default)]
         bgr: bool,
     },
 }
@@ -72,10 +75,14 @@ impl InputConvention {
 
     /// The per-channel arithmetic, on pixels in 0-255.
     pub(crate) fn normalisation(self) -> Normalisation {
-        let scaled = |mean: [f32; 3], std: [f32; 3], bgr| Normalisation {
-            bgr,
-            mean: mean.map(|m| m * 255.0),
-            std: std.map(|s| s * 255.0),
+        // Given in RGB order; the arithmetic runs in the network's.
+        let scaled = |mean: [f32; 3], std: [f32; 3], bgr| {
+            let order = |[r, g, b]: [f32; 3]| if bgr { [b, g, r] } else { [r, g, b] };
+            Normalisation {
+                bgr,
+                mean: order(mean).map(|m| m * 255.0),
+                std: order(std).map(|s| s * 255.0),
+            }
         };
         match self {
             InputConvention::Caffe => Normalisation {
@@ -176,7 +183,12 @@ impl FromStr for InputConvention {
 /// a missing standard deviation 1.
 fn parse_normalized(text: &str) -> Result<InputConvention> {
     let (mut mean, mut std, mut bgr) = ([0.0f32; 3], [1.0f32; 3], false);
-    for part in text.split([' ', ';', '\t']).filter(|p| !p.is_empty()) {
+    // `mean=0.485, 0.456, 0.406` as people write it: spaces beside commas join the list.
+    let mut joined = text.to_string();
+    while joined.contains(", ") || joined.contains(" ,") {
+        joined = joined.replace(", ", ",").replace(" ,", ",");
+    }
+    for part in joined.split([' ', ';', '\t']).filter(|p| !p.is_empty()) {
         match part.split_once('=') {
             Some(("mean", values)) => mean = three(values, part)?,
             Some(("std", values)) => std = three(values, part)?,
@@ -203,6 +215,24 @@ fn three(values: &str, part: &str) -> Result<[f32; 3]> {
     numbers
         .try_into()
         .map_err(|_| invalid(&format!("`{part}` needs three numbers, one per channel")))
+}
+
+impl Serialize for InputConvention {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for InputConvention {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A convention as arithmetic on pixels in 0-255: the channels reversed when `bgr`, then
@@ -277,18 +307,28 @@ mod tests {
             caffe.pixel([10.0, 20.0, 30.0]),
             [30.0 - 103.939, 20.0 - 116.779, 10.0 - 123.68]
         ));
-        let custom: InputConvention = "mean=0.1,0.2,0.3 std=0.5,0.25,0.125 bgr".parse().unwrap();
+        // Mean and deviation given for R, G, B; fed to the network as B, G, R.
+        let custom: InputConvention = "mean=0.1, 0.2, 0.3 std=0.5,0.25,0.125 bgr".parse().unwrap();
         let n = custom.normalisation();
-        // B first: (0 - 0.1) / 0.5, then G: (1 - 0.2) / 0.25, then R: (0.5 - 0.3) / 0.125.
-        assert!(close(n.pixel([127.5, 255.0, 0.0]), [-0.2, 3.2, 1.6]));
+        // B: (0 - 0.3) / 0.125, G: (1 - 0.2) / 0.25, R: (0.5 - 0.1) / 0.5.
+        assert!(close(n.pixel([127.5, 255.0, 0.0]), [-2.4, 3.2, 0.8]));
+        // The gradient at R comes from the network's third channel, divided by R's deviation.
         assert!(close(
             n.pixel_gradient([1.0, 1.0, 1.0]),
             [
-                1.0 / (0.125 * 255.0),
+                1.0 / (0.5 * 255.0),
                 1.0 / (0.25 * 255.0),
-                1.0 / (0.5 * 255.0)
+                1.0 / (0.125 * 255.0)
             ]
         ));
+        // JSON holds the text form, checked as when parsed.
+        let json = serde_json::to_string(&custom).unwrap();
+        assert_eq!(json, r#""mean=0.1,0.2,0.3 std=0.5,0.25,0.125 bgr""#);
+        assert_eq!(
+            serde_json::from_str::<InputConvention>(&json).unwrap(),
+            custom
+        );
+        assert!(serde_json::from_str::<InputConvention>(r#""std=0,1,1""#).is_err());
     }
 
     #[test]

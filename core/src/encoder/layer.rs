@@ -123,7 +123,9 @@ impl Layer {
         }
     }
 
-    /// The deepest of several layers (the one the forward pass must reach).
+    /// The deepest of several layers by block, then index: for VGG19's layers the one the
+    /// forward pass must reach (an ONNX network numbers its maps past VGG19's out of the
+    /// graph's order, so only the block, the stride, is certain there).
     ///
     /// ```
     /// use stylemark::encoder::Layer;
@@ -212,6 +214,8 @@ pub const MAX_LAYER_NAME_BYTES: usize = 256;
 /// use stylemark::encoder::{Layer, LayerName};
 ///
 /// assert_eq!("4_2".parse::<LayerName>()?, LayerName::Standard(Layer::new(4, 2)?));
+/// assert_eq!("4_5".parse::<LayerName>()?, LayerName::File("conv4_5".into()));
+/// assert!("conv9_1".parse::<LayerName>().is_err());
 /// let file = "expanded_conv_3/project/BatchNorm".parse::<LayerName>()?;
 /// assert_eq!(file, LayerName::File("expanded_conv_3/project/BatchNorm".into()));
 /// assert_eq!(file.to_string(), "expanded_conv_3/project/BatchNorm");
@@ -251,13 +255,45 @@ impl fmt::Display for LayerName {
     }
 }
 
+/// A name in stylemark's form (`conv4_5`, `4_5`) as block and index, if it has that form.
+fn stylemark_form(name: &str) -> Option<(u32, u32)> {
+    let digits = name.strip_prefix("conv").unwrap_or(name);
+    let (block, index) = digits.split_once('_')?;
+    let number = |text: &str| {
+        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u32>().ok())
+            .flatten()
+    };
+    Some((number(block)?, number(index)?))
+}
+
 impl FromStr for LayerName {
     type Err = Error;
 
+    /// VGG19's names are [`Standard`](LayerName::Standard); other names in stylemark's form
+    /// are written `convB_I` (the numbering an ONNX network continues), and refused when
+    /// no encoder can have them (a block outside 1 to 5, or index 0), so a typo is caught
+    /// before a run starts; any other name is a file's.
     fn from_str(name: &str) -> Result<Self> {
         let trimmed = name.trim();
         if let Ok(layer) = trimmed.parse::<Layer>() {
             return Ok(LayerName::Standard(layer));
+        }
+        if let Some((block, index)) = stylemark_form(trimmed) {
+            let numbered = u8::try_from(block)
+                .ok()
+                .zip(u8::try_from(index).ok())
+                .and_then(|(block, index)| Layer::numbered(block, index));
+            return match numbered {
+                Some(layer) => Ok(LayerName::File(layer.to_string())),
+                None => Err(Error::option(
+                    "layers",
+                    format!(
+                        "`{trimmed}` is not a layer: blocks go from 1 to 5 and layers within a \
+                         block from 1 (VGG19 has conv1_1 to conv5_4)"
+                    ),
+                )),
+            };
         }
         let problem = if trimmed.is_empty() {
             Some("a layer name is empty".to_string())

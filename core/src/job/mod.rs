@@ -177,6 +177,28 @@ impl Job {
         )
     }
 
+    /// Checks every doodle step's layer names against the engine's encoder before the
+    /// first step runs, so a misnamed layer in step 3 does not cost steps 1 and 2. A step
+    /// has a content image when it names one or an image comes before it.
+    fn check_layers(&self, engine: Option<&Engine>) -> Result<()> {
+        let Some(engine) = engine else {
+            return Ok(());
+        };
+        let mut has_image = self.input.is_some();
+        for (index, step) in self.steps.iter().enumerate() {
+            if let Step::Doodle {
+                content, options, ..
+            } = step
+            {
+                engine
+                    .check_layers(options, has_image || content.is_some())
+                    .map_err(|e| at_step(index, e))?;
+                has_image = true;
+            }
+        }
+        Ok(())
+    }
+
     /// [`validate`](Self::validate) without the limits, which whoever runs the job sets
     /// after parsing it.
     fn validate_steps(&self) -> Result<()> {
@@ -279,6 +301,7 @@ impl Job {
     ) -> Result<JobOutcome> {
         self.validate()?;
         self.check_inputs(inputs)?;
+        self.check_layers(engine)?;
         let job_started = Instant::now();
         let own = self
             .time_budget

@@ -497,6 +497,9 @@ impl Encoder for OnnxEncoder {
     /// file's node and output names, then `onnx-ir`'s node names (`clip12`).
     fn resolve(&self, name: &LayerName) -> Result<Layer> {
         let text = name.to_string();
+        if text.is_empty() {
+            return Err(Error::option("layers", "a layer name is empty"));
+        }
         let found = self
             .layers()
             .find(|l| l.layer.to_string() == text)
@@ -567,17 +570,19 @@ impl Encoder for OnnxEncoder {
         Some(self)
     }
 
+    /// Up to the last map of `deepest`'s stride that is a layer: the numbering past
+    /// VGG19's is not in the graph's order, so `deepest` may not be the last one a run needs.
     fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64 {
-        let Ok((slot, ..)) = self.slot(deepest) else {
-            return 0;
-        };
-        let index = self
-            .program
-            .steps
+        let last = self
+            .layers
             .iter()
-            .position(|s| s.output == slot)
-            .unwrap_or(0);
-        let per_pixel = self.cost_per_pixel.get(index).copied().unwrap_or(0.0);
+            .filter(|(l, _)| l.layer.block() == deepest.block())
+            .filter_map(|(_, slot)| self.program.steps.iter().position(|s| s.output == *slot))
+            .max();
+        let per_pixel = last
+            .and_then(|index| self.cost_per_pixel.get(index))
+            .copied()
+            .unwrap_or(0.0);
         (2.0 * per_pixel * (height * width) as f64) as u64
     }
 }

@@ -144,7 +144,8 @@ impl Vgg19 {
         ))
     }
 
-    /// A VGG19 with He-initialised random weights (seeded), for benchmarks and tests.
+    /// A VGG19 with He-initialised random weights (seeded), for benchmarks and tests. Its
+    /// convention is used as given (`InputConvention::validate` checks one built in code).
     ///
     /// Random weights give the right spatial layout but blurred, washed-out paintings;
     /// use a trained file or the built-in encoder for real work.
@@ -250,6 +251,33 @@ impl Vgg19 {
 }
 
 impl Encoder for Vgg19 {
+    /// VGG19's names up to the deepest layer loaded (`Vgg19Options::deepest_layer`).
+    fn resolve(&self, name: &crate::encoder::LayerName) -> Result<Layer> {
+        let layer = match name.standard() {
+            Some(layer) if layer.is_vgg19() => layer,
+            _ => {
+                return Err(Error::option(
+                    "layers",
+                    format!(
+                        "`{name}` is not a VGG19 layer; use conv1_1, conv1_2, conv2_1, conv2_2, \
+                         conv3_1..conv3_4, conv4_1..conv4_4 or conv5_1..conv5_4"
+                    ),
+                ));
+            }
+        };
+        if layer > self.deepest_layer() {
+            return Err(Error::option(
+                "layers",
+                format!(
+                    "{layer} is deeper than the {} this VGG19 was loaded up to; load more layers \
+                     (Vgg19Options::deepest_layer) or use shallower ones",
+                    self.deepest_layer()
+                ),
+            ));
+        }
+        Ok(layer)
+    }
+
     fn describe(&self) -> String {
         format!(
             "vgg19 ({} input, {} pooling, up to {}, from {})",
