@@ -258,6 +258,28 @@ macro_rules! option_value_by_own_parser {
 
 pub(crate) use option_value_by_own_parser;
 
+/// `Serialize` and `Deserialize` as the type's text form (`Display` and `FromStr`), so JSON
+/// holds what the command line takes and is checked by the same parser.
+macro_rules! serde_by_text {
+    ($($ty:ty),* $(,)?) => {$(
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                <String as serde::Deserialize>::deserialize(d)?
+                    .parse()
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+pub(crate) use serde_by_text;
+
 option_value_by_from_str!(f32 => "number", usize => "whole number", u32 => "whole number", u64 => "whole number");
 
 impl OptionValue for bool {

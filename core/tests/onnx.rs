@@ -6,6 +6,8 @@
 //! installed from PyPI) before running the ignored tests here with
 //! `STYLEMARK_ONNX_REFERENCE` pointing at its output. Without that directory they fail.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use stylemark::encoder::{Layer, OnnxEncoder};
@@ -437,12 +439,7 @@ fn the_input_convention_comes_from_the_caller_then_the_files_metadata() {
 
     // The same file declaring -1..1 in its metadata is fed as the caller's -1..1 was.
     let mut model = ModelProto::parse_from_bytes(&bytes).unwrap();
-    let declare = |model: &mut ModelProto, key: &str, value: &str| {
-        model.metadata_props.push(Default::default());
-        let entry = model.metadata_props.last_mut().unwrap();
-        entry.key = key.into();
-        entry.value = value.into();
-    };
+    let declare = support::declare_onnx_metadata;
     declare(&mut model, "Image.NominalPixelRange", "Normalized_1_1");
     let declared = OnnxEncoder::from_bytes(&model.write_to_bytes().unwrap(), &device()).unwrap();
     assert_eq!(

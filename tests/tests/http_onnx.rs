@@ -24,6 +24,44 @@ fn png(image: &DynamicImage) -> Vec<u8> {
     encode(image, OutputFormat::Png).unwrap()
 }
 
+/// What the core paints for `job` in this process, with `photo` and `style` as its images.
+fn paint_in_process(
+    encoder: EncoderSpec,
+    job: &str,
+    photo: &DynamicImage,
+    style: &DynamicImage,
+) -> Vec<u8> {
+    let mut inputs = JobInputs::default();
+    inputs.images.insert("photo".into(), photo.clone());
+    inputs.images.insert("style".into(), style.clone());
+    let engine = Engine::new(DeviceKind::Cpu, encoder).unwrap();
+    Job::from_json(job)
+        .unwrap()
+        .run(&inputs, Some(&engine))
+        .unwrap()
+        .encoded()
+        .unwrap()
+}
+
+/// `job` sent to the function with `photo` and `style`; the reply must be 200.
+fn post_job(
+    server: &Server,
+    job: &str,
+    photo: &DynamicImage,
+    style: &DynamicImage,
+) -> stylemark_e2e::http::Reply {
+    let reply = server.post(
+        "/v1/jobs",
+        &[
+            field("job", job),
+            file("photo", png(photo)),
+            file("style", png(style)),
+        ],
+    );
+    reply.expect_status(200);
+    reply
+}
+
 const JOB: &str = r#"{"input": "photo", "steps": [{"op": "doodle", "style": "style",
     "options": {"method": "optimize", "phases": 1, "iterations": 4, "random_seed": 7}}]}"#;
 
@@ -45,31 +83,11 @@ fn the_function_paints_with_an_onnx_network_as_the_core_does() {
         listening["encoder"].as_str().unwrap().contains("onnx"),
         "{listening}"
     );
-    let style = photo(64, 64, 1);
-    let content = photo(64, 48, 2);
-    let reply = server.post(
-        "/v1/jobs",
-        &[
-            field("job", JOB),
-            file("photo", png(&content)),
-            file("style", png(&style)),
-        ],
-    );
-    reply.expect_status(200);
+    let (style, content) = (photo(64, 64, 1), photo(64, 48, 2));
+    let reply = post_job(&server, JOB, &content, &style);
     assert_eq!(reply.header("x-stylemark-status"), Some("completed"));
 
-    let mut inputs = JobInputs::default();
-    inputs.images.insert("photo".into(), content);
-    inputs.images.insert("style".into(), style);
-    let run_with = |encoder: EncoderSpec| {
-        let engine = Engine::new(DeviceKind::Cpu, encoder).unwrap();
-        Job::from_json(JOB)
-            .unwrap()
-            .run(&inputs, Some(&engine))
-            .unwrap()
-            .encoded()
-            .unwrap()
-    };
+    let run_with = |encoder: EncoderSpec| paint_in_process(encoder, JOB, &content, &style);
     let in_process = run_with(EncoderSpec::onnx(model));
     assert_eq!(reply.body, in_process, "the function and the core agree");
     assert_ne!(
@@ -135,28 +153,10 @@ fn the_function_takes_the_files_layer_names_and_an_input_convention() {
         ("STYLEMARK_TIMEOUT_S", "600"),
     ]);
     let (style, content) = (photo(64, 64, 1), photo(64, 48, 2));
-    let reply = server.post(
-        "/v1/jobs",
-        &[
-            field("job", NAMED),
-            file("photo", png(&content)),
-            file("style", png(&style)),
-        ],
-    );
-    reply.expect_status(200);
+    let reply = post_job(&server, NAMED, &content, &style);
 
-    let mut inputs = JobInputs::default();
-    inputs.images.insert("photo".into(), content);
-    inputs.images.insert("style".into(), style);
-    let run_with = |encoder: EncoderSpec, job: &str| {
-        let engine = Engine::new(DeviceKind::Cpu, encoder).unwrap();
-        Job::from_json(job)
-            .unwrap()
-            .run(&inputs, Some(&engine))
-            .unwrap()
-            .encoded()
-            .unwrap()
-    };
+    let run_with =
+        |encoder: EncoderSpec, job: &str| paint_in_process(encoder, job, &content, &style);
     let symmetric = EncoderSpec::onnx(&model).with_convention(Some(InputConvention::Symmetric));
     let by_stylemark_names = run_with(symmetric, JOB);
     assert_eq!(reply.body, by_stylemark_names, "the same layers, fed -1..1");

@@ -62,9 +62,7 @@ impl RunLayers {
 fn resolve_list(encoder: &dyn Encoder, names: &[LayerName], option: &str) -> Result<Vec<Layer>> {
     let mut layers: Vec<Layer> = Vec::with_capacity(names.len());
     for name in names {
-        let layer = encoder
-            .resolve(name)
-            .map_err(|error| renamed(error, option))?;
+        let layer = crate::field::renamed(encoder.resolve(name), option)?;
         if let Some(earlier) = layers.iter().position(|l| *l == layer) {
             return Err(Error::option(
                 option,
@@ -77,12 +75,4 @@ fn resolve_list(encoder: &dyn Encoder, names: &[LayerName], option: &str) -> Res
         layers.push(layer);
     }
     Ok(layers)
-}
-
-/// An encoder's option error says what is wrong with the name; the run names the option.
-fn renamed(error: Error, option: &str) -> Error {
-    match error {
-        Error::InvalidOption { reason, .. } => Error::option(option, reason),
-        other => other,
-    }
 }

@@ -6,7 +6,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use burn::tensor::{Tensor, TensorData};
-use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
@@ -217,23 +216,7 @@ fn three(values: &str, part: &str) -> Result<[f32; 3]> {
         .map_err(|_| invalid(&format!("`{part}` needs three numbers, one per channel")))
 }
 
-impl Serialize for InputConvention {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for InputConvention {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> std::result::Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::field::serde_by_text!(InputConvention);
 
 /// A convention as arithmetic on pixels in 0-255: the channels reversed when `bgr`, then
 /// `(x - mean) / std` per channel (in the network's channel order).

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::{Error, Result};
 
 /// A layer of a VGG19-shaped encoder, named as in the literature: `conv{block}_{index}`.
@@ -137,7 +135,8 @@ impl Layer {
     }
 }
 
-fn invalid(name: &str) -> Error {
+/// The error for a name that is not one of VGG19's layers.
+pub(crate) fn invalid(name: &str) -> Error {
     Error::option(
         "layers",
         format!(
@@ -158,27 +157,14 @@ impl FromStr for Layer {
 
     /// Accepts `conv3_1` and the short form `3_1` used by the reference's command line.
     fn from_str(name: &str) -> Result<Self> {
-        let trimmed = name.trim();
-        let digits = trimmed.strip_prefix("conv").unwrap_or(trimmed);
-        let (block, index) = digits.split_once('_').ok_or_else(|| invalid(name))?;
-        let block: u8 = block.parse().map_err(|_| invalid(name))?;
-        let index: u8 = index.parse().map_err(|_| invalid(name))?;
+        let (block, index) = stylemark_form(name.trim()).ok_or_else(|| invalid(name))?;
+        let block = u8::try_from(block).map_err(|_| invalid(name))?;
+        let index = u8::try_from(index).map_err(|_| invalid(name))?;
         Layer::new(block, index).map_err(|_| invalid(name))
     }
 }
 
-impl Serialize for Layer {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Layer {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        name.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::field::serde_by_text!(Layer, LayerName);
 
 /// Parses a comma-separated list of layers (`"3_1,4_1"` or `"conv3_1,conv4_1"`).
 ///
@@ -188,15 +174,20 @@ impl<'de> Deserialize<'de> for Layer {
 /// # Ok::<(), stylemark::Error>(())
 /// ```
 pub fn parse_layers(list: &str) -> Result<Vec<Layer>> {
-    let layers = list
+    parse_list(list)
+}
+
+/// The comma-separated items of `list`, blanks skipped; an empty list is an error.
+fn parse_list<T: FromStr<Err = Error>>(list: &str) -> Result<Vec<T>> {
+    let items = list
         .split(',')
         .filter(|s| !s.trim().is_empty())
         .map(str::parse)
-        .collect::<Result<Vec<Layer>>>()?;
-    if layers.is_empty() {
+        .collect::<Result<Vec<T>>>()?;
+    if items.is_empty() {
         return Err(Error::option("layers", "the list of layers is empty"));
     }
-    Ok(layers)
+    Ok(items)
 }
 
 /// The longest layer name accepted from a caller, in bytes (model files name nodes with
@@ -259,12 +250,7 @@ impl fmt::Display for LayerName {
 fn stylemark_form(name: &str) -> Option<(u32, u32)> {
     let digits = name.strip_prefix("conv").unwrap_or(name);
     let (block, index) = digits.split_once('_')?;
-    let number = |text: &str| {
-        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| text.parse::<u32>().ok())
-            .flatten()
-    };
-    Some((number(block)?, number(index)?))
+    Some((block.parse().ok()?, index.parse().ok()?))
 }
 
 impl FromStr for LayerName {
@@ -317,19 +303,6 @@ impl FromStr for LayerName {
     }
 }
 
-impl Serialize for LayerName {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for LayerName {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        name.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 /// Parses a comma-separated list of layer names, stylemark's or a model file's
 /// (`"3_1,conv4_1"`, `"clip12,add5"`); the encoder resolves them when a run starts.
 ///
@@ -341,13 +314,5 @@ impl<'de> Deserialize<'de> for LayerName {
 /// # Ok::<(), stylemark::Error>(())
 /// ```
 pub fn parse_layer_names(list: &str) -> Result<Vec<LayerName>> {
-    let names = list
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(str::parse)
-        .collect::<Result<Vec<LayerName>>>()?;
-    if names.is_empty() {
-        return Err(Error::option("layers", "the list of layers is empty"));
-    }
-    Ok(names)
+    parse_list(list)
 }

@@ -467,3 +467,11 @@ pub fn memory_mib(field: &str) -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kib| kib / 1024.0)
 }
+
+/// Adds `key: value` to an ONNX model's metadata properties.
+pub fn declare_onnx_metadata(model: &mut onnx_ir::ModelProto, key: &str, value: &str) {
+    model.metadata_props.push(Default::default());
+    let entry = model.metadata_props.last_mut().expect("just pushed");
+    entry.key = key.into();
+    entry.value = value.into();
+}

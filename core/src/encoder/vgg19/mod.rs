@@ -255,15 +255,7 @@ impl Encoder for Vgg19 {
     fn resolve(&self, name: &crate::encoder::LayerName) -> Result<Layer> {
         let layer = match name.standard() {
             Some(layer) if layer.is_vgg19() => layer,
-            _ => {
-                return Err(Error::option(
-                    "layers",
-                    format!(
-                        "`{name}` is not a VGG19 layer; use conv1_1, conv1_2, conv2_1, conv2_2, \
-                         conv3_1..conv3_4, conv4_1..conv4_4 or conv5_1..conv5_4"
-                    ),
-                ));
-            }
+            _ => return Err(crate::encoder::layer::invalid(&name.to_string())),
         };
         if layer > self.deepest_layer() {
             return Err(Error::option(

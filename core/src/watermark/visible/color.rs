@@ -3,8 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::{Error, Result};
 
 /// An sRGB colour with alpha (straight, not premultiplied).
@@ -92,19 +90,7 @@ impl fmt::Display for Color {
     }
 }
 
-impl Serialize for Color {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Color {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
+crate::field::serde_by_text!(Color);
 
 #[cfg(test)]
 mod tests {
