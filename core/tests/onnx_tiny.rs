@@ -3,6 +3,8 @@
 //! encoder names and numbers its layers, resolves a file's names, and reads the input
 //! convention from the file's metadata, without the onnxruntime reference of onnx.rs.
 
+mod support;
+
 use onnx_ir::{AttributeProto, AttributeType, Message, ModelProto, NodeProto, TensorProto};
 use stylemark::DeviceKind;
 use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Method, Observer};
@@ -35,8 +37,9 @@ fn node(
     node
 }
 
-/// A `[1, 3, 32, 48]` float tensor's description.
-fn image_value(model: &mut ModelProto, name: &str, input: bool) {
+/// A float tensor's description, `[1, channels, 32 / stride, 48 / stride]`, as the graph's
+/// input or output.
+fn image_value(model: &mut ModelProto, name: &str, input: bool, channels: i64, stride: i64) {
     let graph = model.graph.mut_or_insert_default();
     let list = if input {
         &mut graph.input
@@ -49,7 +52,7 @@ fn image_value(model: &mut ModelProto, name: &str, input: bool) {
     let tensor = value.type_.mut_or_insert_default().mut_tensor_type();
     tensor.elem_type = FLOAT;
     let shape = tensor.shape.mut_or_insert_default();
-    for size in [1, 3, 32, 48] {
+    for size in [1, channels, 32 / stride, 48 / stride] {
         shape.dim.push(Default::default());
         shape
             .dim
@@ -67,12 +70,9 @@ fn tiny_model(metadata: &[(&str, &str)]) -> Vec<u8> {
     model.opset_import.push(Default::default());
     model.opset_import.last_mut().expect("just pushed").version = 13;
     for (key, value) in metadata {
-        model.metadata_props.push(Default::default());
-        let entry = model.metadata_props.last_mut().expect("just pushed");
-        entry.key = key.to_string();
-        entry.value = value.to_string();
+        support::declare_onnx_metadata(&mut model, key, value);
     }
-    image_value(&mut model, "image", true);
+    image_value(&mut model, "image", true, 3, 1);
     let graph = model.graph.mut_or_insert_default();
     let mut previous = ("image".to_string(), 3i64);
     let layers = [("a", 1, 4), ("b", 2, 6), ("c", 1, 6), ("d", 1, 5)];
@@ -109,20 +109,7 @@ fn tiny_model(metadata: &[(&str, &str)]) -> Vec<u8> {
         ));
         previous = (relu_out, channels);
     }
-    graph.output.push(Default::default());
-    let output = graph.output.last_mut().expect("just pushed");
-    output.name = previous.0;
-    let tensor = output.type_.mut_or_insert_default().mut_tensor_type();
-    tensor.elem_type = FLOAT;
-    let shape = tensor.shape.mut_or_insert_default();
-    for size in [1, 5, 16, 24] {
-        shape.dim.push(Default::default());
-        shape
-            .dim
-            .last_mut()
-            .expect("just pushed")
-            .set_dim_value(size);
-    }
+    image_value(&mut model, &previous.0, false, previous.1, 2);
     model.write_to_bytes().expect("the model serialises")
 }
 
@@ -234,4 +221,47 @@ fn the_files_metadata_sets_the_input_unless_the_caller_does() {
     );
     let scale = |e: &OnnxEncoder| e.layers().map(|l| l.scale).collect::<Vec<_>>();
     assert_ne!(scale(&encoder), scale(&given), "calibrated with each input");
+}
+
+#[test]
+fn the_first_layer_equals_its_convolution_worked_out_by_hand() {
+    let encoder = OnnxEncoder::from_bytes(&tiny_model(&[]), &device()).unwrap();
+    // One colour everywhere: RGB 0..1 in, so each output channel is the ReLU of the sum of
+    // its weights times the colour, over the taps that fall inside the image (padding 0).
+    let rgb = [200u8, 40, 120];
+    let image = RgbImage::from_pixel(48, 32, rgb.into());
+    let (values, dims) = encoder.values_at(&image, &["relu1"]).unwrap().remove(0);
+    assert_eq!(dims, [1, 4, 32, 48]);
+    // The weights as tiny_model writes layer 0's: index (c, ci, ky, kx) in row-major order.
+    let weight = |c: usize, ci: usize, ky: usize, kx: usize| {
+        let i = ((c * 3 + ci) * 3 + ky) * 3 + kx;
+        ((i * 7) % 11) as f32 / 10.0 - 0.45
+    };
+    let by_hand = |c: usize, taps: &[(usize, usize)]| {
+        let sum: f32 = (0..3)
+            .flat_map(|ci| taps.iter().map(move |&(ky, kx)| (ci, ky, kx)))
+            .map(|(ci, ky, kx)| weight(c, ci, ky, kx) * f32::from(rgb[ci]) / 255.0)
+            .sum();
+        sum.max(0.0)
+    };
+    let all: Vec<(usize, usize)> = (0..3).flat_map(|y| (0..3).map(move |x| (y, x))).collect();
+    // The top-left corner sees only the lower-right 2x2 of the kernel.
+    let corner = [(1, 1), (1, 2), (2, 1), (2, 2)];
+    let mut clipped = 0;
+    for c in 0..4 {
+        let at = |y: usize, x: usize| values[(c * 32 + y) * 48 + x];
+        let (inside, edge) = (by_hand(c, &all), by_hand(c, &corner));
+        assert!(
+            (at(10, 20) - inside).abs() < 1e-5,
+            "channel {c}: {} against {inside}",
+            at(10, 20)
+        );
+        assert!(
+            (at(0, 0) - edge).abs() < 1e-5,
+            "channel {c}: {} against {edge}",
+            at(0, 0)
+        );
+        clipped += usize::from(inside == 0.0 || edge == 0.0);
+    }
+    assert!(clipped > 0, "the ReLU clips at least one of these sums");
 }
