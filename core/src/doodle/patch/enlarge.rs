@@ -33,7 +33,7 @@ pub(super) const BAND_ROWS: usize = 64;
 
 /// What the enlargement needs, all but the photo at the working size.
 pub(super) struct Enlargement<'a> {
-    /// The finished painting, with the coarse tone, share and range it was finished with.
+    /// The finished painting, with the coarse tone, shares and range it was finished with.
     pub finished: &'a Finished,
     /// How the tone was mapped from the photo's luminance (none: the photo's own).
     pub mapping: Option<&'a ToneMapping>,
@@ -51,7 +51,7 @@ pub(super) fn enlarge(inputs: &Enlargement<'_>, band_rows: usize) -> RgbImage {
     let Finished {
         painting,
         coarse_tone,
-        share,
+        shares,
         range,
     } = inputs.finished;
     let columns = axis(painting.width, width);
@@ -80,7 +80,7 @@ pub(super) fn enlarge(inputs: &Enlargement<'_>, band_rows: usize) -> RgbImage {
                 for (x, pixel) in out_row.chunks_exact_mut(3).enumerate() {
                     let at = |plane: &[f32]| sampler.sample(plane, row, x);
                     let detail = fine_tone[x] - at(coarse_tone);
-                    let mut l = at(&painting.l) + share * detail;
+                    let mut l = at(&painting.l) + at(shares) * detail;
                     if let Some(range) = range {
                         l = range.keep(l);
                     }
@@ -169,10 +169,11 @@ mod tests {
 
     /// `painting` finished with a photo share of 0.8 of `coarse_tone`, in no range.
     fn finished(painting: LabPlanes, coarse_tone: Vec<f32>) -> Finished {
+        let shares = vec![0.8; coarse_tone.len()];
         Finished {
             painting,
             coarse_tone,
-            share: 0.8,
+            shares,
             range: None,
         }
     }

@@ -14,12 +14,13 @@ const BAND_ROWS: usize = 8;
 
 /// Values compared per pixel: the colour in Lab (scaled by 1/100) and, when a content
 /// image guides the painting, its guidance channels ([`GUIDES`] of them, see
-/// `guide::GuideLevel`); the rest are zero. Eight lanes, so a pixel's distance is one
+/// [`guide`](super::guide)); zero otherwise. Eight lanes, so a pixel's distance is one
 /// vector operation.
 pub(super) const CHANNELS: usize = 8;
 
-/// Guidance channels after the colour: the content's tone and its two chroma channels.
-pub(super) const GUIDES: usize = 3;
+/// Guidance channels after the colour: the content's tone, its two chroma channels and
+/// its two structure channels (the tone's band-pass at two scales).
+pub(super) const GUIDES: usize = 5;
 
 /// One level's style: per pixel the compared values, the colour and labels.
 pub(super) struct StyleLevel {
@@ -68,6 +69,9 @@ pub(super) struct Weights {
     pub tone: f32,
     /// The content's chroma against the style's.
     pub chroma: f32,
+    /// The content's structure (its lines and edges) against the style's: keeps the
+    /// painting's lines off the photo's smooth areas and on its edges.
+    pub structure: f32,
     /// The encoder features.
     pub feature: f32,
     /// What a match that does not continue a neighbour's costs, in units of the field's
@@ -82,7 +86,8 @@ impl Weights {
         let mut lanes = [0f32; CHANNELS];
         lanes[..3].fill(self.colour);
         lanes[3] = self.tone;
-        lanes[4..3 + GUIDES].fill(self.chroma);
+        lanes[4..6].fill(self.chroma);
+        lanes[6..3 + GUIDES].fill(self.structure);
         lanes
     }
 }
@@ -94,6 +99,9 @@ pub(super) struct Problem<'a> {
     pub target: &'a TargetLevel,
     pub radius: usize,
     pub weights: Weights,
+    /// Style centres that already serve as many pixels as they may (see
+    /// [`usage`](super::usage)): no pixel takes them anew.
+    pub taken: Option<&'a [bool]>,
 }
 
 impl Problem<'_> {
@@ -215,9 +223,17 @@ impl Field {
             });
     }
 
-    /// Mean cost per pixel.
+    /// Mean cost per pixel, over the pixels that have a match (an evicted pixel's cost
+    /// is infinite until it finds another).
     pub fn mean_cost(&self) -> f32 {
-        (self.costs.iter().map(|&c| f64::from(c)).sum::<f64>() / self.costs.len() as f64) as f32
+        let (sum, count) = self
+            .costs
+            .iter()
+            .filter(|c| c.is_finite())
+            .fold((0f64, 0usize), |(sum, count), &c| {
+                (sum + f64::from(c), count + 1)
+            });
+        (sum / count.max(1) as f64) as f32
     }
 
     /// One PatchMatch iteration: propagation from the previous pixels in scan order
@@ -254,8 +270,9 @@ impl Field {
                         let i = local_y * w + x;
                         let mut best = centres[i];
                         let mut best_cost = costs[i];
+                        let taken = |c: u32| problem.taken.is_some_and(|t| t[c as usize]);
                         let try_centre = |candidate: u32, best: &mut u32, best_cost: &mut f32| {
-                            if candidate == *best {
+                            if candidate == *best || taken(candidate) {
                                 return;
                             }
                             let cost = problem.cost(x, y, candidate, *best_cost);
@@ -286,7 +303,7 @@ impl Field {
                         // Away from the neighbours' runs, a candidate also pays `jump`.
                         let try_jump = |candidate: u32, best: &mut u32, best_cost: &mut f32| {
                             let limit = *best_cost - jump;
-                            if candidate == *best || limit <= 0.0 {
+                            if candidate == *best || limit <= 0.0 || taken(candidate) {
                                 return;
                             }
                             let cost = problem.cost(x, y, candidate, limit) + jump;
@@ -418,6 +435,7 @@ mod tests {
             label: 1.0,
             tone: 0.0,
             chroma: 0.0,
+            structure: 0.0,
             feature: 0.0,
             coherence,
         }
@@ -429,6 +447,7 @@ mod tests {
             target,
             radius: 2,
             weights: weights(colour, 0.0),
+            taken: None,
         }
     }
 
@@ -526,6 +545,7 @@ mod tests {
                 target: &target,
                 radius: 2,
                 weights: weights(1.0, coherence),
+                taken: None,
             };
             let mut field = Field::random(&problem, 9);
             for iteration in 0..6 {

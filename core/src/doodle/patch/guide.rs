@@ -3,7 +3,10 @@
 //! (shifted and scaled to the painting's), compared with the painting's own luminance
 //! and chroma. Both sides are blurred a little, by [`GUIDE_BLUR`] pixels at the output's
 //! scale, so a smooth photo area accepts any of the painting's strokes of the right tone
-//! and colour instead of only its smoothest patches.
+//! and colour instead of only its smoothest patches. Beside them, both sides' structure:
+//! the luminance's band-pass at two fine scales ([`STRUCTURE_SCALES`]), unblurred, so the
+//! painting's lines and hard edges (a black outline, a lead line of stained glass, a dark
+//! stroke) go where the photo has lines and edges, not across a smooth cheek.
 
 use image::imageops::FilterType;
 use image::{ImageBuffer, Rgb};
@@ -12,13 +15,17 @@ use rayon::prelude::*;
 use super::field::{CHANNELS, GUIDES};
 use super::tone::{Plane, ToneMapping, match_spread, painted_tone};
 use crate::lab::LabPlanes;
-use crate::pixels::gaussian_blur;
+use crate::pixels::{gaussian_blur, gaussian_blurred};
 
 /// Standard deviation, in pixels at the output size, of the blur applied to both sides'
 /// guides (halved with every coarser level). Measured on portraits and street scenes
 /// (docs/DOODLE.md): 4 px let the background take the painting's full-contrast strokes,
 /// 1-2 px only its smooth patches (the result washes out), 8 px loses small shapes.
 pub(super) const GUIDE_BLUR: f32 = 4.0;
+
+/// The band-pass scales of the structure lanes, in pixels of the level: a difference of
+/// Gaussians of these standard deviations (each lane from one scale to the next).
+const STRUCTURE_SCALES: [f32; 3] = [1.0, 2.5, 5.0];
 
 /// The least spread (a*, b* units) the photo's chroma is taken to have when it is
 /// matched to the painting's: a nearly grey photo's colour noise stays small.
@@ -35,7 +42,7 @@ pub(crate) struct PhotoGuide {
     /// own), for enlarging.
     pub mapping: Option<ToneMapping>,
     /// The photo's chroma (a*, b*), matched to the painting's mean and spread.
-    chroma: [Vec<f32>; 2],
+    pub chroma: [Vec<f32>; 2],
 }
 
 impl PhotoGuide {
@@ -89,7 +96,7 @@ impl PhotoGuide {
         );
         let resized =
             image::imageops::resize(&buffer, width as u32, height as u32, FilterType::Triangle);
-        let mut lanes: [Vec<f32>; GUIDES] =
+        let mut lanes: [Vec<f32>; 3] =
             std::array::from_fn(|k| resized.pixels().map(|p| (p.0[k] - 0.5) * 256.0).collect());
         pack(&mut lanes, width, sigma)
     }
@@ -103,8 +110,10 @@ pub(super) fn style_level(style: &LabPlanes, scale: f32) -> Vec<[f32; CHANNELS]>
     pack(&mut lanes, style.width, sigma)
 }
 
-/// Blurs the planes (L*, a*, b*) and puts them, scaled by 1/100, into the guidance lanes.
-fn pack(planes: &mut [Vec<f32>; GUIDES], width: usize, sigma: f32) -> Vec<[f32; CHANNELS]> {
+/// Puts the structure of the tone (L*) and the planes (L*, a*, b*) blurred by `sigma`,
+/// all scaled by 1/100, into the guidance lanes.
+fn pack(planes: &mut [Vec<f32>; 3], width: usize, sigma: f32) -> Vec<[f32; CHANNELS]> {
+    let structure = structure(&planes[0], width);
     for plane in planes.iter_mut() {
         gaussian_blur(plane, width, sigma);
     }
@@ -112,10 +121,22 @@ fn pack(planes: &mut [Vec<f32>; GUIDES], width: usize, sigma: f32) -> Vec<[f32; 
         .into_par_iter()
         .map(|i| {
             let mut values = [0f32; CHANNELS];
-            for (k, plane) in planes.iter().enumerate() {
+            for (k, plane) in planes.iter().chain(&structure).enumerate() {
                 values[3 + k] = plane[i] / 100.0;
             }
             values
         })
         .collect()
+}
+
+/// The band-passes of `tone` between consecutive [`STRUCTURE_SCALES`].
+fn structure(tone: &[f32], width: usize) -> [Vec<f32>; GUIDES - 3] {
+    let blurred = STRUCTURE_SCALES.map(|sigma| gaussian_blurred(tone, width, sigma));
+    std::array::from_fn(|k| {
+        blurred[k]
+            .iter()
+            .zip(&blurred[k + 1])
+            .map(|(fine, coarse)| fine - coarse)
+            .collect()
+    })
 }

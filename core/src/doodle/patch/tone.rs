@@ -17,8 +17,11 @@ const BASE_BLUR: f32 = 0.03;
 /// compressed towards the painting's extremes, not cut.
 const KNEE: f32 = 0.02;
 
-/// The most the photo's local contrast is amplified.
-const MAX_DETAIL_GAIN: f32 = 2.0;
+/// The photo's local contrast is amplified to this times what keeps it at the photo's
+/// (a painter exaggerates the features that make a face: judged blind, docs/DOODLE.md),
+/// at most [`MAX_DETAIL_GAIN`] times.
+const DETAIL_EMPHASIS: f32 = 1.4;
+const MAX_DETAIL_GAIN: f32 = 3.0;
 
 /// Scales of the band whose contrast is kept, as shares of the longer side: the size of
 /// facial features and window frames (1.5 and 6 px at 256 px).
@@ -95,7 +98,7 @@ pub(crate) fn painted_tone(photo: Plane<'_>, painting: Plane<'_>) -> ToneMapping
         values: &trial,
         width: photo.width,
     }) / band_spread(photo).max(1e-6);
-    mapping.detail_gain = (1.0 / kept.max(1e-3)).clamp(1.0, MAX_DETAIL_GAIN);
+    mapping.detail_gain = (DETAIL_EMPHASIS / kept.max(1e-3)).clamp(1.0, MAX_DETAIL_GAIN);
     mapping.tone = compose(&mapping);
     mapping
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::maps::Labels;
 
 mod photo;
-pub use photo::{PhotoScores, score_photo};
+pub use photo::{PhotoScores, fine_edges_within, score_photo};
 
 /// Per-region comparison of an output with its style.
 #[derive(Debug, Clone, Serialize)]

@@ -12,6 +12,9 @@ use crate::rng::SplitMix64;
 /// The longer side every image is scored at.
 const SIDE: u32 = 256;
 
+/// The longer side [`PhotoScores::fine_edges`] is measured at.
+const FINE_SIDE: u32 = 512;
+
 /// How a painted photo compares with the photo and the painting.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PhotoScores {
@@ -34,6 +37,13 @@ pub struct PhotoScores {
     /// High-frequency (Laplacian) energy of the result over the painting's: brush
     /// strokes, about 1; below, blurred; far above, noise.
     pub detail: f64,
+    /// At 512 px: where the photo's strongest fine edges are (the top 10% of its gradient
+    /// at 1 px: eyelids, lips, window frames, cables), does the result have an edge of
+    /// the same orientation? The mean of |cos(angle difference)| times the result's
+    /// gradient there over its own 75th percentile (at most 1). Texture unrelated to the
+    /// photo scores about 0.35-0.40; a painting that keeps the photo's drawing scores
+    /// high. The measure that agrees with people judging side by side.
+    pub fine_edges: f64,
 }
 
 /// Scores `result`, a painting of `photo` in the style of `style`.
@@ -52,6 +62,7 @@ pub fn score_photo(
     photo: &DynamicImage,
     result: &DynamicImage,
 ) -> PhotoScores {
+    let (photo_image, result_image) = (photo, result);
     let style = Plane::lab(&fit(style, None));
     let photo_rgb = fit(photo, None);
     let size = photo_rgb.dimensions();
@@ -81,18 +92,130 @@ pub fn score_photo(
         palette: palette_distance(&result, &style),
         photo_palette: palette_distance(&photo, &style),
         detail: detail(lr) / detail(ls).max(1e-12),
+        fine_edges: fine_edges(photo_image, result_image, None),
     }
+}
+
+/// [`PhotoScores::fine_edges`] of `result` against `photo`, counting only the photo's
+/// edges that lie in the part of `map` (a flat-colour map over the photo, as for
+/// `mapped_transfer`) painted in one of `colours`: for instance a face, to see whether its
+/// eyes, nose and mouth survive.
+///
+/// ```
+/// use stylemark::doodle::quality::fine_edges_within;
+/// use stylemark::image::{DynamicImage, Rgb, RgbImage};
+/// use stylemark::samples::photo;
+///
+/// let picture = photo(128, 96, 3);
+/// // The left half of the map is red.
+/// let map = DynamicImage::ImageRgb8(RgbImage::from_fn(128, 96, |x, _| {
+///     if x < 64 { Rgb([255, 0, 0]) } else { Rgb([0, 0, 255]) }
+/// }));
+/// let itself = fine_edges_within(&picture, &picture, &map, &[[255, 0, 0]]);
+/// assert!(itself > 0.99);
+/// let blurred = picture.blur(3.0);
+/// assert!(fine_edges_within(&picture, &blurred, &map, &[[255, 0, 0]]) < itself);
+/// ```
+pub fn fine_edges_within(
+    photo: &DynamicImage,
+    result: &DynamicImage,
+    map: &DynamicImage,
+    colours: &[[u8; 3]],
+) -> f64 {
+    fine_edges(photo, result, Some((map, colours)))
+}
+
+/// [`PhotoScores::fine_edges`] of `result` against `photo`, within the part of a map in
+/// the given colours when there is one.
+fn fine_edges(
+    photo: &DynamicImage,
+    result: &DynamicImage,
+    region: Option<(&DynamicImage, &[[u8; 3]])>,
+) -> f64 {
+    let result = luma_at(result, None);
+    let size = (result.width as u32, result.height as u32);
+    let photo = luma_at(photo, Some(size));
+    let inside: Option<Vec<bool>> = region.map(|(map, colours)| {
+        let map = image::imageops::resize(
+            &crate::pixels::to_rgb(map),
+            size.0,
+            size.1,
+            FilterType::Nearest,
+        );
+        map.pixels().map(|p| colours.contains(&p.0)).collect()
+    });
+    let (px, py) = (
+        photo.gaussian_derivative(1.0, 1),
+        photo.gaussian_derivative(1.0, 0),
+    );
+    let (rx, ry) = (
+        result.gaussian_derivative(1.0, 1),
+        result.gaussian_derivative(1.0, 0),
+    );
+    let magnitude =
+        |x: &[f64], y: &[f64]| -> Vec<f64> { x.iter().zip(y).map(|(a, b)| a.hypot(*b)).collect() };
+    let (mp, mr) = (magnitude(&px, &py), magnitude(&rx, &ry));
+    let (strong, typical) = (quantile(&mp, 0.9), quantile(&mr, 0.75) + 1e-12);
+    let (mut sum, mut count) = (0.0, 0usize);
+    for i in 0..mp.len() {
+        if mp[i] >= strong && inside.as_ref().is_none_or(|inside| inside[i]) {
+            let cos = (px[i] * rx[i] + py[i] * ry[i]).abs() / (mp[i] * mr[i] + 1e-12);
+            sum += cos * (mr[i] / typical).min(1.0);
+            count += 1;
+        }
+    }
+    sum / count.max(1) as f64
+}
+
+/// The image's luma (0-1, Rec. 601 weights) at [`FINE_SIDE`] px on its longer side or at
+/// `size`, resized with Lanczos.
+fn luma_at(image: &DynamicImage, size: Option<(u32, u32)>) -> PlaneValues {
+    let resized = resized(image, FINE_SIDE, size, FilterType::Lanczos3);
+    PlaneValues {
+        width: resized.width() as usize,
+        height: resized.height() as usize,
+        values: resized
+            .pixels()
+            .map(|p| {
+                let [r, g, b] = p.0.map(f64::from);
+                (0.299 * r + 0.587 * g + 0.114 * b) / 255.0
+            })
+            .collect(),
+    }
+}
+
+/// numpy's `quantile` (linear interpolation between the closest ranks).
+fn quantile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let position = q * (sorted.len() - 1) as f64;
+    let below = position.floor() as usize;
+    let above = (below + 1).min(sorted.len() - 1);
+    sorted[below] + (position - below as f64) * (sorted[above] - sorted[below])
 }
 
 /// The image at [`SIDE`] px on its longer side (or at `size`), bicubic.
 fn fit(image: &DynamicImage, size: Option<(u32, u32)>) -> RgbImage {
+    resized(image, SIDE, size, FilterType::CatmullRom)
+}
+
+/// The image at `longer` px on its longer side (or at `size`) with `filter`.
+fn resized(
+    image: &DynamicImage,
+    longer: u32,
+    size: Option<(u32, u32)>,
+    filter: FilterType,
+) -> RgbImage {
     let rgb = crate::pixels::to_rgb(image);
     let (w, h) = size.unwrap_or_else(|| {
-        let scale = f64::from(SIDE) / f64::from(rgb.width().max(rgb.height()));
+        let scale = f64::from(longer) / f64::from(rgb.width().max(rgb.height()));
         let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
         (side(rgb.width()), side(rgb.height()))
     });
-    image::imageops::resize(&rgb, w, h, FilterType::CatmullRom)
+    image::imageops::resize(&rgb, w, h, filter)
 }
 
 /// One image's CIE Lab pixels and its L* plane, in `f64`.
@@ -135,14 +258,22 @@ impl PlaneValues {
     /// A Gaussian filter as scipy's `gaussian_filter` (kernel radius 4 sigma, mirrored
     /// edges).
     fn gaussian(&self, sigma: f64) -> Vec<f64> {
-        let radius = (4.0 * sigma + 0.5) as isize;
-        let kernel: Vec<f64> = (-radius..=radius)
-            .map(|i| (-0.5 * (i as f64 / sigma).powi(2)).exp())
-            .collect();
-        let total: f64 = kernel.iter().sum();
-        let kernel: Vec<f64> = kernel.iter().map(|k| k / total).collect();
+        let kernel = gaussian_kernel(sigma);
         let rows = self.convolve(&self.values, &kernel, 1);
         self.convolve(&rows, &kernel, 0)
+    }
+
+    /// scipy's `gaussian_filter` with the first derivative along `axis` (0: down the
+    /// columns, 1: along the rows) and smoothing along the other.
+    fn gaussian_derivative(&self, sigma: f64, axis: usize) -> Vec<f64> {
+        let smooth = gaussian_kernel(sigma);
+        let radius = (smooth.len() / 2) as isize;
+        let derivative: Vec<f64> = (-radius..=radius)
+            .zip(&smooth)
+            .map(|(i, k)| i as f64 / (sigma * sigma) * k)
+            .collect();
+        let along = self.convolve(&self.values, &derivative, axis);
+        self.convolve(&along, &smooth, 1 - axis)
     }
 
     /// scipy's `sobel` along `axis` (0: rows, i.e. vertical derivative).
@@ -189,6 +320,16 @@ impl PlaneValues {
         }
         out
     }
+}
+
+/// scipy's normalised Gaussian kernel: radius 4 sigma (rounded).
+fn gaussian_kernel(sigma: f64) -> Vec<f64> {
+    let radius = (4.0 * sigma + 0.5) as isize;
+    let kernel: Vec<f64> = (-radius..=radius)
+        .map(|i| (-0.5 * (i as f64 / sigma).powi(2)).exp())
+        .collect();
+    let total: f64 = kernel.iter().sum();
+    kernel.iter().map(|k| k / total).collect()
 }
 
 fn mean(values: &[f64]) -> f64 {
