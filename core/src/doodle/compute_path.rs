@@ -35,7 +35,7 @@ impl ComputePath {
     pub(crate) fn choose(device: DeviceKind, encoder: &dyn Encoder) -> (Self, Option<String>) {
         match device {
             DeviceKind::Wgpu => (ComputePath::Tensors, None),
-            DeviceKind::Cpu | DeviceKind::Ndarray if encoder.host().is_some() => {
+            DeviceKind::Cpu | DeviceKind::Ndarray if encoder.has_host() => {
                 (ComputePath::Host, None)
             }
             DeviceKind::Cpu | DeviceKind::Ndarray => (

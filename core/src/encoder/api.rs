@@ -55,4 +55,12 @@ pub trait Encoder: Send + Sync {
     fn host(&self) -> Option<&dyn HostEncoder> {
         None
     }
+
+    /// Whether [`host`](Self::host) gives a twin, answered without building it (building
+    /// the built-in encoder's twin calibrates it, most of a second that a run which never
+    /// encodes, patch synthesis without features, should not pay). By default it builds
+    /// the twin and looks.
+    fn has_host(&self) -> bool {
+        self.host().is_some()
+    }
 }

@@ -486,6 +486,11 @@ impl Encoder for BuiltinEncoder {
             .map(|h| h as &dyn super::HostEncoder)
     }
 
+    /// The twin is built from the device's weights, which a CPU device always gives back.
+    fn has_host(&self) -> bool {
+        self.inner.host.get().is_none_or(Option::is_some)
+    }
+
     fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64 {
         let (h, w) = (height as u64, width as u64);
         let mut total = 2 * 9 * h * w; // opponent transform
