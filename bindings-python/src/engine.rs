@@ -9,7 +9,7 @@ use pyo3::types::{PyBytes, PyString, PyTuple};
 use stylemark_core::DeviceKind;
 use stylemark_core::Limits;
 use stylemark_core::doodle::{
-    DoodleOptions, DoodleRequest, EncoderSource, LazyEngine, Observer, Progress,
+    CancelToken, DoodleOptions, DoodleRequest, EncoderSource, LazyEngine, Observer, Progress,
 };
 use stylemark_core::encoder::InputConvention;
 use stylemark_core::image::DynamicImage;
@@ -17,7 +17,7 @@ use stylemark_core::job::{Job, JobInputs, parse_options};
 use stylemark_core::watermark::invisible as mark;
 use stylemark_core::watermark::visible::{self as watermark, Font, LogoOptions, TextOptions};
 
-use crate::errors::{detached, guarded, to_py};
+use crate::errors::{detached, detached_cancellable, guarded, to_py};
 use crate::images::{ImageArg, Pixels, decode_optional};
 
 /// A detection as the Python layer reads it.
@@ -153,7 +153,8 @@ impl Engine {
         let options: DoodleOptions = guarded(|| parse_options(options))?;
         let limits = self.limits;
         let failure: Mutex<Option<PyErr>> = Mutex::new(None);
-        let outcome = detached(py, || {
+        let cancel = CancelToken::new();
+        let outcome = detached_cancellable(py, &cancel, || {
             let mut request = DoodleRequest::new(style.decode(&limits.decode)?).limits(limits);
             request.content = decode_optional(content, &limits.decode)?;
             request.style_map = decode_optional(style_map, &limits.decode)?;
@@ -161,7 +162,9 @@ impl Engine {
             request.seed_image = decode_optional(seed_image, &limits.decode)?;
             request.output_size = output_size;
             let mut on_progress = |p: &Progress| report_progress(p, progress.as_ref(), &failure);
-            let observer = Observer::default().progress(&mut on_progress);
+            let observer = Observer::default()
+                .progress(&mut on_progress)
+                .cancel_token(cancel.clone());
             self.doodle.get()?.doodle(&request, &options, observer)
         })?;
         if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -280,7 +283,8 @@ impl Engine {
         let limits = self.limits;
         job.limits = limits;
         guarded(|| job.check_before_decoding(images.len().saturating_add(fonts.len())))?;
-        let outcome = detached(py, || {
+        let cancel = CancelToken::new();
+        let outcome = detached_cancellable(py, &cancel, || {
             let mut inputs = JobInputs::default();
             for (name, image) in images {
                 inputs.images.insert(name, image.decode(&limits.decode)?);
@@ -293,7 +297,7 @@ impl Engine {
             } else {
                 None
             };
-            let outcome = job.run(&inputs, engine.as_deref())?;
+            let outcome = job.run_with_cancel(&inputs, engine.as_deref(), &cancel)?;
             let encoded = match &outcome.image {
                 Some(_) => Some(outcome.encoded()?),
                 None => None,

@@ -4,6 +4,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use stylemark_core::doodle::CancelToken;
 use stylemark_core::{Error, ErrorKind};
 
 /// The exception class of `stylemark.errors` for an error kind.
@@ -46,6 +47,45 @@ where
     py.detach(|| catch_unwind(AssertUnwindSafe(work)))
         .unwrap_or_else(|panic| Err(Error::from_panic(&*panic)))
         .map_err(to_py)
+}
+
+/// [`detached`] for work that may run long and can be cancelled (a doodle, a job): the
+/// work runs on its own thread while this one, every 50 ms, takes the GIL to let Python
+/// handle signals. On Ctrl-C (or any exception a signal handler raises) `cancel` is
+/// cancelled, the work stops within a second or two (even inside one long evaluation) and
+/// the exception is raised once it has.
+pub(crate) fn detached_cancellable<T, F>(
+    py: Python<'_>,
+    cancel: &CancelToken,
+    work: F,
+) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> stylemark_core::Result<T> + Send,
+{
+    const POLL: std::time::Duration = std::time::Duration::from_millis(50);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| catch_unwind(AssertUnwindSafe(work)));
+        let mut interrupted = None;
+        while !worker.is_finished() {
+            py.detach(|| std::thread::sleep(POLL));
+            if interrupted.is_none()
+                && let Err(signal) = py.check_signals()
+            {
+                cancel.cancel();
+                interrupted = Some(signal);
+            }
+        }
+        // The worker has finished: joining does not wait.
+        let outcome = worker
+            .join()
+            .unwrap_or_else(Err)
+            .unwrap_or_else(|panic| Err(Error::from_panic(&*panic)));
+        match interrupted {
+            Some(signal) => Err(signal),
+            None => outcome.map_err(to_py),
+        }
+    })
 }
 
 /// Runs quick core work with the GIL held (parsing options, building an engine); a core

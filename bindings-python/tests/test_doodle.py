@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,23 @@ def test_ctrl_c_interrupts_a_long_run():
     finally:
         timer.cancel()
         signal.signal(signal.SIGINT, inherited)
+
+
+def test_ctrl_c_stops_even_one_long_evaluation():
+    # One evaluation at a stride-1 layer takes minutes; Ctrl-C must not wait for it.
+    painting = samples.photo(256, 256, seed=3)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            stylemark.doodle(painting, painting, method="optimize", phases=1,
+                             style_layers="conv1_1", time_budget=120)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, inherited)
+    assert time.monotonic() - started < 8, "stopped within seconds of the signal"
 
 
 def test_patch_method_paints_each_region_from_its_own_label(scene):

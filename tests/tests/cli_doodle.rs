@@ -330,3 +330,39 @@ fn a_photo_without_maps_comes_back_recognisable_and_painted() {
     );
     assert!((0.7..=1.5).contains(&scores.detail), "{scores:?}");
 }
+
+/// One evaluation at a stride-1 layer can take minutes; the time budget still stops the
+/// run within a second or two of it, with the best image so far.
+#[test]
+fn the_time_budget_stops_even_a_fine_layer_evaluation() {
+    let dir = scratch_dir("fine_layer_budget");
+    let painting = stylemark::samples::photo(256, 256, 2);
+    save(&painting, dir.join("painting.png"), None).unwrap();
+    let started = std::time::Instant::now();
+    let (output, _, stderr) = run(stylemark().current_dir(&dir).args([
+        "doodle",
+        "--style",
+        "painting.png",
+        "--content",
+        "painting.png",
+        "--method",
+        "optimize",
+        "--phases",
+        "1",
+        "--style-layers",
+        "conv1_1",
+        "--time-budget",
+        "2",
+        "--output",
+        "out.png",
+        "--report",
+        "report.json",
+    ]));
+    let took = started.elapsed();
+    assert!(output.status.success(), "{stderr}");
+    assert!(took.as_secs_f64() < 8.0, "a 2 s budget took {took:?}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"], "time_budget_exhausted", "{report}");
+    assert!(dir.join("out.png").exists());
+}

@@ -710,12 +710,18 @@ impl<'a> Run<'a> {
             ..Losses::default()
         };
         let mut last_duration = Duration::ZERO;
+        // Inside an evaluation (a search at a fine layer can take minutes) the run stops
+        // within a second or two of a cancellation or its time budget.
+        let deadline = self.options.time_budget.map(|budget| run_started + budget);
         let mut objective = |pixels: &[f32]| -> Result<Evaluation> {
             if observer.is_cancelled() || !self.within_budget(run_started, last_duration) {
                 return Ok(Evaluation::Stop);
             }
             let evaluation_started = Instant::now();
-            let (losses, gradient) = problem.evaluate(pixels)?;
+            let Some((losses, gradient)) = problem.evaluate(pixels, &observer.stop(deadline))?
+            else {
+                return Ok(Evaluation::Stop);
+            };
             last_duration = evaluation_started.elapsed();
             evaluation += 1;
             if losses.total < best_losses.total {

@@ -171,4 +171,31 @@ impl<'a> Observer<'a> {
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
     }
+
+    /// What stops work inside an evaluation: this observer's cancellation, and `deadline`.
+    pub(crate) fn stop(&self, deadline: Option<std::time::Instant>) -> Stop {
+        Stop {
+            cancel: self.cancel.clone(),
+            deadline,
+        }
+    }
+}
+
+/// When work that may run long (one evaluation's nearest-patch search at a fine layer can
+/// take minutes) must stop: a cancellation or a passed deadline. Checked often enough
+/// inside that work to stop within a second or two; cheap to check.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Stop {
+    cancel: Option<CancelToken>,
+    deadline: Option<std::time::Instant>,
+}
+
+impl Stop {
+    /// Whether the work should stop now.
+    pub fn requested(&self) -> bool {
+        self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
+            || self
+                .deadline
+                .is_some_and(|deadline| std::time::Instant::now() >= deadline)
+    }
 }

@@ -14,7 +14,7 @@ use super::layers::RunLayers;
 use super::losses::host as host_losses;
 use super::losses::{content_loss, smoothness_loss, style_loss};
 use super::matching::{HostMatching, Matcher, TensorMatching};
-use super::observe::Losses;
+use super::observe::{Losses, Stop};
 use super::options::DoodleOptions;
 use crate::encoder::{Encoder, HostEncoder, HostFeatures, HostImage, Layer};
 use crate::pixels::{image_tensor, planar_tensor, to_planar};
@@ -51,10 +51,10 @@ impl<M> StyleLayer<M> {
         &mut self,
         rematch: bool,
         matching_time: &mut Duration,
-        search: impl FnOnce(&mut Matcher, &M) -> Result<Vec<i64>>,
-    ) -> Result<Vec<i64>> {
+        search: impl FnOnce(&mut Matcher, &M) -> Result<Option<Vec<i64>>>,
+    ) -> Result<Option<Vec<i64>>> {
         match self.matches.take() {
-            Some(index) if !rematch => Ok(index),
+            Some(index) if !rematch => Ok(Some(index)),
             _ => {
                 let started = Instant::now();
                 let index = search(&mut self.matcher, &self.matching)?;
@@ -233,8 +233,9 @@ impl<'e> PhaseProblem<'e> {
     }
 
     /// The weighted loss terms and the gradient of their sum with respect to the planar
-    /// pixels `[3][H][W]`.
-    pub fn evaluate(&mut self, pixels: &[f32]) -> Result<(Losses, Vec<f32>)> {
+    /// pixels `[3][H][W]`; `None` when `stop` interrupted the nearest-patch search (at a
+    /// fine layer one search can take minutes).
+    pub fn evaluate(&mut self, pixels: &[f32], stop: &Stop) -> Result<Option<(Losses, Vec<f32>)>> {
         let rematch = self.evaluations.is_multiple_of(self.rematch_every);
         self.evaluations += 1;
         if rematch {
@@ -252,7 +253,7 @@ impl<'e> PhaseProblem<'e> {
                 content,
                 &self.settings,
                 pixels,
-                (rematch, time),
+                (rematch, time, stop),
             ),
             Evaluator::Tensors {
                 encoder,
@@ -264,14 +265,15 @@ impl<'e> PhaseProblem<'e> {
                 content,
                 &self.settings,
                 pixels,
-                (rematch, time),
+                (rematch, time, stop),
             ),
         }
     }
 }
 
-/// Whether this evaluation searches for new matches, and where the search's time is added.
-type Rematch<'a> = (bool, &'a mut Duration);
+/// Whether this evaluation searches for new matches, where the search's time is added, and
+/// what interrupts the search.
+type Rematch<'a> = (bool, &'a mut Duration, &'a Stop);
 
 /// The evaluation with the host twin, the host losses and the host search.
 fn evaluate_on_host(
@@ -280,8 +282,8 @@ fn evaluate_on_host(
     content: &[HostFeatures],
     settings: &Settings,
     pixels: &[f32],
-    (rematch, matching_time): Rematch<'_>,
-) -> Result<(Losses, Vec<f32>)> {
+    (rematch, matching_time, stop): Rematch<'_>,
+) -> Result<Option<(Losses, Vec<f32>)>> {
     let (height, width) = (settings.height as usize, settings.width as usize);
     let pass = encoder.forward(
         HostImage {
@@ -296,9 +298,12 @@ fn evaluate_on_host(
     let mut at_layers = Vec::with_capacity(features.len());
     let mut style_total = 0f64;
     for (layer, activations) in style.iter_mut().zip(features) {
-        let index = layer.matches(rematch, matching_time, |matcher, matching| {
-            Ok(matcher.nearest_on_host(activations, matching))
+        let found = layer.matches(rematch, matching_time, |matcher, matching| {
+            Ok(matcher.nearest_on_host(activations, matching, stop))
         })?;
+        let Some(index) = found else {
+            return Ok(None);
+        };
         let (loss, gradient) = host_losses::style_loss(
             activations,
             layer.matching.targets(),
@@ -331,7 +336,7 @@ fn evaluate_on_host(
         smoothness: smoothness as f32,
         total: (content_total + style_total + smoothness) as f32,
     };
-    Ok((losses, gradient))
+    Ok(Some((losses, gradient)))
 }
 
 /// The evaluation through burn's automatic differentiation.
@@ -341,8 +346,8 @@ fn evaluate_with_tensors(
     content: &[Tensor<4>],
     settings: &Settings,
     pixels: &[f32],
-    (rematch, matching_time): Rematch<'_>,
-) -> Result<(Losses, Vec<f32>)> {
+    (rematch, matching_time, stop): Rematch<'_>,
+) -> Result<Option<(Losses, Vec<f32>)>> {
     let device = &settings.device;
     let image = planar_tensor(pixels, settings.width, settings.height, device).require_grad();
     let features = encoder.encode(image.clone(), &settings.layers)?;
@@ -351,9 +356,12 @@ fn evaluate_with_tensors(
 
     let mut style_total = zero();
     for (layer, activations) in style.iter_mut().zip(&features) {
-        let index = layer.matches(rematch, matching_time, |matcher, matching| {
-            matcher.nearest(activations.clone().detach(), matching)
+        let found = layer.matches(rematch, matching_time, |matcher, matching| {
+            matcher.nearest(activations.clone().detach(), matching, stop)
         })?;
+        let Some(index) = found else {
+            return Ok(None);
+        };
         let index_tensor =
             Tensor::<1, Int>::from_data(TensorData::new(index.clone(), [index.len()]), device);
         layer.matches = Some(index);
@@ -394,7 +402,7 @@ fn evaluate_with_tensors(
         smoothness: terms[2],
         total: terms.iter().sum(),
     };
-    Ok((losses, gradient))
+    Ok(Some((losses, gradient)))
 }
 
 /// The activations of `layers` for a fixed image, through the host twin.

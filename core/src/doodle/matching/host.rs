@@ -29,6 +29,7 @@
 
 use rayon::prelude::*;
 
+use crate::doodle::observe::Stop;
 use crate::host::matmul::{MatrixRef, multiply};
 use crate::host::scratch;
 
@@ -386,7 +387,8 @@ pub(crate) struct Weights<'a> {
 }
 
 /// For every patch of `image` (index order), the index of the style patch with the
-/// highest `cos(features) + semantic * cos(labels) - variety * usage`.
+/// highest `cos(features) + semantic * cos(labels) - variety * usage`; `None` when `stop`
+/// asked for it (checked before every tile of image patches).
 ///
 /// `targets` is the image's search order and labels (fixed for a phase, made by
 /// [`SearchOrder::for_image`]).
@@ -395,7 +397,8 @@ pub(crate) fn nearest(
     targets: &SearchOrder,
     style: &HostStyle,
     weights: Weights<'_>,
-) -> Vec<i64> {
+    stop: &Stop,
+) -> Option<Vec<i64>> {
     assert_eq!(
         image.channels, style.features.channels,
         "image and style features differ"
@@ -433,20 +436,23 @@ pub(crate) fn nearest(
         least_penalty,
         semantic: if labelled { weights.semantic } else { 0.0 },
     };
-    let found: Vec<Vec<u32>> = (0..targets.tiles.len())
+    let found: Option<Vec<Vec<u32>>> = (0..targets.tiles.len())
         .into_par_iter()
         .map(|index| {
+            if stop.requested() {
+                return None;
+            }
             let labels = targets.tile_labels(index).filter(|_| labelled);
-            search.tile(image, targets.tiles[index], labels)
+            Some(search.tile(image, targets.tiles[index], labels))
         })
         .collect();
     let mut best = vec![0i64; targets.count()];
-    for (tile, found) in targets.tiles.iter().zip(found) {
+    for (tile, found) in targets.tiles.iter().zip(found?) {
         for (&query, style_index) in targets.order[tile.range()].iter().zip(found) {
             best[query as usize] = i64::from(style_index);
         }
     }
-    best
+    Some(best)
 }
 
 /// An image tile's labels: its label pixels and its patches' label rows.
@@ -656,6 +662,7 @@ impl Correlation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doodle::Observer;
     use crate::rng::SplitMix64;
 
     /// Features alone: no labels, no variety.
@@ -672,7 +679,9 @@ mod tests {
             &SearchOrder::for_image(image.height, image.width, None),
             &HostStyle::new(style, None),
             PLAIN,
+            &Stop::default(),
         )
+        .expect("no stop was asked for")
     }
 
     fn random(count: usize, seed: u64) -> Vec<f32> {
@@ -770,7 +779,7 @@ mod tests {
             );
             let host = HostStyle::new(style, Some(style_labels));
             let targets = SearchOrder::for_image(9, 30, Some(image_labels));
-            let found = nearest(image, &targets, &host, weights);
+            let found = nearest(image, &targets, &host, weights, &Stop::default()).unwrap();
             let agree = found.iter().zip(&expected).filter(|(a, b)| a == b).count();
             // Scores closer than rounding may order differently; anything else must agree.
             assert!(
@@ -857,5 +866,33 @@ mod tests {
             let found = search_unlabelled(image, style);
             assert_eq!(found, vec![0; 9]);
         }
+    }
+
+    /// A search asked to stop returns at once without an answer; one not asked returns
+    /// the same as ever.
+    #[test]
+    fn a_stopped_search_gives_no_answer() {
+        let (image, style) = (random(8 * 40 * 40, 3), random(8 * 30 * 30, 4));
+        let image = Planar {
+            channels: 8,
+            height: 40,
+            width: 40,
+            values: &image,
+        };
+        let style = Planar {
+            channels: 8,
+            height: 30,
+            width: 30,
+            values: &style,
+        };
+        let targets = SearchOrder::for_image(40, 40, None);
+        let host = HostStyle::new(style, None);
+        let token = crate::doodle::CancelToken::new();
+        let stop = Observer::default().cancel_token(token.clone()).stop(None);
+        assert!(nearest(image, &targets, &host, PLAIN, &stop).is_some());
+        token.cancel();
+        assert_eq!(nearest(image, &targets, &host, PLAIN, &stop), None);
+        let passed = Observer::default().stop(Some(std::time::Instant::now()));
+        assert_eq!(nearest(image, &targets, &host, PLAIN, &passed), None);
     }
 }

@@ -12,6 +12,7 @@ use burn::tensor::ops::UnfoldOptions;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::losses::host::PatchTargets;
+use super::observe::Stop;
 use crate::encoder::HostFeatures;
 use crate::{Error, Result};
 
@@ -178,20 +179,28 @@ impl Matcher {
     /// For each 3x3 patch of `activations` (`[1, C, h, w]`, detached), the index of the
     /// best style patch: highest `cos(features) + semantic_weight * cos(labels) - variety
     /// * usage`, by batched matrix products on the run's device.
-    pub fn nearest(&mut self, activations: Tensor<4>, layer: &TensorMatching) -> Result<Vec<i64>> {
-        let index = self.nearest_by_tensors(
+    pub fn nearest(
+        &mut self,
+        activations: Tensor<4>,
+        layer: &TensorMatching,
+        stop: &Stop,
+    ) -> Result<Option<Vec<i64>>> {
+        let Some(index) = self.nearest_by_tensors(
             patches(activations),
             layer.image_labels.as_ref(),
             &layer.features,
             layer.style_labels.as_ref(),
             layer.count,
-        );
+            stop,
+        ) else {
+            return Ok(None);
+        };
         let index = index.try_into_vec_as::<i64>().map_err(|e| Error::Compute {
             device: "the run's device".into(),
             detail: format!("{e:?}"),
         })?;
         self.remember_usage(&index, layer.count);
-        Ok(index)
+        Ok(Some(index))
     }
 
     /// [`Matcher::nearest`] for activations on the host, by the fused search of [`host`].
@@ -199,10 +208,11 @@ impl Matcher {
         &mut self,
         activations: &HostFeatures,
         layer: &HostMatching,
-    ) -> Vec<i64> {
-        let index = self.search_on_host(planar(activations), &layer.order, &layer.style);
+        stop: &Stop,
+    ) -> Option<Vec<i64>> {
+        let index = self.search_on_host(planar(activations), &layer.order, &layer.style, stop)?;
         self.remember_usage(&index, layer.count);
-        index
+        Some(index)
     }
 
     fn search_on_host(
@@ -210,7 +220,8 @@ impl Matcher {
         image: host::Planar<'_>,
         targets: &host::SearchOrder,
         style: &host::HostStyle,
-    ) -> Vec<i64> {
+        stop: &Stop,
+    ) -> Option<Vec<i64>> {
         host::nearest(
             image,
             targets,
@@ -220,6 +231,7 @@ impl Matcher {
                 variety: self.variety,
                 usage: self.usage.as_deref(),
             },
+            stop,
         )
     }
 
@@ -231,7 +243,8 @@ impl Matcher {
         style_features: &Tensor<2>,
         style_labels: Option<&Tensor<2>>,
         count: usize,
-    ) -> Tensor<2, Int> {
+        stop: &Stop,
+    ) -> Option<Tensor<2, Int>> {
         let queries = image_patches.dims()[0];
         let image_features = normalise_rows(image_patches);
         let batches = self
@@ -247,6 +260,9 @@ impl Matcher {
         let mut best: Option<(Tensor<2>, Tensor<2, Int>)> = None;
         let mut start = 0;
         while start < count {
+            if stop.requested() {
+                return None;
+            }
             let end = (start + batch).min(count);
             let dims = style_features.dims()[0];
             let mut scores = image_features
@@ -276,7 +292,7 @@ impl Matcher {
             });
             start = end;
         }
-        best.expect("a style has at least one patch").1
+        Some(best.expect("a style has at least one patch").1)
     }
 
     /// How often each style patch was just chosen, relative to the most chosen one (only
@@ -325,7 +341,10 @@ mod tests {
         match path {
             ComputePath::Tensors => {
                 let layer = TensorMatching::new(style.clone(), style_labels, image_labels);
-                matcher.nearest(activations.clone(), &layer).unwrap()
+                matcher
+                    .nearest(activations.clone(), &layer, &Stop::default())
+                    .unwrap()
+                    .unwrap()
             }
             ComputePath::Host => {
                 let [_, _, height, width] = activations.dims();
@@ -337,7 +356,9 @@ mod tests {
                     width,
                 )
                 .unwrap();
-                matcher.nearest_on_host(&host_features(activations), &layer)
+                matcher
+                    .nearest_on_host(&host_features(activations), &layer, &Stop::default())
+                    .unwrap()
             }
         }
     }
