@@ -421,7 +421,10 @@ impl Error {
             Error::ImageTooSmallForMark { .. } | Error::MarkWouldNotSurvive { .. } => {
                 ErrorKind::InvalidImage
             }
+            // The caller asked for a format that cannot be written: their option, so a
+            // bad request (HTTP 400), not a server failure.
             Error::InvalidOption { .. }
+            | Error::UnsupportedOutputFormat { .. }
             | Error::MissingGlyphs { .. }
             | Error::UnreadableFont { .. } => ErrorKind::InvalidOptions,
             Error::WeightsNotFound { .. }
@@ -433,9 +436,7 @@ impl Error {
             Error::DeviceNotCompiled { .. }
             | Error::DeviceUnavailable { .. }
             | Error::Compute { .. } => ErrorKind::Device,
-            Error::UnsupportedOutputFormat { .. }
-            | Error::EncodeFailed { .. }
-            | Error::Io { .. } => ErrorKind::Io,
+            Error::EncodeFailed { .. } | Error::Io { .. } => ErrorKind::Io,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

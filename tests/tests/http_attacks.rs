@@ -118,7 +118,8 @@ fn a_head_that_trickles_is_closed_and_others_are_served() {
 #[test]
 fn a_connection_flood_is_refused_and_the_server_recovers() {
     let server = Server::start(&[("STYLEMARK_MAX_CONNECTIONS", "4")]);
-    let idle: Vec<TcpStream> = (0..4).map(|_| connect(&server)).collect();
+    // Four connections each in a request (their heads are in, their bodies trickle).
+    let idle: Vec<TcpStream> = (0..4).map(|_| start_trickling(&server, 10_000)).collect();
     std::thread::sleep(Duration::from_millis(200));
     let refused = server.get("/healthz");
     assert_eq!(refused.status, 503);
@@ -140,6 +141,107 @@ fn a_connection_flood_is_refused_and_the_server_recovers() {
         assert!(Instant::now() < deadline, "refusals are logged");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Whether the server has closed `stream` (end of stream or reset) within `within`.
+fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buffer = [0u8; 4096];
+    let until = Instant::now() + within;
+    while Instant::now() < until {
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+#[test]
+fn silent_connections_that_keep_reconnecting_cannot_keep_real_clients_out() {
+    let server = Server::start(&[("STYLEMARK_MAX_CONNECTIONS", "8")]);
+    // Slowloris: every slot taken by a connection that sends half a head, and each one the
+    // server closes comes straight back.
+    let half_head = |server: &Server| {
+        let mut stream = connect(server);
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nX-Wait: ")
+            .unwrap();
+        stream
+    };
+    let mut silent: Vec<TcpStream> = (0..8).map(|_| half_head(&server)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    for round in 0..20 {
+        let reply = server.get("/healthz");
+        assert_eq!(reply.status, 200, "round {round}: {:?}", reply.json());
+        for stream in &mut silent {
+            if closed_within(stream, Duration::from_millis(1)) {
+                *stream = half_head(&server);
+            }
+        }
+    }
+    // The oldest silent connection made room for each real one; the newest were kept.
+    let stats = server.get("/v1/stats").json();
+    assert_eq!(stats["total"]["client_errors"], 0, "{stats}");
+}
+
+#[test]
+fn http2_control_frame_floods_are_cut_off() {
+    let server = Server::start(&[]);
+    let mut flood = connect(&server);
+    flood
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .unwrap();
+    // WINDOW_UPDATE frames on the connection, nothing else, as fast as the socket takes.
+    let window_update = [0u8, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let batch = window_update.repeat(10_000);
+    let started = Instant::now();
+    let mut sent = 0usize;
+    let mut reader = flood.try_clone().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let drain = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 65536];
+            reader
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match reader.read(&mut buffer) {
+                    Ok(0) => return true,
+                    Ok(_) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => return true,
+                }
+            }
+            false
+        })
+    };
+    while started.elapsed() < Duration::from_secs(20) && flood.write_all(&batch).is_ok() {
+        sent += 10_000;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "the flood ran {elapsed:?} ({sent} frames)"
+    );
+    assert!(sent < 2_000_000, "{sent} frames taken before the cut");
+    let _ = drain.join();
+    assert_eq!(server.get("/healthz").status, 200);
 }
 
 #[test]
@@ -361,4 +463,179 @@ fn a_job_decodes_only_the_files_it_names_and_all_of_them_within_one_budget() {
         error["message"].as_str().unwrap().contains("together"),
         "{error}"
     );
+}
+
+/// A request whose single evaluation would take minutes (the nearest-patch search at
+/// `conv1_1`, a stride-1 layer) used to hold its slot for minutes past the deadline and
+/// stall the other slot. Now the search stops at the deadline: the answer (the best image
+/// so far) comes within the request's time, and the other slot keeps serving.
+#[test]
+fn a_fine_layer_evaluation_stops_at_the_deadline_and_blocks_no_one() {
+    let server = Server::start(&[("STYLEMARK_CONCURRENCY", "2"), ("STYLEMARK_TIMEOUT_S", "4")]);
+    let painting = png(256, 256);
+    let parts = [
+        file("style", painting.clone()),
+        file("content", painting),
+        field("method", "optimize"),
+        field("phases", "1"),
+        field("style-layers", "conv1_1"),
+    ];
+    let started = Instant::now();
+    let port = server.port;
+    let heavy = std::thread::spawn(move || {
+        let (content_type, body) = multipart(&parts);
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let head = format!(
+            "POST /v1/doodle HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&body).unwrap();
+        read_reply(&mut stream)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // The other slot answers a small watermark meanwhile.
+    let beside = Instant::now();
+    let small = server.post(
+        "/v1/watermark",
+        &[file("image", png(96, 64)), field("text", "x")],
+    );
+    small.expect_status(200);
+    assert!(
+        beside.elapsed() < Duration::from_secs(10),
+        "the watermark beside it took {:?}",
+        beside.elapsed()
+    );
+    let reply = heavy.join().unwrap();
+    let took = started.elapsed();
+    reply.expect_status(200);
+    assert_eq!(
+        reply.header("x-stylemark-status"),
+        Some("time_budget_exhausted")
+    );
+    assert!(
+        took < Duration::from_secs(9),
+        "a 4 s deadline answered after {took:?}"
+    );
+}
+
+/// A client that goes away mid-work frees its slot within seconds, and the request is
+/// logged and counted as abandoned.
+#[test]
+fn a_dropped_request_stops_its_work_and_is_counted() {
+    let server = Server::start(&[
+        ("STYLEMARK_CONCURRENCY", "1"),
+        ("STYLEMARK_TIMEOUT_S", "120"),
+    ]);
+    let painting = png(256, 256);
+    let (content_type, body) = multipart(&[
+        file("style", painting.clone()),
+        file("content", painting),
+        field("method", "optimize"),
+        field("phases", "1"),
+        field("style-layers", "conv1_1"),
+    ]);
+    let mut stream = connect(&server);
+    let head = format!(
+        "POST /v1/doodle HTTP/1.1\r\nHost: t\r\nX-Request-Id: gone-away\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    drop(stream);
+    // The one slot is free again well before the work would have ended.
+    let started = Instant::now();
+    let freed = loop {
+        let reply = server.post(
+            "/v1/watermark",
+            &[file("image", png(96, 64)), field("text", "x")],
+        );
+        if reply.status == 200 {
+            break started.elapsed();
+        }
+        assert_eq!(reply.status, 429, "busy, or answered");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the slot stayed taken"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(freed < Duration::from_secs(15), "{freed:?}");
+    let stats = server.get("/v1/stats").json();
+    assert_eq!(stats["functions"]["doodle"]["abandoned"], 1, "{stats}");
+    let line = server.log_of("gone-away");
+    assert_eq!(line["outcome"], "abandoned", "{line}");
+    assert_eq!(line["status"], 499, "{line}");
+}
+
+/// Clients that upload a small image, ask for a large answer and never read it cannot
+/// make the server hold more answers than its budget: past it, finished answers are
+/// dropped and answered 503, and the room comes back when the parked client goes.
+#[test]
+fn answers_clients_do_not_read_are_held_to_the_answer_budget() {
+    let server = Server::start(&[
+        ("STYLEMARK_CONCURRENCY", "2"),
+        ("STYLEMARK_MAX_ANSWER_BYTES", "32000000"),
+    ]);
+    // Noise does not compress: its PNG answer is about 27 MB, its JPEG upload far less.
+    let mut rng = stylemark::rng::SplitMix64::new(7);
+    let noise = stylemark::image::RgbImage::from_fn(3000, 3000, |_, _| {
+        stylemark::image::Rgb([0u8; 3].map(|_| rng.below(256) as u8))
+    });
+    let upload = encode(
+        &stylemark::image::DynamicImage::ImageRgb8(noise),
+        OutputFormat::Jpeg { quality: 92 },
+    )
+    .unwrap();
+    let request = |id: &str| -> TcpStream {
+        let (content_type, body) = multipart(&[
+            file("image", upload.clone()),
+            field("text", "x"),
+            field("format", "png"),
+        ]);
+        let mut stream = connect(&server);
+        let head = format!(
+            "POST /v1/watermark HTTP/1.1\r\nHost: t\r\nX-Request-Id: {id}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&body).unwrap();
+        stream
+    };
+    // The first client's answer is made and waits for it: it never reads.
+    let parked = request("parked");
+    let line = server.log_of("parked");
+    assert_eq!(line["status"], 200, "{line}");
+    // A second such answer does not fit beside it.
+    let mut second = request("second");
+    let reply = read_reply(&mut second);
+    assert_eq!(
+        reply.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert!(String::from_utf8_lossy(&reply.body).contains("STYLEMARK_MAX_ANSWER_BYTES"));
+    assert_eq!(server.get("/healthz").status, 200);
+    // The parked client goes; its room comes back.
+    drop(parked);
+    let started = Instant::now();
+    loop {
+        let mut third = request("third");
+        let reply = read_reply(&mut third);
+        if reply.status == 200 {
+            assert!(reply.body.len() > 20_000_000, "{}", reply.body.len());
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the room never came back: {}",
+            reply.status
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

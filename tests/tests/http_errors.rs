@@ -215,14 +215,44 @@ fn heads_framed_ambiguously_are_400() {
 }
 
 #[test]
-fn the_mark_key_is_refused_in_the_url() {
+fn the_mark_key_is_refused_in_the_url_in_any_spelling() {
+    let server = Server::start(&[]);
+    for query in [
+        "key=secret",
+        "KEY=secret",
+        "Key=secret",
+        "%4Bey=secret",
+        "%20key=secret",
+    ] {
+        let reply = server.post(
+            &format!("/v1/mark/detect?{query}"),
+            &[file("image", png(300, 300))],
+        );
+        let error = expect_error(&reply, 400, "invalid_options", "URL");
+        assert_eq!(error["field"], "key", "{query}");
+    }
+}
+
+#[test]
+fn an_output_format_that_cannot_be_written_is_the_clients_mistake() {
     let server = Server::start(&[]);
     let reply = server.post(
-        "/v1/mark/detect?key=secret",
-        &[file("image", png(300, 300))],
+        "/v1/watermark",
+        &[
+            file("image", png(64, 64)),
+            field("text", "x"),
+            field("format", "gif"),
+        ],
     );
-    let error = expect_error(&reply, 400, "invalid_options", "URL");
-    assert_eq!(error["field"], "key");
+    let error = expect_error(&reply, 400, "invalid_options", "gif");
+    assert_eq!(error["field"], "format");
+    // Counted as a client error, not a failure an alert would fire on.
+    let stats = server.get("/v1/stats").json();
+    assert_eq!(stats["functions"]["watermark"]["failures"], 0, "{stats}");
+    assert_eq!(
+        stats["functions"]["watermark"]["client_errors"], 1,
+        "{stats}"
+    );
 }
 
 #[test]

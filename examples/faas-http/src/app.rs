@@ -1,9 +1,10 @@
 //! The function's state and the life of one request: route it, read its form, take a
 //! slot, run it on the blocking pool, answer, count and log.
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
@@ -12,7 +13,7 @@ use hyper::{Request, http};
 use stylemark::doodle::{CancelToken, Engine};
 
 use crate::config::Config;
-use crate::connection::{Activity, PacedBody, SEND_GRACE};
+use crate::connection::{Activity, AnswerBudget, PacedBody, SEND_GRACE, Ticket};
 use crate::form::{self, UploadBudget};
 use crate::functions::{self, Function, Problem};
 use crate::http::{Response, query_pairs};
@@ -33,11 +34,16 @@ pub struct App {
     pub stats: Stats,
     /// Set on SIGTERM: new function calls get 503 while in-flight ones finish.
     pub stopping: AtomicBool,
-    /// Cancels every running doodle (they answer with their best image) when the
-    /// shutdown grace period is about to end.
+    /// Set when the shutdown grace period is about to end: every running request is
+    /// cancelled (doodles answer with their best image).
     pub cancel: CancelToken,
+    /// The cancel tokens of the requests working now, by server request id: a request is
+    /// cancelled alone when its client goes away, all of them at shutdown.
+    working: Mutex<HashMap<u64, CancelToken>>,
     /// Bytes all uploads in flight may hold.
     pub uploads: UploadBudget,
+    /// Bytes all answers not yet taken by their clients may hold.
+    answers: AnswerBudget,
     busy: Arc<AtomicUsize>,
     next_id: AtomicU64,
 }
@@ -50,16 +56,21 @@ struct Record {
     error: Option<String>,
 }
 
+/// The status logged for a request whose client went away before its answer (nginx's).
+const ABANDONED_STATUS: u16 = 499;
+
 impl App {
     /// The state for `config`, painting with `engine`.
     pub fn new(config: Config, engine: Arc<Engine>) -> Self {
         App {
             uploads: UploadBudget::new(config.max_upload_bytes),
+            answers: AnswerBudget::new(config.max_answer_bytes),
             config,
             engine,
             stats: Stats::default(),
             stopping: AtomicBool::new(false),
             cancel: CancelToken::new(),
+            working: Mutex::default(),
             busy: Arc::new(AtomicUsize::new(0)),
             next_id: AtomicU64::new(1),
         }
@@ -83,7 +94,11 @@ impl App {
         let server_id = self.new_id();
         let id = request_id(header(&head, "x-request-id"), &server_id);
         let (response, record) = match Function::route(&method, &path) {
-            Ok(Some(function)) => self.call(function, &head, &mut body, started, &id).await,
+            Ok(Some(function)) => {
+                let ids = (id.as_str(), server_id.as_str());
+                self.call(function, &head, &mut body, (started, &ticket), ids)
+                    .await
+            }
             Ok(None) => (self.resource(&method, &path, &id), Record::plain()),
             Err(problem) => {
                 let record = Record::client_error(None, &problem);
@@ -92,6 +107,14 @@ impl App {
         };
         drain(&head, &mut body).await;
         let response = self.finish_response(response, &id);
+        let (response, room, mut record) = self.hold_answer(response, record, &id);
+        let mut status = response.status;
+        if ticket.peer_closed() && record.function.is_some() {
+            // Its work was cancelled; the answer so far still goes out, for a client that
+            // only closed its sending side.
+            record = Record::abandoned(record.function, record.cpu_seconds);
+            status = ABANDONED_STATUS;
+        }
         if let Some(function) = record.function {
             self.stats.record(
                 function,
@@ -100,16 +123,38 @@ impl App {
                 record.cpu_seconds,
             );
         }
-        log_request(
-            &id,
-            &server_id,
-            &method,
-            &path,
-            response.status,
-            started,
-            &record,
-        );
-        Ok(response.into_hyper(ticket))
+        log_request(&id, &server_id, &method, &path, status, started, &record);
+        Ok(response.into_hyper(ticket, room))
+    }
+
+    /// The answer with its room in the answer budget, or, when the answers waiting for
+    /// their clients leave no room for it, a 503 in its place (the work's answer is
+    /// dropped at once: a client that does not read cannot make the server hold more).
+    fn hold_answer(
+        &self,
+        response: Response,
+        record: Record,
+        id: &str,
+    ) -> (Response, Option<tokio::sync::OwnedSemaphorePermit>, Record) {
+        if let Some(room) = self.answers.reserve(response.body.len()) {
+            return (response, Some(room), record);
+        }
+        let problem = Problem::new(
+            503,
+            "busy",
+            format!(
+                "the answers waiting for their clients fill the server's answer budget (STYLEMARK_MAX_ANSWER_BYTES, {} bytes); retry",
+                self.config.max_answer_bytes
+            ),
+        )
+        .retry_after(1);
+        let refused = Record {
+            outcome: Outcome::Rejected,
+            error: Some(problem.log_message().to_string()),
+            ..record
+        };
+        let response = self.finish_response(problem.response(id), id);
+        (response, None, refused)
     }
 
     /// Reads the form, then runs `function` on the blocking pool if a slot is free.
@@ -118,8 +163,8 @@ impl App {
         function: Function,
         head: &http::request::Parts,
         body: &mut Incoming,
-        started: Instant,
-        id: &str,
+        (started, ticket): (Instant, &Ticket),
+        (id, server_id): (&str, &str),
     ) -> (Response, Record) {
         let refused = |problem: Problem| {
             let record = Record::client_error(Some(function.name()), &problem);
@@ -152,16 +197,47 @@ impl App {
         };
         let accepts_json = header(head, "accept").is_some_and(|a| a.contains("application/json"));
         let app = self.clone();
+        let guard = WorkGuard::new(self);
+        ticket.cancel_on_close(&guard.token);
+        let (key, token, dropped) = (guard.key, guard.token.clone(), guard.dropped.clone());
+        let (ids, path) = (
+            (id.to_string(), server_id.to_string()),
+            head.uri.path().to_string(),
+        );
         let work = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let claim = app.stats.begin();
             let result = catch_unwind(AssertUnwindSafe(|| {
-                functions::run(&app, function, form, accepts_json, started)
+                functions::run(&app, function, form, accepts_json, started, &token)
             }))
             .unwrap_or_else(|panic| Err(Problem::from(stylemark::Error::from_panic(&*panic))));
-            (result, app.stats.finish(claim))
+            let cpu_seconds = app.stats.finish(claim);
+            app.working_done(key);
+            if dropped.load(Ordering::SeqCst) {
+                // The client went away and its connection future with the code that logs
+                // answers: the work stopped early, and is logged and counted here.
+                let record = Record::abandoned(Some(function.name()), cpu_seconds);
+                app.stats.record(
+                    function.name(),
+                    Outcome::Abandoned,
+                    started.elapsed(),
+                    cpu_seconds,
+                );
+                log_request(
+                    &ids.0,
+                    &ids.1,
+                    "POST",
+                    &path,
+                    ABANDONED_STATUS,
+                    started,
+                    &record,
+                );
+            }
+            (result, cpu_seconds)
         });
-        let (result, cpu_seconds) = match work.await {
+        let joined = work.await;
+        guard.disarm();
+        let (result, cpu_seconds) = match joined {
             Ok(done) => done,
             Err(join) => (
                 Err(Problem::new(
@@ -192,6 +268,31 @@ impl App {
                 (problem.response(id), record)
             }
         }
+    }
+
+    /// Cancels every request working now (at the end of the shutdown grace period).
+    pub fn cancel_all(&self) {
+        self.cancel.cancel();
+        let working = self.working.lock().unwrap_or_else(|e| e.into_inner());
+        working.values().for_each(CancelToken::cancel);
+    }
+
+    /// A new request's cancel token, registered as working (cancelled at once when the
+    /// server is already cancelling).
+    fn working_start(&self) -> (u64, CancelToken) {
+        let key = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let token = CancelToken::new();
+        let mut working = self.working.lock().unwrap_or_else(|e| e.into_inner());
+        working.insert(key, token.clone());
+        if self.cancel.is_cancelled() {
+            token.cancel();
+        }
+        (key, token)
+    }
+
+    fn working_done(&self, key: u64) {
+        let mut working = self.working.lock().unwrap_or_else(|e| e.into_inner());
+        working.remove(&key);
     }
 
     /// The 429 for a call that finds every slot working, with the function's median
@@ -234,7 +335,11 @@ impl App {
         let boundary = form::boundary(header(head, "content-type"))
             .map_err(|reason| Problem::new(415, "unsupported_media_type", reason))?;
         let query = query_pairs(head.uri.query().unwrap_or(""));
-        if query.iter().any(|(name, _)| name == "key") {
+        // Any spelling the form parser reads as the key (`?KEY=`, `?Key=`, `? key=`).
+        if query
+            .iter()
+            .any(|(name, _)| name.trim().eq_ignore_ascii_case("key"))
+        {
             // URLs end up in access logs, proxies and browser history; a secret must not.
             return Err(stylemark::Error::option(
                 "key",
@@ -377,6 +482,16 @@ impl Record {
         }
     }
 
+    /// Work whose client went away before its answer.
+    fn abandoned(function: Option<&'static str>, cpu_seconds: f64) -> Self {
+        Record {
+            function,
+            outcome: Outcome::Abandoned,
+            cpu_seconds,
+            error: Some("the client went away before the answer; its work was cancelled".into()),
+        }
+    }
+
     /// A refusal (4xx) or failure (5xx), with what went wrong for the log.
     fn client_error(function: Option<&'static str>, problem: &Problem) -> Self {
         Record {
@@ -419,4 +534,41 @@ fn log_request(
         "error": record.error,
     });
     log::line(severity, line);
+}
+
+/// A request's work, cancelled when the future waiting for it is dropped: hyper drops a
+/// request's future when its client goes away, and the work on the blocking pool then
+/// stops within a second or two instead of holding its slot until it ends.
+struct WorkGuard {
+    key: u64,
+    token: CancelToken,
+    /// Set when the future was dropped with the work still running.
+    dropped: Arc<AtomicBool>,
+    armed: bool,
+}
+
+impl WorkGuard {
+    fn new(app: &App) -> Self {
+        let (key, token) = app.working_start();
+        WorkGuard {
+            key,
+            token,
+            dropped: Arc::new(AtomicBool::new(false)),
+            armed: true,
+        }
+    }
+
+    /// The work finished and its answer is on its way: nothing to cancel.
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for WorkGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            self.dropped.store(true, Ordering::SeqCst);
+            self.token.cancel();
+        }
+    }
 }

@@ -31,6 +31,9 @@ pub struct Config {
     /// `STYLEMARK_MAX_UPLOAD_BYTES`: bytes all request bodies being read or worked on may
     /// hold together, default 256 MiB (eight full bodies); an upload past it gets 503.
     pub max_upload_bytes: u64,
+    /// `STYLEMARK_MAX_ANSWER_BYTES`: bytes all answers not yet taken by their clients may
+    /// hold together, default 256 MiB; an answer past it is dropped and answered 503.
+    pub max_answer_bytes: u64,
     /// `STYLEMARK_MAX_CONNECTIONS`: open connections; more are answered 503 and closed at
     /// once, default 512.
     pub max_connections: usize,
@@ -105,6 +108,8 @@ impl Config {
                 as u64,
             max_upload_bytes: number("STYLEMARK_MAX_UPLOAD_BYTES", (256u64 << 20) as f64, 1024.0)?
                 as u64,
+            max_answer_bytes: number("STYLEMARK_MAX_ANSWER_BYTES", (256u64 << 20) as f64, 1024.0)?
+                as u64,
             max_connections: at_most(
                 "STYLEMARK_MAX_CONNECTIONS",
                 number("STYLEMARK_MAX_CONNECTIONS", 512.0, 1.0)?,
@@ -173,6 +178,7 @@ impl Config {
                 .collect::<serde_json::Map<_, _>>(),
             "max_body_bytes": self.max_body_bytes,
             "max_upload_bytes": self.max_upload_bytes,
+            "max_answer_bytes": self.max_answer_bytes,
             "max_connections": self.max_connections,
             "read_timeout_s": self.read_timeout.as_secs_f64(),
             "timeout_s": self.timeout.as_secs_f64(),

@@ -3,10 +3,14 @@
 //!
 //! hyper has no write timeout and no HTTP/2 idle timeout, and a client that sets its
 //! HTTP/2 window to zero, or reads one byte now and then, would otherwise hold its answer
-//! (and its memory) for as long as it liked. Here an answer of `n` bytes must be taken
-//! within [`SEND_GRACE`] plus `n` at [`MIN_SEND_RATE`], a connection must start its first
-//! request within the head timeout and may idle between requests for [`KEEP_ALIVE_IDLE`].
+//! (and its memory) for as long as it liked. Here an answer must be taken at
+//! [`MIN_SEND_RATE`] on average after [`SEND_GRACE`]: the deadline moves with what the
+//! client has taken, so one that takes nothing is dropped after the grace and a piece,
+//! whatever the answer's size. The answers waiting for their clients hold at most the
+//! [`AnswerBudget`] together. A connection must start its first request within the head
+//! timeout and may idle between requests for [`KEEP_ALIVE_IDLE`].
 
+use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -14,8 +18,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
+use stylemark::doodle::CancelToken;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
-/// Time any answer gets to be taken, on top of its size at [`MIN_SEND_RATE`].
+/// Time any answer gets to be taken, on top of what it has taken at [`MIN_SEND_RATE`].
 pub const SEND_GRACE: Duration = Duration::from_secs(20);
 /// The slowest a client may take an answer: 64 KiB a second.
 pub const MIN_SEND_RATE: f64 = 64.0 * 1024.0;
@@ -28,6 +34,8 @@ const PIECE_BYTES: usize = 64 * 1024;
 /// What a connection is doing, shared by its requests and its watchdog.
 pub struct Activity {
     state: Mutex<State>,
+    /// Woken when the connection is evicted from the [`Lobby`](crate::lobby::Lobby).
+    eviction: Notify,
 }
 
 struct State {
@@ -38,6 +46,12 @@ struct State {
     started: u64,
     /// When the last request ended (or the connection opened).
     idle_since: Instant,
+    /// Closed before its first request to make room for another connection.
+    evicted: bool,
+    /// The client has closed its sending side (or the whole connection).
+    peer_closed: bool,
+    /// The work to cancel when the client closes, by request.
+    cancel_on_close: Vec<(u64, CancelToken)>,
 }
 
 /// What the watchdog should do about a connection.
@@ -60,8 +74,58 @@ impl Activity {
                 next_id: 0,
                 started: 0,
                 idle_since: Instant::now(),
+                evicted: false,
+                peer_closed: false,
+                cancel_on_close: Vec::new(),
             }),
+            eviction: Notify::new(),
         })
+    }
+
+    /// Whether the connection has sent no request head yet (and is still open).
+    pub fn is_waiting(&self) -> bool {
+        let state = self.state();
+        state.started == 0 && !state.evicted
+    }
+
+    /// Marks a connection that is still waiting for its first request as evicted and
+    /// wakes its watchdog; `false` (and nothing done) once a request has started.
+    pub fn evict_if_waiting(&self) -> bool {
+        let mut state = self.state();
+        if state.started > 0 || state.evicted {
+            return false;
+        }
+        state.evicted = true;
+        self.eviction.notify_one();
+        true
+    }
+
+    /// Whether the connection was evicted.
+    #[cfg(test)]
+    pub fn is_evicted(&self) -> bool {
+        self.state().evicted
+    }
+
+    /// The client closed its side of the connection. A client that does so while its
+    /// request works is taken as gone, as Go's net/http and nginx take it: the work is
+    /// cancelled (its answer so far is still sent, for a client that only half-closed).
+    pub fn closed_by_peer(&self) {
+        let mut state = self.state();
+        state.peer_closed = true;
+        for (_, token) in state.cancel_on_close.drain(..) {
+            token.cancel();
+        }
+    }
+
+    /// Whether a request is in flight and the client has not been seen closing.
+    pub fn is_working(&self) -> bool {
+        let state = self.state();
+        !state.requests.is_empty() && !state.peer_closed
+    }
+
+    /// Resolves once the connection is evicted.
+    pub async fn evicted(&self) {
+        self.eviction.notified().await;
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -78,6 +142,7 @@ impl Activity {
         Ticket {
             activity: self.clone(),
             id,
+            sending_since: None,
         }
     }
 
@@ -109,14 +174,43 @@ impl Activity {
 pub struct Ticket {
     activity: Arc<Activity>,
     id: u64,
+    /// When its answer started to be sent.
+    sending_since: Option<Instant>,
 }
 
 impl Ticket {
-    /// The answer of `bytes` is ready: it must be taken within [`SEND_GRACE`] plus its
-    /// size at [`MIN_SEND_RATE`].
-    pub fn sending(&self, bytes: usize) {
-        let allowance = SEND_GRACE + Duration::from_secs_f64(bytes as f64 / MIN_SEND_RATE);
-        let deadline = Instant::now() + allowance;
+    /// Cancels `token` if the client closes the connection before this request ends.
+    pub fn cancel_on_close(&self, token: &CancelToken) {
+        let mut state = self.activity.state();
+        if state.peer_closed {
+            token.cancel();
+        } else {
+            state.cancel_on_close.push((self.id, token.clone()));
+        }
+    }
+
+    /// Whether the client has closed its side of the connection.
+    pub fn peer_closed(&self) -> bool {
+        self.activity.state().peer_closed
+    }
+
+    /// The answer is ready: its first `bytes` must be taken within [`SEND_GRACE`] plus
+    /// their time at [`MIN_SEND_RATE`].
+    pub fn sending(&mut self, bytes: usize) {
+        let now = Instant::now();
+        self.sending_since = Some(now);
+        self.set_deadline(now, bytes);
+    }
+
+    /// The client has taken `taken` bytes of the answer; the next `next` must come by
+    /// [`SEND_GRACE`] plus `taken + next` at [`MIN_SEND_RATE`], from the start.
+    pub fn took(&mut self, taken: usize, next: usize) {
+        let since = *self.sending_since.get_or_insert_with(Instant::now);
+        self.set_deadline(since, taken.saturating_add(next));
+    }
+
+    fn set_deadline(&self, since: Instant, bytes: usize) {
+        let deadline = since + SEND_GRACE + Duration::from_secs_f64(bytes as f64 / MIN_SEND_RATE);
         let mut state = self.activity.state();
         if let Some(entry) = state.requests.iter_mut().find(|(id, _)| *id == self.id) {
             entry.1 = deadline;
@@ -124,30 +218,60 @@ impl Ticket {
     }
 }
 
+/// The bytes all answers not yet taken by their clients may hold together: a client that
+/// does not read cannot raise the process's memory past it.
+pub struct AnswerBudget {
+    permits: Arc<Semaphore>,
+}
+
+impl AnswerBudget {
+    /// A budget of `bytes` (at most what a semaphore counts).
+    pub fn new(bytes: u64) -> Self {
+        let bytes = usize::try_from(bytes)
+            .unwrap_or(usize::MAX)
+            .min(Semaphore::MAX_PERMITS);
+        AnswerBudget {
+            permits: Arc::new(Semaphore::new(bytes)),
+        }
+    }
+
+    /// Room for an answer of `bytes`, held until it is taken or dropped; `None` when the
+    /// answers waiting now leave too little.
+    pub fn reserve(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
+        let bytes = u32::try_from(bytes).ok()?;
+        self.permits.clone().try_acquire_many_owned(bytes).ok()
+    }
+}
+
 impl Drop for Ticket {
     fn drop(&mut self) {
         let mut state = self.activity.state();
         state.requests.retain(|(id, _)| *id != self.id);
+        state.cancel_on_close.retain(|(id, _)| *id != self.id);
         if state.requests.is_empty() {
             state.idle_since = Instant::now();
         }
     }
 }
 
-/// An answer's body, handed to hyper in pieces; it holds its request's ticket until the
-/// last piece is taken.
+/// An answer's body, handed to hyper in pieces; it holds its request's ticket and its
+/// room in the [`AnswerBudget`] until the last piece is taken (or the connection drops).
 pub struct PacedBody {
     rest: Bytes,
+    taken: usize,
     ticket: Option<Ticket>,
+    room: Option<OwnedSemaphorePermit>,
 }
 
 impl PacedBody {
-    /// `bytes`, sent under `ticket` (whose send deadline starts now).
-    pub fn new(bytes: Bytes, ticket: Ticket) -> Self {
-        ticket.sending(bytes.len());
+    /// `bytes`, sent under `ticket` (whose send deadline starts now), holding `room`.
+    pub fn new(bytes: Bytes, mut ticket: Ticket, room: Option<OwnedSemaphorePermit>) -> Self {
+        ticket.sending(bytes.len().min(PIECE_BYTES));
         PacedBody {
             rest: bytes,
+            taken: 0,
             ticket: Some(ticket),
+            room,
         }
     }
 }
@@ -162,10 +286,16 @@ impl Body for PacedBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
         if this.rest.is_empty() {
-            this.ticket = None; // all handed over: the request is done
+            // All handed over: the request is done and its memory free.
+            this.ticket = None;
+            this.room = None;
             return Poll::Ready(None);
         }
         let piece = this.rest.split_to(this.rest.len().min(PIECE_BYTES));
+        this.taken += piece.len();
+        if let Some(ticket) = this.ticket.as_mut() {
+            ticket.took(this.taken, this.rest.len().min(PIECE_BYTES));
+        }
         Poll::Ready(Some(Ok(Frame::data(piece))))
     }
 
@@ -175,6 +305,31 @@ impl Body for PacedBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.rest.len() as u64)
+    }
+}
+
+/// Whether the client on `socket` has closed its sending side or reset the connection:
+/// a peek, which leaves any byte it finds for hyper to read.
+pub fn peer_has_closed(socket: RawFd) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: `socket` is the connection's own descriptor, open for as long as the
+    // watchdog that asks runs (one task owns both); MSG_PEEK takes nothing from it and
+    // MSG_DONTWAIT never blocks.
+    let read = unsafe {
+        libc::recv(
+            socket,
+            (&raw mut byte).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    match read {
+        0 => true,
+        1.. => false,
+        _ => !matches!(
+            std::io::Error::last_os_error().kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+        ),
     }
 }
 
@@ -202,15 +357,27 @@ mod tests {
             activity.verdict(now + Duration::from_secs(6), first),
             Verdict::Overdue
         );
-        // Sending 640 KiB: 20 s plus 10 s at 64 KiB/s from now.
-        ticket.sending(640 * 1024);
+        // An answer starts: its first 64 KiB must go within 20 s plus 1 s at 64 KiB/s,
+        // however large it is: a client that takes nothing does not hold it for longer.
+        let mut ticket = ticket;
+        ticket.sending(64 * 1024);
         let later = Instant::now();
         assert_eq!(
-            activity.verdict(later + Duration::from_secs(29), first),
+            activity.verdict(later + Duration::from_secs(20), first),
             Verdict::Fine
         );
         assert_eq!(
-            activity.verdict(later + Duration::from_secs(31), first),
+            activity.verdict(later + Duration::from_secs(22), first),
+            Verdict::Overdue
+        );
+        // Having taken 640 KiB, the next 64 KiB are due by 20 s plus 11 s from the start.
+        ticket.took(640 * 1024, 64 * 1024);
+        assert_eq!(
+            activity.verdict(later + Duration::from_secs(30), first),
+            Verdict::Fine
+        );
+        assert_eq!(
+            activity.verdict(later + Duration::from_secs(32), first),
             Verdict::Overdue
         );
         drop(ticket);
@@ -226,10 +393,43 @@ mod tests {
     }
 
     #[test]
+    fn a_client_that_closes_cancels_the_work_of_its_requests_only() {
+        let activity = Activity::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let ended = activity.begin(deadline);
+        let stale = CancelToken::new();
+        ended.cancel_on_close(&stale);
+        drop(ended);
+        let working = activity.begin(deadline);
+        let work = CancelToken::new();
+        working.cancel_on_close(&work);
+        assert!(!working.peer_closed());
+        activity.closed_by_peer();
+        assert!(work.is_cancelled() && working.peer_closed());
+        assert!(
+            !stale.is_cancelled(),
+            "an ended request's token is forgotten"
+        );
+        let late = CancelToken::new();
+        activity.begin(deadline).cancel_on_close(&late);
+        assert!(
+            late.is_cancelled(),
+            "work started after the close is cancelled at once"
+        );
+    }
+
+    #[test]
     fn an_answer_goes_in_pieces_and_ends_its_request_when_taken() {
         let activity = Activity::new();
         let ticket = activity.begin(Instant::now() + Duration::from_secs(60));
-        let mut body = PacedBody::new(Bytes::from(vec![1u8; 150_000]), ticket);
+        let budget = AnswerBudget::new(200_000);
+        let room = budget.reserve(150_000);
+        assert!(room.is_some());
+        assert!(
+            budget.reserve(60_000).is_none(),
+            "the answer holds its room"
+        );
+        let mut body = PacedBody::new(Bytes::from(vec![1u8; 150_000]), ticket, room);
         assert_eq!(body.size_hint().exact(), Some(150_000));
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
@@ -240,5 +440,6 @@ mod tests {
         }
         assert_eq!(sizes, [65_536, 65_536, 18_928]);
         assert!(activity.state().requests.is_empty(), "the request ended");
+        assert!(budget.reserve(200_000).is_some(), "its room is free again");
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use stylemark::doodle::{DoodleOptions, Method};
+use stylemark::doodle::{CancelToken, DoodleOptions, Method};
 use stylemark::image::DynamicImage;
 use stylemark::io::decode;
 use stylemark::job::{Job, JobInputs, JobOutcome, Step};
@@ -186,6 +186,7 @@ impl From<Error> for Problem {
         };
         let field = match &error {
             Error::InvalidOption { name, .. } => Some(name.clone()),
+            Error::UnsupportedOutputFormat { .. } => Some("format".to_string()),
             _ => None,
         };
         // A caught panic's text can show internals: the log gets it, the client a
@@ -216,13 +217,15 @@ pub struct Done {
 }
 
 /// Builds the job `form` describes, runs it and makes the answer; `accepts_json` when the
-/// client asked for JSON (`Accept: application/json`) instead of the image.
+/// client asked for JSON (`Accept: application/json`) instead of the image. `cancel`
+/// stops the work (the client went away, or the server is stopping).
 pub fn run(
     app: &App,
     function: Function,
     mut form: Form,
     accepts_json: bool,
     started: Instant,
+    cancel: &CancelToken,
 ) -> Result<Done, Problem> {
     let (mut job, inputs) = build(app, function, &mut form)?;
     drop(form); // the uploaded bytes, decoded now
@@ -232,7 +235,7 @@ pub fn run(
     // decoding the upload included), with room kept to encode and send the answer.
     let deadline = started + app.config.timeout.saturating_sub(ENCODE_MARGIN);
     let outcome = job
-        .run_until(&inputs, Some(&app.engine), &app.cancel, Some(deadline))
+        .run_until(&inputs, Some(&app.engine), cancel, Some(deadline))
         .map_err(|error| {
             let own_budget = matches!(error, Error::JobOutOfTime { .. }) && !server_bound;
             let mut problem = Problem::from(error);

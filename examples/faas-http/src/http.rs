@@ -50,8 +50,13 @@ impl Response {
     /// The response as hyper sends it, in paced pieces under `ticket` (its request's
     /// deadline). Header values are already single-line ASCII; one that still fails
     /// `HeaderValue` (none known) is left out rather than failing the answer.
-    pub fn into_hyper(self, ticket: Ticket) -> hyper::Response<PacedBody> {
-        let mut response = hyper::Response::new(PacedBody::new(Bytes::from(self.body), ticket));
+    pub fn into_hyper(
+        self,
+        ticket: Ticket,
+        room: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> hyper::Response<PacedBody> {
+        let body = PacedBody::new(Bytes::from(self.body), ticket, room);
+        let mut response = hyper::Response::new(body);
         *response.status_mut() =
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let headers = response.headers_mut();
@@ -128,7 +133,7 @@ mod tests {
         assert_eq!(response.headers[1].1, "a??b ?");
         let activity = crate::connection::Activity::new();
         let ticket = activity.begin(std::time::Instant::now());
-        let sent = response.into_hyper(ticket);
+        let sent = response.into_hyper(ticket, None);
         assert_eq!(sent.headers()["x-note"], "a??b ?");
         assert_eq!(sent.status(), 200);
     }

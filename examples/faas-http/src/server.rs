@@ -2,6 +2,7 @@
 //! keep-alive and HTTP/2 over cleartext (h2c, prior knowledge) on one port.
 
 use std::net::TcpListener as StdListener;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,8 +17,10 @@ use stylemark::doodle::{EncoderSource, LazyEngine};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::connection::{Activity, Verdict};
+use crate::connection::{Activity, Verdict, peer_has_closed};
+use crate::frame_budget::FrameBudget;
 use crate::http::Response;
+use crate::lobby::Lobby;
 use crate::log;
 
 /// The largest request head (request line and headers) accepted; larger is a 431.
@@ -33,6 +36,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 const LOG_EVERY: Duration = Duration::from_secs(5);
 /// How long to wait before accepting again after an accept error.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// How long a newcomer waits for the slot of the connection evicted for it.
+const EVICTION_WAIT: Duration = Duration::from_millis(500);
 /// Refusals (503 to a connection past the limit) being written at once; past this a
 /// connection is closed without one.
 const MAX_REFUSALS_IN_FLIGHT: usize = 64;
@@ -101,6 +106,13 @@ struct Throttled {
 }
 
 impl Throttled {
+    const fn new() -> Self {
+        Throttled {
+            last: None,
+            suppressed: 0,
+        }
+    }
+
     fn line(&mut self, severity: &str, mut fields: serde_json::Value) {
         if self.last.is_some_and(|at| at.elapsed() < LOG_EVERY) {
             self.suppressed += 1;
@@ -124,6 +136,7 @@ async fn accept_until_stopped(listener: TcpListener, app: &Arc<App>) -> Result<(
     let builder = Arc::new(connection_builder(&app.config));
     let mut accept_errors = Throttled::default();
     let mut refused_log = Throttled::default();
+    let lobby = Lobby::new(app.config.max_connections);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -141,7 +154,18 @@ async fn accept_until_stopped(listener: TcpListener, app: &Arc<App>) -> Result<(
                 continue;
             }
         };
-        let Ok(permit) = open.clone().try_acquire_owned() else {
+        let permit = match open.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            // Full: a connection still silent after the longest wait makes room.
+            Err(_) if lobby.evict_longest_waiting() => {
+                tokio::time::timeout(EVICTION_WAIT, open.clone().acquire_owned())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+            }
+            Err(_) => None,
+        };
+        let Some(permit) = permit else {
             // Answered before a request was read: no request id or path to log.
             refused_log.line(
                 "WARNING",
@@ -157,9 +181,11 @@ async fn accept_until_stopped(listener: TcpListener, app: &Arc<App>) -> Result<(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let activity = Activity::new();
+        lobby.enter(&activity);
         let (app, builder, stopping) = (app.clone(), builder.clone(), stopping.clone());
         tokio::spawn(async move {
-            serve_connection(stream, app, builder, stopping).await;
+            serve_connection(stream, activity, app, builder, stopping).await;
             drop(permit);
         });
     }
@@ -171,22 +197,24 @@ async fn accept_until_stopped(listener: TcpListener, app: &Arc<App>) -> Result<(
 }
 
 /// Serves one connection with its watchdog: a request past its deadline drops the
-/// connection; an idle one (no first request within the head timeout, or nothing for
+/// connection, and so does eviction from the [`Lobby`]; an idle one (no first request
+/// within the head timeout, or nothing for
 /// [`KEEP_ALIVE_IDLE`](crate::connection::KEEP_ALIVE_IDLE) between requests) or a stopping
 /// server closes it gracefully.
 async fn serve_connection(
     stream: TcpStream,
+    activity: Arc<Activity>,
     app: Arc<App>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
-    let activity = Activity::new();
     let first_within = app.config.header_timeout();
     let service = {
         let activity = activity.clone();
         service_fn(move |request| app.clone().handle(request, activity.clone()))
     };
-    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    let socket = stream.as_raw_fd();
+    let connection = builder.serve_connection(TokioIo::new(FrameBudget::new(stream)), service);
     tokio::pin!(connection);
     let mut watch = tokio::time::interval(WATCH_EVERY);
     let mut closing_since: Option<Instant> = None;
@@ -198,11 +226,16 @@ async fn serve_connection(
                 }
                 return;
             }
+            // It has sent no request, so nothing is lost but a silent socket.
+            _ = activity.evicted() => return,
             _ = stopping.changed(), if closing_since.is_none() => {
                 connection.as_mut().graceful_shutdown();
                 closing_since = Some(Instant::now());
             }
             _ = watch.tick() => match activity.verdict(Instant::now(), first_within) {
+                // hyper reads nothing while a request works (it keeps a half-closed
+                // request's answer), so the watchdog looks for a client that has gone.
+                _ if activity.is_working() && peer_has_closed(socket) => activity.closed_by_peer(),
                 Verdict::Fine => {}
                 Verdict::Idle => match closing_since {
                     None => {
@@ -213,8 +246,7 @@ async fn serve_connection(
                     Some(_) => {}
                 },
                 Verdict::Overdue => {
-                    log::line(
-                        "WARNING",
+                    throttled_warning(
                         serde_json::json!({"event": "connection_overdue", "outcome": "client_error", "error": "a request or its answer passed its deadline (a client too slow to send or to read); the connection was closed"}),
                     );
                     return;
@@ -281,11 +313,22 @@ fn log_connection_error(error: &(dyn std::error::Error + 'static)) {
         Some(e) if e.is_incomplete_message() || e.is_canceled() || e.is_closed() => return,
         _ => "connection_error",
     };
-    log::line(
-        "WARNING",
+    throttled_warning(
         serde_json::json!({"event": event, "outcome": "client_error", "error": error.to_string()}),
     );
 }
+
+/// A warning about one connection, at most every [`LOG_EVERY`]: a flood of bad
+/// connections (say, HTTP/2 rapid resets) must not flood the log.
+fn throttled_warning(fields: serde_json::Value) {
+    CONNECTION_ERRORS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .line("WARNING", fields);
+}
+
+/// The throttle of [`throttled_warning`].
+static CONNECTION_ERRORS: std::sync::Mutex<Throttled> = std::sync::Mutex::new(Throttled::new());
 
 /// Waits for in-flight requests (their connections were told to close), cancelling
 /// doodles shortly before the grace period ends so they still answer with their best
@@ -309,7 +352,7 @@ async fn drain(app: &App, open: &Semaphore) {
         _ = tokio::time::sleep(cancel_at) => true,
     };
     if cancelled {
-        app.cancel.cancel();
+        app.cancel_all();
         let _ =
             tokio::time::timeout(grace.saturating_sub(started.elapsed()), &mut all_closed).await;
     }

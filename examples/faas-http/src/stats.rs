@@ -26,6 +26,8 @@ pub enum Outcome {
     Rejected,
     /// Failed on the server's side (5xx).
     Failure,
+    /// The client went away before the answer; its work was stopped (logged as 499).
+    Abandoned,
 }
 
 impl Outcome {
@@ -37,6 +39,7 @@ impl Outcome {
             Outcome::ClientError => "client_error",
             Outcome::Rejected => "rejected",
             Outcome::Failure => "failure",
+            Outcome::Abandoned => "abandoned",
         }
     }
 }
@@ -46,6 +49,7 @@ struct FunctionStats {
     invocations: u64,
     successes: u64,
     timeouts: u64,
+    abandoned: u64,
     client_errors: u64,
     rejected: u64,
     failures: u64,
@@ -136,6 +140,7 @@ impl Stats {
             Outcome::ClientError => stats.client_errors += 1,
             Outcome::Rejected => stats.rejected += 1,
             Outcome::Failure => stats.failures += 1,
+            Outcome::Abandoned => stats.abandoned += 1,
         }
         if outcome != Outcome::Rejected {
             if stats.latencies.len() == LATENCY_WINDOW {
@@ -162,6 +167,7 @@ impl Stats {
             total.invocations += s.invocations;
             total.successes += s.successes;
             total.timeouts += s.timeouts;
+            total.abandoned += s.abandoned;
             total.client_errors += s.client_errors;
             total.rejected += s.rejected;
             total.failures += s.failures;
@@ -192,6 +198,7 @@ fn function_json(s: &FunctionStats) -> serde_json::Value {
         "client_errors": s.client_errors,
         "rejected": s.rejected,
         "timeouts": s.timeouts,
+        "abandoned": s.abandoned,
         "success_rate": if s.invocations == 0 { None } else { Some(round3(s.successes as f64 / s.invocations as f64)) },
         "cpu_seconds": round3(s.cpu_seconds),
         "cpu_seconds_per_call": if answered == 0 { None } else { Some(round3(s.cpu_seconds / answered as f64)) },
