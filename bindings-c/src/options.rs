@@ -10,6 +10,11 @@ use stylemark_core::watermark::visible::Font;
 use crate::input::required_str;
 use crate::status::{Failure, StylemarkStatus, guard, no_unwind};
 
+/// The deepest an option key nests (`placement.position` is 2). Each dot is a level of
+/// nested maps that later steps walk recursively, so a caller's key must not be able to
+/// deepen them without bound (50,000 levels overflowed the host's stack).
+const MAX_KEY_DEPTH: usize = 8;
+
 /// A set of options for one call. Keys are the core's option names (`opacity`,
 /// `iterations`, `placement.position`...); see bindings-c/README.md.
 pub struct StylemarkOptions {
@@ -63,6 +68,12 @@ pub unsafe extern "C" fn stylemark_options_set(
         let (key, value) = unsafe { (required_str(key, "key")?, required_str(value, "value")?) };
         let parsed =
             serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+        if key.split('.').nth(MAX_KEY_DEPTH).is_some() {
+            return Err(Failure::invalid(format!(
+                "option keys nest at most {MAX_KEY_DEPTH} levels (`placement.position` is 2); `{}...` has more",
+                key.chars().take(40).collect::<String>()
+            )));
+        }
         let mut parts: Vec<&str> = key.split('.').collect();
         if parts.iter().any(|p| p.is_empty()) {
             return Err(Failure::invalid(format!("`{key}` is not an option name")));
@@ -211,5 +222,37 @@ mod tests {
                 assert!(outcome.is_ok(), "{case} panicked");
             }
         }
+    }
+
+    /// A key of 50,000 dotted levels crashed the host (stack overflow in the nested maps'
+    /// recursion); now it is refused at once, as is one level past the bound, while the
+    /// bound itself is kept.
+    #[test]
+    fn deeply_dotted_keys_are_refused_before_they_nest() {
+        let mut options = StylemarkOptions {
+            values: Map::new(),
+            fonts: Vec::new(),
+        };
+        let status = |options: &mut StylemarkOptions, key: &str| {
+            let (key, value) = (CString::new(key).unwrap(), CString::new("1").unwrap());
+            // SAFETY: a live options set and NUL-terminated strings.
+            unsafe { stylemark_options_set(options, key.as_ptr(), value.as_ptr()) }
+        };
+        let deep = vec!["a"; 50_000].join(".");
+        assert_eq!(
+            status(&mut options, &deep),
+            StylemarkStatus::InvalidArgument
+        );
+        let past = ["a"; MAX_KEY_DEPTH + 1].join(".");
+        assert_eq!(
+            status(&mut options, &past),
+            StylemarkStatus::InvalidArgument
+        );
+        assert!(options.values.is_empty(), "nothing was set");
+        let deepest = ["a"; MAX_KEY_DEPTH].join(".");
+        assert_eq!(status(&mut options, &deepest), StylemarkStatus::Ok);
+        // The options still parse into an error naming the unknown key, not a crash.
+        let parsed = StylemarkOptions::parse::<TextOptions>(Some(&options), &[]);
+        assert!(parsed.is_err());
     }
 }

@@ -112,3 +112,32 @@ def test_an_error_loses_nothing_else(photo):
     with pytest.raises(stylemark.StylemarkError):
         engine.load(b"junk")
     assert np.array_equal(engine.load(photo), photo)
+
+
+def test_an_array_over_the_pixel_limit_is_refused_before_it_is_copied():
+    # A zero-stride view: 20000x20000x3 pixels held in 3 bytes. Copied, it would be 1.2 GB.
+    view = np.lib.stride_tricks.as_strided(np.zeros(3, np.uint8), (20_000, 20_000, 3), (0, 0, 1))
+    engine = stylemark.Engine(max_pixels=1_000_000)
+    for call in (
+        lambda: engine.load(view),
+        lambda: engine.watermark_text(view, "x"),
+        lambda: engine.doodle(view, view),
+        lambda: engine.detect_mark(view, "k"),
+    ):
+        with pytest.raises(stylemark.LimitExceededError, match="20000x20000") as info:
+            call()
+        assert info.value.kind == "limit_exceeded"
+
+
+@pytest.mark.parametrize("size", [(-1, 5), (5, 0), (2**40, 5), (1.5, 2), (1, 2, 3), ("a", "b")])
+def test_a_bad_output_size_is_an_option_error(scene, size):
+    with pytest.raises(stylemark.InvalidOptionsError, match="output_size"):
+        stylemark.Engine().doodle(scene["style"], output_size=size)
+
+
+@pytest.mark.parametrize("limits", [{"max_pixels": 10**30}, {"max_pixels": -1}, {"max_stamp_pixels": 2.5}])
+def test_an_out_of_range_limit_is_an_option_error_not_an_overflow(limits):
+    with pytest.raises(stylemark.InvalidOptionsError):
+        stylemark.Engine(limits=limits)
+    with pytest.raises(stylemark.InvalidOptionsError, match="max_pixels"):
+        stylemark.Engine(max_pixels=10**30)

@@ -175,6 +175,29 @@ fn decompression_bomb_is_refused_from_its_header() {
 }
 
 #[test]
+fn a_huge_qoi_header_is_refused_with_its_size() {
+    // The QOI decoder refuses sizes past 400 MP itself, with a message naming no size.
+    let mut bomb = b"qoif".to_vec();
+    bomb.extend_from_slice(&100_000u32.to_be_bytes());
+    bomb.extend_from_slice(&70_000u32.to_be_bytes());
+    bomb.extend_from_slice(&[3, 0]);
+    bomb.extend_from_slice(&[0u8; 64]);
+    let error = decode(&bomb, &limits()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::TooManyPixels {
+                width: 100_000,
+                height: 70_000,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(error.kind(), ErrorKind::LimitExceeded);
+}
+
+#[test]
 fn pixel_limit_is_configurable() {
     let png = encode(
         &DynamicImage::ImageRgb8(gradient(100, 100)),
@@ -307,6 +330,8 @@ fn files_are_read_by_content_and_a_non_image_names_its_extension() {
         matches!(error, Error::UnsupportedOutputFormat { .. }),
         "{error}"
     );
+    // The caller's mistake (a 400 over HTTP, INVALID_OPTIONS in C), not an I/O failure.
+    assert_eq!(error.kind(), ErrorKind::InvalidOptions);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

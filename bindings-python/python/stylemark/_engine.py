@@ -11,8 +11,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 import numpy as np
 
 from . import _native
-from ._images import optional_native, to_array, to_native
-from .errors import StylemarkError
+from ._images import NativeImage, optional_native, to_array, to_native
+from .errors import InvalidOptionsError, StylemarkError
 
 Image = Any
 """An image argument: a numpy uint8 array (H, W), (H, W, 3) or (H, W, 4); the bytes of an
@@ -158,9 +158,19 @@ class Engine:
     ) -> None:
         weights = bytes(encoder) if isinstance(encoder, (bytes, bytearray, memoryview)) else None
         name = "vgg19" if weights is not None else os.fsdecode(encoder)
+        _check_limit("max_pixels", max_pixels)
+        _check_limit("max_input_bytes", max_input_bytes)
+        for limit_name, value in (limits or {}).items():
+            _check_limit(limit_name, value)
         self._native = _native.Engine(
             device, name, weights_format, weights, max_pixels, max_input_bytes, limits
         )
+        self._max_pixels: int = self._native.limits["max_pixels"]
+
+    def _image(self, image: Image, name: str = "image") -> NativeImage:
+        """``image`` as the extension takes it, an array refused over ``max_pixels`` before
+        it is copied."""
+        return to_native(image, name, self._max_pixels)
 
     def __repr__(self) -> str:
         return repr(self._native)
@@ -183,7 +193,7 @@ class Engine:
     def load(self, image: Image) -> np.ndarray:
         """Decodes an image (path, bytes, array or PIL image) under this engine's limits;
         returns (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA uint8 pixels."""
-        return to_array(self._native.load(to_native(image)))
+        return to_array(self._native.load(self._image(image)))
 
     def doodle(
         self,
@@ -221,14 +231,14 @@ class Engine:
         seed = options.get("seed")
         if seed is not None and (not isinstance(seed, str) or seed not in ("noise", "content", "image")):
             # An image to start from: pixels, bytes, a PIL image or a path.
-            seed_image, options["seed"] = to_native(seed, "seed"), "image"
+            seed_image, options["seed"] = self._image(seed, "seed"), "image"
         pixels, raw = self._native.doodle(
-            to_native(style, "style"),
-            optional_native(content, "content"),
-            optional_native(style_map, "style_map"),
-            optional_native(content_map, "content_map"),
+            self._image(style, "style"),
+            optional_native(content, "content", self._max_pixels),
+            optional_native(style_map, "style_map", self._max_pixels),
+            optional_native(content_map, "content_map", self._max_pixels),
             seed_image,
-            tuple(output_size) if output_size is not None else None,
+            _size(output_size),
             _options(options),
             _progress_adapter(progress),
         )
@@ -256,7 +266,7 @@ class Engine:
         DejaVu Sans; a character no font has is an error naming it.
         """
         font_list = [bytes(f) if isinstance(f, (bytes, bytearray)) else os.fsdecode(f) for f in fonts]
-        pixels, raw = self._native.watermark_text(to_native(image), text, _options(options), font_list)
+        pixels, raw = self._native.watermark_text(self._image(image), text, _options(options), font_list)
         return _watermarked(pixels, raw, report)
 
     def watermark_logo(self, image: Image, logo: Image, *, report: bool = False, **options: Any) -> Any:
@@ -268,7 +278,7 @@ class Engine:
         ``min_height`` (below them the image is returned unchanged, status ``skipped`` in
         the report), ``placement`` as for text.
         """
-        pixels, raw = self._native.watermark_logo(to_native(image), to_native(logo, "logo"), _options(options))
+        pixels, raw = self._native.watermark_logo(self._image(image), self._image(logo, "logo"), _options(options))
         return _watermarked(pixels, raw, report)
 
     def embed_mark(
@@ -284,12 +294,12 @@ class Engine:
         (True: refuse, with an error, an image the mark would not survive JPEG q50 on).
         The image needs at least 256 pixels on its shorter side.
         """
-        pixels, raw = self._native.embed_mark(to_native(image), bytes(payload), key, _options(options))
+        pixels, raw = self._native.embed_mark(self._image(image), bytes(payload), key, _options(options))
         return _watermarked(pixels, raw, report)
 
     def detect_mark(self, image: Image, key: str) -> Detection:
         """Looks for a mark made with ``key``; see :class:`Detection`."""
-        return _detection(json.loads(self._native.detect_mark(to_native(image), key)))
+        return _detection(json.loads(self._native.detect_mark(self._image(image), key)))
 
     def detect_marks(
         self, images: Iterable[Image], key: str, *, return_exceptions: bool = False
@@ -304,7 +314,7 @@ class Engine:
 
         >>> found = [d.found for d in detect_marks(["a.png", "b.jpg"], "key")]  # doctest: +SKIP
         """
-        natives = [to_native(image, f"images[{i}]") for i, image in enumerate(images)]
+        natives = [self._image(image, f"images[{i}]") for i, image in enumerate(images)]
         outcomes: List[Union[Detection, StylemarkError]] = [
             outcome if isinstance(outcome, BaseException) else _detection(json.loads(outcome))
             for outcome in self._native.detect_marks(natives, key)
@@ -329,7 +339,7 @@ class Engine:
         ...     {"op": "watermark_text", "text": "(c) me"}]}, photo="photo.jpg")  # doctest: +SKIP
         """
         text = job if isinstance(job, str) else json.dumps(job)
-        named = {name: to_native(image, name) for name, image in images.items()}
+        named = {name: self._image(image, name) for name, image in images.items()}
         font_files = {
             name: bytes(f) if isinstance(f, (bytes, bytearray)) else os.fsdecode(f)
             for name, f in (fonts or {}).items()
@@ -358,3 +368,36 @@ def _declare_doodle_options() -> None:
 
 
 _declare_doodle_options()
+
+
+#: The largest value a limit takes (the core holds them as unsigned 64-bit integers).
+_MAX_LIMIT = 2**64 - 1
+
+
+def _check_limit(name: str, value: Any) -> None:
+    """A limit is an integer from 0 to 2**64 - 1; anything else is an option error here,
+    not an ``OverflowError`` from the extension."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_LIMIT:
+        raise InvalidOptionsError(
+            f"invalid option `{name}`: a limit is an integer from 0 to {_MAX_LIMIT}, got {value!r}",
+            "invalid_options",
+        )
+
+
+def _size(output_size: Optional[Tuple[int, int]]) -> Optional[Tuple[int, int]]:
+    """``output_size`` as ``(width, height)`` of positive integers, or an option error."""
+    if output_size is None:
+        return None
+    size = tuple(output_size)
+    if len(size) != 2 or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 2**32 - 1 for v in size
+    ):
+        raise InvalidOptionsError(
+            f"invalid option `output_size`: expected (width, height), two integers from 1 to "
+            f"{2**32 - 1}, got {output_size!r}",
+            "invalid_options",
+        )
+    return (int(size[0]), int(size[1]))
+

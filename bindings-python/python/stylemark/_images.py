@@ -8,20 +8,21 @@ from typing import Any, Tuple, Union
 
 import numpy as np
 
-from .errors import InvalidImageError
+from .errors import InvalidImageError, LimitExceededError
 
 #: What the extension takes: encoded bytes, a path, or ``(pixels, width, height, channels)``.
 NativeImage = Union[bytes, str, Tuple[bytes, int, int, int]]
 
 
-def to_native(image: Any, name: str = "image") -> NativeImage:
+def to_native(image: Any, name: str = "image", max_pixels: int | None = None) -> NativeImage:
     """``image`` as the extension takes it.
 
     Accepts a numpy ``uint8`` array of shape (H, W), (H, W, 1), (H, W, 2), (H, W, 3) or
     (H, W, 4); the bytes of an encoded image (PNG, JPEG, WebP, ...); a path (``str`` or
     ``os.PathLike``); or anything numpy can view through ``__array_interface__`` or
     ``__array__``, such as a PIL image (modes other than L, LA, RGB and RGBA are converted
-    first).
+    first). An array over ``max_pixels`` is refused before its pixels are copied (a
+    zero-stride view of 20000x20000 would otherwise become 1.2 GB of bytes first).
     """
     if isinstance(image, (bytes, bytearray, memoryview)):
         return bytes(image)
@@ -29,16 +30,16 @@ def to_native(image: Any, name: str = "image") -> NativeImage:
         return os.fsdecode(image)
     image = _pil_to_supported_mode(image)
     if isinstance(image, np.ndarray) or hasattr(image, "__array_interface__") or hasattr(image, "__array__"):
-        return _array_to_native(np.asarray(image), name)
+        return _array_to_native(np.asarray(image), name, max_pixels)
     raise TypeError(
         f"{name}: expected a numpy uint8 array, the bytes of an image file, a path or a PIL "
         f"image, got {type(image).__name__}"
     )
 
 
-def optional_native(image: Any, name: str) -> NativeImage | None:
+def optional_native(image: Any, name: str, max_pixels: int | None = None) -> NativeImage | None:
     """:func:`to_native`, passing ``None`` through."""
-    return None if image is None else to_native(image, name)
+    return None if image is None else to_native(image, name, max_pixels)
 
 
 def _pil_to_supported_mode(image: Any) -> Any:
@@ -51,7 +52,7 @@ def _pil_to_supported_mode(image: Any) -> Any:
     return image.convert("RGBA" if has_alpha else "RGB")
 
 
-def _array_to_native(array: np.ndarray, name: str) -> NativeImage:
+def _array_to_native(array: np.ndarray, name: str, max_pixels: int | None) -> NativeImage:
     if array.dtype != np.uint8:
         raise InvalidImageError(
             f"{name}: pixels must be uint8 (0-255), got {array.dtype}; convert with "
@@ -70,6 +71,12 @@ def _array_to_native(array: np.ndarray, name: str) -> NativeImage:
             "invalid_image",
         )
     height, width = array.shape[:2]
+    if max_pixels is not None and int(width) * int(height) > max_pixels:
+        raise LimitExceededError(
+            f"{name}: the array is {width}x{height} = {int(width) * int(height)} pixels, over "
+            f"the limit of {max_pixels}; pass a smaller image or raise max_pixels",
+            "limit_exceeded",
+        )
     return (np.ascontiguousarray(array).tobytes(), int(width), int(height), int(channels))
 
 

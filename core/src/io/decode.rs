@@ -49,11 +49,7 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage> {
 /// ```
 pub fn load(path: impl AsRef<Path>, limits: &DecodeLimits) -> Result<DynamicImage> {
     let path = path.as_ref();
-    let size = std::fs::metadata(path)
-        .map_err(|e| Error::io("cannot read", path, e))?
-        .len();
-    check_input_size(size, limits)?;
-    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let bytes = read_file(path, limits)?;
     let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
     decode_named(
         &bytes,
@@ -61,6 +57,34 @@ pub fn load(path: impl AsRef<Path>, limits: &DecodeLimits) -> Result<DynamicImag
         &path.display().to_string(),
         extension.as_deref(),
     )
+}
+
+/// Reads a file of at most `limits.max_input_bytes`, refusing a larger one
+/// ([`Error::InputTooLarge`]) without reading past the limit: the size a file reports is
+/// not trusted (`/dev/zero`, a pipe or a growing file report less than they hold).
+///
+/// ```
+/// use stylemark::io::{read_file, DecodeLimits};
+/// let limits = DecodeLimits { max_input_bytes: 1000, ..DecodeLimits::default() };
+/// # #[cfg(unix)]
+/// assert!(matches!(
+///     read_file("/dev/zero", &limits),
+///     Err(stylemark::Error::InputTooLarge { limit: 1000, .. })
+/// ));
+/// ```
+pub fn read_file(path: impl AsRef<Path>, limits: &DecodeLimits) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let path = path.as_ref();
+    let cannot_read = |e| Error::io("cannot read", path, e);
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
+    let reported = file.metadata().map_err(cannot_read)?.len();
+    check_input_size(reported, limits)?;
+    let mut bytes = Vec::with_capacity(reported as usize);
+    file.take(limits.max_input_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
+    check_input_size(bytes.len() as u64, limits)?;
+    Ok(bytes)
 }
 
 /// Reads only the header: the format and the dimensions, without decoding pixels.
@@ -228,7 +252,13 @@ fn classify(error: ImageError, format: ImageFormat, bytes: &[u8], limits: &Decod
         }
         other => {
             let detail = other.to_string();
-            if container_is_cut_short(bytes, format) || looks_truncated(&detail) || bytes.len() < 32
+            if let Some(Err(refused)) = header_dimensions(bytes, format)
+                .map(|(width, height)| check_dimensions(width, height, limits))
+            {
+                refused
+            } else if container_is_cut_short(bytes, format)
+                || looks_truncated(&detail)
+                || bytes.len() < 32
             {
                 Error::TruncatedImage {
                     format: format_label,
@@ -245,6 +275,20 @@ fn classify(error: ImageError, format: ImageFormat, bytes: &[u8], limits: &Decod
                 }
             }
         }
+    }
+}
+
+/// The size a header declares, for formats whose decoder refuses a huge size itself with
+/// a message that names no size (QOI: "qoif", then width and height as big-endian u32).
+fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+    match format {
+        ImageFormat::Qoi if bytes.len() >= 12 && bytes.starts_with(b"qoif") => {
+            let word = |at: usize| {
+                u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+            };
+            Some((word(4), word(8)))
+        }
+        _ => None,
     }
 }
 

@@ -23,7 +23,7 @@ mod gif;
 mod limits;
 mod raw;
 
-pub use decode::{decode, load, probe};
+pub use decode::{decode, load, probe, read_file};
 pub(crate) use encode::over_white;
 pub use encode::{OutputFormat, encode, save};
 pub use limits::DecodeLimits;

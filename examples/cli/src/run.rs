@@ -93,10 +93,7 @@ fn check_total_pixels(inputs: &[(String, PathBuf)], limits: &Limits) -> Result<(
     let sizes = inputs
         .iter()
         .filter(|(_, path)| !is_font(path))
-        .filter(|(_, path)| {
-            std::fs::metadata(path).is_ok_and(|m| m.len() <= limits.decode.max_input_bytes)
-        })
-        .filter_map(|(_, path)| std::fs::read(path).ok())
+        .filter_map(|(_, path)| stylemark::io::read_file(path, &limits.decode).ok())
         .filter_map(|bytes| probe(&bytes).ok())
         .map(|(_, width, height)| (width, height));
     limits.check_total_pixels(sizes)

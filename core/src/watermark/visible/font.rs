@@ -41,10 +41,11 @@ impl Font {
         Font::parse(bytes, "font bytes".into())
     }
 
-    /// A font read from a file.
+    /// A font read from a file of at most the default `max_input_bytes` (64 MiB: the
+    /// largest CJK fonts are a third of that), never read past it.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Font> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read font", path, e))?;
+        let bytes = crate::io::read_file(path, &crate::io::DecodeLimits::default())?;
         Font::parse(bytes, path.display().to_string())
     }
 
@@ -91,6 +92,15 @@ mod tests {
             Font::from_path("/no/such/font.ttf"),
             Err(Error::Io { .. })
         ));
+    }
+
+    /// A device that never ends (it reports a size of 0) is read no further than the
+    /// limit, not until memory runs out.
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_file_is_refused_at_the_input_limit() {
+        let err = Font::from_path("/dev/zero").unwrap_err();
+        assert!(matches!(err, Error::InputTooLarge { .. }), "{err}");
     }
 
     #[test]
