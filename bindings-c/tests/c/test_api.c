@@ -157,7 +157,7 @@ static void test_text_and_logo(void) {
     stylemark_buffer_free(&out);
 
     EXPECT_STATUS(stylemark_watermark_text(engine, &image, "Hi", options, "gif", &out, NULL),
-                  STYLEMARK_STATUS_IO, "gif");
+                  STYLEMARK_STATUS_INVALID_OPTIONS, "gif");
     EXPECT_STATUS(stylemark_watermark_text(engine, &image, "Hi", options, "jpeg:0", &out, NULL),
                   STYLEMARK_STATUS_INVALID_OPTIONS, "quality");
     EXPECT_STATUS(stylemark_watermark_text(NULL, &image, "Hi", options, NULL, &out, NULL),
