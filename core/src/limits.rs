@@ -40,6 +40,38 @@ pub struct Limits {
     pub max_job_steps: u64,
     /// The named images and fonts one job may be given.
     pub max_job_inputs: u64,
+    /// The memory one call is predicted to need, in bytes ([`predicted_memory`]): its
+    /// images decoded and worked on, and an optimiser's working canvas. A server sets it
+    /// to its memory over its concurrency, so that that many calls at once fit.
+    pub max_request_memory: u64,
+}
+
+/// Memory any call needs besides its images (buffers, tables, the built-in encoder).
+const BASE_MEMORY: u64 = 64 << 20;
+/// Peak bytes per pixel of the images a call decodes: the decoded image, its working
+/// copies and, for a photo painted at its own size, the enlargement's planes and the
+/// output. Measured at the peak of doodles and marks from 12 to 40 megapixels of input
+/// (docs/PERFORMANCE.md, "Memory per request"): 5 to 12.3.
+const BYTES_PER_IMAGE_PIXEL: u64 = 13;
+
+/// The peak memory a call is predicted to need: for its images (width and height, from
+/// their headers) and `working_bytes` more (an optimiser's canvas: its pixels times the
+/// encoder's [`working_bytes_per_pixel`](crate::burn_0_22::Encoder::working_bytes_per_pixel)).
+///
+/// ```
+/// use stylemark::limits::predicted_memory;
+/// let photo = predicted_memory([(4032, 3024), (512, 400)], 0);
+/// assert!(photo > 150 << 20 && photo < 300 << 20);
+/// let optimised = predicted_memory([(512, 384), (512, 384)], 2 * 512 * 384 * 1024);
+/// assert!(optimised > 400 << 20);
+/// ```
+pub fn predicted_memory(images: impl IntoIterator<Item = (u32, u32)>, working_bytes: u64) -> u64 {
+    let pixels = images.into_iter().fold(0u64, |sum, (w, h)| {
+        sum.saturating_add(u64::from(w) * u64::from(h))
+    });
+    BASE_MEMORY
+        .saturating_add(pixels.saturating_mul(BYTES_PER_IMAGE_PIXEL))
+        .saturating_add(working_bytes)
 }
 
 impl Default for Limits {
@@ -60,6 +92,9 @@ impl Default for Limits {
             // Paint, mark visibly, mark invisibly, read back: a pipeline needs a few.
             max_job_steps: 16,
             max_job_inputs: 32,
+            // A 40 MP photo and its painting (about 600 MB), or an optimised 512 px
+            // painting with its inputs; four 40 MP images (2 GB) are refused.
+            max_request_memory: 1 << 30,
         }
     }
 }
@@ -123,6 +158,11 @@ const FIELDS: &[Field] = &[
         name: "max_job_inputs",
         doc: "named images and fonts of one job",
         slot: |l| &mut l.max_job_inputs,
+    },
+    Field {
+        name: "max_request_memory",
+        doc: "bytes of memory one call is predicted to need",
+        slot: |l| &mut l.max_request_memory,
     },
 ];
 
@@ -214,7 +254,8 @@ impl Limits {
     /// assert_eq!(err.kind(), stylemark::ErrorKind::LimitExceeded);
     /// ```
     pub fn check_total_pixels(&self, sizes: impl IntoIterator<Item = (u32, u32)>) -> Result<()> {
-        let total = sizes.into_iter().fold(0u64, |sum, (w, h)| {
+        let sizes: Vec<(u32, u32)> = sizes.into_iter().collect();
+        let total = sizes.iter().fold(0u64, |sum, &(w, h)| {
             sum.saturating_add(u64::from(w) * u64::from(h))
         });
         Error::check_limit(
@@ -222,6 +263,29 @@ impl Limits {
             total,
             self.max_total_pixels,
             "send fewer or smaller images",
+        )?;
+        self.check_request_memory(sizes, 0)
+    }
+
+    /// Checks the memory a call is predicted to need ([`predicted_memory`]) against
+    /// [`max_request_memory`](Self::max_request_memory).
+    ///
+    /// ```
+    /// let limits = stylemark::Limits::default();
+    /// assert!(limits.check_request_memory([(4032, 3024)], 0).is_ok());
+    /// let err = limits.check_request_memory(vec![(7296, 5472); 4], 0).unwrap_err();
+    /// assert!(err.to_string().contains("max_request_memory"));
+    /// ```
+    pub fn check_request_memory(
+        &self,
+        images: impl IntoIterator<Item = (u32, u32)>,
+        working_bytes: u64,
+    ) -> Result<()> {
+        Error::check_limit(
+            "the memory this call is predicted to need, in bytes (max_request_memory)",
+            predicted_memory(images, working_bytes),
+            self.max_request_memory,
+            "send smaller images or ask for a smaller max_size, or raise max_request_memory where more memory is free",
         )
     }
 }

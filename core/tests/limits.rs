@@ -93,6 +93,49 @@ fn a_doodle_holds_its_images_together_to_the_total() {
     );
 }
 
+/// The memory a doodle is predicted to need is checked before it starts: its images, and
+/// for the optimiser its working canvas, which the patch method does not need.
+#[test]
+fn a_doodle_holds_to_its_predicted_memory() {
+    use stylemark::doodle::Method;
+    use stylemark::limits::predicted_memory;
+    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
+    let (style, content) = (photo(96, 72, 4), photo(96, 72, 5));
+    let images = [(96, 72), (96, 72)];
+    let room = predicted_memory(images, 0) + 1000;
+    let request = DoodleRequest::new(style)
+        .content(content)
+        .limits(limits("max_request_memory", room));
+    let patch = DoodleOptions::default().random_seed(Some(1));
+    assert!(engine.doodle(&request, &patch, Default::default()).is_ok());
+    let optimise = patch
+        .clone()
+        .method(Method::Optimize)
+        .phases(1)
+        .iterations(2);
+    refused_by(
+        engine.doodle(&request, &optimise, Default::default()),
+        "max_request_memory",
+    );
+    let enough = request.limits(limits(
+        "max_request_memory",
+        predicted_memory(images, 2 * 96 * 72 * 1024),
+    ));
+    assert!(
+        engine
+            .doodle(&enough, &optimise, Default::default())
+            .is_ok()
+    );
+    // Images alone past it: refused whatever the method.
+    let small = DoodleRequest::new(photo(96, 72, 4))
+        .content(photo(96, 72, 5))
+        .limits(limits("max_request_memory", room - 2000));
+    refused_by(
+        engine.doodle(&small, &patch, Default::default()),
+        "max_request_memory",
+    );
+}
+
 #[test]
 fn jobs_hold_to_their_steps_inputs_and_pixels_and_pass_limits_to_steps() {
     let detect = r#"{"op": "mark_detect", "key": "k"}"#;

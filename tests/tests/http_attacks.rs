@@ -450,7 +450,11 @@ fn a_job_decodes_only_the_files_it_names_and_all_of_them_within_one_budget() {
     for name in ["a", "b", "c", "d", "e"] {
         parts.push(file(name, png(300, 300)));
     }
-    let reply = server.post("/v1/jobs", &parts);
+    expect_limit_exceeded(&server.post("/v1/jobs", &parts), "together");
+}
+
+/// Asserts `reply` is a 413 `limit_exceeded` whose message mentions `words`.
+fn expect_limit_exceeded(reply: &stylemark_e2e::http::Reply, words: &str) {
     assert_eq!(
         reply.status,
         413,
@@ -460,9 +464,29 @@ fn a_job_decodes_only_the_files_it_names_and_all_of_them_within_one_budget() {
     let error = &reply.json()["error"];
     assert_eq!(error["kind"], "limit_exceeded");
     assert!(
-        error["message"].as_str().unwrap().contains("together"),
+        error["message"].as_str().unwrap().contains(words),
         "{error}"
     );
+}
+
+/// The memory a request's images are predicted to need is held to the per-request budget,
+/// from their headers, before any is decoded.
+#[test]
+fn a_request_predicted_to_need_more_memory_than_its_share_is_refused() {
+    use stylemark::limits::predicted_memory;
+    let budget = predicted_memory([(300, 300)], 0);
+    let server = Server::start(&[("STYLEMARK_MAX_REQUEST_MEMORY", &budget.to_string())]);
+    let image = png(300, 300);
+    let reply = server.post(
+        "/v1/doodle",
+        &[file("style", image.clone()), file("content", image.clone())],
+    );
+    expect_limit_exceeded(&reply, "max_request_memory");
+    // One image of that size is within it: served.
+    let reply = server.post("/v1/watermark", &[file("image", image), field("text", "x")]);
+    reply.expect_status(200);
+    let stats = server.get("/v1/stats").json();
+    assert_eq!(stats["total"]["failures"], 0, "{stats}");
 }
 
 /// A request whose single evaluation would take minutes (the nearest-patch search at

@@ -117,15 +117,7 @@ impl DoodleRequest {
     /// The mode these images ask for, or a clear error when they do not fit together.
     pub fn mode(&self) -> Result<Mode> {
         let size = |image: &DynamicImage| (image.width(), image.height());
-        let images = [
-            &self.style_map,
-            &self.content,
-            &self.content_map,
-            &self.seed_image,
-        ];
-        let sizes = images.into_iter().flatten().map(size);
-        self.limits
-            .check_total_pixels(sizes.chain([size(&self.style)]))?;
+        self.limits.check_total_pixels(self.image_sizes())?;
         if let Some(map) = &self.style_map {
             same_size(size(&self.style), size(map), "style_map", "the style image")?;
         }
@@ -182,6 +174,22 @@ impl DoodleRequest {
                 Mode::Texture
             }),
         }
+    }
+
+    /// The sizes of every image given (style, content, maps, seed).
+    pub(crate) fn image_sizes(&self) -> Vec<(u32, u32)> {
+        let images = [
+            Some(&self.style),
+            self.style_map.as_ref(),
+            self.content.as_ref(),
+            self.content_map.as_ref(),
+            self.seed_image.as_ref(),
+        ];
+        images
+            .into_iter()
+            .flatten()
+            .map(|image| (image.width(), image.height()))
+            .collect()
     }
 
     /// The output size before any `max_size` scaling.

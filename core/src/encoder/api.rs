@@ -63,4 +63,12 @@ pub trait Encoder: Send + Sync {
     fn has_host(&self) -> bool {
         self.host().is_some()
     }
+
+    /// Peak bytes of memory per pixel of an optimiser's working canvas (the painting and
+    /// the style at their working sizes): features, their gradients and the nearest-patch
+    /// search, which [`Limits::check_request_memory`](crate::Limits::check_request_memory)
+    /// counts before a run starts. By default 2048, above VGG19's measured 1.8 KB.
+    fn working_bytes_per_pixel(&self) -> u64 {
+        2048
+    }
 }

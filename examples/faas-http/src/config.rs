@@ -137,6 +137,13 @@ impl Config {
         if get("STYLEMARK_MAX_INPUT_BYTES").is_none() {
             config.limits.decode.max_input_bytes = config.max_body_bytes;
         }
+        if get("STYLEMARK_MAX_REQUEST_MEMORY").is_none()
+            && let Some(memory) = container_memory()
+        {
+            config.limits.max_request_memory = config.limits.max_request_memory.min(
+                share_of_memory(memory, config.concurrency, config.max_answer_bytes),
+            );
+        }
         config.consistent()
     }
 
@@ -188,6 +195,31 @@ impl Config {
             "grace_s": self.grace.as_secs_f64(),
         })
     }
+}
+
+/// Memory the process needs besides its requests' work and the answers waiting for their
+/// clients: the engine, the runtime, uploads being read.
+const RESERVED_MEMORY: u64 = 256 << 20;
+
+/// What each of `concurrency` requests may be predicted to need in a container of
+/// `memory` bytes, once the answer budget and [`RESERVED_MEMORY`] are set aside (at least
+/// 64 MiB, so that a small container still serves small requests).
+fn share_of_memory(memory: u64, concurrency: usize, answer_bytes: u64) -> u64 {
+    let free = memory.saturating_sub(answer_bytes.saturating_add(RESERVED_MEMORY));
+    (free / concurrency.max(1) as u64).max(64 << 20)
+}
+
+/// The container's memory limit (cgroup v2, then v1), if it has one.
+fn container_memory() -> Option<u64> {
+    [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|path| std::fs::read_to_string(path).ok())
+    .find_map(|text| text.trim().parse::<u64>().ok())
+    // cgroup v1 says "no limit" with a huge number.
+    .filter(|&bytes| bytes < 1 << 50)
 }
 
 /// The core's limits, each from `STYLEMARK_<NAME>` where set. Without their own
@@ -300,5 +332,21 @@ mod tests {
             let err = config(&[(name, value)]).unwrap_err();
             assert!(err.contains(name), "{err}");
         }
+    }
+
+    #[test]
+    fn each_request_gets_its_share_of_the_containers_memory() {
+        // The README's deployment: 2 GiB, two slots, a 256 MiB answer budget.
+        let share = share_of_memory(2 << 30, 2, 256 << 20);
+        assert_eq!(share, 768 << 20);
+        assert!(
+            stylemark::limits::predicted_memory([(7296, 5472), (512, 400)], 0) < share,
+            "a 40 MP photo and its painting fit"
+        );
+        assert!(
+            stylemark::limits::predicted_memory(vec![(7296, 5472); 4], 0) > share,
+            "four 40 MP images do not"
+        );
+        assert_eq!(share_of_memory(256 << 20, 8, 256 << 20), 64 << 20);
     }
 }

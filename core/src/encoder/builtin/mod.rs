@@ -491,6 +491,11 @@ impl Encoder for BuiltinEncoder {
         self.inner.host.get().is_none_or(Option::is_some)
     }
 
+    /// Measured 0.95 KB at 512x384 (docs/PERFORMANCE.md, "Memory per request").
+    fn working_bytes_per_pixel(&self) -> u64 {
+        1024
+    }
+
     fn flops(&self, height: usize, width: usize, deepest: Layer) -> u64 {
         let (h, w) = (height as u64, width as u64);
         let mut total = 2 * 9 * h * w; // opponent transform
