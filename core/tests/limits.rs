@@ -126,6 +126,14 @@ fn a_doodle_holds_to_its_predicted_memory() {
             .doodle(&enough, &optimise, Default::default())
             .is_ok()
     );
+    // An asked output size counts like an image: a tiny painting cannot ask for 40 MP.
+    let texture = DoodleRequest::new(photo(96, 72, 4))
+        .output_size(7296, 5472)
+        .limits(limits("max_request_memory", 256 << 20));
+    refused_by(
+        engine.doodle(&texture, &patch, Default::default()),
+        "max_request_memory",
+    );
     // Images alone past it: refused whatever the method.
     let small = DoodleRequest::new(photo(96, 72, 4))
         .content(photo(96, 72, 5))

@@ -169,8 +169,9 @@ fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
 #[test]
 fn silent_connections_that_keep_reconnecting_cannot_keep_real_clients_out() {
     let server = Server::start(&[("STYLEMARK_MAX_CONNECTIONS", "8")]);
-    // Slowloris: every slot taken by a connection that sends half a head, and each one the
-    // server closes comes straight back.
+    // Slowloris: every slot taken by a connection that sends half a head or that, having
+    // had one cheap answer, idles kept alive; each one the server closes comes straight
+    // back.
     let half_head = |server: &Server| {
         let mut stream = connect(server);
         stream
@@ -178,7 +179,23 @@ fn silent_connections_that_keep_reconnecting_cannot_keep_real_clients_out() {
             .unwrap();
         stream
     };
-    let mut silent: Vec<TcpStream> = (0..8).map(|_| half_head(&server)).collect();
+    let kept_alive = |server: &Server| {
+        let mut stream = connect(server);
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_reply(&mut stream).status, 200);
+        stream
+    };
+    let mut silent: Vec<TcpStream> = (0..8)
+        .map(|i| {
+            if i % 2 == 0 {
+                half_head(&server)
+            } else {
+                kept_alive(&server)
+            }
+        })
+        .collect();
     std::thread::sleep(Duration::from_millis(200));
     for round in 0..20 {
         let reply = server.get("/healthz");

@@ -359,15 +359,20 @@ impl<'a> Run<'a> {
             (request.style.width(), request.style.height()),
             options.max_size,
         );
-        if options.method != Method::Patch {
-            // The optimiser's canvas: the painting and the style at their working sizes.
-            let pixels = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
-            let canvas = pixels(target) + pixels(style_size);
-            request.limits.check_request_memory(
-                request.image_sizes(),
-                canvas.saturating_mul(engine.encoder.working_bytes_per_pixel()),
-            )?;
-        }
+        // The output counts as an image when its size is asked for (it is no input's),
+        // and the optimiser's canvas (the painting and the style at their working sizes)
+        // at the encoder's cost per pixel.
+        let mut images = request.image_sizes();
+        images.extend(request.output_size.map(|_| target));
+        let pixels = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+        let canvas = match options.method {
+            Method::Patch => 0,
+            Method::Optimize | Method::Hybrid => pixels(target) + pixels(style_size),
+        };
+        request.limits.check_request_memory(
+            images,
+            canvas.saturating_mul(engine.encoder.working_bytes_per_pixel()),
+        )?;
         let style = resize(&to_rgb(&request.style), style_size.0, style_size.1);
         let content = request
             .content

@@ -107,14 +107,13 @@ impl App {
         };
         drain(&head, &mut body).await;
         let response = self.finish_response(response, &id);
-        let (response, room, mut record) = self.hold_answer(response, record, &id);
-        let mut status = response.status;
-        if ticket.peer_closed() && record.function.is_some() {
-            // Its work was cancelled; the answer so far still goes out, for a client that
-            // only closed its sending side.
-            record = Record::abandoned(record.function, record.cpu_seconds);
-            status = ABANDONED_STATUS;
-        }
+        let (response, room, record) = self.hold_answer(response, record, &id);
+        // An abandoned request's answer so far still goes out, for a client that only
+        // closed its sending side.
+        let status = match record.outcome {
+            Outcome::Abandoned => ABANDONED_STATUS,
+            _ => response.status,
+        };
         if let Some(function) = record.function {
             self.stats.record(
                 function,
@@ -200,6 +199,7 @@ impl App {
         let guard = WorkGuard::new(self);
         ticket.cancel_on_close(&guard.token);
         let (key, token, dropped) = (guard.key, guard.token.clone(), guard.dropped.clone());
+        let watched = guard.token.clone();
         let (ids, path) = (
             (id.to_string(), server_id.to_string()),
             head.uri.path().to_string(),
@@ -237,6 +237,9 @@ impl App {
         });
         let joined = work.await;
         guard.disarm();
+        // The client closed while its work ran, and the work was cancelled for it.
+        let abandoned =
+            ticket.peer_closed() && watched.is_cancelled() && !self.cancel.is_cancelled();
         let (result, cpu_seconds) = match joined {
             Ok(done) => done,
             Err(join) => (
@@ -249,6 +252,10 @@ impl App {
             ),
         };
         match result {
+            Ok(done) if abandoned => (
+                done.response,
+                Record::abandoned(Some(function.name()), cpu_seconds),
+            ),
             Ok(done) => (
                 done.response,
                 Record {

@@ -140,9 +140,14 @@ impl Config {
         if get("STYLEMARK_MAX_REQUEST_MEMORY").is_none()
             && let Some(memory) = container_memory()
         {
-            config.limits.max_request_memory = config.limits.max_request_memory.min(
-                share_of_memory(memory, config.concurrency, config.max_answer_bytes),
-            );
+            config.limits.max_request_memory =
+                config.limits.max_request_memory.min(share_of_memory(
+                    memory,
+                    config.concurrency,
+                    config
+                        .max_answer_bytes
+                        .saturating_add(config.max_upload_bytes),
+                ));
         }
         config.consistent()
     }
@@ -197,15 +202,15 @@ impl Config {
     }
 }
 
-/// Memory the process needs besides its requests' work and the answers waiting for their
-/// clients: the engine, the runtime, uploads being read.
-const RESERVED_MEMORY: u64 = 256 << 20;
+/// Memory the process needs besides its requests' work, the uploads being read and the
+/// answers waiting for their clients: the engine and the runtime.
+const RESERVED_MEMORY: u64 = 128 << 20;
 
 /// What each of `concurrency` requests may be predicted to need in a container of
-/// `memory` bytes, once the answer budget and [`RESERVED_MEMORY`] are set aside (at least
-/// 64 MiB, so that a small container still serves small requests).
-fn share_of_memory(memory: u64, concurrency: usize, answer_bytes: u64) -> u64 {
-    let free = memory.saturating_sub(answer_bytes.saturating_add(RESERVED_MEMORY));
+/// `memory` bytes, once the upload and answer budgets and [`RESERVED_MEMORY`] are set
+/// aside (at least 64 MiB, so that a small container still serves small requests).
+fn share_of_memory(memory: u64, concurrency: usize, budgets: u64) -> u64 {
+    let free = memory.saturating_sub(budgets.saturating_add(RESERVED_MEMORY));
     (free / concurrency.max(1) as u64).max(64 << 20)
 }
 
@@ -336,9 +341,9 @@ mod tests {
 
     #[test]
     fn each_request_gets_its_share_of_the_containers_memory() {
-        // The README's deployment: 2 GiB, two slots, a 256 MiB answer budget.
-        let share = share_of_memory(2 << 30, 2, 256 << 20);
-        assert_eq!(share, 768 << 20);
+        // The README's deployment: 2 GiB, two slots, 256 MiB for uploads and for answers.
+        let share = share_of_memory(2 << 30, 2, 512 << 20);
+        assert_eq!(share, 704 << 20);
         assert!(
             stylemark::limits::predicted_memory([(7296, 5472), (512, 400)], 0) < share,
             "a 40 MP photo and its painting fit"

@@ -46,7 +46,7 @@ struct State {
     started: u64,
     /// When the last request ended (or the connection opened).
     idle_since: Instant,
-    /// Closed before its first request to make room for another connection.
+    /// Closed while idle to make room for another connection.
     evicted: bool,
     /// The client has closed its sending side (or the whole connection).
     peer_closed: bool,
@@ -82,17 +82,18 @@ impl Activity {
         })
     }
 
-    /// Whether the connection has sent no request head yet (and is still open).
-    pub fn is_waiting(&self) -> bool {
+    /// Since when the connection has had no request in flight (since it opened, or its
+    /// last request ended); `None` while it works or once it is evicted.
+    pub fn idle_since(&self) -> Option<Instant> {
         let state = self.state();
-        state.started == 0 && !state.evicted
+        (state.requests.is_empty() && !state.evicted).then_some(state.idle_since)
     }
 
-    /// Marks a connection that is still waiting for its first request as evicted and
-    /// wakes its watchdog; `false` (and nothing done) once a request has started.
-    pub fn evict_if_waiting(&self) -> bool {
+    /// Marks a connection with no request in flight as evicted and wakes its watchdog;
+    /// `false` (and nothing done) while a request works.
+    pub fn evict_if_idle(&self) -> bool {
         let mut state = self.state();
-        if state.started > 0 || state.evicted {
+        if !state.requests.is_empty() || state.evicted {
             return false;
         }
         state.evicted = true;
@@ -308,29 +309,19 @@ impl Body for PacedBody {
     }
 }
 
-/// Whether the client on `socket` has closed its sending side or reset the connection:
-/// a peek, which leaves any byte it finds for hyper to read.
+/// Whether the client on `socket` has closed its sending side or the connection, or
+/// reset it: a poll that returns at once and reads nothing (so hyper loses no byte), and
+/// that sees the close even behind bytes the client sent before it (`POLLRDHUP`).
 pub fn peer_has_closed(socket: RawFd) -> bool {
-    let mut byte = 0u8;
-    // SAFETY: `socket` is the connection's own descriptor, open for as long as the
-    // watchdog that asks runs (one task owns both); MSG_PEEK takes nothing from it and
-    // MSG_DONTWAIT never blocks.
-    let read = unsafe {
-        libc::recv(
-            socket,
-            (&raw mut byte).cast(),
-            1,
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-        )
+    let mut poll = libc::pollfd {
+        fd: socket,
+        events: libc::POLLRDHUP,
+        revents: 0,
     };
-    match read {
-        0 => true,
-        1.. => false,
-        _ => !matches!(
-            std::io::Error::last_os_error().kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-        ),
-    }
+    // SAFETY: `socket` is the connection's own descriptor, open for as long as the
+    // watchdog that asks runs (one task owns both); one pollfd, a timeout of 0.
+    let ready = unsafe { libc::poll(&raw mut poll, 1, 0) };
+    ready > 0 && poll.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
 }
 
 #[cfg(test)]

@@ -4,10 +4,11 @@
 //! that need none: a client sending nothing but WINDOW_UPDATE or PRIORITY frames kept a
 //! core busy for about 11 s per connection. [`FrameBudget`] wraps a connection's socket,
 //! reads the HTTP/2 frame headers as they pass (an HTTP/1.1 connection is recognised by its
-//! first bytes and left alone) and ends the connection once its control frames (PRIORITY,
-//! RST_STREAM, SETTINGS, PING, WINDOW_UPDATE) outrun [`CONTROL_FRAMES_PER_SECOND`] on
-//! average, with bursts up to [`CONTROL_FRAME_BURST`]. A real client sends a few per
-//! request and one WINDOW_UPDATE per piece of an answer it reads, far below either.
+//! first bytes and left alone) and ends the connection once its frames other than DATA
+//! with a payload (control frames, headers, unknown types, empty DATA) outrun
+//! [`CONTROL_FRAMES_PER_SECOND`] on average, with bursts up to [`CONTROL_FRAME_BURST`]. A
+//! real client sends a few per request and one WINDOW_UPDATE per piece of an answer it
+//! reads, far below either.
 
 use std::io;
 use std::pin::Pin;
@@ -82,7 +83,7 @@ impl ControlFrames {
                             | usize::from(header[2]);
                         let kind = header[3];
                         self.position = Position::Payload(length);
-                        if is_control(kind) && !self.spend(now) {
+                        if costs_a_token(kind, length) && !self.spend(now) {
                             self.position = Position::Off;
                             return false;
                         }
@@ -119,9 +120,12 @@ impl ControlFrames {
     }
 }
 
-/// PRIORITY, RST_STREAM, SETTINGS, PING and WINDOW_UPDATE.
-fn is_control(kind: u8) -> bool {
-    matches!(kind, 0x2 | 0x3 | 0x4 | 0x6 | 0x8)
+/// Every frame but DATA that carries data: control frames (PRIORITY, RST_STREAM,
+/// SETTINGS, PING, GOAWAY, WINDOW_UPDATE), headers, and the frames h2 reads only to
+/// discard (unknown types, empty DATA) cost it as much.
+fn costs_a_token(kind: u8, length: usize) -> bool {
+    const DATA: u8 = 0x0;
+    kind != DATA || length == 0
 }
 
 /// A socket whose incoming HTTP/2 control frames are held to [`ControlFrames`]' budget.

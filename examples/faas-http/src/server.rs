@@ -156,8 +156,8 @@ async fn accept_until_stopped(listener: TcpListener, app: &Arc<App>) -> Result<(
         };
         let permit = match open.clone().try_acquire_owned() {
             Ok(permit) => Some(permit),
-            // Full: a connection still silent after the longest wait makes room.
-            Err(_) if lobby.evict_longest_waiting() => {
+            // Full: the connection idle longest (no request in flight) makes room.
+            Err(_) if lobby.evict_longest_idle() => {
                 tokio::time::timeout(EVICTION_WAIT, open.clone().acquire_owned())
                     .await
                     .ok()
@@ -226,7 +226,7 @@ async fn serve_connection(
                 }
                 return;
             }
-            // It has sent no request, so nothing is lost but a silent socket.
+            // It has no request in flight, so nothing is lost but an idle socket.
             _ = activity.evicted() => return,
             _ = stopping.changed(), if closing_since.is_none() => {
                 connection.as_mut().graceful_shutdown();
