@@ -154,14 +154,17 @@ impl Engine {
         let limits = self.limits;
         let failure: Mutex<Option<PyErr>> = Mutex::new(None);
         let cancel = CancelToken::new();
-        let outcome = detached_cancellable(py, &cancel, || {
+        let heard = Heard::new();
+        let heartbeat = |py: Python<'_>| heard.beat(py, progress.as_ref(), &failure);
+        let outcome = detached_cancellable(py, &cancel, heartbeat, || {
             let mut request = DoodleRequest::new(style.decode(&limits.decode)?).limits(limits);
             request.content = decode_optional(content, &limits.decode)?;
             request.style_map = decode_optional(style_map, &limits.decode)?;
             request.content_map = decode_optional(content_map, &limits.decode)?;
             request.seed_image = decode_optional(seed_image, &limits.decode)?;
             request.output_size = output_size;
-            let mut on_progress = |p: &Progress| report_progress(p, progress.as_ref(), &failure);
+            let mut on_progress =
+                |p: &Progress| report_progress(p, progress.as_ref(), &failure, &heard);
             let observer = Observer::default()
                 .progress(&mut on_progress)
                 .cancel_token(cancel.clone());
@@ -284,26 +287,31 @@ impl Engine {
         job.limits = limits;
         guarded(|| job.check_before_decoding(images.len().saturating_add(fonts.len())))?;
         let cancel = CancelToken::new();
-        let outcome = detached_cancellable(py, &cancel, || {
-            let mut inputs = JobInputs::default();
-            for (name, image) in images {
-                inputs.images.insert(name, image.decode(&limits.decode)?);
-            }
-            for (name, font) in fonts {
-                inputs.fonts.insert(name, font.load()?);
-            }
-            let engine = if job.needs_engine() {
-                Some(self.doodle.get()?)
-            } else {
-                None
-            };
-            let outcome = job.run_with_cancel(&inputs, engine.as_deref(), &cancel)?;
-            let encoded = match &outcome.image {
-                Some(_) => Some(outcome.encoded()?),
-                None => None,
-            };
-            Ok((outcome, encoded))
-        })?;
+        let outcome = detached_cancellable(
+            py,
+            &cancel,
+            |_| true,
+            || {
+                let mut inputs = JobInputs::default();
+                for (name, image) in images {
+                    inputs.images.insert(name, image.decode(&limits.decode)?);
+                }
+                for (name, font) in fonts {
+                    inputs.fonts.insert(name, font.load()?);
+                }
+                let engine = if job.needs_engine() {
+                    Some(self.doodle.get()?)
+                } else {
+                    None
+                };
+                let outcome = job.run_with_cancel(&inputs, engine.as_deref(), &cancel)?;
+                let encoded = match &outcome.image {
+                    Some(_) => Some(outcome.encoded()?),
+                    None => None,
+                };
+                Ok((outcome, encoded))
+            },
+        )?;
         let (outcome, encoded) = outcome;
         let report = outcome.report_json().to_string();
         let pixels = outcome
@@ -321,21 +329,92 @@ fn report_progress(
     progress: &Progress,
     callback: Option<&Py<PyAny>>,
     failure: &Mutex<Option<PyErr>>,
+    heard: &Heard,
 ) -> bool {
+    let mut json = serde_json::to_value(progress).unwrap_or_default();
+    json["fraction"] = progress.fraction().into();
+    heard.remember(&json);
     Python::attach(|py| {
-        let go_on = py.check_signals().and_then(|()| match callback {
-            None => Ok(true),
-            Some(callback) => {
-                let mut json = serde_json::to_value(progress).unwrap_or_default();
-                json["fraction"] = progress.fraction().into();
-                callback.call1(py, (json.to_string(),))?.extract::<bool>(py)
-            }
-        });
-        go_on.unwrap_or_else(|error| {
-            *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
-            false
-        })
+        let go_on = py
+            .check_signals()
+            .and_then(|()| call_back(py, callback, &json));
+        keep_failure(go_on, failure)
     })
+}
+
+fn call_back(
+    py: Python<'_>,
+    callback: Option<&Py<PyAny>>,
+    json: &serde_json::Value,
+) -> PyResult<bool> {
+    match callback {
+        None => Ok(true),
+        Some(callback) => callback.call1(py, (json.to_string(),))?.extract::<bool>(py),
+    }
+}
+
+fn keep_failure(go_on: PyResult<bool>, failure: &Mutex<Option<PyErr>>) -> bool {
+    go_on.unwrap_or_else(|error| {
+        *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+        false
+    })
+}
+
+/// How often the progress callback hears from a run whose evaluation takes longer (one
+/// evaluation at a stride-1 layer takes minutes), so that returning False stops it.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The last progress the callback heard, and when it heard anything.
+struct Heard {
+    started: std::time::Instant,
+    last: Mutex<(std::time::Instant, Option<serde_json::Value>)>,
+}
+
+impl Heard {
+    fn new() -> Self {
+        let now = std::time::Instant::now();
+        Heard {
+            started: now,
+            last: Mutex::new((now, None)),
+        }
+    }
+
+    fn remember(&self, json: &serde_json::Value) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        *last = (std::time::Instant::now(), Some(json.clone()));
+    }
+
+    /// Called by the thread waiting for the run: after [`HEARTBEAT`] without progress the
+    /// callback gets the last progress again (or an empty one before the first), marked
+    /// `"heartbeat": true`, with the time so far; says whether to go on.
+    fn beat(
+        &self,
+        py: Python<'_>,
+        callback: Option<&Py<PyAny>>,
+        failure: &Mutex<Option<PyErr>>,
+    ) -> bool {
+        let Some(callback) = callback else {
+            return true;
+        };
+        let json = {
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+            if last.0.elapsed() < HEARTBEAT {
+                return true;
+            }
+            last.0 = std::time::Instant::now();
+            let mut json = last.1.clone().unwrap_or_else(|| {
+                serde_json::json!({
+                    "phase": 0, "phases": 0, "evaluation": 0, "evaluations": 0,
+                    "width": 0, "height": 0, "fraction": 0.0,
+                    "losses": serde_json::to_value(stylemark_core::doodle::Losses::default()).unwrap_or_default(),
+                })
+            });
+            json["elapsed"] = self.started.elapsed().as_secs_f64().into();
+            json["heartbeat"] = true.into();
+            json
+        };
+        keep_failure(call_back(py, Some(callback), &json), failure)
+    }
 }
 
 /// The default limits with the named ones changed (`max_pixels` and `max_input_bytes`

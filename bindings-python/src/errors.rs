@@ -57,6 +57,7 @@ where
 pub(crate) fn detached_cancellable<T, F>(
     py: Python<'_>,
     cancel: &CancelToken,
+    mut heartbeat: impl FnMut(Python<'_>) -> bool,
     work: F,
 ) -> PyResult<T>
 where
@@ -74,6 +75,9 @@ where
             {
                 cancel.cancel();
                 interrupted = Some(signal);
+            }
+            if !heartbeat(py) {
+                cancel.cancel();
             }
         }
         // The worker has finished: joining does not wait.

@@ -125,6 +125,24 @@ def test_ctrl_c_stops_even_one_long_evaluation():
     assert time.monotonic() - started < 8, "stopped within seconds of the signal"
 
 
+def test_a_progress_callback_stops_even_one_long_evaluation():
+    # The callback hears from a long evaluation about once a second, so returning False
+    # stops it: the best image so far comes back, status cancelled.
+    painting = samples.photo(256, 256, seed=3)
+    heard = []
+
+    def progress(event):
+        heard.append(event)
+        return False
+
+    started = time.monotonic()
+    result = _report(painting, painting, method="optimize", phases=1, style_layers="conv1_1",
+                     time_budget=120, progress=progress)
+    assert time.monotonic() - started < 8, "stopped within seconds of the answer"
+    assert result.status == "cancelled"
+    assert heard and heard[0]["heartbeat"] is True and "fraction" in heard[0]
+
+
 def test_patch_method_paints_each_region_from_its_own_label(scene):
     result = _report(**doodle_args(scene), random_seed=2)
     assert result.status == "completed" and result.report["method"] == "patch", "the default"

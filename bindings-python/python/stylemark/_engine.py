@@ -219,7 +219,9 @@ class Engine:
 
         ``seed`` may also be an image to start from. ``progress`` is called after every
         evaluation with a dict (``phase``, ``phases``, ``evaluation``, ``evaluations``,
-        ``fraction``, ``losses``, ``elapsed``, ``width``, ``height``); returning False stops
+        ``fraction``, ``losses``, ``elapsed``, ``width``, ``height``), and about once a second
+        while one evaluation takes longer (the last of these again, with ``heartbeat``
+        True and the time so far); returning False stops
         the run early (the best image so far is returned, status ``cancelled``), raising
         stops it and propagates the exception. Ctrl-C interrupts a run with
         KeyboardInterrupt. The GIL is released meanwhile.
