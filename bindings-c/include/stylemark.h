@@ -138,11 +138,15 @@ typedef struct StylemarkProgress {
   double loss;
   // Seconds since the run started.
   double elapsed_seconds;
+  // No evaluation ended: this is the last progress again (time updated), sent about
+  // once a second while one evaluation takes longer, so that `false` stops even that.
+  bool heartbeat;
 } StylemarkProgress;
 
 // A progress callback: return `false` to cancel the run (the best image so far is still
-// returned, with status `cancelled` in the report). Called on the thread that called
-// `stylemark_doodle`.
+// returned, with status `cancelled` in the report), even in the middle of a long
+// evaluation. Called on the thread that called `stylemark_doodle` (the run itself works
+// on another and waits for the answer).
 typedef bool (*StylemarkProgressCallback)(void *user_data, const struct StylemarkProgress *progress);
 
 // What `stylemark_mark_detect` found.

@@ -3,7 +3,12 @@
 
 use std::ffi::{c_char, c_void};
 
-use stylemark_core::doodle::{DoodleOptions, DoodleRequest, Observer, Progress};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use stylemark_core::doodle::{
+    CancelToken, DoodleOptions, DoodleOutcome, DoodleRequest, Engine, Observer, Progress,
+};
 use stylemark_core::image::DynamicImage;
 use stylemark_core::io::{OutputFormat, encode};
 use stylemark_core::job::{Job, JobInputs};
@@ -20,7 +25,7 @@ use crate::status::{Failure, StylemarkStatus, guard};
 
 /// What a progress callback receives after each evaluation of a doodle.
 #[repr(C)]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct StylemarkProgress {
     /// Phase number, from 1.
     pub phase: u32,
@@ -36,11 +41,15 @@ pub struct StylemarkProgress {
     pub loss: f64,
     /// Seconds since the run started.
     pub elapsed_seconds: f64,
+    /// No evaluation ended: this is the last progress again (time updated), sent about
+    /// once a second while one evaluation takes longer, so that `false` stops even that.
+    pub heartbeat: bool,
 }
 
 /// A progress callback: return `false` to cancel the run (the best image so far is still
-/// returned, with status `cancelled` in the report). Called on the thread that called
-/// `stylemark_doodle`.
+/// returned, with status `cancelled` in the report), even in the middle of a long
+/// evaluation. Called on the thread that called `stylemark_doodle` (the run itself works
+/// on another and waits for the answer).
 pub type StylemarkProgressCallback = Option<
     unsafe extern "C" fn(user_data: *mut c_void, progress: *const StylemarkProgress) -> bool,
 >;
@@ -61,11 +70,77 @@ pub struct StylemarkDetection {
     pub sync_score: f32,
 }
 
-/// The user data pointer, carried into the core's callback (which must be `Send`; the
-/// callback runs on the calling thread, so this is sound).
-struct UserData(*mut c_void);
-// SAFETY: the callback is invoked only on the thread that passed the pointer.
-unsafe impl Send for UserData {}
+/// How often the callback hears from a run whose evaluation takes longer.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// What the working thread tells the caller's.
+enum FromRun {
+    Progress(StylemarkProgress),
+    Done(stylemark_core::Result<DoodleOutcome>),
+}
+
+/// Paints on a worker thread while this thread calls `tell` with each evaluation's
+/// progress (and the worker waits for its answer), and with a heartbeat when an
+/// evaluation runs past [`HEARTBEAT`]: a `false` answer to either cancels the run.
+fn doodle_reporting_here(
+    painter: &Engine,
+    request: &DoodleRequest,
+    options: &DoodleOptions,
+    mut tell: impl FnMut(&StylemarkProgress) -> bool,
+) -> stylemark_core::Result<DoodleOutcome> {
+    let cancel = CancelToken::new();
+    let (to_caller, from_run) = mpsc::sync_channel::<FromRun>(0);
+    let (to_run, answers) = mpsc::sync_channel::<bool>(0);
+    std::thread::scope(|scope| {
+        let run_cancel = cancel.clone();
+        scope.spawn(move || {
+            let progress_sender = to_caller.clone();
+            let mut on_progress = move |p: &Progress| {
+                let report = StylemarkProgress {
+                    phase: p.phase as u32,
+                    phases: p.phases as u32,
+                    evaluation: p.evaluation as u32,
+                    evaluations: p.evaluations as u32,
+                    fraction: p.fraction(),
+                    loss: f64::from(p.losses.total),
+                    elapsed_seconds: p.elapsed.as_secs_f64(),
+                    heartbeat: false,
+                };
+                progress_sender.send(FromRun::Progress(report)).is_ok()
+                    && answers.recv().unwrap_or(false)
+            };
+            let observer = Observer::default()
+                .progress(&mut on_progress)
+                .cancel_token(run_cancel);
+            let outcome = painter.doodle(request, options, observer);
+            let _ = to_caller.send(FromRun::Done(outcome));
+        });
+        let started = Instant::now();
+        let mut last = StylemarkProgress::default();
+        loop {
+            match from_run.recv_timeout(HEARTBEAT) {
+                Ok(FromRun::Progress(report)) => {
+                    last = report;
+                    let _ = to_run.send(tell(&report));
+                }
+                Ok(FromRun::Done(outcome)) => return outcome,
+                Err(RecvTimeoutError::Timeout) => {
+                    let beat = StylemarkProgress {
+                        elapsed_seconds: started.elapsed().as_secs_f64(),
+                        heartbeat: true,
+                        ..last
+                    };
+                    if !tell(&beat) {
+                        cancel.cancel();
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(stylemark_core::Error::from_panic(&"the painting stopped"));
+                }
+            }
+        }
+    })
+}
 
 /// Writes an encoded image and an optional JSON report to the out-parameters.
 ///
@@ -167,28 +242,16 @@ pub unsafe extern "C" fn stylemark_doodle(
                     }
                 })?);
             }
-            let user = UserData(user_data);
-            let mut on_progress = move |p: &Progress| {
-                let Some(callback) = progress else {
-                    return true;
-                };
-                let report = StylemarkProgress {
-                    phase: p.phase as u32,
-                    phases: p.phases as u32,
-                    evaluation: p.evaluation as u32,
-                    evaluations: p.evaluations as u32,
-                    fraction: p.fraction(),
-                    loss: f64::from(p.losses.total),
-                    elapsed_seconds: p.elapsed.as_secs_f64(),
-                };
-                let user = &user;
-                // SAFETY: the caller's callback, with the caller's user data.
-                callback(user.0, &report)
+            let painter = engine.doodle()?;
+            let outcome = match progress {
+                None => painter.doodle(&request, &doodle_options, Observer::default())?,
+                Some(callback) => {
+                    // SAFETY: the caller's callback, with the caller's user data, called
+                    // on the caller's thread.
+                    let tell = |report: &StylemarkProgress| callback(user_data, report);
+                    doodle_reporting_here(&painter, &request, &doodle_options, tell)?
+                }
             };
-            let observer = Observer::default().progress(&mut on_progress);
-            let outcome = engine
-                .doodle()?
-                .doodle(&request, &doodle_options, observer)?;
             let report = outcome.report_json();
             deliver(
                 &DynamicImage::ImageRgb8(outcome.image),

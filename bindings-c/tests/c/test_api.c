@@ -282,8 +282,16 @@ struct progress_state { int calls; int cancel_after; };
 
 static bool on_progress(void *user_data, const StylemarkProgress *progress) {
     struct progress_state *state = user_data;
+    if (progress->heartbeat) return true; /* an evaluation running past a second */
     state->calls++;
     return !(progress->evaluation >= (uint32_t)state->cancel_after);
+}
+
+static bool stop_at_heartbeat(void *user_data, const StylemarkProgress *progress) {
+    int *heartbeats = user_data;
+    if (!progress->heartbeat) return true;
+    (*heartbeats)++;
+    return false;
 }
 
 static void test_doodle(void) {
@@ -315,6 +323,26 @@ static void test_doodle(void) {
     CHECK(out.len > 8, "the best image so far");
     stylemark_string_free(report);
     stylemark_buffer_free(&out);
+
+    /* One evaluation at a stride-1 layer takes long: the callback hears from it about once
+       a second (a heartbeat), and false stops even that one. */
+    uint8_t *large = pixels_for(256, 256);
+    StylemarkImage painting = raw(large, 256, 256);
+    StylemarkOptions *fine = stylemark_options_new();
+    stylemark_options_set(fine, "method", "optimize");
+    stylemark_options_set(fine, "phases", "1");
+    stylemark_options_set(fine, "style_layers", "conv1_1");
+    stylemark_options_set(fine, "time_budget", "30"); /* bounds a failure */
+    int heartbeats = 0;
+    EXPECT_STATUS(stylemark_doodle(engine, &painting, NULL, &painting, NULL, fine, stop_at_heartbeat,
+                                   &heartbeats, NULL, &out, &report),
+                  STYLEMARK_STATUS_OK, "");
+    CHECK(heartbeats == 1, "stopped at the first heartbeat, got %d", heartbeats);
+    CHECK(strstr(report, "\"cancelled\"") != NULL, "report %s", report);
+    stylemark_string_free(report);
+    stylemark_buffer_free(&out);
+    stylemark_options_free(fine);
+    free(large);
 
     stylemark_options_set(options, "output_size", "32x24");
     EXPECT_STATUS(stylemark_doodle(engine, &style, NULL, NULL, NULL, options, NULL, NULL, NULL, &out, NULL),
