@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use stylemark::io::{OutputFormat, encode};
 use stylemark::samples::photo;
-use stylemark_e2e::http::{Server, field, file, multipart, read_reply};
+use stylemark_e2e::http::{Part, Server, field, file, multipart, read_reply};
 use stylemark_e2e::mutate::Mutator;
 
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -34,6 +34,19 @@ fn start_trickling(server: &Server, length: usize) -> TcpStream {
     );
     stream.write_all(head.as_bytes()).unwrap();
     stream
+}
+
+/// Sends a multipart POST of `parts` to `path` on `stream` (with `X-Request-Id: id` when
+/// given), without reading the answer.
+fn send_form(stream: &mut TcpStream, path: &str, id: Option<&str>, parts: &[Part]) {
+    let (content_type, body) = multipart(parts);
+    let id = id.map_or(String::new(), |id| format!("X-Request-Id: {id}\r\n"));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: t\r\n{id}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body).unwrap();
 }
 
 /// Whether the server has started answering on `stream` (without waiting).
@@ -320,18 +333,13 @@ fn a_job_shares_the_request_deadline_across_its_steps() {
 fn keep_alive_serves_several_requests_on_one_connection() {
     let server = Server::start(&[]);
     let mut stream = connect(&server);
-    let (content_type, body) = multipart(&[file("image", png(200, 150)), field("text", "x")]);
+    let form = [file("image", png(200, 150)), field("text", "x")];
     for _ in 0..3 {
         stream
             .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
             .unwrap();
         assert_eq!(read_reply(&mut stream).status, 200);
-        let head = format!(
-            "POST /v1/watermark HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(&body).unwrap();
+        send_form(&mut stream, "/v1/watermark", None, &form);
         read_reply(&mut stream).expect_status(200);
     }
 }
@@ -524,17 +532,11 @@ fn a_fine_layer_evaluation_stops_at_the_deadline_and_blocks_no_one() {
     let started = Instant::now();
     let port = server.port;
     let heavy = std::thread::spawn(move || {
-        let (content_type, body) = multipart(&parts);
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();
-        let head = format!(
-            "POST /v1/doodle HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(&body).unwrap();
+        send_form(&mut stream, "/v1/doodle", None, &parts);
         read_reply(&mut stream)
     });
     std::thread::sleep(Duration::from_millis(500));
@@ -572,20 +574,15 @@ fn a_dropped_request_stops_its_work_and_is_counted() {
         ("STYLEMARK_TIMEOUT_S", "120"),
     ]);
     let painting = png(256, 256);
-    let (content_type, body) = multipart(&[
+    let form = [
         file("style", painting.clone()),
         file("content", painting),
         field("method", "optimize"),
         field("phases", "1"),
         field("style-layers", "conv1_1"),
-    ]);
+    ];
     let mut stream = connect(&server);
-    let head = format!(
-        "POST /v1/doodle HTTP/1.1\r\nHost: t\r\nX-Request-Id: gone-away\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(&body).unwrap();
+    send_form(&mut stream, "/v1/doodle", Some("gone-away"), &form);
     std::thread::sleep(Duration::from_secs(2));
     drop(stream);
     // The one slot is free again well before the work would have ended.
@@ -633,18 +630,13 @@ fn answers_clients_do_not_read_are_held_to_the_answer_budget() {
     )
     .unwrap();
     let request = |id: &str| -> TcpStream {
-        let (content_type, body) = multipart(&[
+        let form = [
             file("image", upload.clone()),
             field("text", "x"),
             field("format", "png"),
-        ]);
+        ];
         let mut stream = connect(&server);
-        let head = format!(
-            "POST /v1/watermark HTTP/1.1\r\nHost: t\r\nX-Request-Id: {id}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(&body).unwrap();
+        send_form(&mut stream, "/v1/watermark", Some(id), &form);
         stream
     };
     // The first client's answer is made and waits for it: it never reads.
