@@ -199,7 +199,6 @@ impl App {
         let guard = WorkGuard::new(self);
         ticket.cancel_on_close(&guard.token);
         let (key, token, dropped) = (guard.key, guard.token.clone(), guard.dropped.clone());
-        let watched = guard.token.clone();
         let (ids, path) = (
             (id.to_string(), server_id.to_string()),
             head.uri.path().to_string(),
@@ -236,10 +235,10 @@ impl App {
             (result, cpu_seconds)
         });
         let joined = work.await;
-        guard.disarm();
         // The client closed while its work ran, and the work was cancelled for it.
         let abandoned =
-            ticket.peer_closed() && watched.is_cancelled() && !self.cancel.is_cancelled();
+            ticket.peer_closed() && guard.token.is_cancelled() && !self.cancel.is_cancelled();
+        guard.disarm();
         let (result, cpu_seconds) = match joined {
             Ok(done) => done,
             Err(join) => (

@@ -99,7 +99,6 @@ pub fn serve(config: Config) -> Result<(), String> {
 }
 
 /// A log line at most every [`LOG_EVERY`], with how many were left out in between.
-#[derive(Default)]
 struct Throttled {
     last: Option<Instant>,
     suppressed: u64,
@@ -134,8 +133,8 @@ async fn accept_until_stopped(listener: TcpListener, app: &Arc<App>) -> Result<(
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let builder = Arc::new(connection_builder(&app.config));
-    let mut accept_errors = Throttled::default();
-    let mut refused_log = Throttled::default();
+    let mut accept_errors = Throttled::new();
+    let mut refused_log = Throttled::new();
     let lobby = Lobby::new(app.config.max_connections);
     loop {
         let accepted = tokio::select! {
