@@ -1,12 +1,10 @@
-//! The engine handle: a device, an encoder and decoding limits, created once and shared
-//! by every call (and thread).
+//! The engine handle: one core [`Session`] (a device, an encoder and the limits), created
+//! once and shared by every call (and thread).
 
 use std::ffi::{CStr, c_char};
-use std::sync::Arc;
 
-use stylemark_core::doodle::{EncoderSource, Engine, LazyEngine};
-use stylemark_core::encoder::InputConvention;
-use stylemark_core::{DeviceKind, Limits};
+use stylemark_core::encoder::{EncoderSpec, InputConvention};
+use stylemark_core::{DeviceKind, Limits, Session};
 
 use crate::input::optional_str;
 use crate::status::{Failure, StylemarkStatus, guard, no_unwind};
@@ -52,15 +50,7 @@ pub struct StylemarkEngineOptions {
 /// that only watermarks never pays for a neural network. `stylemark_engine_new` still
 /// checks the device name, the encoder and that a weights file exists.
 pub struct StylemarkEngine {
-    doodle: LazyEngine,
-    pub(crate) limits: Limits,
-}
-
-impl StylemarkEngine {
-    /// The doodle engine, opened on first use (once, even when threads race for it).
-    pub(crate) fn doodle(&self) -> Result<Arc<Engine>, Failure> {
-        Ok(self.doodle.get()?)
-    }
+    pub(crate) session: Session,
 }
 
 /// The sizes `StylemarkEngineOptions` has had, oldest first: a program compiled against an
@@ -184,7 +174,7 @@ pub unsafe extern "C" fn stylemark_engine_new(
             // SAFETY: the caller promises `weights_len` readable bytes at `weights`.
             unsafe { std::slice::from_raw_parts(settings.weights, settings.weights_len) }
         });
-        let encoder = EncoderSource::new(encoder, weights, convention)?;
+        let encoder = EncoderSpec::from_settings(encoder, weights, convention)?;
         let mut limits = Limits::default();
         limits.set("max_pixels", &settings.max_pixels.to_string())?;
         limits.set("max_input_bytes", &settings.max_input_bytes.to_string())?;
@@ -194,8 +184,7 @@ pub unsafe extern "C" fn stylemark_engine_new(
             }
         }
         let created = StylemarkEngine {
-            doodle: LazyEngine::new(device, encoder)?,
-            limits,
+            session: Session::new(device, encoder, limits)?,
         };
         // SAFETY: checked non-NULL above.
         unsafe { engine.write(Box::into_raw(Box::new(created))) };

@@ -6,14 +6,15 @@ use std::ffi::{c_char, c_void};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use stylemark_core::Session;
 use stylemark_core::doodle::{
-    CancelToken, DoodleOptions, DoodleOutcome, DoodleRequest, Engine, Observer, Progress,
+    CancelToken, DoodleOptions, DoodleOutcome, DoodleRequest, Observer, Progress,
 };
 use stylemark_core::image::DynamicImage;
 use stylemark_core::io::{OutputFormat, encode};
 use stylemark_core::job::{Job, JobInputs};
-use stylemark_core::watermark::invisible::{self as mark, MarkOptions};
-use stylemark_core::watermark::visible::{self as watermark, LogoOptions, TextOptions};
+use stylemark_core::watermark::invisible::MarkOptions;
+use stylemark_core::watermark::visible::{LogoOptions, TextOptions};
 
 use crate::engine::{StylemarkEngine, engine_ref};
 use crate::input::{
@@ -83,7 +84,7 @@ enum FromRun {
 /// progress (and the worker waits for its answer), and with a heartbeat when an
 /// evaluation runs past [`HEARTBEAT`]: a `false` answer to either cancels the run.
 fn doodle_reporting_here(
-    painter: &Engine,
+    session: &Session,
     request: &DoodleRequest,
     options: &DoodleOptions,
     mut tell: impl FnMut(&StylemarkProgress) -> bool,
@@ -112,7 +113,7 @@ fn doodle_reporting_here(
             let observer = Observer::default()
                 .progress(&mut on_progress)
                 .cancel_token(run_cancel);
-            let outcome = painter.doodle(request, options, observer);
+            let outcome = session.doodle(request, options, observer);
             let _ = to_caller.send(FromRun::Done(outcome));
         });
         let started = Instant::now();
@@ -177,7 +178,7 @@ unsafe fn image_call<'a>(
     unsafe {
         let engine = engine_ref(engine)?;
         let format = output_format(optional_str(format, "format")?)?;
-        let image = required_image(image, "image", &engine.limits.decode)?;
+        let image = required_image(image, "image", &engine.session.limits().decode)?;
         Ok((engine, format, image))
     }
 }
@@ -223,12 +224,13 @@ pub unsafe extern "C" fn stylemark_doodle(
         // SAFETY (whole block): arguments as documented.
         unsafe {
             let engine = engine_ref(engine)?;
-            let limits = &engine.limits.decode;
+            let session = &engine.session;
+            let limits = &session.limits().decode;
             let format = output_format(optional_str(format, "format")?)?;
             let (doodle_options, extra): (DoodleOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &["output_size"])?;
             let mut request =
-                DoodleRequest::new(required_image(style, "style", limits)?).limits(engine.limits);
+                DoodleRequest::new(required_image(style, "style", limits)?);
             request.style_map = optional_image(style_map, "style_map", limits)?;
             request.content = optional_image(content, "content", limits)?;
             request.content_map = optional_image(content_map, "content_map", limits)?;
@@ -242,14 +244,13 @@ pub unsafe extern "C" fn stylemark_doodle(
                     }
                 })?);
             }
-            let painter = engine.doodle()?;
             let outcome = match progress {
-                None => painter.doodle(&request, &doodle_options, Observer::default())?,
+                None => session.doodle(&request, &doodle_options, Observer::default())?,
                 Some(callback) => {
                     // SAFETY: the caller's callback, with the caller's user data, called
                     // on the caller's thread.
                     let tell = |report: &StylemarkProgress| callback(user_data, report);
-                    doodle_reporting_here(&painter, &request, &doodle_options, tell)?
+                    doodle_reporting_here(session, &request, &doodle_options, tell)?
                 }
             };
             let report = outcome.report_json();
@@ -289,8 +290,7 @@ pub unsafe extern "C" fn stylemark_watermark_text(
             let (mut text_options, _): (TextOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &[])?;
             text_options.fonts = StylemarkOptions::fonts(options.as_ref());
-            text_options.limits = engine.limits;
-            let marked = watermark::text(&image, text, &text_options)?;
+            let marked = engine.session.watermark_text(&image, text, &text_options)?;
             let report = marked.report_json();
             deliver(&marked.image, format, report, out_image, out_report)
         }
@@ -318,11 +318,10 @@ pub unsafe extern "C" fn stylemark_watermark_logo(
         // SAFETY (whole block): arguments as documented.
         unsafe {
             let (engine, format, image) = image_call(engine, format, image)?;
-            let logo = required_image(logo, "logo", &engine.limits.decode)?;
-            let (mut logo_options, _): (LogoOptions, _) =
+            let logo = required_image(logo, "logo", &engine.session.limits().decode)?;
+            let (logo_options, _): (LogoOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &[])?;
-            logo_options.limits = engine.limits;
-            let marked = watermark::logo(&image, &logo, &logo_options)?;
+            let marked = engine.session.watermark_logo(&image, &logo, &logo_options)?;
             let report = marked.report_json();
             deliver(&marked.image, format, report, out_image, out_report)
         }
@@ -358,10 +357,11 @@ pub unsafe extern "C" fn stylemark_mark_embed(
             let (engine, format, image) = image_call(engine, format, image)?;
             let payload = std::slice::from_raw_parts(payload, payload_len);
             let key = required_str(key, "key")?;
-            let (mut mark_options, _): (MarkOptions, _) =
+            let (mark_options, _): (MarkOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &[])?;
-            mark_options.limits = engine.limits;
-            let marked = mark::embed(&image, payload, key, &mark_options)?;
+            let marked = engine
+                .session
+                .mark_embed(&image, payload, key, &mark_options)?;
             let report = marked.report_json();
             deliver(&marked.image, format, report, out_image, out_report)
         }
@@ -385,8 +385,9 @@ pub unsafe extern "C" fn stylemark_mark_detect(
         // SAFETY (whole block): arguments as documented.
         unsafe {
             let engine = engine_ref(engine)?;
-            let image = required_image(image, "image", &engine.limits.decode)?;
-            let detection = mark::detect_within(&image, required_str(key, "key")?, &engine.limits)?;
+            let session = &engine.session;
+            let image = required_image(image, "image", &session.limits().decode)?;
+            let detection = session.mark_detect(&image, required_str(key, "key")?)?;
             let mut result = StylemarkDetection {
                 found: detection.found,
                 confidence: detection.confidence,
@@ -428,21 +429,16 @@ pub unsafe extern "C" fn stylemark_run_job(
         // SAFETY (whole block): arguments as documented.
         unsafe {
             let engine = engine_ref(engine)?;
-            let mut job = Job::from_json(required_str(job_json, "job_json")?)?;
-            job.limits = engine.limits;
-            job.check_before_decoding(count)?;
+            let session = &engine.session;
+            let job = Job::from_json(required_str(job_json, "job_json")?)?;
+            session.check_job(&job, count)?;
             let mut inputs = JobInputs::default();
             for i in 0..count {
                 let name = required_str(*names.add(i), "names[i]")?;
-                let image = required_image(images.add(i), name, &engine.limits.decode)?;
+                let image = required_image(images.add(i), name, &session.limits().decode)?;
                 inputs.images.insert(name.to_string(), image);
             }
-            let doodle = if job.needs_engine() {
-                Some(engine.doodle()?)
-            } else {
-                None
-            };
-            let outcome = job.run(&inputs, doodle.as_deref())?;
+            let outcome = session.run_job(&job, &inputs)?;
             let bytes = match &outcome.image {
                 Some(_) => outcome.encoded()?,
                 None => Vec::new(),

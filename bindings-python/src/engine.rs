@@ -1,4 +1,5 @@
-//! `stylemark._native.Engine`: one device and encoder, shared by every call and thread.
+//! `stylemark._native.Engine`: one core `Session` (device, encoder, limits), shared by
+//! every call and thread.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -6,16 +7,13 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
-use stylemark_core::DeviceKind;
-use stylemark_core::Limits;
-use stylemark_core::doodle::{
-    CancelToken, DoodleOptions, DoodleRequest, EncoderSource, LazyEngine, Observer, Progress,
-};
-use stylemark_core::encoder::InputConvention;
+use stylemark_core::doodle::{CancelToken, DoodleOptions, DoodleRequest, Observer, Progress};
+use stylemark_core::encoder::{EncoderSpec, InputConvention};
 use stylemark_core::image::DynamicImage;
 use stylemark_core::job::{Job, JobInputs, parse_options};
 use stylemark_core::watermark::invisible as mark;
-use stylemark_core::watermark::visible::{self as watermark, Font, LogoOptions, TextOptions};
+use stylemark_core::watermark::visible::{Font, LogoOptions, TextOptions};
+use stylemark_core::{DeviceKind, Limits, Session};
 
 use crate::errors::{detached, detached_cancellable, guarded, to_py};
 use crate::images::{ImageArg, Pixels, decode_optional};
@@ -55,8 +53,7 @@ impl FontArg {
 /// The encoder is opened on the first doodle, so watermarking never loads a network.
 #[pyclass(frozen, module = "stylemark._native")]
 pub struct Engine {
-    doodle: LazyEngine,
-    limits: Limits,
+    session: Session,
     description: String,
 }
 
@@ -83,17 +80,12 @@ impl Engine {
             .transpose()
             .map_err(to_py)?;
         let weights = weights.as_ref().map(|bytes| bytes.as_bytes());
-        let source = guarded(|| EncoderSource::new(encoder, weights, convention))?;
+        let spec = guarded(|| EncoderSpec::from_settings(encoder, weights, convention))?;
         let limits = guarded(|| engine_limits(max_pixels, max_input_bytes, limits))?;
-        let encoder_name = match source {
-            EncoderSource::Vgg19Bytes { .. } => "vgg19 (from bytes)",
-            EncoderSource::OnnxBytes { .. } => "onnx (from bytes)",
-            _ => encoder,
-        };
+        let description = format!("Engine(device='{device}', encoder={:?})", spec.describe());
         Ok(Engine {
-            doodle: guarded(|| LazyEngine::new(device, source))?,
-            limits,
-            description: format!("Engine(device='{device}', encoder={encoder_name:?})"),
+            session: guarded(|| Session::new(device, spec, limits))?,
+            description,
         })
     }
 
@@ -104,32 +96,35 @@ impl Engine {
     /// The device name (`cpu`, `ndarray`, `wgpu`).
     #[getter]
     fn device(&self) -> String {
-        self.doodle.device().to_string()
+        self.session.device().to_string()
     }
 
     /// Whether the doodle engine (device and encoder) has been opened yet.
     #[getter]
     fn is_open(&self) -> bool {
-        self.doodle.is_open()
+        self.session.is_open()
     }
 
     /// The largest image accepted, in pixels.
     #[getter]
     fn max_pixels(&self) -> u64 {
-        self.limits.decode.max_pixels
+        self.session.limits().decode.max_pixels
     }
 
     /// Every limit by name, as this engine holds them.
     #[getter]
     fn limits(&self) -> HashMap<String, u64> {
         Limits::describe()
-            .map(|(name, _, default)| (name.to_string(), self.limits.get(name).unwrap_or(default)))
+            .map(|(name, _, default)| {
+                let value = self.session.limits().get(name).unwrap_or(default);
+                (name.to_string(), value)
+            })
             .collect()
     }
 
     /// Decodes an image under this engine's limits.
     fn load(&self, py: Python<'_>, image: ImageArg) -> PyResult<Py<PyTuple>> {
-        let limits = self.limits;
+        let limits = self.session.limits();
         let image = detached(py, move || image.decode(&limits.decode))?;
         Pixels::from_image(image).into_py(py)
     }
@@ -151,13 +146,13 @@ impl Engine {
         progress: Option<Py<PyAny>>,
     ) -> PyResult<ImageAndReport> {
         let options: DoodleOptions = guarded(|| parse_options(options))?;
-        let limits = self.limits;
+        let limits = self.session.limits();
         let failure: Mutex<Option<PyErr>> = Mutex::new(None);
         let cancel = CancelToken::new();
         let heard = Heard::new();
         let heartbeat = |py: Python<'_>| heard.beat(py, progress.as_ref(), &failure);
         let outcome = detached_cancellable(py, &cancel, heartbeat, || {
-            let mut request = DoodleRequest::new(style.decode(&limits.decode)?).limits(limits);
+            let mut request = DoodleRequest::new(style.decode(&limits.decode)?);
             request.content = decode_optional(content, &limits.decode)?;
             request.style_map = decode_optional(style_map, &limits.decode)?;
             request.content_map = decode_optional(content_map, &limits.decode)?;
@@ -168,7 +163,7 @@ impl Engine {
             let observer = Observer::default()
                 .progress(&mut on_progress)
                 .cancel_token(cancel.clone());
-            self.doodle.get()?.doodle(&request, &options, observer)
+            self.session.doodle(&request, &options, observer)
         })?;
         if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(error);
@@ -188,14 +183,14 @@ impl Engine {
         fonts: Vec<FontArg>,
     ) -> PyResult<ImageAndReport> {
         let mut options: TextOptions = guarded(|| parse_options(options))?;
-        let limits = self.limits;
-        options.limits = limits;
+        let session = &self.session;
         let marked = detached(py, move || {
             options.fonts = fonts
                 .into_iter()
                 .map(FontArg::load)
                 .collect::<Result<_, _>>()?;
-            watermark::text(&image.decode(&limits.decode)?, &text, &options)
+            let image = image.decode(&session.limits().decode)?;
+            session.watermark_text(&image, &text, &options)
         })?;
         let report = marked.report_json().to_string();
         Ok((Pixels::from_image(marked.image).into_py(py)?, report))
@@ -209,15 +204,11 @@ impl Engine {
         logo: ImageArg,
         options: &str,
     ) -> PyResult<ImageAndReport> {
-        let mut options: LogoOptions = guarded(|| parse_options(options))?;
-        let limits = self.limits;
-        options.limits = limits;
+        let options: LogoOptions = guarded(|| parse_options(options))?;
+        let session = &self.session;
         let marked = detached(py, move || {
-            watermark::logo(
-                &image.decode(&limits.decode)?,
-                &logo.decode(&limits.decode)?,
-                &options,
-            )
+            let limits = &session.limits().decode;
+            session.watermark_logo(&image.decode(limits)?, &logo.decode(limits)?, &options)
         })?;
         let report = marked.report_json().to_string();
         Ok((Pixels::from_image(marked.image).into_py(py)?, report))
@@ -232,11 +223,11 @@ impl Engine {
         key: String,
         options: &str,
     ) -> PyResult<ImageAndReport> {
-        let mut options: mark::MarkOptions = guarded(|| parse_options(options))?;
-        let limits = self.limits;
-        options.limits = limits;
+        let options: mark::MarkOptions = guarded(|| parse_options(options))?;
+        let session = &self.session;
         let marked = detached(py, move || {
-            mark::embed(&image.decode(&limits.decode)?, &payload, &key, &options)
+            let image = image.decode(&session.limits().decode)?;
+            session.mark_embed(&image, &payload, &key, &options)
         })?;
         let report = marked.report_json().to_string();
         Ok((Pixels::from_image(marked.image).into_py(py)?, report))
@@ -244,9 +235,9 @@ impl Engine {
 
     /// Looks for a mark made with `key`; returns the detection as JSON.
     fn detect_mark(&self, py: Python<'_>, image: ImageArg, key: String) -> PyResult<String> {
-        let limits = self.limits;
+        let session = &self.session;
         let detection = detached(py, move || {
-            mark::detect_within(&image.decode(&limits.decode)?, &key, &limits)
+            session.mark_detect(&image.decode(&session.limits().decode)?, &key)
         })?;
         to_json(detection).map_err(to_py)
     }
@@ -259,9 +250,11 @@ impl Engine {
         images: Vec<ImageArg>,
         key: String,
     ) -> PyResult<Vec<Py<PyAny>>> {
-        let limits = self.limits;
+        let session = &self.session;
         let outcomes = detached(py, move || {
-            mark::detect_all(images, &key, &limits, |image| image.decode(&limits.decode))
+            session.mark_detect_all(images, &key, |image| {
+                image.decode(&session.limits().decode)
+            })
         })?;
         outcomes
             .into_iter()
@@ -282,10 +275,9 @@ impl Engine {
         images: HashMap<String, ImageArg>,
         fonts: HashMap<String, FontArg>,
     ) -> PyResult<JobOutput> {
-        let mut job = guarded(|| Job::from_json(job))?;
-        let limits = self.limits;
-        job.limits = limits;
-        guarded(|| job.check_before_decoding(images.len().saturating_add(fonts.len())))?;
+        let job = guarded(|| Job::from_json(job))?;
+        let session = &self.session;
+        guarded(|| session.check_job(&job, images.len().saturating_add(fonts.len())))?;
         let cancel = CancelToken::new();
         let outcome = detached_cancellable(
             py,
@@ -294,17 +286,12 @@ impl Engine {
             || {
                 let mut inputs = JobInputs::default();
                 for (name, image) in images {
-                    inputs.images.insert(name, image.decode(&limits.decode)?);
+                    inputs.images.insert(name, image.decode(&session.limits().decode)?);
                 }
                 for (name, font) in fonts {
                     inputs.fonts.insert(name, font.load()?);
                 }
-                let engine = if job.needs_engine() {
-                    Some(self.doodle.get()?)
-                } else {
-                    None
-                };
-                let outcome = job.run_with_cancel(&inputs, engine.as_deref(), &cancel)?;
+                let outcome = session.run_job_until(&job, &inputs, &cancel, None)?;
                 let encoded = match &outcome.image {
                     Some(_) => Some(outcome.encoded()?),
                     None => None,

@@ -111,7 +111,7 @@ pub enum Error {
     },
 
     /// A job step would start after the job's deadline (its `time_budget`, or the
-    /// deadline given to [`Job::run_until`](crate::job::Job::run_until)).
+    /// deadline given to [`Session::run_job_until`](crate::Session::run_job_until)).
     #[error(
         "job.steps[{step}] ({op}) would start {spent_ms} ms into the job, past its time budget of {budget_ms} ms; raise the time budget (the job's `time_budget`; over HTTP, STYLEMARK_TIMEOUT_S), give the doodle steps smaller budgets, or split the job"
     )]

@@ -7,10 +7,14 @@
 //!
 //! The crate is organised by the concepts of the domain:
 //!
+//! - [`Session`]: what every entry point holds: the [`Limits`] every operation works
+//!   within, and the device and encoder paintings run on (opened on the first painting);
+//!   it runs each operation, typed or as the steps of a [`job`];
 //! - [`io`]: decoding untrusted images with limits, encoding PNG/JPEG/WebP;
 //! - [`DeviceKind`] / [`ComputeDevice`]: where the work runs (`cpu`, `ndarray`, `wgpu`);
 //! - [`encoder`]: the feature networks style transfer optimises through (a built-in,
-//!   weight-free encoder and VGG19 from a weights file), by layer names and options;
+//!   weight-free encoder, VGG19 and ONNX networks from a file), chosen by an
+//!   [`EncoderSpec`](encoder::EncoderSpec);
 //! - [`doodle`]: semantic style transfer, the "neural doodle" algorithm;
 //! - [`watermark`]: [`visible`](watermark::visible) text and logo watermarks, and
 //!   [`invisible`](watermark::invisible) marks that survive recompression, resizing and cropping;
@@ -18,16 +22,20 @@
 //! - [`field`]: the watermark and mark options as text fields (forms, the CLI), from the
 //!   one declaration of each option;
 //! - [`samples`]: generated sample images, so nothing needs files;
-//! - [`Limits`]: the resource budget every call works within;
 //! - [`burn_0_22`]: the only items with burn's types (custom encoders, tensors), named for
 //!   the burn version they follow.
 //!
-//! ```
-//! use stylemark::DeviceKind;
-//! use stylemark::doodle::{EncoderSpec, Engine};
+//! `docs/ARCHITECTURE.md` draws the layers and says how to add an operation.
 //!
-//! let engine = Engine::new(DeviceKind::default(), EncoderSpec::Builtin)?;
-//! println!("running {} on {}", engine.encoder_description(), engine.device().description());
+//! ```
+//! use stylemark::Session;
+//! use stylemark::watermark::visible::TextOptions;
+//!
+//! let session = Session::default(); // the CPU, the built-in encoder, the default limits
+//! let photo = stylemark::samples::photo(640, 480, 1);
+//! let marked = session.watermark_text(&photo, "© Ada", &TextOptions::default())?;
+//! assert_eq!(marked.marks, 1);
+//! println!("paintings run on {} through {}", session.device(), session.encoder_description());
 //! # Ok::<(), stylemark::Error>(())
 //! ```
 
@@ -51,11 +59,14 @@ pub mod rng;
 #[cfg(not(feature = "testing"))]
 mod rng;
 pub mod samples;
+mod session;
+mod tensor;
 pub mod watermark;
 
 pub use device::{ComputeDevice, DeviceKind};
 pub use error::{Error, ErrorKind, Result};
 pub use limits::Limits;
+pub use session::Session;
 
 /// The `image` crate whose [`DynamicImage`](image::DynamicImage) stylemark takes and returns.
 pub use image;

@@ -120,7 +120,10 @@ fn mutated_jobs_parse_and_run_or_fail_cleanly() {
     let mut inputs = JobInputs::default();
     inputs.images.insert("photo".into(), photo(320, 256, 1));
     // The job itself runs: what the mutations break is theirs.
-    let outcome = Job::from_json(JOB).unwrap().run(&inputs, None).unwrap();
+    let session = stylemark::Session::default();
+    let outcome = session
+        .run_job(&Job::from_json(JOB).unwrap(), &inputs)
+        .unwrap();
     assert_eq!(outcome.steps[2].details["payload"], "0a0b");
     let (mut ran, mut refused) = (0, 0);
     let template: serde_json::Value = serde_json::from_str(JOB).unwrap();
@@ -153,7 +156,9 @@ fn mutated_jobs_parse_and_run_or_fail_cleanly() {
             refused += 1;
             continue;
         };
-        match no_panic("running a mutated job", seed, || job.run(&inputs, None)) {
+        match no_panic("running a mutated job", seed, || {
+            session.run_job(&job, &inputs)
+        }) {
             Ok(_) => ran += 1,
             Err(error) => {
                 assert_ne!(
@@ -269,7 +274,9 @@ fn hostile_form_fields_are_option_errors_not_panics() {
             let parsed = no_panic(&what, 0, || Job::from_fields(op, pairs.clone(), files));
             let Ok(job) = parsed else { continue };
             if op != "doodle" {
-                let result = no_panic(&what, 0, || job.run(&inputs, None));
+                let result = no_panic(&what, 0, || {
+                    stylemark::Session::default().run_job(&job, &inputs)
+                });
                 if let Err(error) = result {
                     assert_ne!(
                         error.kind(),
@@ -298,7 +305,8 @@ fn a_huge_output_size_is_refused_before_painting() {
 /// keeps working.
 #[test]
 fn a_panic_during_a_doodle_is_an_internal_error() {
-    use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Observer};
+    use stylemark::doodle::{DoodleOptions, DoodleRequest, Engine, Observer};
+    use stylemark::encoder::EncoderSpec;
     let engine = Engine::new(stylemark::DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
     let mut request = DoodleRequest::new(photo(48, 36, 1));
     request.content = Some(photo(64, 48, 2));

@@ -2,10 +2,10 @@
 
 mod support;
 
-use stylemark::DeviceKind;
-use stylemark::doodle::{CancelToken, EncoderSpec, Engine};
+use stylemark::Session;
+use stylemark::doodle::CancelToken;
 use stylemark::image::{DynamicImage, GenericImageView};
-use stylemark::job::{Job, JobInputs, Step};
+use stylemark::job::{Job, JobInputs, MarkDetectStep, Step};
 use stylemark::samples::demo_scene;
 use support::mean_difference;
 
@@ -33,14 +33,10 @@ fn a_doodle_then_a_watermark_then_a_mark() {
     )
     .unwrap();
     assert!(job.needs_engine());
-    assert!(
-        job.run(&inputs, None)
-            .unwrap_err()
-            .to_string()
-            .contains("engine")
-    );
-    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
-    let outcome = job.run(&inputs, Some(&engine)).unwrap();
+    let session = Session::default();
+    assert!(!session.is_open());
+    let outcome = session.run_job(&job, &inputs).unwrap();
+    assert!(session.is_open(), "the doodle opened the engine");
     let image = outcome.image.as_ref().unwrap();
     assert_eq!(image.dimensions(), (64, 48));
     assert_eq!(
@@ -68,8 +64,8 @@ fn the_job_time_budget_covers_every_step() {
     let steps = [doodle; 6].join(", ");
     let job = Job::from_json(&format!(r#"{{"time_budget": 2.0, "steps": [{steps}]}}"#)).unwrap();
     assert_eq!(job.time_budget, Some(std::time::Duration::from_secs(2)));
-    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
-    let outcome = job.run(&inputs, Some(&engine)).unwrap();
+    let session = Session::default();
+    let outcome = session.run_job(&job, &inputs).unwrap();
     assert_eq!(outcome.steps.len(), 6);
     let spent: f64 = outcome.steps.iter().map(|s| s.seconds).sum();
     for step in &outcome.steps {
@@ -81,8 +77,8 @@ fn the_job_time_budget_covers_every_step() {
 
     // A deadline already passed: the first step does not start.
     let past = std::time::Instant::now() - std::time::Duration::from_millis(1);
-    let error = job
-        .run_until(&inputs, Some(&engine), &CancelToken::new(), Some(past))
+    let error = session
+        .run_job_until(&job, &inputs, &CancelToken::new(), Some(past))
         .unwrap_err();
     assert_eq!(error.kind(), stylemark::ErrorKind::LimitExceeded, "{error}");
     assert!(
@@ -137,12 +133,13 @@ fn malformed_jobs_name_the_bad_field() {
         let err = Job::from_json(json).unwrap_err().to_string();
         assert!(err.contains(expected), "{json}: {err}");
     }
-    // More steps than a job may have: parsed (the caller sets the limits), refused when
+    // More steps than a job may have: parsed (the session holds the limits), refused when
     // checked or run, before any step.
     let job = Job::from_json(&many_steps).unwrap();
-    let err = job.validate().unwrap_err().to_string();
+    let session = Session::default();
+    let err = session.check_job(&job, 0).unwrap_err().to_string();
     assert!(err.contains("number of job steps"), "{err}");
-    let err = job.run(&JobInputs::default(), None).unwrap_err();
+    let err = session.run_job(&job, &JobInputs::default()).unwrap_err();
     assert_eq!(err.kind(), stylemark::ErrorKind::LimitExceeded, "{err}");
 }
 
@@ -150,10 +147,13 @@ fn malformed_jobs_name_the_bad_field() {
 fn jobs_round_trip_through_json() {
     let job =
         Job::from_json(r#"{"input": "a", "steps": [{"op": "mark_detect", "key": "k"}]}"#).unwrap();
-    assert_eq!(job.steps, vec![Step::MarkDetect { key: "k".into() }]);
+    assert_eq!(
+        job.steps,
+        vec![Step::MarkDetect(MarkDetectStep { key: "k".into() })]
+    );
     let again = Job::from_json(&serde_json::to_string(&job).unwrap()).unwrap();
     assert_eq!(job, again);
-    let outcome = job.run(&JobInputs::default(), None);
+    let outcome = Session::default().run_job(&job, &JobInputs::default());
     assert!(
         outcome
             .unwrap_err()
@@ -176,8 +176,7 @@ fn a_painted_photo_job_takes_the_photo_options() {
             "options": {"strength": 0, "preserve_colors": true, "random_seed": 1}}]}"#,
     )
     .unwrap();
-    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
-    let outcome = job.run(&inputs, Some(&engine)).unwrap();
+    let outcome = Session::default().run_job(&job, &inputs).unwrap();
     let difference = mean_difference(&outcome.image.unwrap().to_rgb8(), &photo.to_rgb8());
     assert!(
         difference < 1.5,
@@ -203,12 +202,11 @@ fn a_layer_the_encoder_lacks_is_refused_before_the_first_step() {
             {"op": "doodle", "style": "style", "options": {"style_layers": "conv3_1,clip12"}}]}"#,
     )
     .unwrap();
-    let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin).unwrap();
     // With a deadline already passed the first step would fail for time; the second step's
     // layer is reported instead, so it was checked before anything ran.
     let past = std::time::Instant::now() - std::time::Duration::from_millis(1);
-    let error = job
-        .run_until(&inputs, Some(&engine), &CancelToken::new(), Some(past))
+    let error = Session::default()
+        .run_job_until(&job, &inputs, &CancelToken::new(), Some(past))
         .unwrap_err();
     assert_eq!(
         error.kind(),

@@ -245,7 +245,8 @@ fn unsupported_operators_and_damaged_files_are_clear_errors() {
 #[test]
 #[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
 fn the_mobilenet_drives_every_method() {
-    use stylemark::doodle::{ComputePath, DoodleOptions, DoodleRequest, EncoderSpec, Engine};
+    use stylemark::doodle::{ComputePath, DoodleOptions, DoodleRequest, Engine};
+    use stylemark::encoder::EncoderSpec;
     use stylemark::doodle::{Method, Observer};
     use stylemark::image::DynamicImage;
     use stylemark::samples::photo;
@@ -287,7 +288,8 @@ fn the_mobilenet_drives_every_method() {
 #[test]
 #[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
 fn the_host_and_tensor_paths_paint_alike_with_the_mobilenet() {
-    use stylemark::doodle::{ComputePath, DoodleOptions, DoodleRequest, EncoderSpec, Engine};
+    use stylemark::doodle::{ComputePath, DoodleOptions, DoodleRequest, Engine};
+    use stylemark::encoder::EncoderSpec;
     use stylemark::doodle::{Method, Observer};
     use stylemark::image::DynamicImage;
     use stylemark::samples::photo;
@@ -342,7 +344,8 @@ fn the_host_and_tensor_paths_paint_alike_with_the_mobilenet() {
 #[test]
 #[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
 fn runs_choose_layers_by_the_files_names() {
-    use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Method, Observer};
+    use stylemark::doodle::{DoodleOptions, DoodleRequest, Engine, Method, Observer};
+    use stylemark::encoder::EncoderSpec;
     use stylemark::encoder::parse_layer_names;
     use stylemark::image::DynamicImage;
     use stylemark::samples::photo;

@@ -7,7 +7,8 @@ mod support;
 
 use onnx_ir::{AttributeProto, AttributeType, Message, ModelProto, NodeProto, TensorProto};
 use stylemark::DeviceKind;
-use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Method, Observer};
+use stylemark::doodle::{DoodleOptions, DoodleRequest, Engine, Method, Observer};
+use stylemark::encoder::EncoderSpec;
 use stylemark::encoder::{InputConvention, InputOrigin, OnnxEncoder, parse_layer_names};
 use stylemark::image::{DynamicImage, RgbImage};
 

@@ -49,10 +49,10 @@ fn the_form_takes_every_option_under_both_spellings() {
         for name in [spec.name().to_string(), spec.name().replace('_', "-")] {
             let job = Job::from_fields("doodle", [(name.as_str(), text.as_str())], &["style"])
                 .unwrap_or_else(|e| panic!("{name}={text}: {e}"));
-            let Step::Doodle { options, .. } = &job.steps[0] else {
+            let Step::Doodle(doodle) = &job.steps[0] else {
                 panic!("not a doodle");
             };
-            assert_eq!(options.method, Method::Patch);
+            assert_eq!(doodle.options.method, Method::Patch);
         }
     }
 }
@@ -163,9 +163,9 @@ fn the_form_takes_every_watermark_field_under_both_spellings() {
                     .unwrap_or_else(|e| panic!("{op} {name}={value}: {e}"));
                 // The field reached the options: they differ from the defaults.
                 let differs = match &job.steps[0] {
-                    Step::WatermarkText { options, .. } => *options != TextOptions::default(),
-                    Step::WatermarkLogo { options, .. } => *options != LogoOptions::default(),
-                    Step::MarkEmbed { options, .. } => *options != MarkOptions::default(),
+                    Step::WatermarkText(step) => step.options != TextOptions::default(),
+                    Step::WatermarkLogo(step) => step.options != LogoOptions::default(),
+                    Step::MarkEmbed(step) => step.options != MarkOptions::default(),
                     other => panic!("{op}: {other:?}"),
                 };
                 assert!(differs, "{op} {name}={value} changed nothing");

@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 
 use stylemark::DeviceKind;
 use stylemark::doodle::quality::{PhotoScores, fine_edges_within, score_photo, score_regions};
-use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Observer, RunStatus};
+use stylemark::doodle::{DoodleOptions, DoodleRequest, Engine, Observer, RunStatus};
+use stylemark::encoder::EncoderSpec;
 use stylemark::image::{DynamicImage, RgbImage, imageops};
 use stylemark::io::{DecodeLimits, load};
 use stylemark::samples::{demo_scene, photo};

@@ -5,7 +5,8 @@
 mod support;
 
 use stylemark::DeviceKind;
-use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Observer};
+use stylemark::doodle::{DoodleOptions, DoodleRequest, Engine, Observer};
+use stylemark::encoder::EncoderSpec;
 use stylemark::samples::photo;
 use stylemark::watermark::visible::{self as watermark, TextOptions};
 

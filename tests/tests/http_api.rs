@@ -21,9 +21,8 @@ fn core_run(job: &str, images: &[(&str, &DynamicImage)]) -> Vec<u8> {
     for (name, image) in images {
         inputs.images.insert(name.to_string(), (*image).clone());
     }
-    Job::from_json(job)
-        .unwrap()
-        .run(&inputs, None)
+    stylemark::Session::default()
+        .run_job(&Job::from_json(job).unwrap(), &inputs)
         .unwrap()
         .encoded()
         .unwrap()

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use stylemark::DeviceKind;
-use stylemark::doodle::{EncoderSpec, Engine};
+use stylemark::{DeviceKind, Limits, Session};
+use stylemark::encoder::EncoderSpec;
 use stylemark::image::DynamicImage;
 use stylemark::io::{OutputFormat, encode};
 use stylemark::job::{Job, JobInputs};
@@ -34,10 +34,9 @@ fn paint_in_process(
     let mut inputs = JobInputs::default();
     inputs.images.insert("photo".into(), photo.clone());
     inputs.images.insert("style".into(), style.clone());
-    let engine = Engine::new(DeviceKind::Cpu, encoder).unwrap();
-    Job::from_json(job)
-        .unwrap()
-        .run(&inputs, Some(&engine))
+    let session = Session::new(DeviceKind::Cpu, encoder, Limits::default()).unwrap();
+    session
+        .run_job(&Job::from_json(job).unwrap(), &inputs)
         .unwrap()
         .encoded()
         .unwrap()

@@ -8,7 +8,8 @@ use crate::encoder::Encoder;
 ///
 /// ```
 /// use stylemark::DeviceKind;
-/// use stylemark::doodle::{ComputePath, EncoderSpec, Engine};
+/// use stylemark::doodle::{ComputePath, Engine};
+/// use stylemark::encoder::EncoderSpec;
 ///
 /// let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin)?;
 /// assert_eq!(engine.compute_path(), ComputePath::Host);

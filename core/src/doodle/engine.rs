@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use burn::tensor::Device;
 use image::imageops::FilterType;
 use image::{DynamicImage, RgbImage};
-use serde::{Deserialize, Serialize};
 
 use super::compute_path::ComputePath;
 use super::layers::RunLayers;
@@ -17,114 +16,10 @@ use super::options::{DoodleOptions, Method, Optimizer, Seed};
 use super::phase::{LabelPlanes, PhaseInputs, PhaseProblem};
 use super::report::{PhaseReport, Report};
 use super::request::DoodleRequest;
-use crate::encoder::{
-    BuiltinEncoder, Encoder, InputConvention, OnnxEncoder, Pooling, Vgg19, Vgg19Options,
-    WeightsSource,
-};
+use crate::encoder::{Encoder, EncoderSpec};
 use crate::pixels::{fit_within, from_planar, image_tensor, resize, scaled, to_planar, to_rgb};
 use crate::rng::SplitMix64;
-use crate::{ComputeDevice, DeviceKind, Error, Result};
-
-/// Which encoder an [`Engine`] runs through.
-///
-/// ```
-/// use stylemark::doodle::EncoderSpec;
-/// let spec: EncoderSpec = "builtin".parse()?;
-/// assert_eq!(spec, EncoderSpec::Builtin);
-/// let vgg: EncoderSpec = "weights/vgg19-caffe.safetensors".parse()?;
-/// assert!(matches!(vgg, EncoderSpec::Vgg19 { .. }));
-/// let onnx: EncoderSpec = "models/mobilenet.onnx".parse()?;
-/// assert!(matches!(onnx, EncoderSpec::Onnx { .. }));
-/// # Ok::<(), stylemark::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", tag = "kind")]
-pub enum EncoderSpec {
-    /// The weight-free [`BuiltinEncoder`]: always available, lower quality.
-    #[default]
-    Builtin,
-    /// A VGG19 from a weights file.
-    Vgg19 {
-        /// Path of a `.safetensors` or `.pth` file.
-        weights: std::path::PathBuf,
-        /// Input convention; `None` uses the one recorded in the file, else Caffe.
-        #[serde(default)]
-        convention: Option<InputConvention>,
-        /// Pooling between blocks.
-        #[serde(default)]
-        pooling: Pooling,
-    },
-    /// A feed-forward convolutional network from an ONNX file (see
-    /// [`OnnxEncoder`](crate::encoder::OnnxEncoder)).
-    Onnx {
-        /// Path of the `.onnx` file.
-        model: std::path::PathBuf,
-        /// How the network takes its input; `None` uses what the file's metadata
-        /// declares, else RGB in 0-1.
-        #[serde(default)]
-        convention: Option<InputConvention>,
-    },
-}
-
-impl EncoderSpec {
-    /// The ONNX model at `model`, fed as its metadata declares (else RGB in 0-1).
-    pub fn onnx(model: impl Into<std::path::PathBuf>) -> Self {
-        EncoderSpec::Onnx {
-            model: model.into(),
-            convention: None,
-        }
-    }
-
-    /// The same encoder fed with `convention` when it is a network from a file (VGG19 or
-    /// ONNX; `None` leaves the file's own); the built-in encoder has none.
-    ///
-    /// ```
-    /// use stylemark::doodle::EncoderSpec;
-    /// use stylemark::encoder::InputConvention;
-    /// let spec: EncoderSpec = "model.onnx".parse()?;
-    /// let spec = spec.with_convention(Some(InputConvention::Symmetric));
-    /// assert!(matches!(spec, EncoderSpec::Onnx { convention: Some(InputConvention::Symmetric), .. }));
-    /// # Ok::<(), stylemark::Error>(())
-    /// ```
-    pub fn with_convention(mut self, convention: Option<InputConvention>) -> Self {
-        match &mut self {
-            EncoderSpec::Vgg19 {
-                convention: slot, ..
-            }
-            | EncoderSpec::Onnx {
-                convention: slot, ..
-            } => {
-                *slot = convention;
-            }
-            EncoderSpec::Builtin => {}
-        }
-        self
-    }
-}
-
-impl std::str::FromStr for EncoderSpec {
-    type Err = Error;
-
-    /// `builtin`, the path of an ONNX model (`.onnx`), or the path of VGG19 weights.
-    fn from_str(text: &str) -> Result<Self> {
-        match text.trim() {
-            "" => Err(Error::option(
-                "encoder",
-                "use `builtin` or the path of a VGG19 weights file",
-            )),
-            "builtin" => Ok(EncoderSpec::Builtin),
-            path if path.to_ascii_lowercase().ends_with(".onnx") => Ok(EncoderSpec::Onnx {
-                model: path.into(),
-                convention: None,
-            }),
-            path => Ok(EncoderSpec::Vgg19 {
-                weights: path.into(),
-                convention: None,
-                pooling: Pooling::Average,
-            }),
-        }
-    }
-}
+use crate::{ComputeDevice, DeviceKind, Error, Limits, Result};
 
 /// The result of a run: always an image, and how it ended.
 #[derive(Debug, Clone)]
@@ -151,7 +46,8 @@ impl DoodleOutcome {
 ///
 /// ```
 /// use stylemark::DeviceKind;
-/// use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Observer, RunStatus};
+/// use stylemark::doodle::{DoodleOptions, DoodleRequest, Engine, Observer, RunStatus};
+/// use stylemark::encoder::EncoderSpec;
 /// use stylemark::image::{DynamicImage, RgbImage};
 ///
 /// let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin)?;
@@ -187,29 +83,7 @@ impl Engine {
     /// Opens the device and loads the encoder.
     pub fn new(device: DeviceKind, encoder: EncoderSpec) -> Result<Self> {
         let device = device.open()?;
-        let autodiff = device.autodiff();
-        let encoder: Box<dyn Encoder> = match encoder {
-            EncoderSpec::Builtin => Box::new(BuiltinEncoder::new(0, &autodiff)),
-            EncoderSpec::Vgg19 {
-                weights,
-                convention,
-                pooling,
-            } => {
-                let options = Vgg19Options {
-                    convention,
-                    pooling,
-                    ..Vgg19Options::default()
-                };
-                Box::new(Vgg19::load(
-                    WeightsSource::File(weights),
-                    options,
-                    &autodiff,
-                )?)
-            }
-            EncoderSpec::Onnx { model, convention } => Box::new(OnnxEncoder::from_file_with_input(
-                &model, convention, &device,
-            )?),
-        };
+        let encoder = encoder.open(&device)?;
         Ok(Self::with_encoder(device, encoder))
     }
 
@@ -274,7 +148,8 @@ impl Engine {
     ///
     /// ```
     /// use stylemark::DeviceKind;
-    /// use stylemark::doodle::{DoodleOptions, EncoderSpec, Engine};
+    /// use stylemark::doodle::{DoodleOptions, Engine};
+    /// use stylemark::encoder::EncoderSpec;
     /// use stylemark::encoder::parse_layer_names;
     /// let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin)?;
     /// let options = DoodleOptions::default().style_layers(parse_layer_names("conv3_1,clip12")?);
@@ -285,7 +160,8 @@ impl Engine {
         RunLayers::resolve(self.encoder.as_ref(), options, with_content).map(|_| ())
     }
 
-    /// Paints `request` with `options`.
+    /// Paints `request` with `options`, within the default [`Limits`] (a
+    /// [`Session`](crate::Session) paints within its own).
     ///
     /// Returns an image unless the inputs or options are invalid or the device fails: a
     /// run stopped by the time budget, the cancel token or the progress callback still
@@ -294,13 +170,24 @@ impl Engine {
         &self,
         request: &DoodleRequest,
         options: &DoodleOptions,
+        observer: Observer<'_>,
+    ) -> Result<DoodleOutcome> {
+        self.doodle_within(request, options, observer, &Limits::default())
+    }
+
+    /// [`doodle`](Self::doodle) within `limits`.
+    pub(crate) fn doodle_within(
+        &self,
+        request: &DoodleRequest,
+        options: &DoodleOptions,
         mut observer: Observer<'_>,
+        limits: &Limits,
     ) -> Result<DoodleOutcome> {
         // A panic must reach the caller as an error, never abort a server. On a GPU it is
         // most likely the device failing (out of memory, a driver fault); on a CPU device
         // nothing but a bug in stylemark panics, so it is reported as one.
         catch_unwind(AssertUnwindSafe(|| {
-            Run::plan(self, request, options)?.execute(&mut observer)
+            Run::plan(self, request, options, limits)?.execute(&mut observer)
         }))
         .unwrap_or_else(|panic| {
             Err(match self.device.kind() {
@@ -343,10 +230,12 @@ impl<'a> Run<'a> {
         engine: &'a Engine,
         request: &DoodleRequest,
         options: &'a DoodleOptions,
+        limits: &Limits,
     ) -> Result<Self> {
         options.validate()?;
         let layers =
             RunLayers::resolve(engine.encoder.as_ref(), options, request.content.is_some())?;
+        request.check_limits(limits)?;
         let mode = request.mode()?;
         if options.seed == Seed::Content && request.content.is_none() {
             return Err(Error::option("seed", "`content` needs a content image"));
@@ -369,7 +258,7 @@ impl<'a> Run<'a> {
             Method::Patch => 0,
             Method::Optimize | Method::Hybrid => pixels(target) + pixels(style_size),
         };
-        request.limits.check_request_memory(
+        limits.check_request_memory(
             images,
             canvas.saturating_mul(engine.encoder.working_bytes_per_pixel()),
         )?;
@@ -635,7 +524,7 @@ impl<'a> Run<'a> {
             channels,
             width,
             height,
-            values: super::phase::read(activations)?,
+            values: crate::tensor::read_values(activations)?,
         })
     }
 

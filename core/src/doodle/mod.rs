@@ -13,7 +13,8 @@
 //!
 //! ```
 //! use stylemark::DeviceKind;
-//! use stylemark::doodle::{DoodleOptions, DoodleRequest, EncoderSpec, Engine, Mode, Observer};
+//! use stylemark::doodle::{DoodleOptions, DoodleRequest, Engine, Mode, Observer};
+//! use stylemark::encoder::EncoderSpec;
 //! use stylemark::image::{DynamicImage, RgbImage};
 //!
 //! let engine = Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin)?;
@@ -35,7 +36,6 @@
 mod compute_path;
 mod engine;
 mod layers;
-mod lazy;
 mod losses;
 mod maps;
 mod matching;
@@ -52,12 +52,12 @@ mod report;
 mod request;
 
 pub use compute_path::ComputePath;
-pub use engine::{DoodleOutcome, EncoderSpec, Engine};
-pub use lazy::{EncoderSource, LazyEngine};
+pub use engine::{DoodleOutcome, Engine};
 pub use observe::{CancelToken, Frame, FrameFn, Losses, Observer, Progress, ProgressFn, RunStatus};
 pub use option_table::OptionSpec;
 pub(crate) use options::optional_seconds;
-pub use options::{DoodleOptions, MAX_TIME_BUDGET_SECONDS, Method, Optimizer, Seed, time_budget};
-pub(crate) use phase::read as read_tensor;
+pub use options::{
+    DoodleOptions, MAX_TIME_BUDGET_SECONDS, Method, Optimizer, Seed, parse_seed_range, time_budget,
+};
 pub use report::{PhaseReport, Report};
 pub use request::{DoodleRequest, Mode};

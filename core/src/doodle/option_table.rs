@@ -116,7 +116,7 @@ impl OptionValue for Vec<LayerName> {
 
 impl OptionValue for (u8, u8) {
     fn from_text(text: &str, name: &str) -> Result<Self> {
-        renamed(crate::job::parse_seed_range(text), name)
+        renamed(super::options::parse_seed_range(text), name)
     }
     fn to_text(&self) -> Option<String> {
         Some(format!("{}:{}", self.0, self.1))

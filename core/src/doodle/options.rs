@@ -325,6 +325,26 @@ fn layer_list<'de, D: serde::Deserializer<'de>>(
 /// (and 1e20 seconds does not fit a `Duration` at all).
 pub const MAX_TIME_BUDGET_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 
+/// Parses `LOW:HIGH` (`16:240`), as `--seed-range` takes it.
+///
+/// ```
+/// assert_eq!(stylemark::doodle::parse_seed_range("16:240")?, (16, 240));
+/// assert!(stylemark::doodle::parse_seed_range("16-240").is_err());
+/// # Ok::<(), stylemark::Error>(())
+/// ```
+pub fn parse_seed_range(text: &str) -> Result<(u8, u8)> {
+    let bad = |reason: String| Error::option("seed_range", reason);
+    let (low, high) = text
+        .split_once(':')
+        .ok_or_else(|| bad(format!("`{text}` is not LOW:HIGH, e.g. 16:240")))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u8>()
+            .map_err(|_| bad(format!("`{s}` is not a value from 0 to 255")))
+    };
+    Ok((parse(low)?, parse(high)?))
+}
+
 /// A time budget given in seconds, as every entry point takes it: a positive, finite
 /// number of at most [`MAX_TIME_BUDGET_SECONDS`]. Otherwise an option error naming
 /// `name` (the caller's spelling of the option).

@@ -394,8 +394,8 @@ fn evaluate_with_tensors(
     let gradient = image
         .grad(&gradients)
         .ok_or_else(|| Error::Internal("the image received no gradient".into()))?;
-    let gradient: Vec<f32> = read(gradient)?;
-    let terms: Vec<f32> = read(terms)?;
+    let gradient: Vec<f32> = crate::tensor::read_values(gradient)?;
+    let terms: Vec<f32> = crate::tensor::read_values(terms)?;
     let losses = Losses {
         content: terms[0],
         style: terms[1],
@@ -426,13 +426,6 @@ pub(super) fn encode_on_host(
 }
 
 /// A tensor's values, as `f32`.
-pub(crate) fn read<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
-    tensor.try_into_vec_as::<f32>().map_err(|e| Error::Compute {
-        device: "the run's device".into(),
-        detail: format!("{e:?}"),
-    })
-}
-
 fn labels_tensor(labels: &LabelPlanes, width: u32, height: u32, device: &Device) -> Tensor<4> {
     Tensor::from_data(
         TensorData::new(

@@ -58,10 +58,6 @@ pub struct DoodleRequest {
     pub output_size: Option<(u32, u32)>,
     /// Starting image for [`Seed::Image`](super::Seed).
     pub seed_image: Option<DynamicImage>,
-    /// The limits the run works within (the output size's is
-    /// [`Limits::max_output_pixels`], 40 MP by default, so a few bytes of options cannot
-    /// ask for gigapixels).
-    pub limits: Limits,
 }
 
 impl DoodleRequest {
@@ -74,14 +70,7 @@ impl DoodleRequest {
             content_map: None,
             output_size: None,
             seed_image: None,
-            limits: Limits::default(),
         }
-    }
-
-    /// Sets the limits the run works within.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
     }
 
     /// Adds the style's semantic map.
@@ -114,29 +103,35 @@ impl DoodleRequest {
         self
     }
 
+    /// Refuses images and an output size over `limits` ([`Limits::max_total_pixels`],
+    /// [`Limits::max_output_pixels`]: a few bytes of options cannot ask for gigapixels).
+    pub(crate) fn check_limits(&self, limits: &Limits) -> Result<()> {
+        limits.check_total_pixels(self.image_sizes())?;
+        if let Some((w, h)) = self.output_size {
+            Error::check_limit(
+                "the output size in pixels (max_output_pixels)",
+                u64::from(w) * u64::from(h),
+                limits.max_output_pixels,
+                "ask for a smaller output_size",
+            )?;
+        }
+        Ok(())
+    }
+
     /// The mode these images ask for, or a clear error when they do not fit together.
     pub fn mode(&self) -> Result<Mode> {
         let size = |image: &DynamicImage| (image.width(), image.height());
-        self.limits.check_total_pixels(self.image_sizes())?;
         if let Some(map) = &self.style_map {
             same_size(size(&self.style), size(map), "style_map", "the style image")?;
         }
         if let (Some(content), Some(map)) = (&self.content, &self.content_map) {
             same_size(size(content), size(map), "content_map", "the content image")?;
         }
-        if let Some((w, h)) = self.output_size {
-            if w == 0 || h == 0 {
-                return Err(Error::option(
-                    "output_size",
-                    "width and height must be at least 1",
-                ));
-            }
-            Error::check_limit(
-                "the output size in pixels (max_output_pixels)",
-                u64::from(w) * u64::from(h),
-                self.limits.max_output_pixels,
-                "ask for a smaller output_size",
-            )?;
+        if let Some((0, _) | (_, 0)) = self.output_size {
+            return Err(Error::option(
+                "output_size",
+                "width and height must be at least 1",
+            ));
         }
         match (&self.style_map, &self.content_map) {
             (Some(style_map), Some(content_map)) => {

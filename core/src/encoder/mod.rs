@@ -2,13 +2,13 @@
 //!
 //! Every encoder answers the same question: given an image, the activations of named
 //! layers (`conv1_1` ... `conv5_4`, after the ReLU), so the style-transfer engine does not
-//! care which network it runs on. Two are provided, chosen with
-//! [`EncoderSpec`](crate::doodle::EncoderSpec):
+//! care which network it runs on. Three are provided, chosen with [`EncoderSpec`]:
 //!
 //! - the built-in encoder: no file needed, deterministic, cheap (a fixed filter bank with
 //!   seeded random mixing). The default; lower quality than a trained VGG19.
 //! - VGG19: the trained network of the reference algorithm, loaded from a `.safetensors`
-//!   or PyTorch file that the caller provides ([`Vgg19Options`], [`WeightsSource`]).
+//!   or PyTorch file that the caller provides ([`Vgg19Options`], [`WeightsSource`]);
+//! - a feed-forward convolutional network from an ONNX file ([`OnnxEncoder`]).
 //!
 //! This module holds what has no burn types: layer names, the VGG19 options and input
 //! conventions. The encoders themselves and the `Encoder` trait, which work on burn's
@@ -30,6 +30,7 @@ pub(crate) mod host;
 pub(crate) mod input;
 mod layer;
 pub(crate) mod onnx;
+mod spec;
 pub(crate) mod vgg19;
 
 pub(crate) use api::Encoder;
@@ -38,6 +39,7 @@ pub(crate) use host::{HostEncoder, HostFeatures, HostImage};
 pub use input::InputConvention;
 pub use layer::{Layer, LayerName, MAX_LAYER_NAME_BYTES, parse_layer_names, parse_layers};
 pub use onnx::{InputOrigin, MAX_MODEL_BYTES, OnnxEncoder, OnnxLayer};
+pub use spec::EncoderSpec;
 pub(crate) use vgg19::Vgg19;
 pub use vgg19::{Pooling, Vgg19Options, WeightsSource, vgg19_flops};
 

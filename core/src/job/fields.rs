@@ -20,22 +20,12 @@ use std::collections::HashSet;
 use std::str::FromStr;
 
 use super::{Job, Step};
-use crate::doodle::{DoodleOptions, Seed};
 use crate::field::Field;
 use crate::io::OutputFormat;
-use crate::watermark::invisible::MarkOptions;
-use crate::watermark::visible::{LogoOptions, TextOptions};
 use crate::{Error, Result};
 
 /// The fields every op takes: the output encoding.
 const OUTPUT_FIELDS: &[&str] = &["format", "quality"];
-/// A doodle's fields besides its options (which come from [`DoodleOptions::specs`]).
-const DOODLE_FIELDS: &[&str] = &["output_size"];
-/// The other steps' fields besides their options (which come from each options struct's
-/// `fields()`).
-const TEXT_FIELDS: &[&str] = &["text"];
-const EMBED_FIELDS: &[&str] = &["payload", "key"];
-const DETECT_FIELDS: &[&str] = &["key"];
 
 impl Job {
     /// A one-step job from text fields named like the CLI's flags, as an HTML form or a
@@ -54,7 +44,7 @@ impl Job {
     ///
     /// `op` is a step's `op` (`doodle`, `watermark_text`, `watermark_logo`, `mark_embed`,
     /// `mark_detect`); `images` are the names of the images the caller will pass to
-    /// [`Job::run`]: the step refers to them by role (`image` for the image to mark or
+    /// [`Session::run_job`](crate::Session::run_job): the step refers to them by role (`image` for the image to mark or
     /// read, `logo`, and for a doodle `style`, `style_map`, `content`, `content_map`).
     /// Field names may use `-` or `_`; `format` (`png`, `jpeg`, `webp`) and `quality`
     /// choose the output. An unknown or repeated field, a bad value or a missing image is
@@ -65,74 +55,8 @@ impl Job {
         images: &[&str],
     ) -> Result<Job> {
         let fields = Fields::new(fields)?;
-        let images: HashSet<&str> = images.iter().copied().collect();
-        let has = |name: &str| images.contains(name).then(|| name.to_string());
-        let require = |name: &str, what: &str| {
-            has(name).ok_or_else(|| Error::option(name, format!("is required: give {what}")))
-        };
-        let (step, input) = match op.trim().replace('-', "_").as_str() {
-            "doodle" => {
-                let options: Vec<&str> = DoodleOptions::specs().iter().map(|s| s.name()).collect();
-                fields.allow(&[DOODLE_FIELDS, &options, OUTPUT_FIELDS])?;
-                let step = Step::Doodle {
-                    style: require("style", "the style painting")?,
-                    style_map: has("style_map"),
-                    content: has("content"),
-                    content_map: has("content_map"),
-                    output_size: fields.get("output_size").map(parse_size).transpose()?,
-                    options: doodle_options(&fields)?,
-                };
-                (step, None)
-            }
-            "watermark_text" => {
-                let options = field_names(&TextOptions::fields());
-                fields.allow(&[TEXT_FIELDS, &options, OUTPUT_FIELDS])?;
-                let text = fields
-                    .get("text")
-                    .ok_or_else(|| Error::option("text", "is required: give the text to draw"))?;
-                let step = Step::WatermarkText {
-                    text: text.to_string(),
-                    fonts: Vec::new(),
-                    options: fields.options(TextOptions::default(), &TextOptions::fields())?,
-                };
-                (step, Some(require("image", "the image to watermark")?))
-            }
-            "watermark_logo" => {
-                let options = field_names(&LogoOptions::fields());
-                fields.allow(&[&options, OUTPUT_FIELDS])?;
-                let step = Step::WatermarkLogo {
-                    logo: require("logo", "the logo image")?,
-                    options: fields.options(LogoOptions::default(), &LogoOptions::fields())?,
-                };
-                (step, Some(require("image", "the image to watermark")?))
-            }
-            "mark_embed" => {
-                let options = field_names(&MarkOptions::fields());
-                fields.allow(&[EMBED_FIELDS, &options, OUTPUT_FIELDS])?;
-                let step = Step::MarkEmbed {
-                    payload: fields.required("payload", "the payload in hex, e.g. c0ffee")?,
-                    key: fields.required("key", "the secret key")?,
-                    options: fields.options(MarkOptions::default(), &MarkOptions::fields())?,
-                };
-                (step, Some(require("image", "the image to mark")?))
-            }
-            "mark_detect" => {
-                fields.allow(&[DETECT_FIELDS, OUTPUT_FIELDS])?;
-                let step = Step::MarkDetect {
-                    key: fields.required("key", "the secret key")?,
-                };
-                (step, Some(require("image", "the image to read")?))
-            }
-            other => {
-                return Err(Error::option(
-                    "op",
-                    format!(
-                        "`{other}` is not an operation; use doodle, watermark_text, \
-                         watermark_logo, mark_embed or mark_detect"
-                    ),
-                ));
-            }
-        };
+        let roles = Roles(images.iter().copied().collect());
+        let (step, input) = Step::from_fields(&op.trim().replace('-', "_"), &fields, &roles)?;
         // Validated as a step, not as a job, so errors name the form field (`phases`),
         // not its place in a job (`job.steps[0].phases`).
         step.validate()?;
@@ -141,7 +65,6 @@ impl Job {
             steps: vec![step],
             output: output_format(&fields)?,
             time_budget: None,
-            limits: Default::default(),
         })
     }
 }
@@ -166,28 +89,24 @@ pub fn parse_size(text: &str) -> Result<(u32, u32)> {
     Ok((parse(w)?, parse(h)?))
 }
 
-/// Parses `LOW:HIGH` (`16:240`), as `--seed-range` takes it.
-///
-/// ```
-/// assert_eq!(stylemark::job::parse_seed_range("16:240")?, (16, 240));
-/// assert!(stylemark::job::parse_seed_range("16-240").is_err());
-/// # Ok::<(), stylemark::Error>(())
-/// ```
-pub fn parse_seed_range(text: &str) -> Result<(u8, u8)> {
-    let bad = |reason: String| Error::option("seed_range", reason);
-    let (low, high) = text
-        .split_once(':')
-        .ok_or_else(|| bad(format!("`{text}` is not LOW:HIGH, e.g. 16:240")))?;
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<u8>()
-            .map_err(|_| bad(format!("`{s}` is not a value from 0 to 255")))
-    };
-    Ok((parse(low)?, parse(high)?))
+/// The images a one-step job will be given, by role (`image`, `logo`, `style`, ...).
+pub(crate) struct Roles<'a>(HashSet<&'a str>);
+
+impl Roles<'_> {
+    /// The role's name when the caller gives that image.
+    pub fn has(&self, name: &str) -> Option<String> {
+        self.0.contains(name).then(|| name.to_string())
+    }
+
+    /// The role's name, or an error saying the image is required.
+    pub fn require(&self, name: &str, what: &str) -> Result<String> {
+        self.has(name)
+            .ok_or_else(|| Error::option(name, format!("is required: give {what}")))
+    }
 }
 
 /// Text fields by normalised name (`content_weight` and `content-weight` are one field).
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     pairs: Vec<(String, &'a str)>,
 }
 
@@ -204,9 +123,14 @@ impl<'a> Fields<'a> {
         Ok(Fields { pairs })
     }
 
-    /// Refuses a field none of `groups` names, listing the ones that are accepted.
-    fn allow(&self, groups: &[&[&str]]) -> Result<()> {
-        let known: Vec<&str> = groups.iter().flat_map(|g| g.iter().copied()).collect();
+    /// Refuses a field none of `groups` (or the output's `format` and `quality`) names,
+    /// listing the ones that are accepted.
+    pub fn allow(&self, groups: &[&[&str]]) -> Result<()> {
+        let known: Vec<&str> = groups
+            .iter()
+            .chain([&OUTPUT_FIELDS])
+            .flat_map(|g| g.iter().copied())
+            .collect();
         match self
             .pairs
             .iter()
@@ -220,14 +144,14 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn get(&self, name: &str) -> Option<&'a str> {
+    pub fn get(&self, name: &str) -> Option<&'a str> {
         self.pairs
             .iter()
             .find(|(known, _)| known == name)
             .map(|(_, value)| *value)
     }
 
-    fn required(&self, name: &str, what: &str) -> Result<String> {
+    pub fn required(&self, name: &str, what: &str) -> Result<String> {
         self.get(name)
             .map(str::to_string)
             .ok_or_else(|| Error::option(name, format!("is required: give {what}")))
@@ -256,7 +180,7 @@ impl<'a> Fields<'a> {
     }
 
     /// `defaults` with every field of `table` that was given set from its text.
-    fn options<O: 'static>(&self, mut defaults: O, table: &[Field<O>]) -> Result<O> {
+    pub fn options<O: 'static>(&self, mut defaults: O, table: &[Field<O>]) -> Result<O> {
         crate::field::apply(&mut defaults, table, |name| self.get(name))?;
         Ok(defaults)
     }
@@ -270,24 +194,8 @@ fn kind_of<T>() -> &'static str {
     }
 }
 
-fn doodle_options(fields: &Fields) -> Result<DoodleOptions> {
-    let mut options = DoodleOptions::default();
-    for spec in DoodleOptions::specs() {
-        if let Some(value) = fields.get(spec.name()) {
-            spec.set_from_text(&mut options, value)?;
-        }
-    }
-    if options.seed == Seed::Image {
-        return Err(Error::option(
-            "seed",
-            "an image seed is not available here; use noise or content",
-        ));
-    }
-    Ok(options)
-}
-
 /// Every name and alias of `fields`, as a field list [`Fields::allow`] takes.
-fn field_names<O: 'static>(fields: &[Field<O>]) -> Vec<&'static str> {
+pub(crate) fn field_names<O: 'static>(fields: &[Field<O>]) -> Vec<&'static str> {
     fields
         .iter()
         .flat_map(|field| std::iter::once(field.name()).chain(field.alias()))
@@ -307,7 +215,8 @@ fn output_format(fields: &Fields) -> Result<OutputFormat> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doodle::{Method, Optimizer};
+    use crate::doodle::{DoodleOptions, Method, Optimizer};
+    use crate::job::{DoodleStep, MarkEmbedStep, WatermarkTextStep};
     use crate::watermark::visible::{Length, Outline, Position};
     use std::time::Duration;
 
@@ -340,14 +249,14 @@ mod tests {
             &["style", "style_map", "content_map"],
         )
         .unwrap();
-        let Step::Doodle {
+        let Step::Doodle(DoodleStep {
             style,
             style_map,
             content,
             content_map,
             output_size,
             options,
-        } = &job.steps[0]
+        }) = &job.steps[0]
         else {
             panic!("not a doodle: {job:?}");
         };
@@ -390,7 +299,7 @@ mod tests {
             &["image"],
         )
         .unwrap();
-        let Step::WatermarkText { text, options, .. } = &job.steps[0] else {
+        let Step::WatermarkText(WatermarkTextStep { text, options, .. }) = &job.steps[0] else {
             panic!("not text: {job:?}");
         };
         assert_eq!(text, "© Ada");
@@ -413,7 +322,8 @@ mod tests {
         .unwrap();
         assert!(matches!(
             &job.steps[0],
-            Step::MarkEmbed { payload, options, .. } if payload == "c0ffee" && !options.verify
+            Step::MarkEmbed(MarkEmbedStep { payload, options, .. })
+                if payload == "c0ffee" && !options.verify
         ));
     }
 

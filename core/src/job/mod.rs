@@ -9,6 +9,7 @@
 //! `docs/JOBS.md`.
 //!
 //! ```
+//! use stylemark::Session;
 //! use stylemark::job::{Job, JobInputs};
 //!
 //! let job = Job::from_json(r#"{
@@ -22,7 +23,7 @@
 //! }"#)?;
 //! let mut inputs = JobInputs::default();
 //! inputs.images.insert("photo".into(), stylemark::samples::photo(640, 480, 1));
-//! let outcome = job.run(&inputs, None)?;
+//! let outcome = Session::default().run_job(&job, &inputs)?;
 //! assert_eq!(outcome.steps[2].details["payload"], "c0ffee");
 //! let jpeg = outcome.encoded()?;
 //! assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
@@ -38,13 +39,15 @@ use std::time::{Duration, Instant};
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
-pub use fields::{parse_seed_range, parse_size};
-pub use step::Step;
+pub use fields::parse_size;
+pub use step::{
+    DoodleStep, MarkDetectStep, MarkEmbedStep, Step, WatermarkLogoStep, WatermarkTextStep,
+};
 
 use crate::doodle::{CancelToken, Engine};
 use crate::io::OutputFormat;
 use crate::watermark::visible::Font;
-use crate::{Error, Limits, Result};
+use crate::{Error, Result, Session};
 
 /// A chain of operations on named images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,7 +63,7 @@ pub struct Job {
     #[serde(default = "default_output")]
     pub output: OutputFormat,
     /// Seconds the whole job may take (JSON `time_budget`; every step, and whatever the
-    /// caller counts before [`Job::run_until`]). A doodle step paints at most until it
+    /// caller counts before [`Session::run_job_until`]). A doodle step paints at most until it
     /// runs out (returning its best image), and a step that would start after it is an
     /// error; unset: no job-wide limit (a doodle's own `time_budget` still applies).
     #[serde(
@@ -69,10 +72,6 @@ pub struct Job {
         skip_serializing_if = "Option::is_none"
     )]
     pub time_budget: Option<Duration>,
-    /// The limits the job runs within (steps, inputs, pixels, stamps, tilings, output
-    /// sizes). Not part of JSON: set by whoever runs the job, never by the job itself.
-    #[serde(skip)]
-    pub limits: Limits,
 }
 
 fn default_output() -> OutputFormat {
@@ -137,71 +136,14 @@ impl Job {
                 format!("{inner}; see docs/JOBS.md for the job format"),
             )
         })?;
-        job.validate_steps()?;
+        job.validate()?;
         Ok(job)
     }
 
-    /// Checks the parts that parsing cannot: at least one step and at most
-    /// [`Limits::max_job_steps`], and every step's options.
+    /// Checks the parts that parsing cannot: at least one step, and every step's options.
+    /// The session that runs the job checks its limits
+    /// ([`Session::check_job`](crate::Session::check_job)).
     pub fn validate(&self) -> Result<()> {
-        Error::check_limit(
-            "the number of job steps (max_job_steps)",
-            self.steps.len() as u64,
-            self.limits.max_job_steps,
-            "split the work into several jobs",
-        )?;
-        self.validate_steps()
-    }
-
-    /// [`validate`](Self::validate), and that `inputs` named images and fonts are within
-    /// [`Limits::max_job_inputs`]: what an entry point checks before decoding any of them.
-    ///
-    /// ```
-    /// let mut job = stylemark::job::Job::from_json(r#"{"steps": [{"op": "mark_detect", "key": "k"}]}"#)?;
-    /// job.limits.set("max_job_inputs", "2")?;
-    /// assert!(job.check_before_decoding(2).is_ok());
-    /// assert!(job.check_before_decoding(3).is_err());
-    /// # Ok::<(), stylemark::Error>(())
-    /// ```
-    pub fn check_before_decoding(&self, inputs: usize) -> Result<()> {
-        self.validate()?;
-        self.check_input_count(inputs)
-    }
-
-    fn check_input_count(&self, count: usize) -> Result<()> {
-        Error::check_limit(
-            "the number of the job's images and fonts (max_job_inputs)",
-            count as u64,
-            self.limits.max_job_inputs,
-            "give the job only the images and fonts its steps name",
-        )
-    }
-
-    /// Checks every doodle step's layer names against the engine's encoder before the
-    /// first step runs, so a misnamed layer in step 3 does not cost steps 1 and 2. A step
-    /// has a content image when it names one or an image comes before it.
-    fn check_layers(&self, engine: Option<&Engine>) -> Result<()> {
-        let Some(engine) = engine else {
-            return Ok(());
-        };
-        let mut has_image = self.input.is_some();
-        for (index, step) in self.steps.iter().enumerate() {
-            if let Step::Doodle {
-                content, options, ..
-            } = step
-            {
-                engine
-                    .check_layers(options, has_image || content.is_some())
-                    .map_err(|e| at_step(index, e))?;
-                has_image = true;
-            }
-        }
-        Ok(())
-    }
-
-    /// [`validate`](Self::validate) without the limits, which whoever runs the job sets
-    /// after parsing it.
-    fn validate_steps(&self) -> Result<()> {
         if self.steps.is_empty() {
             return Err(Error::option(
                 "job.steps",
@@ -210,6 +152,22 @@ impl Job {
         }
         for (index, step) in self.steps.iter().enumerate() {
             step.validate().map_err(|e| at_step(index, e))?;
+        }
+        Ok(())
+    }
+
+    /// Checks every doodle step's layer names against the engine's encoder before the
+    /// first step runs, so a misnamed layer in step 3 does not cost steps 1 and 2. A step
+    /// has a content image when it names one or an image comes before it.
+    pub(crate) fn check_layers(&self, engine: &Engine) -> Result<()> {
+        let mut has_image = self.input.is_some();
+        for (index, step) in self.steps.iter().enumerate() {
+            if let Step::Doodle(doodle) = step {
+                engine
+                    .check_layers(&doodle.options, has_image || doodle.content.is_some())
+                    .map_err(|e| at_step(index, e))?;
+                has_image = true;
+            }
         }
         Ok(())
     }
@@ -234,74 +192,20 @@ impl Job {
         names
     }
 
-    /// Whether a step needs a doodle [`Engine`] (so callers create one only then).
+    /// Whether a step paints, so needs the session's [`Engine`] (opened on first use).
     pub fn needs_engine(&self) -> bool {
-        self.steps.iter().any(|s| matches!(s, Step::Doodle { .. }))
+        self.steps.iter().any(Step::paints)
     }
 
-    /// Runs the steps in order on `inputs`. `engine` is needed only for doodle steps.
-    pub fn run(&self, inputs: &JobInputs, engine: Option<&Engine>) -> Result<JobOutcome> {
-        self.run_with_cancel(inputs, engine, &CancelToken::new())
-    }
-
-    /// [`run`](Self::run), with a token that stops a doodle step early when another
-    /// thread cancels it (the step then returns its best image so far, with the status
-    /// `cancelled` in its report, and the remaining steps still run on that image).
-    ///
-    /// ```
-    /// use stylemark::doodle::CancelToken;
-    /// use stylemark::job::{Job, JobInputs};
-    ///
-    /// let job = Job::from_json(r#"{"input": "photo", "steps": [{"op": "mark_detect", "key": "k"}]}"#)?;
-    /// let mut inputs = JobInputs::default();
-    /// inputs.images.insert("photo".into(), stylemark::samples::photo(256, 192, 1));
-    /// let outcome = job.run_with_cancel(&inputs, None, &CancelToken::new())?;
-    /// assert_eq!(outcome.steps[0].details["found"], false);
-    /// # Ok::<(), stylemark::Error>(())
-    /// ```
-    pub fn run_with_cancel(
+    /// Runs the steps in order in `session` (its limits checked by the caller), each on the
+    /// image the one before produced, until `deadline`.
+    pub(crate) fn run_in(
         &self,
+        session: &Session,
         inputs: &JobInputs,
-        engine: Option<&Engine>,
-        cancel: &CancelToken,
-    ) -> Result<JobOutcome> {
-        // A budget too far off for an Instant (set from Rust) is no deadline at all.
-        let deadline = self
-            .time_budget
-            .and_then(|budget| Instant::now().checked_add(budget));
-        self.run_until(inputs, engine, cancel, deadline)
-    }
-
-    /// [`run_with_cancel`](Self::run_with_cancel) against a deadline that may have started
-    /// before the job (a server's request deadline, which counts reading and decoding the
-    /// upload): doodle steps paint at most until it, and a step that would start after it
-    /// is a [`LimitExceeded`](Error::LimitExceeded) error naming the step. The job's own
-    /// `time_budget`, when earlier, still applies.
-    ///
-    /// ```
-    /// use std::time::{Duration, Instant};
-    /// use stylemark::doodle::CancelToken;
-    /// use stylemark::job::{Job, JobInputs};
-    ///
-    /// let job = Job::from_json(r#"{"input": "photo", "steps": [{"op": "mark_detect", "key": "k"}]}"#)?;
-    /// let mut inputs = JobInputs::default();
-    /// inputs.images.insert("photo".into(), stylemark::samples::photo(64, 48, 1));
-    /// let past = Instant::now() - Duration::from_millis(1);
-    /// let err = job.run_until(&inputs, None, &CancelToken::new(), Some(past)).unwrap_err();
-    /// assert_eq!(err.kind(), stylemark::ErrorKind::LimitExceeded);
-    /// assert!(err.to_string().contains("steps[0]"), "{err}");
-    /// # Ok::<(), stylemark::Error>(())
-    /// ```
-    pub fn run_until(
-        &self,
-        inputs: &JobInputs,
-        engine: Option<&Engine>,
         cancel: &CancelToken,
         deadline: Option<Instant>,
     ) -> Result<JobOutcome> {
-        self.validate()?;
-        self.check_inputs(inputs)?;
-        self.check_layers(engine)?;
         let job_started = Instant::now();
         let own = self
             .time_budget
@@ -324,23 +228,22 @@ impl Job {
                 },
                 None => None,
             };
-            let (next, details) = step
-                .run(
-                    image.as_ref(),
-                    inputs,
-                    engine,
-                    cancel,
-                    time_left,
-                    &self.limits,
-                )
-                .map_err(|e| at_step(index, e))?;
-            if let Some(next) = next {
+            let context = step::StepContext {
+                session,
+                current: image.as_ref(),
+                inputs,
+                cancel,
+                time_left,
+                op: step.op(),
+            };
+            let output = step.run(&context).map_err(|e| at_step(index, e))?;
+            if let Some(next) = output.image {
                 image = Some(next);
             }
             reports.push(StepReport {
                 op: step.op(),
                 seconds: started.elapsed().as_secs_f64(),
-                details,
+                details: output.details,
             });
         }
         Ok(JobOutcome {
@@ -351,30 +254,14 @@ impl Job {
     }
 }
 
-impl Job {
-    /// Refuses inputs over [`Limits::max_job_inputs`] or [`Limits::max_total_pixels`].
-    fn check_inputs(&self, inputs: &JobInputs) -> Result<()> {
-        self.check_input_count(inputs.images.len().saturating_add(inputs.fonts.len()))?;
-        let sizes = inputs.images.values().map(|i| (i.width(), i.height()));
-        self.limits.check_total_pixels(sizes)
-    }
-}
-
 /// The time the first of `steps` may take out of the `left` before the job's deadline:
 /// the doodles still to come share it equally, and a doodle followed by other steps
 /// leaves them a fifth of its share (those steps cannot stop early, but are quick), so a
 /// job of several steps ends with all of them done rather than out of time.
 fn share_of(steps: &[Step], left: Duration) -> Duration {
-    let doodles = steps
-        .iter()
-        .filter(|s| matches!(s, Step::Doodle { .. }))
-        .count()
-        .max(1);
+    let doodles = steps.iter().filter(|s| s.paints()).count().max(1);
     let share = left / u32::try_from(doodles).unwrap_or(u32::MAX);
-    let others_follow = steps
-        .iter()
-        .skip(1)
-        .any(|s| !matches!(s, Step::Doodle { .. }));
+    let others_follow = steps.iter().skip(1).any(|s| !s.paints());
     if others_follow { share * 4 / 5 } else { share }
 }
 
@@ -435,7 +322,7 @@ pub fn parse_options<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
 }
 
 /// Prefixes an option error with the step it came from.
-fn at_step(index: usize, error: Error) -> Error {
+pub(crate) fn at_step(index: usize, error: Error) -> Error {
     match error {
         Error::InvalidOption { name, reason } if !name.starts_with("job.") => {
             Error::InvalidOption {

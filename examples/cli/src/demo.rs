@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use stylemark::doodle::{DoodleOptions, EncoderSpec, Engine, Method};
+use stylemark::doodle::{DoodleOptions, Method};
+use stylemark::encoder::EncoderSpec;
 use stylemark::image::DynamicImage;
 use stylemark::io::save;
 use stylemark::samples::demo_scene;
-use stylemark::{DeviceKind, Error, Result};
+use stylemark::{DeviceKind, Error, Limits, Result, Session};
 
 use crate::doodle::{Display, paint_with};
 
@@ -57,7 +58,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
     write("style_sem.png", &scene.style_map)?;
     write("doodle_sem.png", &scene.doodle)?;
 
-    let engine = Engine::new(args.device.parse::<DeviceKind>()?, EncoderSpec::Builtin)?;
+    let device = args.device.parse::<DeviceKind>()?;
+    let session = Session::new(device, EncoderSpec::Builtin, Limits::default())?;
+    let engine = session.engine()?;
     let request = scene.doodle_request();
     let options = DoodleOptions::default()
         .method(args.method)
@@ -81,7 +84,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         );
     }
     let outcome = paint_with(
-        &engine,
+        &session,
         &request,
         &options,
         &Display::new(args.quiet, 25),

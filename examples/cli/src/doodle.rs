@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use stylemark::doodle::{
-    DoodleOptions, DoodleOutcome, DoodleRequest, EncoderSpec, Engine, Frame, Observer, Progress,
-    Seed,
+    DoodleOptions, DoodleOutcome, DoodleRequest, Frame, Observer, Progress, Seed,
 };
-use stylemark::encoder::InputConvention;
+use stylemark::encoder::{EncoderSpec, InputConvention};
 use stylemark::image::DynamicImage;
 use stylemark::io::{load, save};
-use stylemark::{DeviceKind, Error, Limits, Result};
+use stylemark::{DeviceKind, Error, Limits, Result, Session};
 
 use crate::option_flags::OptionFlags;
 
@@ -116,7 +115,7 @@ impl DoodleArgs {
 
     fn request(&self, seed_path: Option<PathBuf>, limits: &Limits) -> Result<DoodleRequest> {
         let read = |path: &Path| load(path, &limits.decode);
-        let mut request = DoodleRequest::new(read(&self.style)?).limits(*limits);
+        let mut request = DoodleRequest::new(read(&self.style)?);
         let map_owner = self.content.as_deref().unwrap_or(&self.output);
         let content_map = find_map(&self.content_map, Some(map_owner), &self.semantic_ext);
         let style_map = find_map(&self.style_map, Some(&self.style), &self.semantic_ext);
@@ -167,7 +166,8 @@ pub fn run(args: DoodleArgs, limits: &Limits) -> Result<()> {
     let (options, seed_path) = args.options()?;
     let request = args.request(seed_path, limits)?;
     let mode = request.mode()?;
-    let engine = Engine::new(args.device.parse::<DeviceKind>()?, args.encoder()?)?;
+    let session = Session::new(args.device.parse::<DeviceKind>()?, args.encoder()?, *limits)?;
+    let engine = session.engine()?;
     if !args.quiet {
         eprintln!(
             "painting ({}) on {} with {}",
@@ -176,7 +176,7 @@ pub fn run(args: DoodleArgs, limits: &Limits) -> Result<()> {
             engine.encoder_description()
         );
     }
-    let outcome = paint(&engine, &request, &options, &args)?;
+    let outcome = paint(&session, &request, &options, &args)?;
     save(
         &DynamicImage::ImageRgb8(outcome.image.clone()),
         &args.output,
@@ -210,9 +210,9 @@ pub fn run(args: DoodleArgs, limits: &Limits) -> Result<()> {
     Ok(())
 }
 
-/// Runs the engine with a progress display and frame saving as the flags ask.
+/// Paints in `session` with a progress display and frame saving as the flags ask.
 pub fn paint(
-    engine: &Engine,
+    session: &Session,
     request: &DoodleRequest,
     options: &DoodleOptions,
     args: &DoodleArgs,
@@ -229,7 +229,7 @@ pub fn paint(
         None => None,
     };
     paint_with(
-        engine,
+        session,
         request,
         options,
         &Display::new(args.quiet, args.print_every),
@@ -237,9 +237,10 @@ pub fn paint(
     )
 }
 
-/// Runs the engine, showing progress on `display` and saving every N-th frame into a directory.
+/// Paints in `session`, showing progress on `display` and saving every N-th frame into a
+/// directory.
 pub fn paint_with(
-    engine: &Engine,
+    session: &Session,
     request: &DoodleRequest,
     options: &DoodleOptions,
     display: &Display,
@@ -264,7 +265,7 @@ pub fn paint_with(
     if let Some((every, _)) = &frames {
         observer = observer.frames(*every, &mut on_frame);
     }
-    let outcome = engine.doodle(request, options, observer);
+    let outcome = session.doodle(request, options, observer);
     display.finish();
     if let Some(error) = frame_error {
         return Err(error);

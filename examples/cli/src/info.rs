@@ -1,7 +1,8 @@
 //! `stylemark info`: what this build contains and what works here.
 
 use clap::Args;
-use stylemark::doodle::{EncoderSpec, Engine};
+use stylemark::doodle::Engine;
+use stylemark::encoder::{EncoderSpec, WeightsSource};
 use stylemark::encoder::{InputConvention, OnnxEncoder};
 use stylemark::{DeviceKind, Limits};
 
@@ -92,7 +93,11 @@ fn describe_encoder(encoder: &str, format: Option<&str>, json: bool) -> stylemar
     let device = DeviceKind::Cpu.open()?;
     let convention = format.map(str::parse::<InputConvention>).transpose()?;
     let spec = encoder.parse::<EncoderSpec>()?.with_convention(convention);
-    let EncoderSpec::Onnx { model, convention } = spec else {
+    let EncoderSpec::Onnx {
+        model: WeightsSource::File(model),
+        convention,
+    } = spec
+    else {
         let engine = Engine::new(DeviceKind::Cpu, spec)?;
         match json {
             true => println!(

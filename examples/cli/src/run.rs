@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use stylemark::doodle::{EncoderSpec, Engine};
+use stylemark::encoder::EncoderSpec;
 use stylemark::io::{load, probe};
 use stylemark::job::{Job, JobInputs};
 use stylemark::watermark::visible::Font;
-use stylemark::{DeviceKind, Error, Limits, Result};
+use stylemark::{DeviceKind, Error, Limits, Result, Session};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -44,9 +44,13 @@ pub fn run(args: RunArgs, limits: &Limits) -> Result<()> {
     } else {
         std::fs::read_to_string(&args.job).map_err(|e| Error::io("cannot read", &args.job, e))?
     };
-    let mut job = Job::from_json(&text)?;
-    job.limits = *limits;
-    job.check_before_decoding(args.inputs.len())?;
+    let job = Job::from_json(&text)?;
+    let session = Session::new(
+        args.device,
+        args.encoder.parse::<EncoderSpec>()?,
+        *limits,
+    )?;
+    session.check_job(&job, args.inputs.len())?;
     check_total_pixels(&args.inputs, limits)?;
     let mut inputs = JobInputs::default();
     for (name, path) in &args.inputs {
@@ -58,15 +62,7 @@ pub fn run(args: RunArgs, limits: &Limits) -> Result<()> {
                 .insert(name.clone(), load(path, &limits.decode)?);
         }
     }
-    let engine = if job.needs_engine() {
-        Some(Engine::new(
-            args.device,
-            args.encoder.parse::<EncoderSpec>()?,
-        )?)
-    } else {
-        None
-    };
-    let outcome = job.run(&inputs, engine.as_ref())?;
+    let outcome = session.run_job(&job, &inputs)?;
     if let Some(path) = &args.output {
         let bytes = outcome.encoded()?;
         std::fs::write(path, bytes).map_err(|e| Error::io("cannot write", path, e))?;

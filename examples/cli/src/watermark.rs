@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 use stylemark::io::{load, save};
 use stylemark::watermark::visible::{
-    self as watermark, Font, LogoOptions, TextOptions, WatermarkStatus, Watermarked,
+    Font, LogoOptions, TextOptions, WatermarkStatus, Watermarked,
 };
-use stylemark::{Error, Limits, Result};
+use stylemark::{Error, Limits, Result, Session};
 
 use crate::option_flags::{WatermarkFlags, apply_fields};
 
@@ -36,6 +36,7 @@ pub struct WatermarkArgs {
 }
 
 pub fn run(args: WatermarkArgs, limits: &Limits) -> Result<()> {
+    let session = Session::default().with_limits(*limits);
     let given = &args.options.given;
     // Options are checked before any image is read.
     let outcome = match (&args.text, &args.logo) {
@@ -51,19 +52,17 @@ pub fn run(args: WatermarkArgs, limits: &Limits) -> Result<()> {
                 .iter()
                 .map(Font::from_path)
                 .collect::<Result<_>>()?;
-            options.limits = *limits;
-            watermark::text(&load(&args.input, &limits.decode)?, text, &options)?
+            session.watermark_text(&load(&args.input, &limits.decode)?, text, &options)?
         }
         (None, Some(logo)) => {
-            let mut options = apply_fields(
+            let options = apply_fields(
                 LogoOptions::default(),
                 &LogoOptions::fields(),
                 given,
                 "a logo",
             )?;
-            options.limits = *limits;
             let image = load(&args.input, &limits.decode)?;
-            watermark::logo(&image, &load(logo, &limits.decode)?, &options)?
+            session.watermark_logo(&image, &load(logo, &limits.decode)?, &options)?
         }
         (None, None) => return Err(Error::option("text", "give --text or --logo")),
     };

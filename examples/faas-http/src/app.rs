@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use hyper::{Request, http};
-use stylemark::doodle::{CancelToken, Engine};
+use stylemark::Session;
+use stylemark::doodle::CancelToken;
 
 use crate::config::Config;
 use crate::connection::{Activity, AnswerBudget, PacedBody, SEND_GRACE, Ticket};
@@ -30,7 +31,8 @@ const DRAIN_TIME: Duration = Duration::from_millis(500);
 /// Everything the connections share.
 pub struct App {
     pub config: Config,
-    pub engine: Arc<Engine>,
+    /// The limits and the open engine every function runs in.
+    pub session: Session,
     pub stats: Stats,
     /// Set on SIGTERM: new function calls get 503 while in-flight ones finish.
     pub stopping: AtomicBool,
@@ -60,13 +62,13 @@ struct Record {
 const ABANDONED_STATUS: u16 = 499;
 
 impl App {
-    /// The state for `config`, painting with `engine`.
-    pub fn new(config: Config, engine: Arc<Engine>) -> Self {
+    /// The state for `config`, running in `session`.
+    pub fn new(config: Config, session: Session) -> Self {
         App {
             uploads: UploadBudget::new(config.max_upload_bytes),
             answers: AnswerBudget::new(config.max_answer_bytes),
             config,
-            engine,
+            session,
             stats: Stats::default(),
             stopping: AtomicBool::new(false),
             cancel: CancelToken::new(),

@@ -227,15 +227,15 @@ pub fn run(
     started: Instant,
     cancel: &CancelToken,
 ) -> Result<Done, Problem> {
-    let (mut job, inputs) = build(app, function, &mut form)?;
+    let (job, inputs) = build(app, function, &mut form)?;
     drop(form); // the uploaded bytes, decoded now
-    job.limits = app.config.limits;
     let (job, server_bound) = bound_doodles(app, job, started);
     // The request's deadline covers every step, counted from the end of its head (reading and
     // decoding the upload included), with room kept to encode and send the answer.
     let deadline = started + app.config.timeout.saturating_sub(ENCODE_MARGIN);
-    let outcome = job
-        .run_until(&inputs, Some(&app.engine), cancel, Some(deadline))
+    let outcome = app
+        .session
+        .run_job_until(&job, &inputs, cancel, Some(deadline))
         .map_err(|error| {
             let own_budget = matches!(error, Error::JobOutOfTime { .. }) && !server_bound;
             let mut problem = Problem::from(error);
@@ -249,7 +249,7 @@ pub fn run(
     let only_reads = job
         .steps
         .iter()
-        .all(|s| matches!(s, Step::MarkDetect { .. }));
+        .all(|s| matches!(s, Step::MarkDetect(_)));
     let response = respond(function, accepts_json, &outcome, only_reads)?;
     Ok(Done {
         response,
@@ -270,10 +270,9 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
                 "is not a field of /v1/jobs: options go inside the job; images are files",
             ));
         }
-        let mut job = Job::from_json(&json)?;
+        let job = Job::from_json(&json)?;
         // Its limits (steps above all) are checked before any file is decoded.
-        job.limits = app.config.limits;
-        job.check_before_decoding(form.files.len())?;
+        app.session.check_job(&job, form.files.len())?;
         // Only files the job names are decoded (127 unnamed 40 MP PNGs were all decoded).
         let named = job.input_names();
         if let Some(unnamed) = form.files.keys().find(|f| !named.contains(f.as_str())) {
@@ -373,7 +372,7 @@ fn decode_files(
     inputs: &mut JobInputs,
     fonts_allowed: bool,
 ) -> Result<(), Problem> {
-    let limits = &app.config.limits;
+    let limits = app.session.limits();
     let mut sizes = Vec::with_capacity(files.len());
     for (name, bytes) in files {
         if fonts_allowed && looks_like_font(bytes) {
@@ -416,11 +415,9 @@ fn bound_doodles(app: &App, mut job: Job, started: Instant) -> (Job, bool) {
         .saturating_sub(started.elapsed() + ENCODE_MARGIN);
     let mut server_bound = job.time_budget.is_none_or(|asked| asked > left);
     for step in &mut job.steps {
-        if let Step::Doodle {
-            options, content, ..
-        } = step
-        {
-            let options: &mut DoodleOptions = options;
+        if let Step::Doodle(doodle) = step {
+            let content = &doodle.content;
+            let options: &mut DoodleOptions = &mut doodle.options;
             server_bound &= options.time_budget.is_none_or(|asked| asked > left);
             // A photo painted by patches costs a working size plus a pass over its
             // pixels; everything else paints every output pixel.

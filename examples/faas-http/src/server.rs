@@ -13,7 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use stylemark::doodle::{EncoderSource, LazyEngine};
+use stylemark::Session;
+use stylemark::encoder::EncoderSpec;
 
 use crate::app::App;
 use crate::config::Config;
@@ -52,16 +53,18 @@ pub fn serve(config: Config) -> Result<(), String> {
         .map(str::parse)
         .transpose()
         .map_err(|e| format!("STYLEMARK_WEIGHTS_FORMAT: {e}"))?;
-    let source = EncoderSource::new(
+    let encoder = EncoderSpec::from_settings(
         config.weights.as_deref().unwrap_or("builtin"),
         None,
         convention,
     )
     .map_err(|e| format!("STYLEMARK_WEIGHTS: {e}"))?;
-    // Built now, not on the first doodle: a platform routes traffic once the port is
+    let session = Session::new(config.device, encoder, config.limits)
+        .map_err(|e| format!("cannot build the engine: {e}"))?;
+    // Opened now, not on the first doodle: a platform routes traffic once the port is
     // open, and the first user should not wait for weights to load.
-    let engine = LazyEngine::new(config.device, source)
-        .and_then(|lazy| lazy.get())
+    let engine = session
+        .engine()
         .map_err(|e| format!("cannot build the engine: {e}"))?;
     let listener = StdListener::bind((config.host.as_str(), config.port))
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
@@ -89,7 +92,7 @@ pub fn serve(config: Config) -> Result<(), String> {
                 "settings": config.summary(),
             }),
         );
-        let app = Arc::new(App::new(config, engine));
+        let app = Arc::new(App::new(config, session));
         accept_until_stopped(listener, &app).await
     });
     // Work still running past the grace period (a step that cannot be cancelled) must not

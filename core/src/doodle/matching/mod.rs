@@ -142,7 +142,7 @@ impl HostTensor {
     fn read(tensor: &Tensor<4>) -> Result<Self> {
         Ok(HostTensor {
             dims: tensor.dims(),
-            values: super::phase::read(tensor.clone())?,
+            values: crate::tensor::read_values(tensor.clone())?,
         })
     }
 
@@ -321,7 +321,7 @@ mod tests {
     fn host_features(tensor: &Tensor<4>) -> HostFeatures {
         let [_, channels, height, width] = tensor.dims();
         HostFeatures {
-            values: crate::doodle::phase::read(tensor.clone()).unwrap(),
+            values: crate::tensor::read_values(tensor.clone()).unwrap(),
             channels,
             height,
             width,

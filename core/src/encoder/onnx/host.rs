@@ -26,7 +26,7 @@ impl HostEncoder for OnnxEncoder {
             .map(|value| {
                 let [_, channels, height, width] = value.dims();
                 Ok(HostFeatures {
-                    values: crate::doodle::read_tensor(value.clone())?,
+                    values: crate::tensor::read_values(value.clone())?,
                     channels,
                     height,
                     width,
@@ -75,7 +75,7 @@ impl HostTape for Tape {
         })?;
         // No gradient reaches the pixels when the layers do not depend on them.
         match gradient {
-            Some(gradient) => crate::doodle::read_tensor(gradient),
+            Some(gradient) => crate::tensor::read_values(gradient),
             None => Ok(vec![0.0; 3 * height * width]),
         }
     }

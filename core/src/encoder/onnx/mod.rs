@@ -231,7 +231,7 @@ impl OnnxEncoder {
             .into_iter()
             .map(|value| {
                 let dims = value.dims();
-                Ok((crate::doodle::read_tensor(value)?, dims))
+                Ok((crate::tensor::read_values(value)?, dims))
             })
             .collect()
     }
@@ -363,7 +363,7 @@ fn calibrate(
     let values = run::run(program, image, &slots)?;
     for ((layer, _), value) in layers.iter_mut().zip(values) {
         // Read back as a Result (no panic from a device here) and summed in f64.
-        let values = crate::doodle::read_tensor(value)?;
+        let values = crate::tensor::read_values(value)?;
         let energy: f64 = values.iter().map(|v| f64::from(*v).powi(2)).sum();
         let measured = (energy / values.len().max(1) as f64).sqrt();
         if measured.is_finite() && measured > 1e-6 {

@@ -24,7 +24,7 @@ use crate::{Error, Result};
 /// assert_eq!(from_file.to_string(), "vgg19-caffe.safetensors");
 /// assert_eq!(from_bytes.to_string(), "the weights bytes");
 /// ```
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub enum WeightsSource {
     /// A `.safetensors` or PyTorch `.pth`/`.pt` file.
     File(PathBuf),

@@ -52,10 +52,6 @@ declare_options! {
             /// when it does not, instead of returning a mark that will not read back. On
             /// by default (as a text field: `no_verify` turns it off).
             verify: bool = true;
-            /// The limits the call works within (`max_mark_plane_pixels`). Not part of
-            /// JSON: set by whoever runs the call, never by a job or form.
-            #[serde(skip)]
-            limits: Limits = Limits::default();
         }
     }
 }
@@ -116,13 +112,14 @@ pub(super) fn embed(
     payload: &[u8],
     key: &str,
     options: &MarkOptions,
+    limits: &Limits,
 ) -> Result<Marked> {
     options.validate()?;
     super::check_key(key)?;
     let bits = payload::encode(payload)?;
     super::check_side(image, MIN_MARK_SIDE)?;
     let (width, height) = (image.width(), image.height());
-    let canonical = Canonical::of(width, height, options.limits.max_mark_plane_pixels)?;
+    let canonical = Canonical::of(width, height, limits.max_mark_plane_pixels)?;
     let mask = texture_mask(&canonical.luma(image));
     let chips = Layout::for_key(key).chip_values(&code::encode(&bits));
     let pattern = Pattern {

@@ -58,7 +58,19 @@ pub fn embed(
     key: &str,
     options: &MarkOptions,
 ) -> Result<Marked> {
-    embed::embed(image, payload, key, options)
+    embed::embed(image, payload, key, options, &Limits::default())
+}
+
+/// [`embed`] within `limits` (`max_mark_plane_pixels`), as a [`Session`](crate::Session)
+/// marks.
+pub(crate) fn embed_within(
+    image: &DynamicImage,
+    payload: &[u8],
+    key: &str,
+    options: &MarkOptions,
+    limits: &Limits,
+) -> Result<Marked> {
+    embed::embed(image, payload, key, options, limits)
 }
 
 /// Looks for a mark made with `key`; never needs the original image.
@@ -69,17 +81,9 @@ pub fn detect(image: &DynamicImage, key: &str) -> Result<Detection> {
     detect::detect(image, key, &Limits::default())
 }
 
-/// [`detect`] within the caller's `limits` (`max_mark_plane_pixels`).
-///
-/// ```
-/// let mut limits = stylemark::Limits::default();
-/// limits.set("max_mark_plane_pixels", "100000")?;
-/// let image = stylemark::samples::photo(512, 384, 1);
-/// let err = stylemark::watermark::invisible::detect_within(&image, "key", &limits).unwrap_err();
-/// assert_eq!(err.kind(), stylemark::ErrorKind::LimitExceeded);
-/// # Ok::<(), stylemark::Error>(())
-/// ```
-pub fn detect_within(image: &DynamicImage, key: &str, limits: &Limits) -> Result<Detection> {
+/// [`detect`] within `limits` (`max_mark_plane_pixels`), as a [`Session`](crate::Session)
+/// and [`detect_each`] read marks.
+pub(crate) fn detect_within(image: &DynamicImage, key: &str, limits: &Limits) -> Result<Detection> {
     detect::detect(image, key, limits)
 }
 

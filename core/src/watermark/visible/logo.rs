@@ -36,10 +36,6 @@ declare_options! {
         carried {
             /// Where the logo goes.
             placement: Placement = Placement::default();
-            /// The stamp and tiling limits (`max_stamp_pixels`, `max_tiled_marks`). Not part
-            /// of JSON: set by whoever runs the call, never by a job or form.
-            #[serde(skip)]
-            limits: Limits = Limits::default();
         }
     }
 }
@@ -73,6 +69,7 @@ pub(crate) fn logo_stamp(
     logo: &DynamicImage,
     options: &LogoOptions,
     image_width: u32,
+    limits: &Limits,
 ) -> Result<(Stamp, Option<String>)> {
     let wanted = options.size.resolve(image_width).round();
     if wanted < 1.0 {
@@ -95,7 +92,7 @@ pub(crate) fn logo_stamp(
         ((logo.height() as f32 * width as f32 / logo.width() as f32).round() as u32).max(1);
     // The logo as given becomes a stamp of floats before it is resized: both count.
     for (w, h) in [(width, height), (logo.width(), logo.height())] {
-        super::stamp::check_size(u64::from(w), u64::from(h), options.limits.max_stamp_pixels)?;
+        super::stamp::check_size(u64::from(w), u64::from(h), limits.max_stamp_pixels)?;
     }
     let mut stamp = Stamp::from_image(logo).resized(width, height);
     let opacity = options.opacity;

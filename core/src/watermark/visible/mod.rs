@@ -80,9 +80,20 @@ pub enum WatermarkStatus {
 /// font has ([`Error::MissingGlyphs`](crate::Error::MissingGlyphs)), bad colours or
 /// ranges. See the [module documentation](self) for an example.
 pub fn text(image: &DynamicImage, text: &str, options: &TextOptions) -> Result<Watermarked> {
+    text_within(image, text, options, &Limits::default())
+}
+
+/// [`text`] within `limits` (`max_stamp_pixels`, `max_tiled_marks`), as a
+/// [`Session`](crate::Session) draws it.
+pub(crate) fn text_within(
+    image: &DynamicImage,
+    text: &str,
+    options: &TextOptions,
+    limits: &Limits,
+) -> Result<Watermarked> {
     options.validate()?;
-    let stamp = text::text_stamp(text, options, image.width())?;
-    place(image, &stamp, &options.placement, &options.limits, None)
+    let stamp = text::text_stamp(text, options, image.width(), limits)?;
+    place(image, &stamp, &options.placement, limits, None)
 }
 
 /// Draws `logo` on `image`; skips it (returning the image unchanged, with
@@ -107,6 +118,17 @@ pub fn logo(
     logo: &DynamicImage,
     options: &LogoOptions,
 ) -> Result<Watermarked> {
+    logo_within(image, logo, options, &Limits::default())
+}
+
+/// [`logo`] within `limits` (`max_stamp_pixels`, `max_tiled_marks`), as a
+/// [`Session`](crate::Session) draws it.
+pub(crate) fn logo_within(
+    image: &DynamicImage,
+    logo: &DynamicImage,
+    options: &LogoOptions,
+    limits: &Limits,
+) -> Result<Watermarked> {
     options.validate()?;
     if image.width() < options.min_width || image.height() < options.min_height {
         return Ok(Watermarked {
@@ -122,8 +144,8 @@ pub fn logo(
             note: None,
         });
     }
-    let (stamp, note) = logo::logo_stamp(logo, options, image.width())?;
-    place(image, &stamp, &options.placement, &options.limits, note)
+    let (stamp, note) = logo::logo_stamp(logo, options, image.width(), limits)?;
+    place(image, &stamp, &options.placement, limits, note)
 }
 
 /// Rotates the stamp and draws it at every origin the placement gives.

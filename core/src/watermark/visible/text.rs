@@ -50,10 +50,6 @@ declare_options! {
             /// all of them is an error. Not part of JSON: jobs name fonts by file path.
             #[serde(skip)]
             fonts: Vec<Font> = Vec::new();
-            /// The stamp and tiling limits (`max_stamp_pixels`, `max_tiled_marks`). Not
-            /// part of JSON: set by whoever runs the call, never by a job or form.
-            #[serde(skip)]
-            limits: Limits = Limits::default();
         }
     }
 }
@@ -199,7 +195,12 @@ pub(crate) fn check_opacity(opacity: f32) -> Result<()> {
 }
 
 /// The text drawn as a stamp, for an image `image_width` pixels wide.
-pub(crate) fn text_stamp(text: &str, options: &TextOptions, image_width: u32) -> Result<Stamp> {
+pub(crate) fn text_stamp(
+    text: &str,
+    options: &TextOptions,
+    image_width: u32,
+    limits: &Limits,
+) -> Result<Stamp> {
     let text = text.replace('\t', "    ");
     if text.trim().is_empty() {
         return Err(Error::option("text", "is empty; give the text to draw"));
@@ -221,12 +222,8 @@ pub(crate) fn text_stamp(text: &str, options: &TextOptions, image_width: u32) ->
         ));
     }
     let margin = effects_margin(options, size);
-    let coverage = rasterise(&text, size, options, margin)?;
-    let mut stamp = Stamp::transparent(
-        coverage.width,
-        coverage.height,
-        options.limits.max_stamp_pixels,
-    )?;
+    let coverage = rasterise(&text, size, options, margin, limits)?;
+    let mut stamp = Stamp::transparent(coverage.width, coverage.height, limits.max_stamp_pixels)?;
     stamp.paint_under(&coverage.values, options.color.premultiplied(1.0));
     if let Some(outline) = options.outline {
         let radius = (outline.width * size).max(1.0);
@@ -267,7 +264,13 @@ struct Coverage {
 
 /// Shapes and rasterises `text` at `size` px, cropped to the ink plus `margin` px; a
 /// character no font has is an error.
-fn rasterise(text: &str, size: f32, options: &TextOptions, margin: u32) -> Result<Coverage> {
+fn rasterise(
+    text: &str,
+    size: f32,
+    options: &TextOptions,
+    margin: u32,
+    limits: &Limits,
+) -> Result<Coverage> {
     let fonts = &options.fonts;
     let mut db = fontdb::Database::new();
     for font in fonts {
@@ -319,7 +322,7 @@ fn rasterise(text: &str, size: f32, options: &TextOptions, margin: u32) -> Resul
     let pad = (size * 0.5).ceil() as i64 + i64::from(margin);
     let side = |length: f32| (length.ceil() as i64).saturating_add(2 * pad).max(1) as u64;
     let (width, height) = (side(text_width), side(text_height));
-    super::stamp::check_size(width, height, options.limits.max_stamp_pixels)?;
+    super::stamp::check_size(width, height, limits.max_stamp_pixels)?;
     // Within the stamp limit, so both fit a u32 and their product a usize.
     let (width, height) = (width as u32, height as u32);
     let mut values = vec![0f32; width as usize * height as usize];

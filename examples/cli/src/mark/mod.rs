@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use stylemark::io::{load, save};
-use stylemark::watermark::invisible::{self as mark, MarkOptions, parse_hex};
-use stylemark::{Limits, Result};
+use stylemark::watermark::invisible::{MarkOptions, parse_hex};
+use stylemark::{Limits, Result, Session};
 
 use crate::option_flags::{MarkFlags, apply_fields};
 
@@ -71,14 +71,14 @@ pub(crate) struct DetectArgs {
 pub fn run(args: MarkArgs, limits: &Limits) -> Result<ExitCode> {
     match args.command {
         MarkCommand::Embed(args) => {
-            let mut options = apply_fields(
+            let options = apply_fields(
                 MarkOptions::default(),
                 &MarkOptions::fields(),
                 &args.options.given,
                 "a mark",
             )?;
-            options.limits = *limits;
-            let marked = mark::embed(
+            let session = Session::default().with_limits(*limits);
+            let marked = session.mark_embed(
                 &load(&args.input, &limits.decode)?,
                 &parse_hex(&args.payload)?,
                 &args.key,
