@@ -229,8 +229,7 @@ pub unsafe extern "C" fn stylemark_doodle(
             let format = output_format(optional_str(format, "format")?)?;
             let (doodle_options, extra): (DoodleOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &["output_size"])?;
-            let mut request =
-                DoodleRequest::new(required_image(style, "style", limits)?);
+            let mut request = DoodleRequest::new(required_image(style, "style", limits)?);
             request.style_map = optional_image(style_map, "style_map", limits)?;
             request.content = optional_image(content, "content", limits)?;
             request.content_map = optional_image(content_map, "content_map", limits)?;
@@ -321,7 +320,9 @@ pub unsafe extern "C" fn stylemark_watermark_logo(
             let logo = required_image(logo, "logo", &engine.session.limits().decode)?;
             let (logo_options, _): (LogoOptions, _) =
                 StylemarkOptions::parse(options.as_ref(), &[])?;
-            let marked = engine.session.watermark_logo(&image, &logo, &logo_options)?;
+            let marked = engine
+                .session
+                .watermark_logo(&image, &logo, &logo_options)?;
             let report = marked.report_json();
             deliver(&marked.image, format, report, out_image, out_report)
         }

@@ -252,9 +252,7 @@ impl Engine {
     ) -> PyResult<Vec<Py<PyAny>>> {
         let session = &self.session;
         let outcomes = detached(py, move || {
-            session.mark_detect_all(images, &key, |image| {
-                image.decode(&session.limits().decode)
-            })
+            session.mark_detect_all(images, &key, |image| image.decode(&session.limits().decode))
         })?;
         outcomes
             .into_iter()
@@ -286,7 +284,9 @@ impl Engine {
             || {
                 let mut inputs = JobInputs::default();
                 for (name, image) in images {
-                    inputs.images.insert(name, image.decode(&session.limits().decode)?);
+                    inputs
+                        .images
+                        .insert(name, image.decode(&session.limits().decode)?);
                 }
                 for (name, font) in fonts {
                     inputs.fonts.insert(name, font.load()?);

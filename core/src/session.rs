@@ -288,10 +288,7 @@ impl Session {
         cancel: &CancelToken,
         deadline: Option<Instant>,
     ) -> Result<JobOutcome> {
-        self.check_job(
-            job,
-            inputs.images.len().saturating_add(inputs.fonts.len()),
-        )?;
+        self.check_job(job, inputs.images.len().saturating_add(inputs.fonts.len()))?;
         self.limits
             .check_total_pixels(inputs.images.values().map(|i| (i.width(), i.height())))?;
         if job.needs_engine() {

@@ -4,7 +4,9 @@
 
 use stylemark::DeviceKind;
 use stylemark::burn_0_22::{self as with_burn, BuiltinEncoder, Encoder, burn::tensor::Tensor};
-use stylemark::doodle::{ComputePath, DoodleOptions, DoodleOutcome, DoodleRequest, Engine, Method, Observer};
+use stylemark::doodle::{
+    ComputePath, DoodleOptions, DoodleOutcome, DoodleRequest, Engine, Method, Observer,
+};
 use stylemark::encoder::EncoderSpec;
 use stylemark::encoder::Layer;
 use stylemark::image::{DynamicImage, RgbImage};

@@ -6,7 +6,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use stylemark::doodle::quality::score_regions;
-use stylemark::doodle::{CancelToken, DoodleOptions, DoodleRequest, Engine, Frame, Method, Mode, Observer, Progress, RunStatus, Seed};
+use stylemark::doodle::{
+    CancelToken, DoodleOptions, DoodleRequest, Engine, Frame, Method, Mode, Observer, Progress,
+    RunStatus, Seed,
+};
 use stylemark::encoder::EncoderSpec;
 use stylemark::encoder::{LayerName, parse_layer_names};
 use stylemark::image::{DynamicImage, GrayImage, RgbImage};

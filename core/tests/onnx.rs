@@ -246,8 +246,8 @@ fn unsupported_operators_and_damaged_files_are_clear_errors() {
 #[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
 fn the_mobilenet_drives_every_method() {
     use stylemark::doodle::{ComputePath, DoodleOptions, DoodleRequest, Engine};
-    use stylemark::encoder::EncoderSpec;
     use stylemark::doodle::{Method, Observer};
+    use stylemark::encoder::EncoderSpec;
     use stylemark::image::DynamicImage;
     use stylemark::samples::photo;
 
@@ -289,8 +289,8 @@ fn the_mobilenet_drives_every_method() {
 #[ignore = "needs tests/onnx/make_reference.py's output; scripts/test-all runs it"]
 fn the_host_and_tensor_paths_paint_alike_with_the_mobilenet() {
     use stylemark::doodle::{ComputePath, DoodleOptions, DoodleRequest, Engine};
-    use stylemark::encoder::EncoderSpec;
     use stylemark::doodle::{Method, Observer};
+    use stylemark::encoder::EncoderSpec;
     use stylemark::image::DynamicImage;
     use stylemark::samples::photo;
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use stylemark::DeviceKind;
 use stylemark::doodle::quality::score_regions;
-use stylemark::doodle::{DoodleOptions, DoodleRequest, Engine, Method, Observer, Progress, RunStatus};
+use stylemark::doodle::{
+    DoodleOptions, DoodleRequest, Engine, Method, Observer, Progress, RunStatus,
+};
 use stylemark::encoder::EncoderSpec;
 use stylemark::image::{DynamicImage, GrayImage, RgbImage, imageops};
 use stylemark::samples::demo_scene;

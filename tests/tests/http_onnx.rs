@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 
-use stylemark::{DeviceKind, Limits, Session};
 use stylemark::encoder::EncoderSpec;
 use stylemark::image::DynamicImage;
 use stylemark::io::{OutputFormat, encode};
 use stylemark::job::{Job, JobInputs};
 use stylemark::samples::photo;
+use stylemark::{DeviceKind, Limits, Session};
 use stylemark_e2e::http::{Server, field, file};
 
 fn model() -> PathBuf {

@@ -180,7 +180,11 @@ impl EncoderSpec {
             EncoderSpec::Onnx {
                 model: WeightsSource::File(path),
                 convention,
-            } => Box::new(OnnxEncoder::from_file_with_input(path, *convention, device)?),
+            } => Box::new(OnnxEncoder::from_file_with_input(
+                path,
+                *convention,
+                device,
+            )?),
             EncoderSpec::Onnx {
                 model: WeightsSource::Bytes(bytes),
                 convention,

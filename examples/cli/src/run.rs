@@ -45,11 +45,7 @@ pub fn run(args: RunArgs, limits: &Limits) -> Result<()> {
         std::fs::read_to_string(&args.job).map_err(|e| Error::io("cannot read", &args.job, e))?
     };
     let job = Job::from_json(&text)?;
-    let session = Session::new(
-        args.device,
-        args.encoder.parse::<EncoderSpec>()?,
-        *limits,
-    )?;
+    let session = Session::new(args.device, args.encoder.parse::<EncoderSpec>()?, *limits)?;
     session.check_job(&job, args.inputs.len())?;
     check_total_pixels(&args.inputs, limits)?;
     let mut inputs = JobInputs::default();

@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use stylemark::io::{load, save};
-use stylemark::watermark::visible::{
-    Font, LogoOptions, TextOptions, WatermarkStatus, Watermarked,
-};
+use stylemark::watermark::visible::{Font, LogoOptions, TextOptions, WatermarkStatus, Watermarked};
 use stylemark::{Error, Limits, Result, Session};
 
 use crate::option_flags::{WatermarkFlags, apply_fields};

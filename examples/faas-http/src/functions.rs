@@ -246,10 +246,7 @@ pub fn run(
             problem
         })?;
     let timed_out = server_bound && stopped_at_budget(&outcome);
-    let only_reads = job
-        .steps
-        .iter()
-        .all(|s| matches!(s, Step::MarkDetect(_)));
+    let only_reads = job.steps.iter().all(|s| matches!(s, Step::MarkDetect(_)));
     let response = respond(function, accepts_json, &outcome, only_reads)?;
     Ok(Done {
         response,

@@ -25,7 +25,10 @@ impl Operation for WatermarkLogoStep {
             logo: roles.require("logo", "the logo image")?,
             options: fields.options(LogoOptions::default(), &LogoOptions::fields())?,
         };
-        Ok((step, Some(roles.require("image", "the image to watermark")?)))
+        Ok((
+            step,
+            Some(roles.require("image", "the image to watermark")?),
+        ))
     }
 
     fn input_names(&self) -> Vec<&str> {

@@ -31,7 +31,10 @@ impl Operation for WatermarkTextStep {
             fonts: Vec::new(),
             options: fields.options(TextOptions::default(), &TextOptions::fields())?,
         };
-        Ok((step, Some(roles.require("image", "the image to watermark")?)))
+        Ok((
+            step,
+            Some(roles.require("image", "the image to watermark")?),
+        ))
     }
 
     fn input_names(&self) -> Vec<&str> {
