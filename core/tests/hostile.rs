@@ -293,11 +293,16 @@ fn hostile_form_fields_are_option_errors_not_panics() {
 fn a_huge_output_size_is_refused_before_painting() {
     let request =
         stylemark::doodle::DoodleRequest::new(photo(32, 24, 1)).output_size(100_000, 100_000);
-    let error = request.mode().unwrap_err();
+    let limits = stylemark::Limits::default();
+    let error = request.check_limits(&limits).unwrap_err();
     assert_eq!(error.kind(), stylemark::ErrorKind::LimitExceeded, "{error}");
     assert!(error.to_string().contains("output size"), "{error}");
+    let session = stylemark::Session::default();
+    let options = stylemark::doodle::DoodleOptions::default();
+    let refused = session.doodle(&request, &options, Default::default());
+    assert_eq!(refused.unwrap_err().kind(), stylemark::ErrorKind::LimitExceeded);
     let fits = stylemark::doodle::DoodleRequest::new(photo(32, 24, 1)).output_size(8000, 5000);
-    assert!(fits.mode().is_ok(), "40 MP is the limit, not below it");
+    assert!(fits.check_limits(&limits).is_ok(), "40 MP is the limit, not below it");
 }
 
 /// A panic inside a doodle on a CPU device (here from the caller's own progress

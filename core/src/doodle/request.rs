@@ -104,8 +104,16 @@ impl DoodleRequest {
     }
 
     /// Refuses images and an output size over `limits` ([`Limits::max_total_pixels`],
-    /// [`Limits::max_output_pixels`]: a few bytes of options cannot ask for gigapixels).
-    pub(crate) fn check_limits(&self, limits: &Limits) -> Result<()> {
+    /// [`Limits::max_output_pixels`]: a few bytes of options cannot ask for gigapixels),
+    /// as a run checks before it starts.
+    ///
+    /// ```
+    /// use stylemark::doodle::DoodleRequest;
+    /// let request = DoodleRequest::new(stylemark::samples::photo(32, 24, 1)).output_size(100_000, 100_000);
+    /// let error = request.check_limits(&stylemark::Limits::default()).unwrap_err();
+    /// assert_eq!(error.kind(), stylemark::ErrorKind::LimitExceeded);
+    /// ```
+    pub fn check_limits(&self, limits: &Limits) -> Result<()> {
         limits.check_total_pixels(self.image_sizes())?;
         if let Some((w, h)) = self.output_size {
             Error::check_limit(
