@@ -300,9 +300,15 @@ fn a_huge_output_size_is_refused_before_painting() {
     let session = stylemark::Session::default();
     let options = stylemark::doodle::DoodleOptions::default();
     let refused = session.doodle(&request, &options, Default::default());
-    assert_eq!(refused.unwrap_err().kind(), stylemark::ErrorKind::LimitExceeded);
+    assert_eq!(
+        refused.unwrap_err().kind(),
+        stylemark::ErrorKind::LimitExceeded
+    );
     let fits = stylemark::doodle::DoodleRequest::new(photo(32, 24, 1)).output_size(8000, 5000);
-    assert!(fits.check_limits(&limits).is_ok(), "40 MP is the limit, not below it");
+    assert!(
+        fits.check_limits(&limits).is_ok(),
+        "40 MP is the limit, not below it"
+    );
 }
 
 /// A panic inside a doodle on a CPU device (here from the caller's own progress
