@@ -77,7 +77,7 @@ fn doodle_option_specs() -> PyResult<String> {
     use stylemark_core::doodle::DoodleOptions;
     let defaults = serde_json::to_value(DoodleOptions::default())
         .map_err(|e| errors::to_py(stylemark_core::Error::Internal(e.to_string())))?;
-    let specs: Vec<serde_json::Value> = DoodleOptions::specs()
+    let specs: Vec<serde_json::Value> = DoodleOptions::fields()
         .iter()
         .map(|spec| {
             serde_json::json!({
@@ -85,7 +85,7 @@ fn doodle_option_specs() -> PyResult<String> {
                 "summary": spec.summary(),
                 "doc": spec.doc(),
                 "default": defaults[spec.name()],
-                "methods": spec.methods().iter().map(|m| m.name()).collect::<Vec<_>>(),
+                "methods": spec.methods(),
             })
         })
         .collect();

@@ -1,9 +1,10 @@
-//! Options as text fields: how an HTML form, a query string and the command line spell
-//! the options of the watermark operations, from the one declaration of each option next
-//! to its struct (`declare_options!`). The struct, its `Default`, its setters and its
-//! text fields all come from that declaration, so a new option is one entry plus its
-//! logic. (Doodle options have a richer table of their own,
-//! [`OptionSpec`](crate::doodle::OptionSpec), which adds the methods each one applies to.)
+//! The option table: every option of every operation (doodle, text and logo watermarks,
+//! invisible marks) as a [`Field`]: its name, an older spelling, its type and default, its
+//! check, its documentation, and for doodle options the methods it applies to. It comes
+//! from the one declaration of each option next to its struct (`declare_options!`): the
+//! struct, its `Default`, its setters, its validation and its fields all come from there,
+//! so a new option is one entry plus its logic. The CLI's flags, the form's fields, the
+//! job parser, Python's keywords and the docs read this one table.
 //!
 //! ```
 //! use stylemark::watermark::visible::TextOptions;
@@ -25,10 +26,15 @@ use crate::{Error, Result};
 
 /// A setter from text, shared by the fields lifted into several option structs.
 type Setter<O> = Arc<dyn Fn(&mut O, &str) -> Result<()> + Send + Sync>;
+/// A check of the option's value in a whole options struct.
+type Checker<O> = Arc<dyn Fn(&O) -> Result<()> + Send + Sync>;
+/// Whether two options structs differ in this option.
+type Differ<O> = Arc<dyn Fn(&O, &O) -> bool + Send + Sync>;
 
-/// One option as a text field: its name (`snake_case`, the spelling of JSON, Python, C,
-/// the form and every error; the CLI flag is the same in `kebab-case`), an older spelling
-/// still accepted, its documentation, its default as text and how to set it from text.
+/// One option as every entry point sees it: its name (`snake_case`, the spelling of JSON,
+/// Python, C, the form and every error; the CLI flag is the same in `kebab-case`), an
+/// older spelling still accepted, its documentation, its default as text, how to set it
+/// from text, the check of its value, and the doodle methods it applies to.
 pub struct Field<O> {
     name: &'static str,
     alias: Option<&'static str>,
@@ -37,6 +43,9 @@ pub struct Field<O> {
     is_flag: bool,
     default_text: Option<String>,
     set: Setter<O>,
+    methods: &'static [&'static str],
+    check: Option<Checker<O>>,
+    differs: Option<Differ<O>>,
 }
 
 impl<O> Clone for Field<O> {
@@ -48,6 +57,9 @@ impl<O> Clone for Field<O> {
             is_flag: self.is_flag,
             default_text: self.default_text.clone(),
             set: Arc::clone(&self.set),
+            methods: self.methods,
+            check: self.check.clone(),
+            differs: self.differs.clone(),
         }
     }
 }
@@ -62,12 +74,14 @@ impl<O> std::fmt::Debug for Field<O> {
 }
 
 impl<O: 'static> Field<O> {
-    /// A field that sets a value of type `T`, parsed by its [`OptionValue`] impl.
-    pub(crate) fn typed<T: OptionValue + 'static>(
+    /// A field holding a value of type `T` (read by `get`, written by `set`), parsed by
+    /// its [`OptionValue`] impl.
+    pub(crate) fn typed<T: OptionValue + PartialEq + 'static>(
         name: &'static str,
         alias: Option<&'static str>,
         doc: &'static str,
         default: &T,
+        get: fn(&O) -> &T,
         set: fn(&mut O, T),
     ) -> Self {
         Field {
@@ -80,7 +94,29 @@ impl<O: 'static> Field<O> {
                 set(options, T::from_text(text, name)?);
                 Ok(())
             }),
+            methods: &[],
+            check: None,
+            differs: Some(Arc::new(move |a, b| get(a) != get(b))),
         }
+    }
+
+    /// The same field, checked by `check` (the reason a value is refused).
+    pub(crate) fn checked<T: 'static>(
+        mut self,
+        get: fn(&O) -> &T,
+        check: fn(&T) -> std::result::Result<(), String>,
+    ) -> Self {
+        let name = self.name;
+        self.check = Some(Arc::new(move |options| {
+            check(get(options)).map_err(|reason| Error::option(name, reason))
+        }));
+        self
+    }
+
+    /// The same field, used only by the doodle methods named in `methods`.
+    pub(crate) fn for_methods(mut self, methods: &'static [&'static str]) -> Self {
+        self.methods = methods;
+        self
     }
 
     /// A field spelled differently from the struct (an on/off flag that clears a value, a
@@ -99,19 +135,31 @@ impl<O: 'static> Field<O> {
             is_flag,
             default_text,
             set: Arc::new(set),
+            methods: &[],
+            check: None,
+            differs: None,
         }
     }
 
-    /// The same field on a struct `P` that holds an `O` (a placement inside text options).
-    pub(crate) fn lift<P: 'static>(self, part: fn(&mut P) -> &mut O) -> Field<P> {
-        let set = self.set;
+    /// The same field on a struct `P` that holds an `O` (a placement inside text options),
+    /// reached by `part` (to read) and `part_mut` (to write).
+    pub(crate) fn lift<P: 'static>(
+        self,
+        part: fn(&P) -> &O,
+        part_mut: fn(&mut P) -> &mut O,
+    ) -> Field<P> {
+        let (set, check, differs) = (self.set, self.check, self.differs);
         Field {
             name: self.name,
             alias: self.alias,
             doc: self.doc,
             is_flag: self.is_flag,
             default_text: self.default_text,
-            set: Arc::new(move |options, text| set(part(options), text)),
+            set: Arc::new(move |options, text| set(part_mut(options), text)),
+            methods: self.methods,
+            check: check.map(|check| -> Checker<P> { Arc::new(move |p| check(part(p))) }),
+            differs: differs
+                .map(|differs| -> Differ<P> { Arc::new(move |a, b| differs(part(a), part(b))) }),
         }
     }
 
@@ -147,9 +195,31 @@ impl<O: 'static> Field<O> {
 
     /// Sets the option in `options` from text, as the form and the CLI give it; a bad
     /// value is an option error naming the field. Ranges are checked by the options'
-    /// `validate`, not here.
+    /// `validate` (through [`check`](Self::check)), not here.
     pub fn set_from_text(&self, options: &mut O, text: &str) -> Result<()> {
         (self.set)(options, text)
+    }
+
+    /// The doodle methods (`patch`, `optimize`, `hybrid`) that use the option; empty for
+    /// the options of other operations, which always apply.
+    pub fn methods(&self) -> &'static [&'static str] {
+        self.methods
+    }
+
+    /// Whether `method` (a doodle method's name) uses the option.
+    pub fn applies_to(&self, method: &str) -> bool {
+        self.methods.is_empty() || self.methods.contains(&method)
+    }
+
+    /// Checks the option's value in `options`; an option error names it.
+    pub fn check(&self, options: &O) -> Result<()> {
+        self.check.as_ref().map_or(Ok(()), |check| check(options))
+    }
+
+    /// Whether `a` and `b` differ in this option (`false` for fields spelled differently
+    /// from the struct, whose values are other fields').
+    pub fn differs(&self, a: &O, b: &O) -> bool {
+        self.differs.as_ref().is_some_and(|differs| differs(a, b))
     }
 }
 
@@ -308,26 +378,30 @@ impl<T: OptionValue> OptionValue for Option<T> {
     }
 }
 
-/// Declares an options struct whose options are also text fields: for each, its doc
-/// comment, `name: Type = default` (`name | alias: ...` for an older spelling still
-/// accepted as text); then, after `carried`, fields that are not text fields (nested
-/// values spelled by custom fields, limits set by the caller), with their attributes.
-/// Generates the struct (`#[non_exhaustive]`), its `Default`, one setter per field and
-/// `typed_fields()`, the text fields of the declared options in order.
+/// Declares an options struct and its option table. For each option: its doc comment,
+/// optional `#[serde(...)]` attributes, `name: Type = default` (`name | alias: ...` for an
+/// older spelling still accepted as text), then optionally `, for METHODS` (the doodle
+/// methods' names that use it) and `, valid CHECK` (a closure from `&Type` to
+/// `Result<(), String>`, the reason). Then, in an optional `carried { ... }`, fields that
+/// are not options of their own (nested values spelled by custom fields), with their
+/// attributes. Generates the struct (`#[non_exhaustive]`), its `Default`, one setter per
+/// field and `declared_fields()`, the declared options' [`Field`]s in order.
 macro_rules! declare_options {
     (
         $(#[$meta:meta])*
         pub struct $struct:ident {
             $(
                 $(#[doc = $doc:literal])+
-                $name:ident $(| $alias:ident)?: $ty:ty = $default:expr;
+                $(#[serde($($serde:tt)*)])*
+                $name:ident $(| $alias:ident)?: $ty:ty = $default:expr
+                    $(, for $methods:expr)? $(, valid $check:expr)?;
             )*
-            carried {
+            $(carried {
                 $(
                     $(#[$carried_meta:meta])*
                     $carried:ident: $carried_ty:ty = $carried_default:expr;
                 )*
-            }
+            })?
         }
     ) => {
         $(#[$meta])*
@@ -335,19 +409,20 @@ macro_rules! declare_options {
         pub struct $struct {
             $(
                 $(#[doc = $doc])+
+                $(#[serde($($serde)*)])*
                 pub $name: $ty,
             )*
-            $(
+            $($(
                 $(#[$carried_meta])*
                 pub $carried: $carried_ty,
-            )*
+            )*)?
         }
 
         impl Default for $struct {
             fn default() -> Self {
                 $struct {
                     $($name: $default,)*
-                    $($carried: $carried_default,)*
+                    $($($carried: $carried_default,)*)?
                 }
             }
         }
@@ -363,17 +438,17 @@ macro_rules! declare_options {
                     self
                 }
             )*
-            $(
+            $($(
                 #[doc = concat!("Sets [`", stringify!($carried), "`](Self::", stringify!($carried), ").")]
                 #[must_use]
                 pub fn $carried(mut self, value: $carried_ty) -> Self {
                     self.$carried = value;
                     self
                 }
-            )*
+            )*)?
 
-            /// The text fields of the options declared with a type, in order.
-            fn typed_fields() -> Vec<$crate::field::Field<Self>> {
+            /// The declared options' fields, in order.
+            fn declared_fields() -> Vec<$crate::field::Field<Self>> {
                 let defaults = Self::default();
                 vec![$(
                     $crate::field::Field::typed(
@@ -381,8 +456,11 @@ macro_rules! declare_options {
                         $crate::field::declare_options!(@alias $($alias)?),
                         concat!($($doc, "\n"),+),
                         &defaults.$name,
+                        |options: &Self| &options.$name,
                         |options: &mut Self, value| options.$name = value,
-                    ),
+                    )
+                    $(.for_methods($methods))?
+                    $(.checked(|options: &Self| &options.$name, $check))?,
                 )*]
             }
         }
@@ -391,7 +469,55 @@ macro_rules! declare_options {
     (@alias $alias:ident) => { Some(stringify!($alias)) };
 }
 
+/// A table built once: `fields()` of an options struct hands out `&'static` fields.
+macro_rules! field_table {
+    ($struct:ty, $build:expr) => {{
+        static TABLE: std::sync::OnceLock<Vec<$crate::field::Field<$struct>>> =
+            std::sync::OnceLock::new();
+        TABLE.get_or_init($build).as_slice()
+    }};
+}
+
 pub(crate) use declare_options;
+pub(crate) use field_table;
+
+// The checks options declare with `valid`: each gives the reason a value is refused.
+
+/// `Ok` when `ok`, else the reason.
+pub(crate) fn require(ok: bool, reason: &str) -> std::result::Result<(), String> {
+    if ok { Ok(()) } else { Err(reason.to_string()) }
+}
+
+/// A finite weight, 0 or more.
+pub(crate) fn weight(value: &f32) -> std::result::Result<(), String> {
+    require(
+        value.is_finite() && *value >= 0.0,
+        "must be a finite number, 0 or more",
+    )
+}
+
+/// A finite number within `range`.
+pub(crate) fn within(
+    value: f32,
+    range: std::ops::RangeInclusive<f32>,
+    reason: &str,
+) -> std::result::Result<(), String> {
+    require(value.is_finite() && range.contains(&value), reason)
+}
+
+/// A layer list naming each layer once: a layer named twice only multiplies the work
+/// (200 copies of conv1_1 once exhausted memory).
+pub(crate) fn distinct<T: std::hash::Hash + Eq + std::fmt::Display>(
+    layers: &[T],
+) -> std::result::Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    match layers.iter().find(|layer| !seen.insert(*layer)) {
+        Some(twice) => Err(format!(
+            "lists {twice} more than once; name each layer once"
+        )),
+        None => Ok(()),
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -412,6 +538,7 @@ mod tests {
             Some("rotate"),
             "Degrees.",
             &0.0,
+            |a: &Angle| &a.0,
             |a: &mut Angle, v| a.0 = v,
         )];
         let mut angle = Angle::default();

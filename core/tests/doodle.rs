@@ -583,7 +583,7 @@ fn layer_names_are_resolved_by_the_encoder_when_the_run_starts() {
         assert!(message.contains(part), "{part}: {message}");
     }
     // A name in stylemark's form that no encoder can have is refused as it is parsed.
-    let typo = DoodleOptions::spec("style_layers")
+    let typo = DoodleOptions::field("style_layers")
         .unwrap()
         .set_from_text(&mut quick(1), "conv3_1,conv9_1")
         .unwrap_err()

@@ -12,7 +12,7 @@ use stylemark::watermark::visible::{LogoOptions, TextOptions};
 #[test]
 fn every_option_parses_from_text_and_validates_its_default() {
     DoodleOptions::default().validate().unwrap();
-    for spec in DoodleOptions::specs() {
+    for spec in DoodleOptions::fields() {
         assert!(!spec.summary().is_empty(), "{} has no doc", spec.name());
         assert!(
             !spec.methods().is_empty(),
@@ -42,7 +42,7 @@ fn every_option_parses_from_text_and_validates_its_default() {
 
 #[test]
 fn the_form_takes_every_option_under_both_spellings() {
-    for spec in DoodleOptions::specs() {
+    for spec in DoodleOptions::fields() {
         let Some(text) = spec.default_text() else {
             continue;
         };
@@ -61,7 +61,7 @@ fn the_form_takes_every_option_under_both_spellings() {
 fn the_documentation_has_a_row_for_every_option() {
     let doc =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/DOODLE.md")).unwrap();
-    for spec in DoodleOptions::specs() {
+    for spec in DoodleOptions::fields() {
         let row = format!(
             "| `{}` / `--{}` |",
             spec.name(),
@@ -136,9 +136,9 @@ fn every_watermark_and_mark_field_parses_its_default_and_names_itself() {
     TextOptions::default().validate().unwrap();
     LogoOptions::default().validate().unwrap();
     MarkOptions::default().validate().unwrap();
-    check_fields(&TextOptions::fields());
-    check_fields(&LogoOptions::fields());
-    check_fields(&MarkOptions::fields());
+    check_fields(TextOptions::fields());
+    check_fields(LogoOptions::fields());
+    check_fields(MarkOptions::fields());
 }
 
 #[test]

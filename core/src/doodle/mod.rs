@@ -41,7 +41,6 @@ mod maps;
 mod matching;
 mod observe;
 mod optimize;
-mod option_table;
 mod options;
 mod patch;
 mod phase;
@@ -54,7 +53,6 @@ mod request;
 pub use compute_path::ComputePath;
 pub use engine::{DoodleOutcome, Engine};
 pub use observe::{CancelToken, Frame, FrameFn, Losses, Observer, Progress, ProgressFn, RunStatus};
-pub use option_table::OptionSpec;
 pub(crate) use options::optional_seconds;
 pub use options::{
     DoodleOptions, MAX_TIME_BUDGET_SECONDS, Method, Optimizer, Seed, parse_seed_range, time_budget,

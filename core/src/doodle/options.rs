@@ -4,12 +4,23 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::option_table::{
-    ALL, OPTIMIZING, OptionSpec, OptionValue, PATCHING, declare_doodle_options, distinct, require,
-    weight, within,
+use crate::encoder::{Layer, LayerName, parse_layer_names};
+use crate::field::{
+    Field, OptionValue, declare_options, distinct, field_table, parsed, renamed, require, weight,
+    within,
 };
-use crate::encoder::{Layer, LayerName};
 use crate::{Error, Result};
+
+/// The methods an option applies to, by name (as the option table holds them).
+const ALL: &[&str] = &[
+    Method::Patch.name(),
+    Method::Optimize.name(),
+    Method::Hybrid.name(),
+];
+/// Options of the optimisation (patch synthesis ignores them).
+const OPTIMIZING: &[&str] = &[Method::Optimize.name(), Method::Hybrid.name()];
+/// Options of patch synthesis (the optimisation ignores them).
+const PATCHING: &[&str] = &[Method::Patch.name(), Method::Hybrid.name()];
 
 /// Where the optimisation starts in the first phase (later phases always start from the
 /// previous phase's result, upscaled).
@@ -122,7 +133,7 @@ pub enum Method {
 
 impl Method {
     /// The method's name (`optimize`, `patch`, `hybrid`).
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Method::Optimize => "optimize",
             Method::Patch => "patch",
@@ -152,10 +163,27 @@ fn layer(name: &str) -> LayerName {
     LayerName::Standard(name.parse::<Layer>().expect("a valid default layer"))
 }
 
-declare_doodle_options! {
+declare_options! {
+    /// Options of a style-transfer run. The defaults are those of the reference
+    /// implementation (`doodle.py`), except [`method`](Self::method): patch synthesis,
+    /// which ignores the optimiser's options (`phases`, `iterations`, ...; a run that
+    /// sets them without `method = optimize` or `hybrid` says so in its report's
+    /// warnings). [`DoodleOptions::fields`] lists them for help texts and bindings.
+    ///
+    /// ```
+    /// use stylemark::doodle::DoodleOptions;
+    ///
+    /// let options = DoodleOptions::default().phases(2).iterations(20);
+    /// options.validate()?;
+    /// assert_eq!(options.style_weight, 25.0);
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct DoodleOptions {
     /// How the painting is made: patch synthesis (the default), the reference
     /// optimisation, or both.
-    method: Method = Method::Patch, for ALL, valid |_| Ok(());
+    method: Method = Method::Patch, for ALL;
     /// Side of the square patches patch synthesis matches (odd, 3 to 15).
     patch_size: usize = 5, for PATCHING,
         valid |size| require((3..=15).contains(size) && size % 2 == 1, "must be odd, from 3 to 15");
@@ -173,7 +201,7 @@ declare_doodle_options! {
         valid |v| within(*v, 0.0..=1.0, "must be between 0 (the photo) and 1 (the full painting)");
     /// With a content image, every method: keep the photo's own colours and light, and
     /// take only the painting's strokes (its luminance texture).
-    preserve_colors: bool = false, for ALL, valid |_| Ok(());
+    preserve_colors: bool = false, for ALL;
     /// Patch synthesis with a content image: how large the painting's strokes appear in
     /// the output (0.25 to 4). At 1, the default, an output larger than the painting
     /// takes its strokes in proportion (the painting's longer side spans the output's),
@@ -220,13 +248,13 @@ declare_doodle_options! {
     /// Starting point of the first phase: `noise`, `content`, or an image to start from
     /// (a path on the CLI, an image or path in Python, `image` with the request's
     /// `seed_image` in Rust).
-    seed: Seed = Seed::Noise, for OPTIMIZING, valid |_| Ok(());
+    seed: Seed = Seed::Noise, for OPTIMIZING;
     /// Range of the uniform noise seed, in pixel values (`LOW:HIGH` as text).
     seed_range: (u8, u8) = (16, 240), for OPTIMIZING,
         valid |(low, high)| require(low <= high, "the low end must not exceed the high end");
     /// Seed of the random generator; unset picks one and reports it (same inputs, options
     /// and seed on the same device give the same pixels).
-    random_seed: Option<u64> = None, for ALL, valid |_| Ok(());
+    random_seed: Option<u64> = None, for ALL;
     /// Longest side of the working resolution; larger inputs are scaled down (maps with
     /// nearest-neighbour, so their colours stay exact). Unset keeps the input size.
     max_size: Option<u32> = None, for ALL,
@@ -244,40 +272,113 @@ declare_doodle_options! {
     #[serde(with = "optional_seconds")]
     time_budget: Option<Duration> = None, for ALL,
         valid |budget| require(budget.is_none_or(|b| !b.is_zero()), "must be more than 0 seconds");
+    }
 }
 
 impl DoodleOptions {
-    /// Every option: its name, documentation, default and the methods that use it.
+    /// Every option: its name, documentation, default, check and the methods that use it
+    /// (the option table every entry point reads).
     ///
     /// ```
-    /// let names: Vec<_> = stylemark::doodle::DoodleOptions::specs().iter().map(|s| s.name()).collect();
+    /// use stylemark::doodle::DoodleOptions;
+    /// let names: Vec<_> = DoodleOptions::fields().iter().map(|f| f.name()).collect();
     /// assert_eq!(names[0], "method");
     /// assert!(names.contains(&"preserve_colors"));
+    /// let patch_size = DoodleOptions::field("patch-size").unwrap();
+    /// assert_eq!(patch_size.default_text().as_deref(), Some("5"));
+    /// assert!(!patch_size.applies_to("optimize"));
     /// ```
-    pub fn specs() -> &'static [OptionSpec] {
-        SPECS
+    pub fn fields() -> &'static [Field<DoodleOptions>] {
+        field_table!(DoodleOptions, Self::declared_fields)
     }
 
     /// The option called `name` (`-` and `_` alike), if there is one.
-    pub fn spec(name: &str) -> Option<&'static OptionSpec> {
+    pub fn field(name: &str) -> Option<&'static Field<DoodleOptions>> {
         let name = name.trim().replace('-', "_");
-        SPECS.iter().find(|spec| spec.name == name)
+        Self::fields().iter().find(|field| field.name() == name)
     }
 
     /// Checks every option, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
-        SPECS.iter().try_for_each(|spec| spec.check(self))
+        Self::fields()
+            .iter()
+            .try_for_each(|field| field.check(self))
     }
 
     /// The options set away from their defaults that `method` does not use, by their
     /// names (for the report's warnings).
     pub(crate) fn unused_options(&self) -> Vec<&'static str> {
         let defaults = DoodleOptions::default();
-        SPECS
+        Self::fields()
             .iter()
-            .filter(|spec| !spec.applies_to(self.method) && spec.differs(self, &defaults))
-            .map(|spec| spec.name)
+            .filter(|field| !field.applies_to(self.method.name()) && field.differs(self, &defaults))
+            .map(|field| field.name())
             .collect()
+    }
+}
+
+impl OptionValue for Vec<LayerName> {
+    fn from_text(text: &str, name: &str) -> Result<Self> {
+        renamed(parse_layer_names(text), name)
+    }
+    fn to_text(&self) -> Option<String> {
+        Some(
+            self.iter()
+                .map(LayerName::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+    }
+}
+
+impl OptionValue for (u8, u8) {
+    fn from_text(text: &str, name: &str) -> Result<Self> {
+        renamed(parse_seed_range(text), name)
+    }
+    fn to_text(&self) -> Option<String> {
+        Some(format!("{}:{}", self.0, self.1))
+    }
+}
+
+impl OptionValue for Duration {
+    fn from_text(text: &str, name: &str) -> Result<Self> {
+        time_budget(parsed(text, name, "number of seconds")?, name)
+    }
+    fn to_text(&self) -> Option<String> {
+        Some(self.as_secs_f64().to_string())
+    }
+}
+
+impl OptionValue for Method {
+    fn from_text(text: &str, name: &str) -> Result<Self> {
+        renamed(text.parse(), name)
+    }
+    fn to_text(&self) -> Option<String> {
+        Some(self.name().to_string())
+    }
+}
+
+impl OptionValue for Seed {
+    fn from_text(text: &str, name: &str) -> Result<Self> {
+        renamed(text.parse(), name)
+    }
+    fn to_text(&self) -> Option<String> {
+        Some(format!("{self:?}").to_ascii_lowercase())
+    }
+}
+
+impl OptionValue for Optimizer {
+    fn from_text(text: &str, name: &str) -> Result<Self> {
+        renamed(text.parse(), name)
+    }
+    fn to_text(&self) -> Option<String> {
+        Some(
+            match self {
+                Optimizer::Lbfgs { .. } => "lbfgs",
+                Optimizer::Adam { .. } => "adam",
+            }
+            .to_string(),
+        )
     }
 }
 
@@ -419,11 +520,11 @@ mod tests {
 
     #[test]
     fn an_option_set_for_a_method_that_ignores_it_is_warned_about_by_name() {
-        for spec in DoodleOptions::specs() {
+        for spec in DoodleOptions::fields() {
             if spec.methods().len() == ALL.len() {
                 continue;
             }
-            for method in ALL.iter().copied() {
+            for method in [Method::Patch, Method::Optimize, Method::Hybrid] {
                 let mut options = DoodleOptions::default().method(method);
                 spec.set_from_text(&mut options, changed(spec.name()))
                     .unwrap();
@@ -431,7 +532,7 @@ mod tests {
                 let warned = options.unused_options().contains(&spec.name());
                 assert_eq!(
                     warned,
-                    !spec.applies_to(method),
+                    !spec.applies_to(method.name()),
                     "{} with {method:?}",
                     spec.name()
                 );

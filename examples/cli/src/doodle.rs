@@ -103,7 +103,7 @@ impl DoodleArgs {
                     seed_path = Some(PathBuf::from(path));
                 }
                 _ => {
-                    let spec = DoodleOptions::spec(name)
+                    let spec = DoodleOptions::field(name)
                         .ok_or_else(|| Error::option(*name, "is not a doodle option"))?;
                     spec.set_from_text(&mut options, value)?
                 }

@@ -1,14 +1,13 @@
-//! Options as command-line flags, made from the core's one declaration of them (the doodle
-//! options' `DoodleOptions::specs`, the watermark and mark options' `fields()`): a new
-//! option is a new flag without a change here.
+//! Options as command-line flags, made from the core's option table (each options
+//! struct's `fields()`): a new option is a new flag without a change here.
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
-use stylemark::doodle::{DoodleOptions, OptionSpec};
+use stylemark::doodle::DoodleOptions;
 use stylemark::field::Field;
 use stylemark::watermark::invisible::MarkOptions;
 use stylemark::watermark::visible::{LogoOptions, TextOptions};
 
-/// What a flag shows of an option, from either kind of declaration.
+/// What a flag shows of an option.
 #[derive(Debug, Clone)]
 pub struct FlagSpec {
     /// The option's name, `snake_case` (the flag is `--kebab-case`).
@@ -18,19 +17,6 @@ pub struct FlagSpec {
     doc: String,
     is_flag: bool,
     default_text: Option<String>,
-}
-
-impl From<&OptionSpec> for FlagSpec {
-    fn from(spec: &OptionSpec) -> Self {
-        FlagSpec {
-            name: spec.name(),
-            alias: None,
-            summary: one_paragraph(spec.summary()),
-            doc: one_paragraph(spec.doc()),
-            is_flag: spec.is_flag(),
-            default_text: spec.default_text(),
-        }
-    }
 }
 
 impl<O: 'static> From<&Field<O>> for FlagSpec {
@@ -147,7 +133,7 @@ option_flags!(
     OptionFlags,
     "Doodle options",
     negative values: false,
-    DoodleOptions::specs().iter().map(FlagSpec::from).collect()
+    DoodleOptions::fields().iter().map(FlagSpec::from).collect()
 );
 
 option_flags!(

@@ -39,12 +39,8 @@ pub fn run(args: WatermarkArgs, limits: &Limits) -> Result<()> {
     // Options are checked before any image is read.
     let outcome = match (&args.text, &args.logo) {
         (Some(text), _) => {
-            let mut options = apply_fields(
-                TextOptions::default(),
-                &TextOptions::fields(),
-                given,
-                "text",
-            )?;
+            let mut options =
+                apply_fields(TextOptions::default(), TextOptions::fields(), given, "text")?;
             options.fonts = args
                 .font
                 .iter()
@@ -55,7 +51,7 @@ pub fn run(args: WatermarkArgs, limits: &Limits) -> Result<()> {
         (None, Some(logo)) => {
             let options = apply_fields(
                 LogoOptions::default(),
-                &LogoOptions::fields(),
+                LogoOptions::fields(),
                 given,
                 "a logo",
             )?;

@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{Operation, StepContext, StepOutput};
 use crate::doodle::{DoodleOptions, DoodleRequest, Observer, Seed};
-use crate::job::fields::{Fields, Roles};
+use crate::job::fields::{Fields, Roles, field_names};
 use crate::job::parse_size;
 use crate::{Error, Result};
 
-/// A doodle's fields besides its options (which come from [`DoodleOptions::specs`]).
+/// A doodle's fields besides its options (which come from [`DoodleOptions::fields`]).
 const DOODLE_FIELDS: &[&str] = &["output_size"];
 
 /// Semantic style transfer. The content is `content` when given, else the current image
@@ -39,8 +39,7 @@ pub struct DoodleStep {
 
 impl Operation for DoodleStep {
     fn from_fields(fields: &Fields<'_>, roles: &Roles<'_>) -> Result<(Self, Option<String>)> {
-        let options: Vec<&str> = DoodleOptions::specs().iter().map(|s| s.name()).collect();
-        fields.allow(&[DOODLE_FIELDS, &options])?;
+        fields.allow(&[DOODLE_FIELDS, &field_names(DoodleOptions::fields())])?;
         let step = DoodleStep {
             style: roles.require("style", "the style painting")?,
             style_map: roles.has("style_map"),
@@ -93,12 +92,7 @@ impl Operation for DoodleStep {
 
 /// The doodle options given as text fields; an image seed needs an image no form gives.
 fn options_from(fields: &Fields<'_>) -> Result<DoodleOptions> {
-    let mut options = DoodleOptions::default();
-    for spec in DoodleOptions::specs() {
-        if let Some(value) = fields.get(spec.name()) {
-            spec.set_from_text(&mut options, value)?;
-        }
-    }
+    let options = fields.options(DoodleOptions::default(), DoodleOptions::fields())?;
     if options.seed == Seed::Image {
         return Err(Error::option(
             "seed",

@@ -22,11 +22,11 @@ pub struct MarkEmbedStep {
 
 impl Operation for MarkEmbedStep {
     fn from_fields(fields: &Fields<'_>, roles: &Roles<'_>) -> Result<(Self, Option<String>)> {
-        fields.allow(&[&["payload", "key"], &field_names(&MarkOptions::fields())])?;
+        fields.allow(&[&["payload", "key"], &field_names(MarkOptions::fields())])?;
         let step = MarkEmbedStep {
             payload: fields.required("payload", "the payload in hex, e.g. c0ffee")?,
             key: fields.required("key", "the secret key")?,
-            options: fields.options(MarkOptions::default(), &MarkOptions::fields())?,
+            options: fields.options(MarkOptions::default(), MarkOptions::fields())?,
         };
         Ok((step, Some(roles.require("image", "the image to mark")?)))
     }

@@ -20,10 +20,10 @@ pub struct WatermarkLogoStep {
 
 impl Operation for WatermarkLogoStep {
     fn from_fields(fields: &Fields<'_>, roles: &Roles<'_>) -> Result<(Self, Option<String>)> {
-        fields.allow(&[&field_names(&LogoOptions::fields())])?;
+        fields.allow(&[&field_names(LogoOptions::fields())])?;
         let step = WatermarkLogoStep {
             logo: roles.require("logo", "the logo image")?,
-            options: fields.options(LogoOptions::default(), &LogoOptions::fields())?,
+            options: fields.options(LogoOptions::default(), LogoOptions::fields())?,
         };
         Ok((
             step,

@@ -24,12 +24,12 @@ pub struct WatermarkTextStep {
 
 impl Operation for WatermarkTextStep {
     fn from_fields(fields: &Fields<'_>, roles: &Roles<'_>) -> Result<(Self, Option<String>)> {
-        let options = field_names(&TextOptions::fields());
+        let options = field_names(TextOptions::fields());
         fields.allow(&[&["text"], &options])?;
         let step = WatermarkTextStep {
             text: fields.required("text", "the text to draw")?,
             fonts: Vec::new(),
-            options: fields.options(TextOptions::default(), &TextOptions::fields())?,
+            options: fields.options(TextOptions::default(), TextOptions::fields())?,
         };
         Ok((
             step,

@@ -12,7 +12,7 @@ use super::detect::{Alignment, read_aligned};
 use super::layout::{CHIP, CHIPS_PER_SIDE, Layout, PAYLOAD_BITS, TILE};
 use super::plane::{Plane, samples_of};
 use super::{code, payload};
-use crate::field::{Field, OptionValue, declare_options};
+use crate::field::{Field, OptionValue, declare_options, field_table, within};
 use crate::{Error, Limits, Result};
 
 /// The smallest shorter side an image needs to carry a mark.
@@ -45,7 +45,8 @@ declare_options! {
     pub struct MarkOptions {
         /// Multiplies the mark's amplitude and its distortion budget, 0.25 to 4: 1 keeps
         /// the PSNR at or above 40 dB; 2 survives harsher treatment at about 34 dB.
-        strength: f32 = 1.0;
+        strength: f32 = 1.0,
+            valid |v| within(*v, 0.25..=4.0, "must be between 0.25 and 4");
         carried {
             /// After embedding, check that the mark still reads back after a JPEG
             /// quality-50 round trip, and refuse (with [`Error::MarkWouldNotSurvive`])
@@ -59,29 +60,30 @@ declare_options! {
 impl MarkOptions {
     /// The mark options' text fields, as forms and the CLI spell them (see [`Field`]):
     /// `strength`, and `no_verify` for [`verify`](Self::verify).
-    pub fn fields() -> Vec<Field<MarkOptions>> {
-        let mut fields = Self::typed_fields();
-        fields.push(Field::custom(
-            "no_verify",
-            "Skip the check that the mark survives a JPEG quality-50 round trip.",
-            true,
-            Some(false.to_string()),
-            |options: &mut MarkOptions, text| {
-                options.verify = !bool::from_text(text, "no_verify")?;
-                Ok(())
-            },
-        ));
-        fields
+    pub fn fields() -> &'static [Field<MarkOptions>] {
+        field_table!(MarkOptions, || {
+            let mut fields = Self::declared_fields();
+            fields.push(Field::custom(
+                "no_verify",
+                "Skip the check that the mark survives a JPEG quality-50 round trip.",
+                true,
+                Some(false.to_string()),
+                |options: &mut MarkOptions, text| {
+                    options.verify = !bool::from_text(text, "no_verify")?;
+                    Ok(())
+                },
+            ));
+            fields
+        })
     }
 }
 
 impl MarkOptions {
     /// Checks every option, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
-        if !(self.strength.is_finite() && (0.25..=4.0).contains(&self.strength)) {
-            return Err(Error::option("strength", "must be between 0.25 and 4"));
-        }
-        Ok(())
+        Self::fields()
+            .iter()
+            .try_for_each(|field| field.check(self))
     }
 }
 

@@ -4,9 +4,9 @@ use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
 use super::stamp::Stamp;
-use super::text::check_opacity;
+use super::text::opacity_range;
 use super::{Length, Placement};
-use crate::field::{Field, declare_options};
+use crate::field::{Field, declare_options, field_table};
 use crate::{Error, Limits, Result};
 
 declare_options! {
@@ -22,12 +22,12 @@ declare_options! {
     pub struct LogoOptions {
         /// The logo's width: pixels, or a percentage of the image's width (its height
         /// follows the logo's aspect ratio).
-        size: Length = Length::Fraction(0.2);
+        size: Length = Length::Fraction(0.2), valid |size| size.in_range(false);
         /// Allow enlarging the logo past its own resolution (which blurs it). Off: a logo
         /// smaller than `size` is drawn at its own size, and the outcome says so.
         upscale: bool = false;
         /// Opacity, 0 to 1 (multiplies the logo's own alpha).
-        opacity: f32 = 0.8;
+        opacity: f32 = 0.8, valid opacity_range;
         /// Skip images narrower than this many pixels (the image is returned unchanged and
         /// the outcome says it was skipped).
         min_width: u32 = 0;
@@ -43,23 +43,27 @@ declare_options! {
 impl LogoOptions {
     /// The logo options' text fields, placement included, as forms and the CLI spell
     /// them (see [`Field`]).
-    pub fn fields() -> Vec<Field<LogoOptions>> {
-        let mut fields = Self::typed_fields();
-        fields.extend(
-            Placement::fields()
-                .into_iter()
-                .map(|field| field.lift(|options: &mut LogoOptions| &mut options.placement)),
-        );
-        fields
+    pub fn fields() -> &'static [Field<LogoOptions>] {
+        field_table!(LogoOptions, || {
+            let mut fields = Self::declared_fields();
+            fields.extend(Placement::fields().iter().cloned().map(|field| {
+                field.lift(
+                    |options: &LogoOptions| &options.placement,
+                    |options: &mut LogoOptions| &mut options.placement,
+                )
+            }));
+            fields
+        })
     }
 }
 
 impl LogoOptions {
     /// Checks every option, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
-        check_opacity(self.opacity)?;
-        self.size.check("size", false)?;
-        self.placement.validate()
+        // The placement's fields are among them.
+        Self::fields()
+            .iter()
+            .try_for_each(|field| field.check(self))
     }
 }
 

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::field::{Field, declare_options, option_value_by_own_parser};
+use crate::field::{Field, declare_options, field_table, option_value_by_own_parser, require};
 use crate::{Error, Result};
 
 option_value_by_own_parser!(Length, Position, Tiling);
@@ -42,23 +42,20 @@ impl Length {
 
     /// Checks the value is finite and within `0..=max_fraction` (fractions) or
     /// `0..=max_pixels` (pixels).
-    pub(crate) fn check(self, name: &str, allow_negative: bool) -> Result<()> {
+    pub(crate) fn in_range(self, allow_negative: bool) -> std::result::Result<(), String> {
         let (value, max) = match self {
             Length::Pixels(px) => (px, 100_000.0),
             Length::Fraction(f) => (f, 10.0),
         };
         let min = if allow_negative { -max } else { 0.0 };
         if !value.is_finite() || value < min || value > max {
-            return Err(Error::option(
-                name,
-                format!(
-                    "{self} is out of range; use pixels up to 100000 or a percentage up to 1000%{}",
-                    if allow_negative {
-                        " (negative allowed)"
-                    } else {
-                        ""
-                    }
-                ),
+            return Err(format!(
+                "{self} is out of range; use pixels up to 100000 or a percentage up to 1000%{}",
+                if allow_negative {
+                    " (negative allowed)"
+                } else {
+                    ""
+                }
             ));
         }
         Ok(())
@@ -282,44 +279,36 @@ declare_options! {
         position: Position = Position::SouthEast;
         /// Distance from the edges it is anchored to: pixels, or a percentage of the
         /// shorter side.
-        margin: Length = Length::Fraction(0.02);
+        margin: Length = Length::Fraction(0.02), valid |l| l.in_range(false);
         /// Extra shift to the right (negative: left): pixels, or a percentage of the width.
-        offset_x: Length = Length::Pixels(0.0);
+        offset_x: Length = Length::Pixels(0.0), valid |l| l.in_range(true);
         /// Extra shift down (negative: up): pixels, or a percentage of the height.
-        offset_y: Length = Length::Pixels(0.0);
+        offset_y: Length = Length::Pixels(0.0), valid |l| l.in_range(true);
         /// Rotation in degrees, clockwise (as in CSS); -30 makes text rise to the right.
-        rotation | rotate: f32 = 0.0;
+        rotation | rotate: f32 = 0.0,
+            valid |r| require(r.is_finite(), "must be a finite number of degrees");
         /// Arrangement when `position` is tile: grid, or staggered (every other row
         /// shifted by half a step).
         tiling: Tiling = Tiling::Grid;
         /// Gap between tiled marks: pixels, or a percentage of the shorter side.
-        spacing: Length = Length::Fraction(0.08);
-        carried {}
+        spacing: Length = Length::Fraction(0.08), valid |l| l.in_range(false);
     }
 }
 
 impl Placement {
     /// The placement's text fields, as forms and the CLI spell them (see
     /// [`Field`](crate::field::Field)).
-    pub fn fields() -> Vec<Field<Placement>> {
-        Self::typed_fields()
+    pub fn fields() -> &'static [Field<Placement>] {
+        field_table!(Placement, Self::declared_fields)
     }
 }
 
 impl Placement {
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
-        self.margin.check("margin", false)?;
-        self.offset_x.check("offset_x", true)?;
-        self.offset_y.check("offset_y", true)?;
-        self.spacing.check("spacing", false)?;
-        if !self.rotation.is_finite() {
-            return Err(Error::option(
-                "rotation",
-                "must be a finite number of degrees",
-            ));
-        }
-        Ok(())
+        Self::fields()
+            .iter()
+            .try_for_each(|field| field.check(self))
     }
 
     /// Top-left corners for a `mark_width` x `mark_height` mark on a `width` x `height`

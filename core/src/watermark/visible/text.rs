@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::font::{BUILTIN_FAMILY, Font};
 use super::stamp::Stamp;
 use super::{Color, Length, Placement};
-use crate::field::{Field, OptionValue, declare_options};
+use crate::field::{Field, OptionValue, declare_options, field_table, within};
 use crate::pixels::{Outside, box_blur_twice};
 use crate::{Error, Limits, Result};
 
@@ -32,11 +32,11 @@ declare_options! {
     #[serde(default, deny_unknown_fields)]
     pub struct TextOptions {
         /// Font size: pixels, or a percentage of the image's width.
-        size: Length = Length::Fraction(0.05);
+        size: Length = Length::Fraction(0.05), valid |size| size.in_range(false);
         /// Text colour, #RRGGBB or #RRGGBBAA; its alpha multiplies `opacity`.
         color: Color = Color::WHITE;
         /// Opacity of the whole mark (text, outline and shadow together), 0 to 1.
-        opacity: f32 = 0.6;
+        opacity: f32 = 0.6, valid opacity_range;
         carried {
             /// An outline around the glyphs, for legibility on any background. Default
             /// none (as text fields: `outline`, its colour, and `outline_width`).
@@ -58,8 +58,12 @@ impl TextOptions {
     /// The text options' text fields, placement included, as forms and the CLI spell
     /// them (see [`Field`]): the outline and the shadow are spelled `outline` (a colour),
     /// `outline_width` and `no_shadow`.
-    pub fn fields() -> Vec<Field<TextOptions>> {
-        let mut fields = Self::typed_fields();
+    pub fn fields() -> &'static [Field<TextOptions>] {
+        field_table!(TextOptions, Self::build_fields)
+    }
+
+    fn build_fields() -> Vec<Field<TextOptions>> {
+        let mut fields = Self::declared_fields();
         fields.push(Field::custom(
             "outline",
             "Draw an outline of this colour (#RRGGBB or #RRGGBBAA) around the text.",
@@ -105,11 +109,12 @@ impl TextOptions {
                 Ok(())
             },
         ));
-        fields.extend(
-            Placement::fields()
-                .into_iter()
-                .map(|field| field.lift(|options: &mut TextOptions| &mut options.placement)),
-        );
+        fields.extend(Placement::fields().iter().cloned().map(|field| {
+            field.lift(
+                |options: &TextOptions| &options.placement,
+                |options: &mut TextOptions| &mut options.placement,
+            )
+        }));
         fields
     }
 }
@@ -158,9 +163,10 @@ impl Default for Shadow {
 impl TextOptions {
     /// Checks every option, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
-        check_opacity(self.opacity)?;
-        self.size.check("size", false)?;
-        self.placement.validate()?;
+        // The placement's fields are among them.
+        Self::fields()
+            .iter()
+            .try_for_each(|field| field.check(self))?;
         if let Some(outline) = self.outline
             && !(outline.width.is_finite() && (0.0..=0.5).contains(&outline.width))
         {
@@ -184,14 +190,13 @@ impl TextOptions {
     }
 }
 
-pub(crate) fn check_opacity(opacity: f32) -> Result<()> {
-    if !(opacity.is_finite() && (0.0..=1.0).contains(&opacity)) {
-        return Err(Error::option(
-            "opacity",
-            "must be between 0 (invisible) and 1 (opaque)",
-        ));
-    }
-    Ok(())
+/// The check of a mark's opacity.
+pub(crate) fn opacity_range(opacity: &f32) -> std::result::Result<(), String> {
+    within(
+        *opacity,
+        0.0..=1.0,
+        "must be between 0 (invisible) and 1 (opaque)",
+    )
 }
 
 /// The text drawn as a stamp, for an image `image_width` pixels wide.

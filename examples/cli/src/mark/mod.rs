@@ -73,7 +73,7 @@ pub fn run(args: MarkArgs, limits: &Limits) -> Result<ExitCode> {
         MarkCommand::Embed(args) => {
             let options = apply_fields(
                 MarkOptions::default(),
-                &MarkOptions::fields(),
+                MarkOptions::fields(),
                 &args.options.given,
                 "a mark",
             )?;
