@@ -36,26 +36,27 @@
 mod compute_path;
 mod engine;
 mod layers;
-mod losses;
 mod maps;
-mod matching;
 mod observe;
 mod optimize;
 mod options;
+mod outcome;
 mod patch;
-mod phase;
 mod photo;
+mod plan;
 #[cfg(any(test, feature = "testing"))]
 pub mod quality;
 mod report;
 mod request;
+mod run;
 
 pub use compute_path::ComputePath;
-pub use engine::{DoodleOutcome, Engine};
+pub use engine::Engine;
 pub use observe::{CancelToken, Frame, FrameFn, Losses, Observer, Progress, ProgressFn, RunStatus};
 pub(crate) use options::optional_seconds;
 pub use options::{
     DoodleOptions, MAX_TIME_BUDGET_SECONDS, Method, Optimizer, Seed, parse_seed_range, time_budget,
 };
+pub use outcome::DoodleOutcome;
 pub use report::{PhaseReport, Report};
 pub use request::{DoodleRequest, Mode};

@@ -230,3 +230,20 @@ fn channel_names(channels: u8) -> &'static str {
         _ => "RGBA",
     }
 }
+
+impl crate::samples::DemoScene {
+    /// The doodle job on this scene: paint [`doodle`](Self::doodle) in the style's manner.
+    ///
+    /// ```
+    /// use stylemark::doodle::Mode;
+    /// let request = stylemark::samples::demo_scene(64, 48, 1).doodle_request();
+    /// assert_eq!(request.mode()?, Mode::Doodle);
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    pub fn doodle_request(&self) -> DoodleRequest {
+        let image = |i: &image::RgbImage| DynamicImage::ImageRgb8(i.clone());
+        DoodleRequest::new(image(&self.style))
+            .style_map(image(&self.style_map))
+            .content_map(image(&self.doodle))
+    }
+}

@@ -146,23 +146,6 @@ pub struct DemoScene {
     pub doodle: RgbImage,
 }
 
-impl DemoScene {
-    /// The doodle job on this scene: paint [`doodle`](Self::doodle) in the style's manner.
-    ///
-    /// ```
-    /// use stylemark::doodle::Mode;
-    /// let request = stylemark::samples::demo_scene(64, 48, 1).doodle_request();
-    /// assert_eq!(request.mode()?, Mode::Doodle);
-    /// # Ok::<(), stylemark::Error>(())
-    /// ```
-    pub fn doodle_request(&self) -> crate::doodle::DoodleRequest {
-        let image = |i: &RgbImage| image::DynamicImage::ImageRgb8(i.clone());
-        crate::doodle::DoodleRequest::new(image(&self.style))
-            .style_map(image(&self.style_map))
-            .content_map(image(&self.doodle))
-    }
-}
-
 /// Generates the demo scene. The style is `width x height`; the doodle has the same size.
 /// The same seed gives the same pixels.
 ///

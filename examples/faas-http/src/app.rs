@@ -16,10 +16,11 @@ use stylemark::doodle::CancelToken;
 use crate::config::Config;
 use crate::connection::{Activity, AnswerBudget, PacedBody, SEND_GRACE, Ticket};
 use crate::form::{self, UploadBudget};
-use crate::functions::{self, Function, Problem};
+use crate::functions::{self, Function};
 use crate::http::{Response, query_pairs};
 use crate::log;
 use crate::page;
+use crate::problem::{self, Problem};
 use crate::stats::{Outcome, Stats};
 
 /// After an early answer (404, 413, 429), this much of an unread body is drained so the
@@ -209,7 +210,15 @@ impl App {
             let _slot = slot;
             let claim = app.stats.begin();
             let result = catch_unwind(AssertUnwindSafe(|| {
-                functions::run(&app, function, form, accepts_json, started, &token)
+                functions::run(
+                    &app.session,
+                    &app.config,
+                    function,
+                    form,
+                    accepts_json,
+                    started,
+                    &token,
+                )
             }))
             .unwrap_or_else(|panic| Err(Problem::from(stylemark::Error::from_panic(&*panic))));
             let cpu_seconds = app.stats.finish(claim);
@@ -390,9 +399,7 @@ impl App {
             (_, "/v1/stats") => {
                 Response::json(200, &self.stats.to_json()).header("Cache-Control", "no-store")
             }
-            (_, path) => {
-                page::asset(path).unwrap_or_else(|| functions::not_found(path).response(id))
-            }
+            (_, path) => page::asset(path).unwrap_or_else(|| problem::not_found(path).response(id)),
         }
     }
 

@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::functions::Problem;
+use crate::problem::Problem;
 
 /// The most parts (fields and files) a form may have: every function takes far fewer (a
 /// doodle with every option about 40), and checking fields against each other costs more

@@ -11,11 +11,12 @@ use stylemark::image::DynamicImage;
 use stylemark::io::decode;
 use stylemark::job::{Job, JobInputs, JobOutcome, Step};
 use stylemark::watermark::visible::Font;
-use stylemark::{Error, ErrorKind};
+use stylemark::{Error, Session};
 
-use crate::app::App;
+use crate::config::Config;
 use crate::form::Form;
 use crate::http::Response;
+use crate::problem::{Problem, not_found};
 
 /// Response headers a browser page on another origin may read.
 pub const EXPOSED_HEADERS: &str = "X-Request-Id, X-Stylemark-Status, X-Stylemark-Seconds, \
@@ -100,115 +101,6 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Problem {
     Error::option(field, reason).into()
 }
 
-/// The answer for a path that serves nothing.
-pub fn not_found(path: &str) -> Problem {
-    Problem::new(
-        404,
-        "not_found",
-        format!("nothing at {path}; see GET / for the page and the API"),
-    )
-}
-
-/// A refusal or failure, answered as `{"error": {...}}` with its HTTP status.
-#[derive(Debug, Clone)]
-pub struct Problem {
-    pub status: u16,
-    pub kind: &'static str,
-    pub message: String,
-    /// The form field or option at fault, when there is one.
-    pub field: Option<String>,
-    /// Seconds after which a client may retry (`Retry-After`), for 429 and 503.
-    pub retry_after: Option<u64>,
-    /// What the log gets instead of `message`, when the client must not see it (the text
-    /// of a caught panic).
-    pub log_detail: Option<String>,
-}
-
-impl Problem {
-    pub fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
-        Problem {
-            status,
-            kind,
-            message: message.into(),
-            field: None,
-            retry_after: None,
-            log_detail: None,
-        }
-    }
-
-    /// What the log records about this problem.
-    pub fn log_message(&self) -> &str {
-        self.log_detail.as_deref().unwrap_or(&self.message)
-    }
-
-    /// Names the form field at fault.
-    pub fn field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
-        self
-    }
-
-    /// Tells the client when to retry.
-    pub fn retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
-        self
-    }
-
-    /// The JSON answer.
-    pub fn response(&self, request_id: &str) -> Response {
-        let response = Response::json(
-            self.status,
-            &serde_json::json!({"error": {
-                "status": self.status,
-                "kind": self.kind,
-                "message": self.message,
-                "field": self.field,
-                "request_id": request_id,
-            }}),
-        );
-        match self.retry_after {
-            Some(seconds) => response.header("Retry-After", seconds.to_string()),
-            None => response,
-        }
-    }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        let kind = error.kind();
-        let status = match kind {
-            ErrorKind::InvalidOptions => 400,
-            // The request's time ran out before a step could start: the request was not
-            // too large, the server's deadline passed (gRPC's DEADLINE_EXCEEDED is 504).
-            ErrorKind::LimitExceeded if matches!(error, Error::JobOutOfTime { .. }) => 504,
-            ErrorKind::LimitExceeded => 413,
-            ErrorKind::InvalidImage => 422,
-            _ => 500,
-        };
-        let field = match &error {
-            Error::InvalidOption { name, .. } => Some(name.clone()),
-            Error::UnsupportedOutputFormat { .. } => Some("format".to_string()),
-            _ => None,
-        };
-        // A caught panic's text can show internals: the log gets it, the client a
-        // pointer to the log line.
-        let (message, log_detail) = match kind {
-            ErrorKind::Internal => (
-                "an internal error stopped this request; the function's log has its details under this request_id".to_string(),
-                Some(error.to_string()),
-            ),
-            _ => (error.to_string(), None),
-        };
-        Problem {
-            status,
-            kind: kind.name(),
-            message,
-            field,
-            retry_after: None,
-            log_detail,
-        }
-    }
-}
-
 /// A finished call.
 pub struct Done {
     pub response: Response,
@@ -220,21 +112,21 @@ pub struct Done {
 /// client asked for JSON (`Accept: application/json`) instead of the image. `cancel`
 /// stops the work (the client went away, or the server is stopping).
 pub fn run(
-    app: &App,
+    session: &Session,
+    config: &Config,
     function: Function,
     mut form: Form,
     accepts_json: bool,
     started: Instant,
     cancel: &CancelToken,
 ) -> Result<Done, Problem> {
-    let (job, inputs) = build(app, function, &mut form)?;
+    let (job, inputs) = build(session, function, &mut form)?;
     drop(form); // the uploaded bytes, decoded now
-    let (job, server_bound) = bound_doodles(app, job, started);
+    let (job, server_bound) = bound_doodles(config, job, started);
     // The request's deadline covers every step, counted from the end of its head (reading and
     // decoding the upload included), with room kept to encode and send the answer.
-    let deadline = started + app.config.timeout.saturating_sub(ENCODE_MARGIN);
-    let outcome = app
-        .session
+    let deadline = started + config.timeout.saturating_sub(ENCODE_MARGIN);
+    let outcome = session
         .run_job_until(&job, &inputs, cancel, Some(deadline))
         .map_err(|error| {
             let own_budget = matches!(error, Error::JobOutOfTime { .. }) && !server_bound;
@@ -255,7 +147,11 @@ pub fn run(
 }
 
 /// The job a form describes, and its decoded inputs.
-fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInputs), Problem> {
+fn build(
+    session: &Session,
+    function: Function,
+    form: &mut Form,
+) -> Result<(Job, JobInputs), Problem> {
     let mut inputs = JobInputs::default();
     if function == Function::Jobs {
         let json = form
@@ -269,7 +165,7 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
         }
         let job = Job::from_json(&json)?;
         // Its limits (steps above all) are checked before any file is decoded.
-        app.session.check_job(&job, form.files.len())?;
+        session.check_job(&job, form.files.len())?;
         // Only files the job names are decoded (127 unnamed 40 MP PNGs were all decoded).
         let named = job.input_names();
         if let Some(unnamed) = form.files.keys().find(|f| !named.contains(f.as_str())) {
@@ -281,7 +177,7 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
                 ),
             ));
         }
-        decode_files(app, &form.files, &mut inputs, true)?;
+        decode_files(session, &form.files, &mut inputs, true)?;
         return Ok((job, inputs));
     }
     let demo_style = function == Function::Doodle
@@ -330,7 +226,7 @@ fn build(app: &App, function: Function, form: &mut Form) -> Result<(Job, JobInpu
             ),
         ));
     }
-    decode_files(app, &form.files, &mut inputs, false)?;
+    decode_files(session, &form.files, &mut inputs, false)?;
     if demo_style {
         let scene = demo_scene();
         inputs
@@ -364,12 +260,12 @@ fn expected_files(op: &str) -> &'static [&'static str] {
 /// Decodes every uploaded file under the upload limits; for jobs, files named `*.ttf`,
 /// `*.otf` or `*.ttc` are fonts.
 fn decode_files(
-    app: &App,
+    session: &Session,
     files: &BTreeMap<String, Vec<u8>>,
     inputs: &mut JobInputs,
     fonts_allowed: bool,
 ) -> Result<(), Problem> {
-    let limits = app.session.limits();
+    let limits = session.limits();
     let mut sizes = Vec::with_capacity(files.len());
     for (name, bytes) in files {
         if fonts_allowed && looks_like_font(bytes) {
@@ -405,9 +301,8 @@ fn looks_like_font(bytes: &[u8]) -> bool {
 
 /// Caps every doodle step's painting size by the server's. Returns whether the server's
 /// deadline, rather than a step's own `time_budget`, is the one that binds.
-fn bound_doodles(app: &App, mut job: Job, started: Instant) -> (Job, bool) {
-    let left = app
-        .config
+fn bound_doodles(config: &Config, mut job: Job, started: Instant) -> (Job, bool) {
+    let left = config
         .timeout
         .saturating_sub(started.elapsed() + ENCODE_MARGIN);
     let mut server_bound = job.time_budget.is_none_or(|asked| asked > left);
@@ -419,9 +314,9 @@ fn bound_doodles(app: &App, mut job: Job, started: Instant) -> (Job, bool) {
             // A photo painted by patches costs a working size plus a pass over its
             // pixels; everything else paints every output pixel.
             let cap = if content.is_some() && options.method == Method::Patch {
-                app.config.photo_max_size
+                config.photo_max_size
             } else {
-                app.config.doodle_max_size
+                config.doodle_max_size
             };
             options.max_size = Some(options.max_size.map_or(cap, |asked| asked.min(cap)));
         }

@@ -14,6 +14,7 @@ mod http;
 mod lobby;
 mod log;
 mod page;
+mod problem;
 mod server;
 
 mod stats;

@@ -24,6 +24,7 @@ mod features;
 mod field;
 mod finish;
 mod guide;
+mod paint;
 mod scale;
 mod tone;
 mod usage;
@@ -41,6 +42,7 @@ pub(crate) use features::{Encode, FeatureMap};
 use field::{CHANNELS, Field, Problem, StyleLevel, TargetLevel, Weights, mix};
 use finish::{FinishInputs, Finished, finish};
 use guide::PhotoGuide;
+pub(crate) use paint::paint_plan;
 use scale::PhotoScale;
 pub(crate) use scale::{enlargement_time, stroke_magnification};
 

@@ -190,3 +190,18 @@ pub fn srgb_to_lab(rgb: [u8; 3]) -> [f64; 3] {
     let (fx, fy, fz) = (f(x), f(y), f(z));
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
+
+#[cfg(test)]
+mod tests {
+    /// The engine's Lab conversion (`crate::lab`) and the scoring's agree.
+    #[test]
+    fn the_scoring_conversion_agrees_with_the_engines() {
+        for rgb in [[200, 30, 40], [10, 120, 250], [90, 200, 90]] {
+            let engine = crate::lab::from_srgb(rgb);
+            let scoring = super::srgb_to_lab(rgb);
+            for (a, b) in engine.iter().zip(scoring) {
+                assert!((f64::from(*a) - b).abs() < 0.01, "{rgb:?}: {engine:?}");
+            }
+        }
+    }
+}

@@ -9,13 +9,13 @@ use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use image::RgbImage;
 
-use super::compute_path::ComputePath;
-use super::layers::RunLayers;
 use super::losses::host as host_losses;
 use super::losses::{content_loss, smoothness_loss, style_loss};
 use super::matching::{HostMatching, Matcher, TensorMatching};
-use super::observe::{Losses, Stop};
-use super::options::DoodleOptions;
+use crate::doodle::compute_path::ComputePath;
+use crate::doodle::layers::RunLayers;
+use crate::doodle::observe::{Losses, Stop};
+use crate::doodle::options::DoodleOptions;
 use crate::encoder::{Encoder, HostEncoder, HostFeatures, HostImage, Layer};
 use crate::pixels::{image_tensor, planar_tensor, to_planar};
 use crate::{Error, Result};
@@ -406,7 +406,7 @@ fn evaluate_with_tensors(
 }
 
 /// The activations of `layers` for a fixed image, through the host twin.
-pub(super) fn encode_on_host(
+pub(crate) fn encode_on_host(
     host: &dyn HostEncoder,
     image: &RgbImage,
     layers: &[Layer],

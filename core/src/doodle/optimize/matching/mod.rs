@@ -11,8 +11,9 @@ use burn::tensor::module::unfold4d;
 use burn::tensor::ops::UnfoldOptions;
 use burn::tensor::{Int, Tensor, TensorData};
 
-use super::losses::host::PatchTargets;
-use super::observe::Stop;
+use rayon::prelude::*;
+
+use crate::doodle::observe::Stop;
 use crate::encoder::HostFeatures;
 use crate::{Error, Result};
 
@@ -308,6 +309,42 @@ impl Matcher {
         let most = histogram.iter().cloned().fold(1.0, f32::max);
         histogram.iter_mut().for_each(|h| *h /= most);
         self.usage = Some(histogram);
+    }
+}
+
+/// The style's raw 3x3 patches at one layer, arranged for the loss: `[C][N][9]`, so that
+/// one channel's values of every patch lie together.
+pub(crate) struct PatchTargets {
+    pub values: Vec<f32>,
+    pub channels: usize,
+    pub count: usize,
+}
+
+impl PatchTargets {
+    /// From the style's activations at the layer.
+    pub fn new(style: &HostFeatures) -> Self {
+        let (channels, height, width) = (style.channels, style.height, style.width);
+        let (rows, columns) = (height.saturating_sub(2), width.saturating_sub(2));
+        let count = rows * columns;
+        let mut values = vec![0f32; channels * count * 9];
+        values
+            .par_chunks_mut(count * 9)
+            .enumerate()
+            .for_each(|(c, channel)| {
+                let plane = &style.values[c * height * width..][..height * width];
+                for (q, patch) in channel.chunks_exact_mut(9).enumerate() {
+                    let (y, x) = (q / columns, q % columns);
+                    for dy in 0..3 {
+                        patch[dy * 3..dy * 3 + 3]
+                            .copy_from_slice(&plane[(y + dy) * width + x..][..3]);
+                    }
+                }
+            });
+        PatchTargets {
+            values,
+            channels,
+            count,
+        }
     }
 }
 

@@ -10,43 +10,8 @@
 
 use rayon::prelude::*;
 
+use crate::doodle::optimize::matching::PatchTargets;
 use crate::encoder::HostFeatures;
-
-/// The style's raw 3x3 patches at one layer, arranged for the loss: `[C][N][9]`, so that
-/// one channel's values of every patch lie together.
-pub(crate) struct PatchTargets {
-    values: Vec<f32>,
-    channels: usize,
-    count: usize,
-}
-
-impl PatchTargets {
-    /// From the style's activations at the layer.
-    pub fn new(style: &HostFeatures) -> Self {
-        let (channels, height, width) = (style.channels, style.height, style.width);
-        let (rows, columns) = (height.saturating_sub(2), width.saturating_sub(2));
-        let count = rows * columns;
-        let mut values = vec![0f32; channels * count * 9];
-        values
-            .par_chunks_mut(count * 9)
-            .enumerate()
-            .for_each(|(c, channel)| {
-                let plane = &style.values[c * height * width..][..height * width];
-                for (q, patch) in channel.chunks_exact_mut(9).enumerate() {
-                    let (y, x) = (q / columns, q % columns);
-                    for dy in 0..3 {
-                        patch[dy * 3..dy * 3 + 3]
-                            .copy_from_slice(&plane[(y + dy) * width + x..][..3]);
-                    }
-                }
-            });
-        PatchTargets {
-            values,
-            channels,
-            count,
-        }
-    }
-}
 
 /// `weight * mean((patch(activations) - targets[index])^2)` over every patch and value,
 /// with `index` giving each image patch's style patch (row-major patch order).
@@ -234,7 +199,7 @@ mod tests {
         );
         let style_tensor =
             Tensor::<4>::from_data(TensorData::new(style_values, [1, channels, 5, 8]), &device);
-        let target_rows = crate::doodle::matching::patches(style_tensor);
+        let target_rows = crate::doodle::optimize::matching::patches(style_tensor);
         let index_tensor = Tensor::<1, Int>::from_data(TensorData::new(index, [20]), &device);
         let tensors = by_tensors([1, channels, height, width], &values, |x| {
             super::super::style_loss(x, &target_rows, index_tensor.clone()) * 25.0
