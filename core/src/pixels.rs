@@ -54,6 +54,16 @@ pub(crate) fn planar_tensor(planes: &[f32], width: u32, height: u32, device: &De
     )
 }
 
+/// Resizes with the bilinear (triangle) filter both ways: softer than [`resize`] when
+/// enlarging, but it never rings, which patch synthesis needs of the images it matches;
+/// returns the image unchanged when the size already matches.
+pub(crate) fn resize_bilinear(image: &RgbImage, width: u32, height: u32) -> RgbImage {
+    if image.dimensions() == (width, height) {
+        return image.clone();
+    }
+    image::imageops::resize(image, width, height, FilterType::Triangle)
+}
+
 /// Resizes with a sharp, ringing-free filter for downscaling and bicubic for upscaling;
 /// returns the image unchanged when the size already matches.
 pub(crate) fn resize(image: &RgbImage, width: u32, height: u32) -> RgbImage {

@@ -31,7 +31,7 @@ mod usage;
 
 use std::time::{Duration, Instant};
 
-use image::{RgbImage, imageops::FilterType};
+use image::RgbImage;
 use rayon::prelude::*;
 
 use super::maps::{LabelImage, Labels};
@@ -48,6 +48,7 @@ pub(crate) use scale::{enlargement_time, stroke_magnification};
 
 use crate::Result;
 use crate::lab::LabPlanes;
+use crate::pixels::resize_bilinear;
 
 /// The coarsest level's longer side is at least this.
 const COARSEST_SIDE: usize = 48;
@@ -148,7 +149,7 @@ fn paint_photo(
     );
     let style = working_painting(inputs.style, scale.painting, settings.patch_size);
     let (ww, wh) = scale.work;
-    let work_content = resize(content, ww as usize, wh as usize);
+    let work_content = resize_bilinear(content, ww, wh);
     let work = PatchInputs {
         style: &style,
         content: Some(&work_content),
@@ -183,7 +184,7 @@ fn working_painting(style: &RgbImage, factor: f32, patch_size: usize) -> RgbImag
         return style.clone();
     }
     let side = |length: f32| ((length * factor).round() as usize).max(1);
-    resize(style, side(w), side(h))
+    resize_bilinear(style, side(w) as u32, side(h) as u32)
 }
 
 /// The pyramid of match-and-vote rounds at the target size; the image is unfinished.
@@ -407,7 +408,7 @@ fn build_level(
     (sw, sh): (usize, usize),
 ) -> Result<(StyleLevel, TargetLevel)> {
     let radius = settings.patch_size / 2;
-    let style_image = resize(inputs.style, sw, sh);
+    let style_image = resize_bilinear(inputs.style, sw as u32, sh as u32);
     let rgb: Vec<[f32; 3]> = style_image.pixels().map(|p| p.0.map(f32::from)).collect();
     let style_lab = LabPlanes::from_image(&style_image);
     let style_labels = inputs.labels.map(|l| downsample_labels(&l.style, sw, sh));
@@ -422,7 +423,7 @@ fn build_level(
             if settings.feature_weight > 0.0 && large_enough {
                 let (s, t) = features::pixel_features(
                     &(inputs.encode)(&style_image)?,
-                    &(inputs.encode)(&resize(content, tw, th))?,
+                    &(inputs.encode)(&resize_bilinear(content, tw as u32, th as u32))?,
                     (sw, sh),
                     (tw, th),
                 );
@@ -474,12 +475,6 @@ fn build_level(
     Ok((style, target))
 }
 
-fn resize(image: &RgbImage, w: usize, h: usize) -> RgbImage {
-    if image.dimensions() == (w as u32, h as u32) {
-        return image.clone();
-    }
-    image::imageops::resize(image, w as u32, h as u32, FilterType::Triangle)
-}
 
 /// Labels at another size, each pixel taking the label under its centre.
 fn downsample_labels(labels: &LabelImage, w: usize, h: usize) -> Vec<u16> {
