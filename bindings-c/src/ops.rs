@@ -221,7 +221,7 @@ pub unsafe extern "C" fn stylemark_doodle(
 ) -> StylemarkStatus {
     guard(|| {
         require_out(out_image, "out_image")?;
-        // SAFETY (whole block): arguments as documented.
+        // SAFETY: every pointer argument is as documented above (the whole block relies on it).
         unsafe {
             let engine = engine_ref(engine)?;
             let session = &engine.session;
@@ -282,7 +282,7 @@ pub unsafe extern "C" fn stylemark_watermark_text(
 ) -> StylemarkStatus {
     guard(|| {
         require_out(out_image, "out_image")?;
-        // SAFETY (whole block): arguments as documented.
+        // SAFETY: every pointer argument is as documented above (the whole block relies on it).
         unsafe {
             let (engine, format, image) = image_call(engine, format, image)?;
             let text = required_str(text, "text")?;
@@ -314,7 +314,7 @@ pub unsafe extern "C" fn stylemark_watermark_logo(
 ) -> StylemarkStatus {
     guard(|| {
         require_out(out_image, "out_image")?;
-        // SAFETY (whole block): arguments as documented.
+        // SAFETY: every pointer argument is as documented above (the whole block relies on it).
         unsafe {
             let (engine, format, image) = image_call(engine, format, image)?;
             let logo = required_image(logo, "logo", &engine.session.limits().decode)?;
@@ -353,7 +353,7 @@ pub unsafe extern "C" fn stylemark_mark_embed(
         if payload.is_null() {
             return Err(Failure::null("payload"));
         }
-        // SAFETY (whole block): arguments as documented.
+        // SAFETY: every pointer argument is as documented above (the whole block relies on it).
         unsafe {
             let (engine, format, image) = image_call(engine, format, image)?;
             let payload = std::slice::from_raw_parts(payload, payload_len);
@@ -383,7 +383,7 @@ pub unsafe extern "C" fn stylemark_mark_detect(
 ) -> StylemarkStatus {
     guard(|| {
         require_out(out, "out")?;
-        // SAFETY (whole block): arguments as documented.
+        // SAFETY: every pointer argument is as documented above (the whole block relies on it).
         unsafe {
             let engine = engine_ref(engine)?;
             let session = &engine.session;
@@ -427,7 +427,7 @@ pub unsafe extern "C" fn stylemark_run_job(
         if count > 0 && (names.is_null() || images.is_null()) {
             return Err(Failure::null("names or images"));
         }
-        // SAFETY (whole block): arguments as documented.
+        // SAFETY: every pointer argument is as documented above (the whole block relies on it).
         unsafe {
             let engine = engine_ref(engine)?;
             let session = &engine.session;
