@@ -475,7 +475,6 @@ fn build_level(
     Ok((style, target))
 }
 
-
 /// Labels at another size, each pixel taking the label under its centre.
 fn downsample_labels(labels: &LabelImage, w: usize, h: usize) -> Vec<u16> {
     let (sw, sh) = (labels.width as usize, labels.height as usize);
