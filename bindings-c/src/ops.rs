@@ -243,6 +243,9 @@ pub unsafe extern "C" fn stylemark_doodle(
                     }
                 })?);
             }
+            // Opened here, on the caller's thread, before any progress is reported: the
+            // callback hears the painting, not the weights loading.
+            session.engine()?;
             let outcome = match progress {
                 None => session.doodle(&request, &doodle_options, Observer::default())?,
                 Some(callback) => {

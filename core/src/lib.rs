@@ -19,8 +19,9 @@
 //! - [`watermark`]: [`visible`](watermark::visible) text and logo watermarks, and
 //!   [`invisible`](watermark::invisible) marks that survive recompression, resizing and cropping;
 //! - [`job`]: one serde job format chaining these operations, for every entry point;
-//! - [`field`]: the watermark and mark options as text fields (forms, the CLI), from the
-//!   one declaration of each option;
+//! - [`field`]: the option table: every option of every operation (name, type, default,
+//!   check, doc), from the one declaration of each, as forms, the CLI and the bindings
+//!   read them;
 //! - [`samples`]: generated sample images, so nothing needs files;
 //! - [`burn_0_22`]: the only items with burn's types (custom encoders, tensors), named for
 //!   the burn version they follow.

@@ -2,16 +2,15 @@
 //! `StylemarkEngine`, the HTTP function) holds. It keeps the [`Limits`] every operation
 //! works within and the painting [`Engine`] (device and encoder), opened on the first
 //! painting, and runs every operation: typed ([`Session::watermark_text`], ...) or as the
-//! steps of a [`Job`]. Limits reach an operation only from here.
+//! steps of a [`Job`](crate::job::Job) ([`Session::run_job`], in `job/run.rs`). Limits
+//! reach an operation only from here.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use image::DynamicImage;
 
-use crate::doodle::{CancelToken, DoodleOptions, DoodleOutcome, DoodleRequest, Engine, Observer};
+use crate::doodle::{DoodleOptions, DoodleOutcome, DoodleRequest, Engine, Observer};
 use crate::encoder::EncoderSpec;
-use crate::job::{Job, JobInputs, JobOutcome};
 use crate::watermark::invisible::{self as mark, Detection, MarkOptions, Marked};
 use crate::watermark::visible::{self as watermark, LogoOptions, TextOptions, Watermarked};
 use crate::{DeviceKind, Error, Limits, Result};
@@ -202,9 +201,55 @@ impl Session {
         mark::detect_within(image, key, &self.limits)
     }
 
-    /// Looks for marks made with `key` in many images, in parallel ([`mark::detect_all`],
-    /// within this session's limits): each item is decoded by `load` and gets its own
-    /// outcome, in order.
+    /// Looks for marks made with `key` in many images, in parallel over the machine's
+    /// cores, holding at most one decoded image per core, within this session's limits.
+    ///
+    /// `load` turns each item into an image (a path through [`crate::io::load`], bytes
+    /// through [`Session::decode`], ...); `report(index, outcome)` is called once per item
+    /// as soon as it is done, from the worker threads and in no particular order. An item
+    /// that cannot be loaded or read gets its error and the others go on; only a bad key
+    /// fails the whole call.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use stylemark::Session;
+    /// use stylemark::samples::photo;
+    /// use stylemark::watermark::invisible::MarkOptions;
+    ///
+    /// let session = Session::default();
+    /// let marked = session.mark_embed(&photo(512, 384, 1), b"\x2a", "key", &MarkOptions::default())?.image;
+    /// let images = vec![marked, photo(512, 384, 2)];
+    /// let found = Mutex::new(vec![false; images.len()]);
+    /// session.mark_detect_each(images, "key", Ok, |index, outcome| {
+    ///     found.lock().unwrap()[index] = outcome.map(|d| d.found).unwrap_or(false);
+    /// })?;
+    /// assert_eq!(*found.lock().unwrap(), [true, false]);
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
+    pub fn mark_detect_each<T, L, R>(
+        &self,
+        items: Vec<T>,
+        key: &str,
+        load: L,
+        report: R,
+    ) -> Result<()>
+    where
+        T: Send,
+        L: Fn(T) -> Result<DynamicImage> + Sync,
+        R: Fn(usize, Result<Detection>) + Sync,
+    {
+        mark::detect_each(items, key, &self.limits, load, report)
+    }
+
+    /// [`mark_detect_each`](Self::mark_detect_each), collecting the outcomes in the order of
+    /// `items`.
+    ///
+    /// ```
+    /// use stylemark::samples::photo;
+    /// let outcomes = stylemark::Session::default().mark_detect_all(vec![photo(512, 384, 3)], "key", Ok)?;
+    /// assert!(!outcomes[0].as_ref().unwrap().found);
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
     pub fn mark_detect_all<T, L>(
         &self,
         items: Vec<T>,
@@ -221,79 +266,5 @@ impl Session {
     /// The same session within other limits (the engine, open or not, is shared).
     pub fn with_limits(self, limits: Limits) -> Self {
         Session { limits, ..self }
-    }
-
-    /// Checks `job` against this session's limits before any of its `inputs` (images
-    /// and fonts, counted) is decoded: its options, [`Limits::max_job_steps`] and
-    /// [`Limits::max_job_inputs`].
-    ///
-    /// ```
-    /// let job = stylemark::job::Job::from_json(r#"{"steps": [{"op": "mark_detect", "key": "k"}]}"#)?;
-    /// let mut limits = stylemark::Limits::default();
-    /// limits.set("max_job_inputs", "2")?;
-    /// let session = stylemark::Session::default().with_limits(limits);
-    /// assert!(session.check_job(&job, 2).is_ok());
-    /// assert!(session.check_job(&job, 3).is_err());
-    /// # Ok::<(), stylemark::Error>(())
-    /// ```
-    pub fn check_job(&self, job: &Job, inputs: usize) -> Result<()> {
-        Error::check_limit(
-            "the number of job steps (max_job_steps)",
-            job.steps.len() as u64,
-            self.limits.max_job_steps,
-            "split the work into several jobs",
-        )?;
-        job.validate()?;
-        Error::check_limit(
-            "the number of the job's images and fonts (max_job_inputs)",
-            inputs as u64,
-            self.limits.max_job_inputs,
-            "give the job only the images and fonts its steps name",
-        )
-    }
-
-    /// Runs `job`'s steps in order on `inputs`, each on the image the one before produced.
-    /// See [`run_job_until`](Self::run_job_until) to stop it early.
-    pub fn run_job(&self, job: &Job, inputs: &JobInputs) -> Result<JobOutcome> {
-        self.run_job_until(job, inputs, &CancelToken::new(), None)
-    }
-
-    /// [`run_job`](Self::run_job), stopped by `cancel` (a painting step then returns its
-    /// best image so far, with the status `cancelled` in its report, and the remaining
-    /// steps still run on it) and by a `deadline` that may have started before the job
-    /// (a server's request deadline, which counts reading the upload): painting steps
-    /// paint at most until it, and a step that would start after it is a
-    /// [`LimitExceeded`](Error::LimitExceeded) error naming the step. The job's own
-    /// `time_budget`, when earlier, still applies.
-    ///
-    /// ```
-    /// use std::time::{Duration, Instant};
-    /// use stylemark::Session;
-    /// use stylemark::doodle::CancelToken;
-    /// use stylemark::job::{Job, JobInputs};
-    ///
-    /// let job = Job::from_json(r#"{"input": "photo", "steps": [{"op": "mark_detect", "key": "k"}]}"#)?;
-    /// let mut inputs = JobInputs::default();
-    /// inputs.images.insert("photo".into(), stylemark::samples::photo(64, 48, 1));
-    /// let past = Instant::now() - Duration::from_millis(1);
-    /// let err = Session::default().run_job_until(&job, &inputs, &CancelToken::new(), Some(past)).unwrap_err();
-    /// assert_eq!(err.kind(), stylemark::ErrorKind::LimitExceeded);
-    /// assert!(err.to_string().contains("steps[0]"), "{err}");
-    /// # Ok::<(), stylemark::Error>(())
-    /// ```
-    pub fn run_job_until(
-        &self,
-        job: &Job,
-        inputs: &JobInputs,
-        cancel: &CancelToken,
-        deadline: Option<Instant>,
-    ) -> Result<JobOutcome> {
-        self.check_job(job, inputs.images.len().saturating_add(inputs.fonts.len()))?;
-        self.limits
-            .check_total_pixels(inputs.images.values().map(|i| (i.width(), i.height())))?;
-        if job.needs_engine() {
-            job.check_layers(&*self.engine()?)?;
-        }
-        job.run_in(self, inputs, cancel, deadline)
     }
 }

@@ -6,7 +6,7 @@ use stylemark::image::{DynamicImage, GrayImage, Luma, Rgba, RgbaImage};
 use stylemark::io::OutputFormat;
 use stylemark::samples::photo;
 use stylemark::watermark::invisible::{self as mark, MarkOptions, attacks};
-use stylemark::{Error, ErrorKind, Limits};
+use stylemark::{Error, ErrorKind};
 
 const KEY: &str = "test key";
 const PAYLOAD: &[u8] = &[0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45, 0x67];
@@ -246,10 +246,12 @@ fn batch_detection_reports_every_image_in_place_and_goes_on_past_bad_ones() {
         Some(photo(512, 384, 12)),
         Some(attacks::rotate(&marked(13), -1.5)),
     ];
-    let outcomes = mark::detect_all(items, KEY, &Limits::default(), |item| {
-        item.ok_or_else(|| Error::option("image", "could not be read"))
-    })
-    .unwrap();
+    let session = stylemark::Session::default();
+    let outcomes = session
+        .mark_detect_all(items, KEY, |item| {
+            item.ok_or_else(|| Error::option("image", "could not be read"))
+        })
+        .unwrap();
     assert_eq!(outcomes.len(), 4);
     let found = |i: usize| outcomes[i].as_ref().unwrap();
     assert!(found(0).found && found(0).payload.as_deref() == Some(PAYLOAD));
@@ -259,6 +261,6 @@ fn batch_detection_reports_every_image_in_place_and_goes_on_past_bad_ones() {
     // The same outcomes as one detection at a time.
     assert_eq!(found(2), &mark::detect(&photo(512, 384, 12), KEY).unwrap());
 
-    let bad_key = mark::detect_all(vec![photo(512, 384, 1)], "", &Limits::default(), Ok);
+    let bad_key = session.mark_detect_all(vec![photo(512, 384, 1)], "", Ok);
     assert!(matches!(bad_key, Err(e) if e.kind() == ErrorKind::InvalidOptions));
 }

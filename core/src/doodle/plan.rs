@@ -64,8 +64,9 @@ impl<'a> Plan<'a> {
     ) -> Result<Self> {
         options.validate()?;
         let layers = RunLayers::resolve(network.encoder, options, request.content.is_some())?;
-        request.check_limits(limits)?;
+        limits.check_total_pixels(request.image_sizes())?;
         let mode = request.mode()?;
+        request.check_limits(limits)?;
         if options.seed == Seed::Content && request.content.is_none() {
             return Err(Error::option("seed", "`content` needs a content image"));
         }

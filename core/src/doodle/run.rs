@@ -55,7 +55,7 @@ pub(crate) fn execute(plan: Plan<'_>, observer: &mut Observer<'_>) -> Result<Doo
             content,
             plan.options.strength,
             plan.options.preserve_colors,
-            stroke_magnification(&plan),
+            strokes_enlarged_by(&plan),
         );
     }
     let report = Report {
@@ -82,7 +82,7 @@ pub(crate) fn execute(plan: Plan<'_>, observer: &mut Observer<'_>) -> Result<Doo
 
 /// Output pixels per pixel of the painting's strokes: patch synthesis enlarges them with
 /// the output (see `stroke_scale`), the optimisation paints them at its size.
-fn stroke_magnification(plan: &Plan<'_>) -> f32 {
+fn strokes_enlarged_by(plan: &Plan<'_>) -> f32 {
     match plan.options.method {
         Method::Optimize => 1.0,
         _ => super::patch::stroke_magnification(

@@ -363,3 +363,34 @@ fn normalise_pixels(image: DynamicImage) -> DynamicImage {
         _ => DynamicImage::ImageRgba8(image.to_rgba8()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::gif::gif;
+
+    #[test]
+    fn a_frame_larger_than_its_screen_is_held_to_the_pixel_limit() {
+        let err = decode(&gif((1, 1), (20_000, 20_000)), &DecodeLimits::default()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                crate::Error::TooManyPixels {
+                    width: 20_000,
+                    height: 20_000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // An ordinary GIF still decodes, its one frame found.
+        let mut ordinary = Vec::new();
+        let frame = image::RgbaImage::from_pixel(3, 2, image::Rgba([200, 10, 10, 255]));
+        image::codecs::gif::GifEncoder::new(&mut ordinary)
+            .encode_frame(image::Frame::new(frame))
+            .unwrap();
+        assert_eq!(crate::io::gif::frame_sizes(&ordinary), vec![(3, 2)]);
+        let image = decode(&ordinary, &DecodeLimits::default()).unwrap();
+        assert_eq!((image.width(), image.height()), (3, 2));
+    }
+}

@@ -63,27 +63,28 @@ fn skip_sub_blocks(bytes: &[u8], mut at: usize) -> Option<usize> {
 }
 
 #[cfg(test)]
+/// A GIF with a `screen` logical screen and one frame of `frame` size (no pixel data
+/// beyond a minimal LZW stream: only the descriptors matter here).
+pub(super) fn gif(screen: (u16, u16), frame: (u16, u16)) -> Vec<u8> {
+    let mut bytes = b"GIF89a".to_vec();
+    bytes.extend(screen.0.to_le_bytes());
+    bytes.extend(screen.1.to_le_bytes());
+    bytes.extend([0x80, 0, 0]); // a global table of 2 colours
+    bytes.extend([0, 0, 0, 255, 255, 255]);
+    bytes.extend([0x21, 0xF9, 4, 0, 0, 0, 0, 0]); // graphic control extension
+    bytes.push(0x2C);
+    bytes.extend([0, 0, 0, 0]);
+    bytes.extend(frame.0.to_le_bytes());
+    bytes.extend(frame.1.to_le_bytes());
+    bytes.push(0);
+    bytes.extend([2, 2, 0x4C, 0x01, 0]); // LZW code size 2, one tiny sub-block
+    bytes.push(0x3B);
+    bytes
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A GIF with a `screen` logical screen and one frame of `frame` size (no pixel data
-    /// beyond a minimal LZW stream: only the descriptors matter here).
-    fn gif(screen: (u16, u16), frame: (u16, u16)) -> Vec<u8> {
-        let mut bytes = b"GIF89a".to_vec();
-        bytes.extend(screen.0.to_le_bytes());
-        bytes.extend(screen.1.to_le_bytes());
-        bytes.extend([0x80, 0, 0]); // a global table of 2 colours
-        bytes.extend([0, 0, 0, 255, 255, 255]);
-        bytes.extend([0x21, 0xF9, 4, 0, 0, 0, 0, 0]); // graphic control extension
-        bytes.push(0x2C);
-        bytes.extend([0, 0, 0, 0]);
-        bytes.extend(frame.0.to_le_bytes());
-        bytes.extend(frame.1.to_le_bytes());
-        bytes.push(0);
-        bytes.extend([2, 2, 0x4C, 0x01, 0]); // LZW code size 2, one tiny sub-block
-        bytes.push(0x3B);
-        bytes
-    }
 
     #[test]
     fn reads_the_frame_sizes_past_extensions_and_colour_tables() {
@@ -94,31 +95,5 @@ mod tests {
         assert_eq!(frame_sizes(&gif((5, 4), (5, 4))), vec![(5, 4)]);
         assert!(frame_sizes(b"GIF89a").is_empty());
         assert!(frame_sizes(&gif((5, 4), (5, 4))[..20]).is_empty());
-    }
-
-    #[test]
-    fn a_frame_larger_than_its_screen_is_held_to_the_pixel_limit() {
-        use crate::io::{DecodeLimits, decode};
-        let err = decode(&gif((1, 1), (20_000, 20_000)), &DecodeLimits::default()).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                crate::Error::TooManyPixels {
-                    width: 20_000,
-                    height: 20_000,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        // An ordinary GIF still decodes, its one frame found.
-        let mut ordinary = Vec::new();
-        let frame = image::RgbaImage::from_pixel(3, 2, image::Rgba([200, 10, 10, 255]));
-        image::codecs::gif::GifEncoder::new(&mut ordinary)
-            .encode_frame(image::Frame::new(frame))
-            .unwrap();
-        assert_eq!(frame_sizes(&ordinary), vec![(3, 2)]);
-        let image = decode(&ordinary, &DecodeLimits::default()).unwrap();
-        assert_eq!((image.width(), image.height()), (3, 2));
     }
 }

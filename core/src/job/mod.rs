@@ -31,23 +31,25 @@
 //! ```
 
 mod fields;
+mod form;
+mod run;
 mod step;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
-pub use fields::parse_size;
+pub use form::parse_size;
 pub use step::{
     DoodleStep, MarkDetectStep, MarkEmbedStep, Step, WatermarkLogoStep, WatermarkTextStep,
 };
 
-use crate::doodle::{CancelToken, Engine};
+use crate::doodle::Engine;
 use crate::io::OutputFormat;
 use crate::watermark::visible::Font;
-use crate::{Error, Result, Session};
+use crate::{Error, Result};
 
 /// A chain of operations on named images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,7 +65,7 @@ pub struct Job {
     #[serde(default = "default_output")]
     pub output: OutputFormat,
     /// Seconds the whole job may take (JSON `time_budget`; every step, and whatever the
-    /// caller counts before [`Session::run_job_until`]). A doodle step paints at most until it
+    /// caller counts before [`Session::run_job_until`](crate::Session::run_job_until)). A doodle step paints at most until it
     /// runs out (returning its best image), and a step that would start after it is an
     /// error; unset: no job-wide limit (a doodle's own `time_budget` still applies).
     #[serde(
@@ -195,84 +197,6 @@ impl Job {
     /// Whether a step paints, so needs the session's [`Engine`] (opened on first use).
     pub fn needs_engine(&self) -> bool {
         self.steps.iter().any(Step::paints)
-    }
-
-    /// Runs the steps in order in `session` (its limits checked by the caller), each on the
-    /// image the one before produced, until `deadline`.
-    pub(crate) fn run_in(
-        &self,
-        session: &Session,
-        inputs: &JobInputs,
-        cancel: &CancelToken,
-        deadline: Option<Instant>,
-    ) -> Result<JobOutcome> {
-        let job_started = Instant::now();
-        let own = self
-            .time_budget
-            .and_then(|budget| job_started.checked_add(budget));
-        let deadline = match (deadline, own) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let mut image = match &self.input {
-            Some(name) => Some(step::image_named(inputs, name, "job.input")?.clone()),
-            None => None,
-        };
-        let mut reports = Vec::with_capacity(self.steps.len());
-        for (index, step) in self.steps.iter().enumerate() {
-            let started = Instant::now();
-            let time_left = match deadline {
-                Some(deadline) => match deadline.checked_duration_since(started) {
-                    Some(left) if !left.is_zero() => Some(share_of(&self.steps[index..], left)),
-                    _ => return Err(out_of_time(index, step, job_started, deadline)),
-                },
-                None => None,
-            };
-            let context = step::StepContext {
-                session,
-                current: image.as_ref(),
-                inputs,
-                cancel,
-                time_left,
-                op: step.op(),
-            };
-            let output = step.run(&context).map_err(|e| at_step(index, e))?;
-            if let Some(next) = output.image {
-                image = Some(next);
-            }
-            reports.push(StepReport {
-                op: step.op(),
-                seconds: started.elapsed().as_secs_f64(),
-                details: output.details,
-            });
-        }
-        Ok(JobOutcome {
-            image,
-            steps: reports,
-            output: self.output,
-        })
-    }
-}
-
-/// The time the first of `steps` may take out of the `left` before the job's deadline:
-/// the doodles still to come share it equally, and a doodle followed by other steps
-/// leaves them a fifth of its share (those steps cannot stop early, but are quick), so a
-/// job of several steps ends with all of them done rather than out of time.
-fn share_of(steps: &[Step], left: Duration) -> Duration {
-    let doodles = steps.iter().filter(|s| s.paints()).count().max(1);
-    let share = left / u32::try_from(doodles).unwrap_or(u32::MAX);
-    let others_follow = steps.iter().skip(1).any(|s| !s.paints());
-    if others_follow { share * 4 / 5 } else { share }
-}
-
-/// The error for a step that would start after the job's deadline.
-fn out_of_time(index: usize, step: &Step, job_started: Instant, deadline: Instant) -> Error {
-    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    Error::JobOutOfTime {
-        step: index,
-        op: step.op(),
-        spent_ms: millis(job_started.elapsed()),
-        budget_ms: millis(deadline.saturating_duration_since(job_started)),
     }
 }
 

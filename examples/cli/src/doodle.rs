@@ -165,6 +165,8 @@ impl DoodleArgs {
 pub fn run(args: DoodleArgs, limits: &Limits) -> Result<()> {
     let (options, seed_path) = args.options()?;
     let request = args.request(seed_path, limits)?;
+    // Refused before the encoder (perhaps weights) is read.
+    request.check_limits(limits)?;
     let mode = request.mode()?;
     let session = Session::new(args.device.parse::<DeviceKind>()?, args.encoder()?, *limits)?;
     let engine = session.engine()?;

@@ -45,7 +45,9 @@ pub fn run(args: RunArgs, limits: &Limits) -> Result<()> {
         std::fs::read_to_string(&args.job).map_err(|e| Error::io("cannot read", &args.job, e))?
     };
     let job = Job::from_json(&text)?;
-    let session = Session::new(args.device, args.encoder.parse::<EncoderSpec>()?, *limits)?;
+    // Checked against the limits before any input is read; `--encoder` is read only when a
+    // step paints (a job that only marks never looks at the weights).
+    let mut session = Session::default().with_limits(*limits);
     session.check_job(&job, args.inputs.len())?;
     check_total_pixels(&args.inputs, limits)?;
     let mut inputs = JobInputs::default();
@@ -57,6 +59,9 @@ pub fn run(args: RunArgs, limits: &Limits) -> Result<()> {
                 .images
                 .insert(name.clone(), load(path, &limits.decode)?);
         }
+    }
+    if job.needs_engine() {
+        session = Session::new(args.device, args.encoder.parse::<EncoderSpec>()?, *limits)?;
     }
     let outcome = session.run_job(&job, &inputs)?;
     if let Some(path) = &args.output {

@@ -425,7 +425,7 @@ pub(crate) fn encode_on_host(
     Ok(features.to_vec())
 }
 
-/// A tensor's values, as `f32`.
+/// The label planes `[1, K, H, W]` as a tensor on `device`.
 fn labels_tensor(labels: &LabelPlanes, width: u32, height: u32, device: &Device) -> Tensor<4> {
     Tensor::from_data(
         TensorData::new(

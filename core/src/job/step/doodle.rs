@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Operation, StepContext, StepOutput};
 use crate::doodle::{DoodleOptions, DoodleRequest, Observer, Seed};
-use crate::job::fields::{Fields, Roles, field_names};
-use crate::job::parse_size;
+use crate::job::form::parse_size;
+use crate::job::form::{Fields, Roles, field_names};
 use crate::{Error, Result};
 
 /// A doodle's fields besides its options (which come from [`DoodleOptions::fields`]).

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Operation, StepContext, StepOutput};
-use crate::job::fields::{Fields, Roles};
+use crate::job::form::{Fields, Roles};
 use crate::{Error, Result};
 
 /// Reads an invisible mark from the current image (the image passes through).

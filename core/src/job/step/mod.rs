@@ -22,7 +22,7 @@ pub use watermark_logo::WatermarkLogoStep;
 pub use watermark_text::WatermarkTextStep;
 
 use super::JobInputs;
-use super::fields::{Fields, Roles};
+use super::form::{Fields, Roles};
 use crate::doodle::CancelToken;
 use crate::{Error, Result, Session};
 
@@ -78,7 +78,7 @@ macro_rules! operations {
                     })*
                     other => Err(Error::option(
                         "op",
-                        format!("`{other}` is not an operation; use {}", Step::OPS.join(", ")),
+                        format!("`{other}` is not an operation; use {}", one_of(Step::OPS)),
                     )),
                 }
             }
@@ -118,6 +118,15 @@ impl Step {
     /// Runs the step on the current image.
     pub(crate) fn run(&self, context: &StepContext<'_>) -> Result<StepOutput> {
         self.operation().run(context)
+    }
+}
+
+/// `a, b or c`.
+fn one_of(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
 }
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Operation, StepContext, StepOutput};
 use crate::Result;
-use crate::job::fields::{Fields, Roles, field_names};
+use crate::job::form::{Fields, Roles, field_names};
 use crate::watermark::visible::LogoOptions;
 
 /// A visible logo watermark on the current image.

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Operation, StepContext, StepOutput};
-use crate::job::fields::{Fields, Roles, field_names};
+use crate::job::form::{Fields, Roles, field_names};
 use crate::watermark::visible::TextOptions;
 use crate::{Error, Result};
 

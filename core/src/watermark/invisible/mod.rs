@@ -87,30 +87,9 @@ pub(crate) fn detect_within(image: &DynamicImage, key: &str, limits: &Limits) ->
     detect::detect(image, key, limits)
 }
 
-/// Looks for marks made with `key` in many images, in parallel over the machine's cores,
-/// holding at most one decoded image per core.
-///
-/// `load` turns each item into an image (a path through [`crate::io::load`], bytes through
-/// [`crate::io::decode`], ...); `report(index, outcome)` is called once per item as soon as
-/// it is done, from the worker threads and in no particular order. An item that cannot be
-/// loaded or read gets its error and the others go on; only a bad key fails the whole call.
-///
-/// ```
-/// use std::sync::Mutex;
-/// use stylemark::watermark::invisible::{self as mark, MarkOptions};
-/// use stylemark::samples::photo;
-///
-/// let marked = mark::embed(&photo(512, 384, 1), b"\x2a", "key", &MarkOptions::default())?.image;
-/// let images = vec![marked, photo(512, 384, 2)];
-/// let found = Mutex::new(vec![false; images.len()]);
-/// let limits = stylemark::Limits::default();
-/// mark::detect_each(images, "key", &limits, Ok, |index, outcome| {
-///     found.lock().unwrap()[index] = outcome.map(|d| d.found).unwrap_or(false);
-/// })?;
-/// assert_eq!(*found.lock().unwrap(), [true, false]);
-/// # Ok::<(), stylemark::Error>(())
-/// ```
-pub fn detect_each<T, L, R>(
+/// [`detect_within`] over many images, in parallel (see
+/// [`Session::mark_detect_each`](crate::Session::mark_detect_each)).
+pub(crate) fn detect_each<T, L, R>(
     items: Vec<T>,
     key: &str,
     limits: &Limits,
@@ -132,16 +111,7 @@ where
 }
 
 /// [`detect_each`], collecting the outcomes in the order of `items`.
-///
-/// ```
-/// use stylemark::samples::photo;
-///
-/// let limits = stylemark::Limits::default();
-/// let outcomes = stylemark::watermark::invisible::detect_all(vec![photo(512, 384, 3)], "key", &limits, Ok)?;
-/// assert!(!outcomes[0].as_ref().unwrap().found);
-/// # Ok::<(), stylemark::Error>(())
-/// ```
-pub fn detect_all<T, L>(
+pub(crate) fn detect_all<T, L>(
     items: Vec<T>,
     key: &str,
     limits: &Limits,

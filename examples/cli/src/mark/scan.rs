@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use stylemark::Limits;
 use stylemark::image::ImageFormat;
 use stylemark::io::load;
 use stylemark::watermark::invisible::{self as mark, Detection};
 use stylemark::{Error, Result};
+use stylemark::{Limits, Session};
 
 use super::DetectArgs;
 
@@ -31,12 +31,12 @@ pub fn run(args: DetectArgs, limits: &Limits) -> ExitCode {
     let names = files.iter().map(|(name, _)| name.clone()).collect();
     let files: Vec<Result<PathBuf>> = files.into_iter().map(|(_, file)| file).collect();
     let printer = Mutex::new(Printer::new(names));
+    let session = Session::default().with_limits(*limits);
     let scanned = || {
-        mark::detect_each(
+        session.mark_detect_each(
             files,
             &args.key,
-            limits,
-            |file| file.and_then(|path| load(&path, &limits.decode)),
+            |file| file.and_then(|path| load(&path, &session.limits().decode)),
             |index, outcome| {
                 printer
                     .lock()

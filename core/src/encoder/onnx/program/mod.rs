@@ -48,7 +48,7 @@ pub(super) enum Operand {
 }
 
 /// Padding of a convolution or pooling window.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Pads {
     /// `(top, left, bottom, right)`.
     Explicit([usize; 4]),

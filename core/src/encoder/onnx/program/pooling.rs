@@ -88,14 +88,23 @@ pub(super) fn pad(reader: &NodeReader<'_>, pad: &PadNode, scope: &Scope) -> Resu
 
 /// A convolution's or pooling's window from its `(kernel, stride, dilation)` and padding:
 /// every kernel side, stride and dilation from 1 to [`MAX_GEOMETRY`], every explicit pad at
-/// most that.
+/// most that; else the node's error.
 pub(super) fn window(
     reader: &NodeReader<'_>,
     operator: &str,
-    (kernel, stride, dilation): ([usize; 2], [usize; 2], [usize; 2]),
+    geometry: ([usize; 2], [usize; 2], [usize; 2]),
     padding: &PaddingConfig2d,
     auto: &AutoPad,
 ) -> Result<Window> {
+    window_of(geometry, padding, auto).map_err(|why| reader.unsupported(operator, &why))
+}
+
+/// [`window`], with the reason a geometry is refused.
+fn window_of(
+    (kernel, stride, dilation): ([usize; 2], [usize; 2], [usize; 2]),
+    padding: &PaddingConfig2d,
+    auto: &AutoPad,
+) -> std::result::Result<Window, String> {
     let pads = match auto {
         AutoPad::SameUpper => Pads::Same { upper: true },
         AutoPad::SameLower => Pads::Same { upper: false },
@@ -116,11 +125,8 @@ pub(super) fn window(
         Pads::Same { .. } => true,
     };
     if !(sizes_fit && pads_fit) {
-        return Err(reader.unsupported(
-            operator,
-            &format!(
-                "has a kernel, stride or dilation of 0 or over {MAX_GEOMETRY}, or pads by more"
-            ),
+        return Err(format!(
+            "has a kernel, stride or dilation of 0 or over {MAX_GEOMETRY}, or pads by more"
         ));
     }
     Ok(Window {
@@ -129,4 +135,33 @@ pub(super) fn window(
         dilation,
         pads,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_take_explicit_or_same_pads_and_refuse_degenerate_geometry() {
+        let geometry = ([3, 3], [2, 2], [1, 1]);
+        let explicit = PaddingConfig2d::Explicit(1, 2, 3, 4);
+        let window = window_of(geometry, &explicit, &AutoPad::NotSet).unwrap();
+        assert_eq!(window.pads, Pads::Explicit([1, 2, 3, 4]));
+        assert_eq!((window.kernel, window.stride), ([3, 3], [2, 2]));
+        // auto_pad overrides the explicit pads.
+        let same = window_of(geometry, &explicit, &AutoPad::SameLower).unwrap();
+        assert_eq!(same.pads, Pads::Same { upper: false });
+        let valid = window_of(geometry, &explicit, &AutoPad::Valid).unwrap();
+        assert_eq!(valid.pads, Pads::Explicit([0; 4]));
+        // A zero stride or a kernel past the limit is refused, with the reason.
+        for bad in [
+            ([3, 3], [0, 1], [1, 1]),
+            ([MAX_GEOMETRY + 1, 1], [1, 1], [1, 1]),
+        ] {
+            let refused = window_of(bad, &PaddingConfig2d::Valid, &AutoPad::NotSet);
+            assert!(refused.unwrap_err().contains("kernel, stride or dilation"));
+        }
+        let huge_pad = PaddingConfig2d::Explicit(MAX_GEOMETRY + 1, 0, 0, 0);
+        assert!(window_of(geometry, &huge_pad, &AutoPad::NotSet).is_err());
+    }
 }
