@@ -11,8 +11,8 @@ use crate::{Error, Result, Session};
 /// A session runs jobs: these methods are the session's, declared here beside the run loop.
 impl Session {
     /// Checks `job` against this session's limits before any of its `inputs` (images
-    /// and fonts, counted) is decoded: its options, [`Limits::max_job_steps`] and
-    /// [`Limits::max_job_inputs`].
+    /// and fonts, counted) is decoded: its options, [`Limits::max_job_steps`](crate::Limits::max_job_steps) and
+    /// [`Limits::max_job_inputs`](crate::Limits::max_job_inputs).
     ///
     /// ```
     /// let job = stylemark::job::Job::from_json(r#"{"steps": [{"op": "mark_detect", "key": "k"}]}"#)?;
