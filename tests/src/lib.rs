@@ -39,6 +39,26 @@ pub fn run(command: &mut Command) -> (Output, String, String) {
     (output, stdout, stderr)
 }
 
+/// Runs a command with `input` on its standard input; returns its output (stdout as bytes,
+/// for images) and its stderr as text.
+pub fn run_with_stdin(command: &mut Command, input: &[u8]) -> (Output, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // A command that refuses early may close its input: that is not the test's failure.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    let output = child.wait_with_output().expect("the command ends");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stderr)
+}
+
 /// A fresh, empty directory under the target directory for one test's files.
 pub fn scratch_dir(test: &str) -> PathBuf {
     let dir = binary_dir().join("e2e-scratch").join(test);

@@ -11,6 +11,7 @@ use stylemark::io::save;
 use stylemark::samples::demo_scene;
 use stylemark::{DeviceKind, Error, Limits, Result, Session};
 
+use crate::Common;
 use crate::doodle::{Display, paint_with};
 
 #[derive(Args, Debug)]
@@ -39,7 +40,7 @@ pub struct DemoArgs {
     quiet: bool,
 }
 
-pub fn run(args: DemoArgs) -> Result<()> {
+pub fn run(args: DemoArgs, common: &Common) -> Result<()> {
     let height = args.width * 3 / 4;
     let scene = demo_scene(args.width, height, 1);
     std::fs::create_dir_all(&args.out).map_err(|e| Error::Io {
@@ -105,5 +106,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
             outcome.report.seconds
         );
     }
+    common.print_json(serde_json::json!({
+        "out": args.out.display().to_string(),
+        "status": outcome.status,
+        "report": outcome.report,
+    }));
     Ok(())
 }

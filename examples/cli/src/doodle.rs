@@ -9,23 +9,30 @@ use stylemark::doodle::{
 };
 use stylemark::encoder::{EncoderSpec, InputConvention};
 use stylemark::image::DynamicImage;
-use stylemark::io::{load, save};
+use stylemark::io::save;
 use stylemark::{DeviceKind, Error, Limits, Result, Session};
 
+use crate::Common;
+use crate::files::{OutputFlags, check_streams, described, read_image, shown, write_image};
 use crate::option_flags::OptionFlags;
 
 /// Flags follow the reference `doodle.py`, so its users feel at home.
 #[derive(Args, Debug)]
 pub struct DoodleArgs {
-    /// The painting whose style to use. Its map is picked up from `<name>_sem.png`.
+    /// The painting whose style to use. Its map is picked up from `<name>_sem.png`. `-`
+    /// reads standard input (one input at most can).
     #[arg(long)]
     style: PathBuf,
-    /// The image to repaint; omit it to paint a doodle (a target map) or a texture.
+    /// The image to repaint; omit it to paint a doodle (a target map) or a texture. `-`
+    /// reads standard input.
     #[arg(long)]
     content: Option<PathBuf>,
-    /// Where to write the result (.png, .jpg, .webp).
+    /// Where to write the result (.png, .jpg, .webp); `-` writes standard output (the
+    /// format from --format, PNG by default).
     #[arg(long, default_value = "output.png")]
     output: PathBuf,
+    #[command(flatten)]
+    output_format: OutputFlags,
     /// Output size WxH (textures; or to resize the content).
     #[arg(long, value_parser = parse_size)]
     output_size: Option<(u32, u32)>,
@@ -114,7 +121,7 @@ impl DoodleArgs {
     }
 
     fn request(&self, seed_path: Option<PathBuf>, limits: &Limits) -> Result<DoodleRequest> {
-        let read = |path: &Path| load(path, &limits.decode);
+        let read = |path: &Path| read_image(path, &limits.decode);
         let mut request = DoodleRequest::new(read(&self.style)?);
         let map_owner = self.content.as_deref().unwrap_or(&self.output);
         let content_map = find_map(&self.content_map, Some(map_owner), &self.semantic_ext);
@@ -162,8 +169,19 @@ impl DoodleArgs {
     }
 }
 
-pub fn run(args: DoodleArgs, limits: &Limits) -> Result<()> {
+pub fn run(args: DoodleArgs, common: &Common) -> Result<()> {
+    let limits = &common.limits;
     let (options, seed_path) = args.options()?;
+    let inputs = [
+        Some(&args.style),
+        args.content.as_ref(),
+        args.style_map.as_ref(),
+    ]
+    .into_iter()
+    .chain([args.content_map.as_ref(), seed_path.as_ref()])
+    .flatten()
+    .map(PathBuf::as_path);
+    check_streams(inputs, Some(&args.output), common.json)?;
     let request = args.request(seed_path, limits)?;
     // Refused before the encoder (perhaps weights) is read.
     request.check_limits(limits)?;
@@ -179,10 +197,10 @@ pub fn run(args: DoodleArgs, limits: &Limits) -> Result<()> {
         );
     }
     let outcome = paint(&session, &request, &options, &args)?;
-    save(
+    write_image(
         &DynamicImage::ImageRgb8(outcome.image.clone()),
         &args.output,
-        None,
+        &args.output_format,
     )?;
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&outcome.report).expect("reports serialise");
@@ -203,12 +221,15 @@ pub fn run(args: DoodleArgs, limits: &Limits) -> Result<()> {
             } else {
                 "wrote"
             },
-            args.output.display(),
+            described(&args.output),
             outcome.report.seconds,
             outcome.status.name(),
             outcome.report.random_seed
         );
     }
+    let mut json = outcome.report_json();
+    json["output"] = shown(&args.output).into();
+    common.print_json(json);
     Ok(())
 }
 

@@ -6,11 +6,10 @@ use stylemark::encoder::{EncoderSpec, WeightsSource};
 use stylemark::encoder::{InputConvention, OnnxEncoder};
 use stylemark::{DeviceKind, Limits};
 
+use crate::Common;
+
 #[derive(Args)]
 pub struct InfoArgs {
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
     /// Describe this encoder instead: `builtin`, VGG19 weights, or an ONNX model (whose
     /// usable layers are listed with the nodes they stand for, channels and stride).
     #[arg(long, value_name = "ENCODER")]
@@ -21,9 +20,10 @@ pub struct InfoArgs {
     weights_format: Option<String>,
 }
 
-pub fn run(args: InfoArgs, limits: &Limits) -> stylemark::Result<()> {
+pub fn run(args: InfoArgs, common: &Common) -> stylemark::Result<()> {
+    let limits = &common.limits;
     if let Some(encoder) = &args.encoder {
-        return describe_encoder(encoder, args.weights_format.as_deref(), args.json);
+        return describe_encoder(encoder, args.weights_format.as_deref(), common.json);
     }
     let devices: Vec<serde_json::Value> = DeviceKind::ALL
         .into_iter()
@@ -47,7 +47,7 @@ pub fn run(args: InfoArgs, limits: &Limits) -> stylemark::Result<()> {
             })
         })
         .collect();
-    if args.json {
+    if common.json {
         let report = serde_json::json!({
             "version": stylemark::VERSION,
             "devices": devices,

@@ -5,6 +5,7 @@
 
 mod demo;
 mod doodle;
+mod files;
 mod info;
 mod mark;
 mod option_flags;
@@ -30,6 +31,28 @@ struct Cli {
     /// `stylemark info` lists the limits and their defaults).
     #[arg(long = "limit", global = true, value_name = "NAME=VALUE")]
     limits: Vec<String>,
+    /// Print one JSON object on standard output with what the command did (sizes,
+    /// seconds, method, warnings, detections), or `{"error": {...}}` when it failed, for
+    /// scripts; messages for people still go to standard error.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+/// What every command gets besides its own arguments: the global flags.
+pub struct Common {
+    /// The default limits with the `--limit` assignments applied.
+    pub limits: stylemark::Limits,
+    /// `--json`: the command prints one JSON object on standard output.
+    pub json: bool,
+}
+
+impl Common {
+    /// Prints `value` as one line of JSON on standard output when `--json` was given.
+    pub fn print_json(&self, value: serde_json::Value) {
+        if self.json {
+            println!("{value}");
+        }
+    }
 }
 
 /// The default limits with the `--limit` assignments applied.
@@ -59,24 +82,34 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match limits(&cli.limits).and_then(|limits| dispatch(cli.command, &limits)) {
+    let json = cli.json;
+    let outcome =
+        limits(&cli.limits).and_then(|limits| dispatch(cli.command, &Common { limits, json }));
+    match outcome {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
+            if json {
+                let kind = error.kind().name();
+                println!(
+                    "{}",
+                    serde_json::json!({"error": {"kind": kind, "message": error.to_string()}})
+                );
+            }
             ExitCode::FAILURE
         }
     }
 }
 
 /// Runs the subcommand; `mark detect` tells by its exit status whether a mark was found.
-fn dispatch(command: Command, limits: &stylemark::Limits) -> stylemark::Result<ExitCode> {
+fn dispatch(command: Command, common: &Common) -> stylemark::Result<ExitCode> {
     match command {
-        Command::Demo(args) => demo::run(args),
-        Command::Doodle(args) => doodle::run(*args, limits),
-        Command::Info(args) => info::run(args, limits),
-        Command::Mark(args) => return mark::run(args, limits),
-        Command::Run(args) => run::run(args, limits),
-        Command::Watermark(args) => watermark::run(*args, limits),
+        Command::Demo(args) => demo::run(args, common),
+        Command::Doodle(args) => doodle::run(*args, common),
+        Command::Info(args) => info::run(args, common),
+        Command::Mark(args) => return mark::run(args, common),
+        Command::Run(args) => run::run(args, common),
+        Command::Watermark(args) => watermark::run(*args, common),
     }
     .map(|()| ExitCode::SUCCESS)
 }

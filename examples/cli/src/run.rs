@@ -4,19 +4,24 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use stylemark::encoder::EncoderSpec;
-use stylemark::io::{load, probe};
+use stylemark::io::probe;
 use stylemark::job::{Job, JobInputs};
 use stylemark::watermark::visible::Font;
 use stylemark::{DeviceKind, Error, Limits, Result, Session};
+
+use crate::Common;
+use crate::files::{check_streams, is_stdio, read_image, shown, write_stdout};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// The job file (JSON; see docs/JOBS.md), or `-` for standard input.
     job: PathBuf,
-    /// A named input, `NAME=PATH` (repeat it). Font files (.ttf, .otf, .ttc) become fonts.
+    /// A named input, `NAME=PATH` (repeat it; `NAME=-` reads standard input). Font files
+    /// (.ttf, .otf, .ttc) become fonts.
     #[arg(long = "input", value_parser = parse_named)]
     inputs: Vec<(String, PathBuf)>,
-    /// Where to write the final image (in the job's output format).
+    /// Where to write the final image (in the job's output format); `-` writes standard
+    /// output.
     #[arg(long)]
     output: Option<PathBuf>,
     /// Compute device for doodle steps: cpu, ndarray or wgpu.
@@ -37,7 +42,11 @@ fn parse_named(text: &str) -> std::result::Result<(String, PathBuf), String> {
     Ok((name.to_string(), PathBuf::from(path)))
 }
 
-pub fn run(args: RunArgs, limits: &Limits) -> Result<()> {
+pub fn run(args: RunArgs, common: &Common) -> Result<()> {
+    let limits = &common.limits;
+    let stdin_users = std::iter::once(args.job.as_path())
+        .chain(args.inputs.iter().map(|(_, path)| path.as_path()));
+    check_streams(stdin_users, args.output.as_deref(), common.json)?;
     let text = if args.job.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())
             .map_err(|e| Error::io("cannot read", "standard input", e))?
@@ -57,21 +66,35 @@ pub fn run(args: RunArgs, limits: &Limits) -> Result<()> {
         } else {
             inputs
                 .images
-                .insert(name.clone(), load(path, &limits.decode)?);
+                .insert(name.clone(), read_image(path, &limits.decode)?);
         }
     }
     if job.needs_engine() {
         session = Session::new(args.device, args.encoder.parse::<EncoderSpec>()?, *limits)?;
     }
     let outcome = session.run_job(&job, &inputs)?;
-    if let Some(path) = &args.output {
-        let bytes = outcome.encoded()?;
-        std::fs::write(path, bytes).map_err(|e| Error::io("cannot write", path, e))?;
-        eprintln!("wrote {}", path.display());
-    } else if outcome.image.is_some() {
-        eprintln!("note: the job made an image; pass --output to save it");
+    match &args.output {
+        // The job's own output format, the whole image encoded before a byte is written.
+        Some(path) if is_stdio(path) => {
+            let bytes = outcome.encoded()?;
+            write_stdout(&bytes)?;
+        }
+        Some(path) => {
+            let bytes = outcome.encoded()?;
+            std::fs::write(path, bytes).map_err(|e| Error::io("cannot write", path, e))?;
+            eprintln!("wrote {}", path.display());
+        }
+        None if outcome.image.is_some() => {
+            eprintln!("note: the job made an image; pass --output to save it");
+        }
+        None => {}
     }
-    println!("{}", outcome.report_json());
+    if common.json {
+        let output = args.output.as_deref().map(shown);
+        common.print_json(serde_json::json!({"output": output, "steps": outcome.report_json()}));
+    } else if !args.output.as_deref().is_some_and(is_stdio) {
+        println!("{}", outcome.report_json());
+    }
     Ok(())
 }
 

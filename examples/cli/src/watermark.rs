@@ -1,22 +1,38 @@
 //! `stylemark watermark`: a visible text or logo watermark.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
-use stylemark::io::{load, save};
 use stylemark::watermark::visible::{Font, LogoOptions, TextOptions, WatermarkStatus, Watermarked};
-use stylemark::{Error, Limits, Result, Session};
+use stylemark::{Error, Result, Session};
 
+use crate::Common;
+use crate::files::{OutputFlags, check_streams, described, read_image, shown, write_image};
 use crate::option_flags::{WatermarkFlags, apply_fields};
 
 #[derive(Args, Debug)]
 pub struct WatermarkArgs {
-    /// The image to watermark.
-    #[arg(long)]
-    input: PathBuf,
-    /// Where to write the result; the format follows the extension (.png, .jpg, .webp).
-    #[arg(long)]
-    output: PathBuf,
+    /// The image to watermark; `-` reads standard input.
+    #[arg(long = "input", value_name = "INPUT")]
+    input_flag: Option<PathBuf>,
+    /// Where to write the result (the format follows the extension: .png, .jpg, .webp);
+    /// `-` writes standard output (the format from --format, PNG by default).
+    #[arg(long = "output", value_name = "OUTPUT")]
+    output_flag: Option<PathBuf>,
+    /// The image to watermark, as a plain argument (`-` for standard input).
+    #[arg(
+        value_name = "INPUT",
+        conflicts_with = "input_flag",
+        required_unless_present = "input_flag"
+    )]
+    input: Option<PathBuf>,
+    /// Where to write the result, as a plain argument (`-` for standard output).
+    #[arg(
+        value_name = "OUTPUT",
+        conflicts_with = "output_flag",
+        required_unless_present = "output_flag"
+    )]
+    output: Option<PathBuf>,
     /// Text to draw (any Unicode; CJK needs a --font that has it).
     #[arg(long, conflicts_with = "logo", required_unless_present = "logo")]
     text: Option<String>,
@@ -26,15 +42,25 @@ pub struct WatermarkArgs {
     /// A logo image (PNG with alpha, JPEG, WebP...).
     #[arg(long)]
     logo: Option<PathBuf>,
-    /// JPEG/WebP quality 1-100 when the output is lossy.
-    #[arg(long)]
-    quality: Option<u8>,
+    #[command(flatten)]
+    output_format: OutputFlags,
     #[command(flatten)]
     options: WatermarkFlags,
 }
 
-pub fn run(args: WatermarkArgs, limits: &Limits) -> Result<()> {
+pub fn run(args: WatermarkArgs, common: &Common) -> Result<()> {
+    let limits = &common.limits;
     let session = Session::default().with_limits(*limits);
+    let (input, output) = (
+        args.input_flag.or(args.input).unwrap_or_default(),
+        args.output_flag.or(args.output).unwrap_or_default(),
+    );
+    let logo_path = args.logo.as_deref();
+    check_streams(
+        [input.as_path()].into_iter().chain(logo_path),
+        Some(&output),
+        common.json,
+    )?;
     let given = &args.options.given;
     // Options are checked before any image is read.
     let outcome = match (&args.text, &args.logo) {
@@ -46,7 +72,7 @@ pub fn run(args: WatermarkArgs, limits: &Limits) -> Result<()> {
                 .iter()
                 .map(Font::from_path)
                 .collect::<Result<_>>()?;
-            session.watermark_text(&load(&args.input, &limits.decode)?, text, &options)?
+            session.watermark_text(&read_image(&input, &limits.decode)?, text, &options)?
         }
         (None, Some(logo)) => {
             let options = apply_fields(
@@ -55,24 +81,29 @@ pub fn run(args: WatermarkArgs, limits: &Limits) -> Result<()> {
                 given,
                 "a logo",
             )?;
-            let image = load(&args.input, &limits.decode)?;
-            session.watermark_logo(&image, &load(logo, &limits.decode)?, &options)?
+            let image = read_image(&input, &limits.decode)?;
+            session.watermark_logo(&image, &read_image(logo, &limits.decode)?, &options)?
         }
         (None, None) => return Err(Error::option("text", "give --text or --logo")),
     };
-    save(&outcome.image, &args.output, args.quality)?;
-    report(&outcome, &args.output);
+    write_image(&outcome.image, &output, &args.output_format)?;
+    report(&outcome, &output);
+    let mut json = outcome.report_json();
+    json["output"] = shown(&output).into();
+    json["width"] = outcome.image.width().into();
+    json["height"] = outcome.image.height().into();
+    common.print_json(json);
     Ok(())
 }
 
-fn report(outcome: &Watermarked, output: &std::path::Path) {
+fn report(outcome: &Watermarked, output: &Path) {
     match &outcome.status {
         WatermarkStatus::Applied => {
-            eprintln!("wrote {} ({} mark(s))", output.display(), outcome.marks)
+            eprintln!("wrote {} ({} mark(s))", described(output), outcome.marks)
         }
         WatermarkStatus::Skipped(reason) => eprintln!(
             "skipped: {reason}; wrote the image unchanged to {}",
-            output.display()
+            described(output)
         ),
     }
     if let Some(note) = &outcome.note {

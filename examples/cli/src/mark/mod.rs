@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use stylemark::io::{load, save};
 use stylemark::watermark::invisible::{MarkOptions, parse_hex};
-use stylemark::{Limits, Result, Session};
+use stylemark::{Result, Session};
 
+use crate::Common;
+use crate::files::{OutputFlags, check_streams, described, read_image, shown, write_image};
 use crate::option_flags::{MarkFlags, apply_fields};
 
 #[derive(Args, Debug)]
@@ -30,28 +31,43 @@ enum MarkCommand {
 
 #[derive(Args, Debug)]
 struct EmbedArgs {
-    /// The image to mark.
-    #[arg(long)]
-    input: PathBuf,
-    /// Where to write the marked image (.png keeps it exact; .jpg with --quality).
-    #[arg(long)]
-    output: PathBuf,
+    /// The image to mark; `-` reads standard input.
+    #[arg(long = "input", value_name = "INPUT")]
+    input_flag: Option<PathBuf>,
+    /// Where to write the marked image (.png keeps it exact; .jpg with --quality); `-`
+    /// writes standard output (the format from --format, PNG by default).
+    #[arg(long = "output", value_name = "OUTPUT")]
+    output_flag: Option<PathBuf>,
+    /// The image to mark, as a plain argument (`-` for standard input).
+    #[arg(
+        value_name = "INPUT",
+        conflicts_with = "input_flag",
+        required_unless_present = "input_flag"
+    )]
+    input: Option<PathBuf>,
+    /// Where to write the marked image, as a plain argument (`-` for standard output).
+    #[arg(
+        value_name = "OUTPUT",
+        conflicts_with = "output_flag",
+        required_unless_present = "output_flag"
+    )]
+    output: Option<PathBuf>,
     /// The payload in hex, 1 to 8 bytes (e.g. `c0ffee`).
     #[arg(long)]
     payload: String,
     /// The secret key (or set STYLEMARK_MARK_KEY, which keeps it out of process lists).
     #[arg(long, env = "STYLEMARK_MARK_KEY", hide_env_values = true)]
     key: String,
-    /// JPEG/WebP quality 1-100 when the output is lossy.
-    #[arg(long)]
-    quality: Option<u8>,
+    #[command(flatten)]
+    output_format: OutputFlags,
     #[command(flatten)]
     options: MarkFlags,
 }
 
 #[derive(Args, Debug)]
 pub(crate) struct DetectArgs {
-    /// Images to read, and directories whose images to read (by extension).
+    /// Images to read, and directories whose images to read (by extension); `-` reads one
+    /// image from standard input.
     #[arg(value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
     /// An image to read (the same as giving it as a PATH; may be repeated).
@@ -68,9 +84,15 @@ pub(crate) struct DetectArgs {
     pub(crate) jobs: Option<u16>,
 }
 
-pub fn run(args: MarkArgs, limits: &Limits) -> Result<ExitCode> {
+pub fn run(args: MarkArgs, common: &Common) -> Result<ExitCode> {
+    let limits = &common.limits;
     match args.command {
         MarkCommand::Embed(args) => {
+            let (input, output) = (
+                args.input_flag.or(args.input).unwrap_or_default(),
+                args.output_flag.or(args.output).unwrap_or_default(),
+            );
+            check_streams([input.as_path()], Some(&output), common.json)?;
             let options = apply_fields(
                 MarkOptions::default(),
                 MarkOptions::fields(),
@@ -79,17 +101,20 @@ pub fn run(args: MarkArgs, limits: &Limits) -> Result<ExitCode> {
             )?;
             let session = Session::default().with_limits(*limits);
             let marked = session.mark_embed(
-                &load(&args.input, &limits.decode)?,
+                &read_image(&input, &limits.decode)?,
                 &parse_hex(&args.payload)?,
                 &args.key,
                 &options,
             )?;
-            save(&marked.image, &args.output, args.quality)?;
+            write_image(&marked.image, &output, &args.output_format)?;
             eprintln!(
                 "wrote {} (PSNR {:.1} dB)",
-                args.output.display(),
+                described(&output),
                 marked.psnr_db
             );
+            let mut json = marked.report_json();
+            json["output"] = shown(&output).into();
+            common.print_json(json);
         }
         MarkCommand::Detect(args) => return Ok(scan::run(args, limits)),
     }

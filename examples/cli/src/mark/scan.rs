@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use stylemark::image::ImageFormat;
-use stylemark::io::load;
 use stylemark::watermark::invisible::{self as mark, Detection};
 use stylemark::{Error, Result};
 use stylemark::{Limits, Session};
 
 use super::DetectArgs;
+use crate::files::{check_streams, read_image};
 
 /// The exit status when no mark was found in any image.
 const NONE_FOUND: u8 = 1;
@@ -27,6 +27,10 @@ pub fn run(args: DetectArgs, limits: &Limits) -> ExitCode {
         eprintln!("error: give the images or directories to read (or --input FILE)");
         return ExitCode::from(NONE_FOUND_AND_ERRORS);
     }
+    if let Err(error) = check_streams(paths.iter().map(PathBuf::as_path), None, false) {
+        eprintln!("error: {error}");
+        return ExitCode::from(NONE_FOUND_AND_ERRORS);
+    }
     let files = expand(&paths, args.recursive);
     let names = files.iter().map(|(name, _)| name.clone()).collect();
     let files: Vec<Result<PathBuf>> = files.into_iter().map(|(_, file)| file).collect();
@@ -36,7 +40,7 @@ pub fn run(args: DetectArgs, limits: &Limits) -> ExitCode {
         session.mark_detect_each(
             files,
             &args.key,
-            |file| file.and_then(|path| load(&path, &session.limits().decode)),
+            |file| file.and_then(|path| read_image(&path, &session.limits().decode)),
             |index, outcome| {
                 printer
                     .lock()

@@ -1,0 +1,106 @@
+//! Where the CLI reads images from and writes them to: a file, or `-` for standard input
+//! and output, so `curl ... | stylemark watermark --text x - - | ...` works. Standard input
+//! is read at most once and within the decoding limits; an image for standard output is
+//! encoded whole before a byte is written, so an error never leaves half an image in a pipe.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use clap::Args;
+use stylemark::image::DynamicImage;
+use stylemark::io::{DecodeLimits, OutputFormat, decode, encode, load, save};
+use stylemark::{Error, Result};
+
+/// The path that stands for standard input or output.
+pub const STDIO: &str = "-";
+
+/// Whether `path` is `-`.
+pub fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == STDIO
+}
+
+/// How an image written to standard output is encoded (a file's follows its extension).
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutputFlags {
+    /// Output format when writing to standard output (`--output -`): png (default), jpeg
+    /// or webp.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// JPEG/WebP quality 1-100 when the output is lossy.
+    #[arg(long)]
+    pub quality: Option<u8>,
+}
+
+/// Reads an image from `path`, or from standard input for `-`, within `limits`.
+pub fn read_image(path: &Path, limits: &DecodeLimits) -> Result<DynamicImage> {
+    if !is_stdio(path) {
+        return load(path, limits);
+    }
+    let mut bytes = Vec::new();
+    // One byte past the limit is enough to know the input is too large.
+    std::io::stdin()
+        .lock()
+        .take(limits.max_input_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read", "standard input", e))?;
+    decode(&bytes, limits)
+}
+
+/// Writes `image` to `path` (the format from its extension), or to standard output for
+/// `-` (the format from `flags`, PNG by default).
+pub fn write_image(image: &DynamicImage, path: &Path, flags: &OutputFlags) -> Result<()> {
+    if !is_stdio(path) {
+        return save(image, path, flags.quality);
+    }
+    let format: OutputFormat = flags.format.as_deref().unwrap_or("png").parse()?;
+    let format = match flags.quality {
+        Some(quality) => format.with_quality(quality)?,
+        None => format,
+    };
+    write_stdout(&encode(image, format)?)
+}
+
+/// Writes an encoded image to standard output in one piece.
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::io("cannot write", "standard output", e))
+}
+
+/// Refuses more than one of `paths` reading standard input, and `--json` with an image
+/// written to standard output (both would share the stream).
+pub fn check_streams<'a>(
+    inputs: impl IntoIterator<Item = &'a Path>,
+    output: Option<&Path>,
+    json: bool,
+) -> Result<()> {
+    if inputs.into_iter().filter(|p| is_stdio(p)).count() > 1 {
+        return Err(Error::option(
+            "input",
+            "only one input can be `-` (standard input is read once)",
+        ));
+    }
+    if json && output.is_some_and(is_stdio) {
+        return Err(Error::option(
+            "json",
+            "cannot print JSON and write the image to standard output; give --output a file",
+        ));
+    }
+    Ok(())
+}
+
+/// How a written image is named in JSON: its path, or `-`.
+pub fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// How a written image is named in messages for people.
+pub fn described(path: &Path) -> String {
+    if is_stdio(path) {
+        "standard output".into()
+    } else {
+        path.display().to_string()
+    }
+}
