@@ -222,17 +222,20 @@ fn a_job_reads_an_input_from_standard_input_and_writes_standard_output() {
         "the text was drawn"
     );
 
-    // With --json the step reports come as one object.
+    // With --json the step reports come as one object; an error too.
     let written = dir.join("out.webp");
-    let (status, stdout, stderr) = run(stylemark()
-        .arg("--json")
-        .arg("run")
-        .arg(&job)
-        .arg("--input")
-        .arg(format!("photo={}", dir.join("in.png").display()))
-        .arg("--output")
-        .arg(&written));
-    // in.png does not exist: a JSON error naming the file.
+    let json_run = || {
+        run(stylemark()
+            .arg("--json")
+            .arg("run")
+            .arg(&job)
+            .arg("--input")
+            .arg(format!("photo={}", dir.join("in.png").display()))
+            .arg("--output")
+            .arg(&written))
+    };
+    // in.png does not exist yet: a JSON error naming the file.
+    let (status, stdout, stderr) = json_run();
     assert!(!status.status.success(), "{stderr}");
     let error: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert!(
@@ -242,14 +245,7 @@ fn a_job_reads_an_input_from_standard_input_and_writes_standard_output() {
             .contains("in.png")
     );
     save(&input, dir.join("in.png"), None).unwrap();
-    let (status, stdout, stderr) = run(stylemark()
-        .arg("--json")
-        .arg("run")
-        .arg(&job)
-        .arg("--input")
-        .arg(format!("photo={}", dir.join("in.png").display()))
-        .arg("--output")
-        .arg(&written));
+    let (status, stdout, stderr) = json_run();
     assert!(status.status.success(), "{stderr}");
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(report["output"], written.display().to_string());

@@ -4,7 +4,7 @@
 //! encoded whole before a byte is written, so an error never leaves half an image in a pipe.
 
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use stylemark::image::DynamicImage;
@@ -29,6 +29,47 @@ pub struct OutputFlags {
     /// JPEG/WebP quality 1-100 when the output is lossy.
     #[arg(long)]
     pub quality: Option<u8>,
+}
+
+/// The image a command reads and the one it writes, as flags (`--input`, `--output`) or
+/// as plain arguments (`stylemark watermark --text x - -`); `-` is standard input or
+/// output.
+#[derive(Args, Debug, Clone)]
+pub struct ImagePaths {
+    /// The image to read; `-` reads standard input.
+    #[arg(long = "input", value_name = "INPUT")]
+    input_flag: Option<PathBuf>,
+    /// Where to write the result (the format follows the extension: .png, .jpg, .webp);
+    /// `-` writes standard output (the format from --format, PNG by default).
+    #[arg(long = "output", value_name = "OUTPUT")]
+    output_flag: Option<PathBuf>,
+    /// The image to read, as a plain argument (`-` for standard input).
+    #[arg(
+        value_name = "INPUT",
+        conflicts_with = "input_flag",
+        required_unless_present = "input_flag"
+    )]
+    input: Option<PathBuf>,
+    /// Where to write the result, as a plain argument (`-` for standard output).
+    #[arg(
+        value_name = "OUTPUT",
+        conflicts_with = "output_flag",
+        required_unless_present = "output_flag"
+    )]
+    output: Option<PathBuf>,
+}
+
+impl ImagePaths {
+    /// The input and output paths, however they were given (clap requires one of each).
+    pub fn resolve(&self) -> (PathBuf, PathBuf) {
+        let pick = |flag: &Option<PathBuf>, plain: &Option<PathBuf>| {
+            flag.clone().or_else(|| plain.clone()).unwrap_or_default()
+        };
+        (
+            pick(&self.input_flag, &self.input),
+            pick(&self.output_flag, &self.output),
+        )
+    }
 }
 
 /// Reads an image from `path`, or from standard input for `-`, within `limits`.

@@ -7,32 +7,15 @@ use stylemark::watermark::visible::{Font, LogoOptions, TextOptions, WatermarkSta
 use stylemark::{Error, Result, Session};
 
 use crate::Common;
-use crate::files::{OutputFlags, check_streams, described, read_image, shown, write_image};
+use crate::files::{
+    ImagePaths, OutputFlags, check_streams, described, read_image, shown, write_image,
+};
 use crate::option_flags::{WatermarkFlags, apply_fields};
 
 #[derive(Args, Debug)]
 pub struct WatermarkArgs {
-    /// The image to watermark; `-` reads standard input.
-    #[arg(long = "input", value_name = "INPUT")]
-    input_flag: Option<PathBuf>,
-    /// Where to write the result (the format follows the extension: .png, .jpg, .webp);
-    /// `-` writes standard output (the format from --format, PNG by default).
-    #[arg(long = "output", value_name = "OUTPUT")]
-    output_flag: Option<PathBuf>,
-    /// The image to watermark, as a plain argument (`-` for standard input).
-    #[arg(
-        value_name = "INPUT",
-        conflicts_with = "input_flag",
-        required_unless_present = "input_flag"
-    )]
-    input: Option<PathBuf>,
-    /// Where to write the result, as a plain argument (`-` for standard output).
-    #[arg(
-        value_name = "OUTPUT",
-        conflicts_with = "output_flag",
-        required_unless_present = "output_flag"
-    )]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    paths: ImagePaths,
     /// Text to draw (any Unicode; CJK needs a --font that has it).
     #[arg(long, conflicts_with = "logo", required_unless_present = "logo")]
     text: Option<String>,
@@ -51,10 +34,7 @@ pub struct WatermarkArgs {
 pub fn run(args: WatermarkArgs, common: &Common) -> Result<()> {
     let limits = &common.limits;
     let session = Session::default().with_limits(*limits);
-    let (input, output) = (
-        args.input_flag.or(args.input).unwrap_or_default(),
-        args.output_flag.or(args.output).unwrap_or_default(),
-    );
+    let (input, output) = args.paths.resolve();
     let logo_path = args.logo.as_deref();
     check_streams(
         [input.as_path()].into_iter().chain(logo_path),

@@ -10,7 +10,9 @@ use stylemark::watermark::invisible::{MarkOptions, parse_hex};
 use stylemark::{Result, Session};
 
 use crate::Common;
-use crate::files::{OutputFlags, check_streams, described, read_image, shown, write_image};
+use crate::files::{
+    ImagePaths, OutputFlags, check_streams, described, read_image, shown, write_image,
+};
 use crate::option_flags::{MarkFlags, apply_fields};
 
 #[derive(Args, Debug)]
@@ -31,27 +33,8 @@ enum MarkCommand {
 
 #[derive(Args, Debug)]
 struct EmbedArgs {
-    /// The image to mark; `-` reads standard input.
-    #[arg(long = "input", value_name = "INPUT")]
-    input_flag: Option<PathBuf>,
-    /// Where to write the marked image (.png keeps it exact; .jpg with --quality); `-`
-    /// writes standard output (the format from --format, PNG by default).
-    #[arg(long = "output", value_name = "OUTPUT")]
-    output_flag: Option<PathBuf>,
-    /// The image to mark, as a plain argument (`-` for standard input).
-    #[arg(
-        value_name = "INPUT",
-        conflicts_with = "input_flag",
-        required_unless_present = "input_flag"
-    )]
-    input: Option<PathBuf>,
-    /// Where to write the marked image, as a plain argument (`-` for standard output).
-    #[arg(
-        value_name = "OUTPUT",
-        conflicts_with = "output_flag",
-        required_unless_present = "output_flag"
-    )]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    paths: ImagePaths,
     /// The payload in hex, 1 to 8 bytes (e.g. `c0ffee`).
     #[arg(long)]
     payload: String,
@@ -88,10 +71,7 @@ pub fn run(args: MarkArgs, common: &Common) -> Result<ExitCode> {
     let limits = &common.limits;
     match args.command {
         MarkCommand::Embed(args) => {
-            let (input, output) = (
-                args.input_flag.or(args.input).unwrap_or_default(),
-                args.output_flag.or(args.output).unwrap_or_default(),
-            );
+            let (input, output) = args.paths.resolve();
             check_streams([input.as_path()], Some(&output), common.json)?;
             let options = apply_fields(
                 MarkOptions::default(),
