@@ -44,6 +44,7 @@ pub struct Field<O> {
     default_text: Option<String>,
     set: Setter<O>,
     methods: &'static [&'static str],
+    group: Option<&'static str>,
     check: Option<Checker<O>>,
     differs: Option<Differ<O>>,
 }
@@ -58,6 +59,7 @@ impl<O> Clone for Field<O> {
             default_text: self.default_text.clone(),
             set: Arc::clone(&self.set),
             methods: self.methods,
+            group: self.group,
             check: self.check.clone(),
             differs: self.differs.clone(),
         }
@@ -95,6 +97,7 @@ impl<O: 'static> Field<O> {
                 Ok(())
             }),
             methods: &[],
+            group: None,
             check: None,
             differs: Some(Arc::new(move |a, b| get(a) != get(b))),
         }
@@ -119,6 +122,12 @@ impl<O: 'static> Field<O> {
         self
     }
 
+    /// The same field, shown in help under `group`.
+    pub(crate) fn in_group(mut self, group: &'static str) -> Self {
+        self.group = Some(group);
+        self
+    }
+
     /// A field spelled differently from the struct (an on/off flag that clears a value, a
     /// part of a nested value): its own logic in `set`.
     pub(crate) fn custom(
@@ -136,6 +145,7 @@ impl<O: 'static> Field<O> {
             default_text,
             set: Arc::new(set),
             methods: &[],
+            group: None,
             check: None,
             differs: None,
         }
@@ -157,6 +167,7 @@ impl<O: 'static> Field<O> {
             default_text: self.default_text,
             set: Arc::new(move |options, text| set(part_mut(options), text)),
             methods: self.methods,
+            group: self.group,
             check: check.map(|check| -> Checker<P> { Arc::new(move |p| check(part(p))) }),
             differs: differs
                 .map(|differs| -> Differ<P> { Arc::new(move |a, b| differs(part(a), part(b))) }),
@@ -204,6 +215,12 @@ impl<O: 'static> Field<O> {
     /// the options of other operations, which always apply.
     pub fn methods(&self) -> &'static [&'static str] {
         self.methods
+    }
+
+    /// The group the option is shown under in help (`Photo`, `Optimisation`, ...), if its
+    /// declaration gives one.
+    pub fn group(&self) -> Option<&'static str> {
+        self.group
     }
 
     /// Whether `method` (a doodle method's name) uses the option.
@@ -381,7 +398,7 @@ impl<T: OptionValue> OptionValue for Option<T> {
 /// Declares an options struct and its option table. For each option: its doc comment,
 /// optional `#[serde(...)]` attributes, `name: Type = default` (`name | alias: ...` for an
 /// older spelling still accepted as text), then optionally `, for METHODS` (the doodle
-/// methods' names that use it) and `, valid CHECK` (a closure from `&Type` to
+/// methods' names that use it), `, in "Group"` (its heading in help) and `, valid CHECK` (a closure from `&Type` to
 /// `Result<(), String>`, the reason). Then, in an optional `carried { ... }`, fields that
 /// are not options of their own (nested values spelled by custom fields), with their
 /// attributes. Generates the struct (`#[non_exhaustive]`), its `Default`, one setter per
@@ -394,7 +411,7 @@ macro_rules! declare_options {
                 $(#[doc = $doc:literal])+
                 $(#[serde($($serde:tt)*)])*
                 $name:ident $(| $alias:ident)?: $ty:ty = $default:expr
-                    $(, for $methods:expr)? $(, valid $check:expr)?;
+                    $(, for $methods:expr)? $(, in $group:literal)? $(, valid $check:expr)?;
             )*
             $(carried {
                 $(
@@ -460,6 +477,7 @@ macro_rules! declare_options {
                         |options: &mut Self, value| options.$name = value,
                     )
                     $(.for_methods($methods))?
+                    $(.in_group($group))?
                     $(.checked(|options: &Self| &options.$name, $check))?,
                 )*]
             }

@@ -183,25 +183,25 @@ declare_options! {
     pub struct DoodleOptions {
     /// How the painting is made: patch synthesis (the default), the reference
     /// optimisation, or both.
-    method: Method = Method::Patch, for ALL;
+    method: Method = Method::Patch, for ALL, in "Method";
     /// Side of the square patches patch synthesis matches (odd, 3 to 15).
-    patch_size: usize = 5, for PATCHING,
+    patch_size: usize = 5, for PATCHING, in "Patch synthesis",
         valid |size| require((3..=15).contains(size) && size % 2 == 1, "must be odd, from 3 to 15");
     /// Patch synthesis with a content image: how strongly the encoder's features of the
     /// content steer which style patches go where, on the scale of `content_weight` (which
     /// weighs the content's luminance and edges). 0, the default, leaves them out: with the
     /// built-in encoder they cost strokes (see docs/DOODLE.md); 10-100 help a photo
     /// without maps find the painting's matching parts, at about twice the time.
-    feature_weight: f32 = 0.0, for PATCHING, valid weight;
+    feature_weight: f32 = 0.0, for PATCHING, in "Photo", valid weight;
     /// With a content image, every method: how far the result goes from the photo (0) to
     /// the full painting (1, the default). Below 1 the tones and colours move towards the
     /// photo's in proportion while the strokes fade more slowly, so a half-strength
     /// result still looks painted rather than cross-faded.
-    strength: f32 = 1.0, for ALL,
+    strength: f32 = 1.0, for ALL, in "Photo",
         valid |v| within(*v, 0.0..=1.0, "must be between 0 (the photo) and 1 (the full painting)");
     /// With a content image, every method: keep the photo's own colours and light, and
     /// take only the painting's strokes (its luminance texture).
-    preserve_colors: bool = false, for ALL;
+    preserve_colors: bool = false, for ALL, in "Photo";
     /// Patch synthesis with a content image: how large the painting's strokes appear in
     /// the output (0.25 to 4). At 1, the default, an output larger than the painting
     /// takes its strokes in proportion (the painting's longer side spans the output's),
@@ -210,57 +210,64 @@ declare_options! {
     /// doubles them. Outputs larger than the strokes need are painted at a working size
     /// and enlarged guided by the photo (docs/DOODLE.md), which keeps a 12 MP photo to
     /// about a second.
-    stroke_scale: f32 = 1.0, for PATCHING,
+    stroke_scale: f32 = 1.0, for PATCHING, in "Photo",
         valid |v| within(*v, 0.25..=4.0, "must be between 0.25 and 4 (1 keeps the painting's strokes in proportion)");
     /// Coarse-to-fine passes; phase `i` of `n` works at 1/2^(n-1-i) of the output size.
-    phases: usize = 3, for OPTIMIZING, valid |n| require((1..=8).contains(n), "must be between 1 and 8");
+    phases: usize = 3, for OPTIMIZING, in "Optimisation",
+        valid |n| require((1..=8).contains(n), "must be between 1 and 8");
     /// Loss evaluations per phase.
-    iterations: usize = 100, for OPTIMIZING, valid |n| require(*n >= 1, "must be at least 1");
+    iterations: usize = 100, for OPTIMIZING, in "Optimisation",
+        valid |n| require(*n >= 1, "must be at least 1");
     /// Weight of the content loss.
-    content_weight: f32 = 10.0, for ALL, valid weight;
+    content_weight: f32 = 10.0, for ALL, in "Style and content", valid weight;
     /// Layers whose activations the content loss compares: stylemark's names (`conv4_2`)
     /// or, with an ONNX encoder, the file's node or output names (`stylemark info`).
     #[serde(deserialize_with = "layer_list")]
-    content_layers: Vec<LayerName> = vec![layer("conv4_2")], for OPTIMIZING, valid |layers| distinct(layers);
+    content_layers: Vec<LayerName> = vec![layer("conv4_2")], for OPTIMIZING, in "Style and content",
+        valid |layers| distinct(layers);
     /// Weight of the patch-based (MRF) style loss.
-    style_weight: f32 = 25.0, for OPTIMIZING, valid weight;
+    style_weight: f32 = 25.0, for OPTIMIZING, in "Style and content", valid weight;
     /// Layers whose 3x3 patches are matched against the style's: stylemark's names or,
     /// with an ONNX encoder, the file's node or output names.
     #[serde(deserialize_with = "layer_list")]
     style_layers: Vec<LayerName> = vec![layer("conv3_1"), layer("conv4_1")], for ALL,
+        in "Style and content",
         valid |layers| require(!layers.is_empty(), "needs at least one layer").and_then(|()| distinct(layers));
     /// How strongly the semantic maps steer the matching (0 ignores them).
-    semantic_weight: f32 = 10.0, for ALL, valid weight;
+    semantic_weight: f32 = 10.0, for ALL, in "Style and content", valid weight;
     /// Weight of the total-variation smoothness term (exponent 1.25).
-    smoothness: f32 = 1.0, for OPTIMIZING, valid weight;
+    smoothness: f32 = 1.0, for OPTIMIZING, in "Optimisation", valid weight;
     /// How strongly patches already used are avoided, to spread the choice (0 to 1).
-    variety: f32 = 0.0, for OPTIMIZING, valid |v| within(*v, 0.0..=1.0, "must be between 0 and 1");
+    variety: f32 = 0.0, for OPTIMIZING, in "Optimisation",
+        valid |v| within(*v, 0.0..=1.0, "must be between 0 and 1");
     /// On GPU devices the style patches are matched in at least this many batches, to
     /// bound memory (more batches are used automatically when one would exceed 128 MB).
     /// CPU devices search in small tiles and ignore it.
-    slices: usize = 2, for OPTIMIZING, valid |n| require(*n >= 1, "must be at least 1");
+    slices: usize = 2, for OPTIMIZING, in "Optimisation",
+        valid |n| require(*n >= 1, "must be at least 1");
     /// Find the nearest style patches every this many evaluations and reuse them in
     /// between. 1 (the default) matches at every evaluation, as the reference does; matches
     /// change slowly, so 5-10 paints nearly the same in a fraction of the time, since
     /// matching is most of the work.
-    rematch_every: usize = 1, for OPTIMIZING,
+    rematch_every: usize = 1, for OPTIMIZING, in "Optimisation",
         valid |n| require(*n >= 1, "must be at least 1 (1 matches at every evaluation)");
     /// Starting point of the first phase: `noise`, `content`, or an image to start from
     /// (a path on the CLI, an image or path in Python, `image` with the request's
     /// `seed_image` in Rust).
-    seed: Seed = Seed::Noise, for OPTIMIZING;
+    seed: Seed = Seed::Noise, for OPTIMIZING, in "Optimisation";
     /// Range of the uniform noise seed, in pixel values (`LOW:HIGH` as text).
-    seed_range: (u8, u8) = (16, 240), for OPTIMIZING,
+    seed_range: (u8, u8) = (16, 240), for OPTIMIZING, in "Optimisation",
         valid |(low, high)| require(low <= high, "the low end must not exceed the high end");
     /// Seed of the random generator; unset picks one and reports it (same inputs, options
     /// and seed on the same device give the same pixels).
-    random_seed: Option<u64> = None, for ALL;
+    random_seed: Option<u64> = None, for ALL, in "Method";
     /// Longest side of the working resolution; larger inputs are scaled down (maps with
     /// nearest-neighbour, so their colours stay exact). Unset keeps the input size.
-    max_size: Option<u32> = None, for ALL,
+    max_size: Option<u32> = None, for ALL, in "Method",
         valid |size| require(size.is_none_or(|s| s >= 16), "must be at least 16 pixels");
     /// The optimiser: `lbfgs` (history 5, as the reference) or `adam` (step size 4).
-    optimizer: Optimizer = Optimizer::default(), for OPTIMIZING, valid |optimizer| match optimizer {
+    optimizer: Optimizer = Optimizer::default(), for OPTIMIZING, in "Optimisation",
+        valid |optimizer| match optimizer {
         Optimizer::Lbfgs { history } => require((1..=100).contains(history), "history must be between 1 and 100"),
         Optimizer::Adam { learning_rate } => require(
             learning_rate.is_finite() && *learning_rate > 0.0,
@@ -270,7 +277,7 @@ declare_options! {
     /// Wall-clock budget for the whole run, in seconds. When it runs out, the best image
     /// so far is returned with the status `time_budget_exhausted`.
     #[serde(with = "optional_seconds")]
-    time_budget: Option<Duration> = None, for ALL,
+    time_budget: Option<Duration> = None, for ALL, in "Method",
         valid |budget| require(budget.is_none_or(|b| !b.is_zero()), "must be more than 0 seconds");
     }
 }

@@ -21,56 +21,56 @@ use crate::option_flags::OptionFlags;
 pub struct DoodleArgs {
     /// The painting whose style to use. Its map is picked up from `<name>_sem.png`. `-`
     /// reads standard input (one input at most can).
-    #[arg(long)]
+    #[arg(long, help_heading = "Input and output")]
     style: PathBuf,
     /// The image to repaint; omit it to paint a doodle (a target map) or a texture. `-`
     /// reads standard input.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input and output")]
     content: Option<PathBuf>,
     /// Where to write the result (.png, .jpg, .webp); `-` writes standard output (the
     /// format from --format, PNG by default).
-    #[arg(long, default_value = "output.png")]
+    #[arg(long, help_heading = "Input and output", default_value = "output.png")]
     output: PathBuf,
     #[command(flatten)]
     output_format: OutputFlags,
     /// Output size WxH (textures; or to resize the content).
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, help_heading = "Input and output", value_parser = parse_size)]
     output_size: Option<(u32, u32)>,
     /// The style's semantic map (default: `<style>_sem.png` if it exists).
-    #[arg(long)]
+    #[arg(long, help_heading = "Input and output")]
     style_map: Option<PathBuf>,
     /// The target's semantic map (default: `<content>_sem.png`, or `<output>_sem.png` without content).
-    #[arg(long)]
+    #[arg(long, help_heading = "Input and output")]
     content_map: Option<PathBuf>,
     /// Suffix of automatically found semantic maps.
-    #[arg(long, default_value = "_sem.png")]
+    #[arg(long, help_heading = "Input and output", default_value = "_sem.png")]
     semantic_ext: String,
     /// Encoder: `builtin`, the path of an ONNX model (.onnx; `stylemark info --encoder
     /// PATH` lists its layers), or the path of VGG19 weights (.safetensors or .pth).
-    #[arg(long, default_value = "builtin")]
+    #[arg(long, help_heading = "Device and encoder", default_value = "builtin")]
     encoder: String,
     /// How the network takes its input: `caffe`, `torchvision`, `unit` (RGB 0..1),
     /// `symmetric` (-1..1), `bytes` (0..255) or "mean=R,G,B std=R,G,B [bgr]" in 0-1 units
     /// (default: what the file records or declares, else caffe for VGG19 and unit for ONNX).
-    #[arg(long)]
+    #[arg(long, help_heading = "Device and encoder")]
     weights_format: Option<String>,
     /// Compute device: cpu, ndarray or wgpu.
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, help_heading = "Device and encoder", default_value = "cpu")]
     device: String,
     /// Print the losses every N evaluations (plain output).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, help_heading = "Progress and reports", default_value_t = 10)]
     print_every: usize,
     /// Save an intermediate image every N evaluations into --frames.
-    #[arg(long)]
+    #[arg(long, help_heading = "Progress and reports")]
     save_every: Option<usize>,
     /// Directory for intermediate images.
-    #[arg(long, default_value = "frames")]
+    #[arg(long, help_heading = "Progress and reports", default_value = "frames")]
     frames: PathBuf,
     /// Write the run's report as JSON here.
-    #[arg(long)]
+    #[arg(long, help_heading = "Progress and reports")]
     report: Option<PathBuf>,
     /// Print nothing but errors.
-    #[arg(long)]
+    #[arg(long, help_heading = "Progress and reports")]
     quiet: bool,
     /// Every doodle option, one flag each (`--patch-size 7`; `--seed` also takes the
     /// path of a starting image).

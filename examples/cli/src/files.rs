@@ -24,10 +24,10 @@ pub fn is_stdio(path: &Path) -> bool {
 pub struct OutputFlags {
     /// Output format when writing to standard output (`--output -`): png (default), jpeg
     /// or webp.
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", help_heading = "Input and output")]
     pub format: Option<String>,
     /// JPEG/WebP quality 1-100 when the output is lossy.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input and output")]
     pub quality: Option<u8>,
 }
 
@@ -37,11 +37,19 @@ pub struct OutputFlags {
 #[derive(Args, Debug, Clone)]
 pub struct ImagePaths {
     /// The image to read; `-` reads standard input.
-    #[arg(long = "input", value_name = "INPUT")]
+    #[arg(
+        long = "input",
+        value_name = "INPUT",
+        help_heading = "Input and output"
+    )]
     input_flag: Option<PathBuf>,
     /// Where to write the result (the format follows the extension: .png, .jpg, .webp);
     /// `-` writes standard output (the format from --format, PNG by default).
-    #[arg(long = "output", value_name = "OUTPUT")]
+    #[arg(
+        long = "output",
+        value_name = "OUTPUT",
+        help_heading = "Input and output"
+    )]
     output_flag: Option<PathBuf>,
     /// The image to read, as a plain argument (`-` for standard input).
     #[arg(

@@ -4,6 +4,7 @@
 //! calls the library, and prints or writes the result.
 
 mod demo;
+mod docs;
 mod doodle;
 mod files;
 mod info;
@@ -24,17 +25,22 @@ use clap::{Parser, Subcommand};
     about,
     long_about = None
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Change a resource limit, for example `--limit max_pixels=100000000` (repeatable;
     /// `stylemark info` lists the limits and their defaults).
-    #[arg(long = "limit", global = true, value_name = "NAME=VALUE")]
+    #[arg(
+        long = "limit",
+        global = true,
+        value_name = "NAME=VALUE",
+        help_heading = "Limits"
+    )]
     limits: Vec<String>,
     /// Print one JSON object on standard output with what the command did (sizes,
     /// seconds, method, warnings, detections), or `{"error": {...}}` when it failed, for
     /// scripts; messages for people still go to standard error.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Input and output")]
     json: bool,
 }
 
@@ -67,17 +73,45 @@ fn limits(assignments: &[String]) -> stylemark::Result<stylemark::Limits> {
 #[derive(Subcommand)]
 enum Command {
     /// Paint a generated doodle from a generated painting (no files needed) into a directory.
+    #[command(
+        after_help = "Example:\n  stylemark demo --out demo-output   # style.png, its map, the doodle and result.png"
+    )]
     Demo(demo::DemoArgs),
     /// Paint a doodle or a photo in the style of a painting (semantic style transfer).
+    #[command(after_help = "Examples:\n  \
+        stylemark doodle --style Monet.jpg --content photo.jpg --output painted.jpg\n  \
+        stylemark doodle --style Monet.jpg --content-map Coastline_sem.png --output Coastline.png\n  \
+        curl -s URL | stylemark doodle --style Monet.jpg --content - --output - --format jpeg > painted.jpg")]
     Doodle(Box<doodle::DoodleArgs>),
     /// Print the version, the compiled devices and which of them work on this machine.
+    #[command(
+        after_help = "Examples:\n  stylemark info\n  stylemark info --json\n  stylemark info --encoder model.onnx   # the network's layers"
+    )]
     Info(info::InfoArgs),
     /// Hide or read an invisible mark that survives JPEG, resizing and cropping.
+    #[command(after_help = "Examples:\n  \
+        STYLEMARK_MARK_KEY=secret stylemark mark embed --payload c0ffee photo.jpg marked.png\n  \
+        STYLEMARK_MARK_KEY=secret stylemark mark detect --recursive uploads/")]
     Mark(mark::MarkArgs),
     /// Run a pipeline job (JSON): doodle, watermark, mark, detect, in any order.
+    #[command(
+        after_help = "Example:\n  stylemark run job.json --input photo=photo.jpg --output out.jpg   # docs/JOBS.md"
+    )]
     Run(run::RunArgs),
     /// Draw a visible text or logo watermark.
+    #[command(after_help = "Examples:\n  \
+        stylemark watermark --text \"© Ada\" --position tile --rotate -30 photo.jpg marked.jpg\n  \
+        stylemark watermark --logo logo.png --size 15% photo.jpg marked.png\n  \
+        cat photo.jpg | stylemark watermark --text \"© Ada\" - - > marked.png")]
     Watermark(Box<watermark::WatermarkArgs>),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Example:\n  stylemark completions bash > /etc/bash_completion.d/stylemark"
+    )]
+    Completions(docs::CompletionsArgs),
+    /// Write man pages for stylemark and each of its commands into a directory.
+    #[command(after_help = "Example:\n  stylemark man /usr/local/share/man/man1")]
+    Man(docs::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +144,8 @@ fn dispatch(command: Command, common: &Common) -> stylemark::Result<ExitCode> {
         Command::Mark(args) => return mark::run(args, common),
         Command::Run(args) => run::run(args, common),
         Command::Watermark(args) => watermark::run(*args, common),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     }
     .map(|()| ExitCode::SUCCESS)
 }

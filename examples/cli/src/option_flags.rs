@@ -17,6 +17,8 @@ pub struct FlagSpec {
     doc: String,
     is_flag: bool,
     default_text: Option<String>,
+    /// The help heading the option table gives it, if any.
+    heading: Option<&'static str>,
 }
 
 impl<O: 'static> From<&Field<O>> for FlagSpec {
@@ -28,6 +30,7 @@ impl<O: 'static> From<&Field<O>> for FlagSpec {
             doc: one_paragraph(field.doc()),
             is_flag: field.is_flag(),
             default_text: field.default_text(),
+            heading: field.group(),
         }
     }
 }
@@ -72,7 +75,7 @@ fn flag(spec: &FlagSpec, heading: &'static str, negative_values: bool) -> Arg {
         .long(long)
         .help(format!("{}{default}", spec.summary))
         .long_help(format!("{}{default}", spec.doc))
-        .help_heading(heading)
+        .help_heading(spec.heading.unwrap_or(heading))
         .allow_hyphen_values(negative_values && !spec.is_flag);
     let aliases = [Some(spec.name), spec.alias].into_iter().flatten();
     for alias in aliases.filter(|alias| *alias != long) {
