@@ -251,3 +251,38 @@ fn a_job_reads_an_input_from_standard_input_and_writes_standard_output() {
     assert_eq!(report["output"], written.display().to_string());
     assert_eq!(report["steps"][0]["op"], "watermark_text");
 }
+
+#[test]
+fn paths_mix_flags_and_plain_arguments_and_bad_requests_fail_before_any_work() {
+    let dir = scratch_dir("cli_pipes_paths");
+    let input = dir.join("in.png");
+    save(&photo(320, 240, 26), &input, None).unwrap();
+    // A flag for one path, a plain argument for the other, either way round.
+    for (first, second) in [("--input", "out1.png"), ("--output", "out2.png")] {
+        let mut command = stylemark();
+        command.current_dir(&dir).args(["watermark", "--text", "x"]);
+        if first == "--input" {
+            command.arg("--input").arg(&input).arg(second);
+        } else {
+            command.arg(&input).arg("--output").arg(second);
+        }
+        let (status, _, stderr) = run(&mut command);
+        assert!(status.status.success(), "{first}: {stderr}");
+        assert!(dir.join(second).exists());
+    }
+    // --format is for standard output; a file's extension decides.
+    let (status, _, stderr) = run(stylemark()
+        .args(["watermark", "--text", "x", "--format", "jpeg"])
+        .arg(&input)
+        .arg(dir.join("out3.png")));
+    assert!(!status.status.success());
+    assert!(stderr.contains("`format`"), "{stderr}");
+    assert!(!dir.join("out3.png").exists());
+    // A job from standard input is held to the input limit, not read whole.
+    let (output, stderr) = run_with_stdin(
+        stylemark().args(["--limit", "max_input_bytes=1000", "run", "-"]),
+        &vec![b' '; 200_000],
+    );
+    assert!(!output.status.success());
+    assert!(stderr.contains("max_input_bytes"), "{stderr}");
+}

@@ -13,7 +13,9 @@ use stylemark::io::save;
 use stylemark::{DeviceKind, Error, Limits, Result, Session};
 
 use crate::Common;
-use crate::files::{OutputFlags, check_streams, described, read_image, shown, write_image};
+use crate::files::{
+    OutputFlags, check_streams, described, is_stdio, read_image, shown, write_image,
+};
 use crate::option_flags::OptionFlags;
 
 /// Flags follow the reference `doodle.py`, so its users feel at home.
@@ -181,7 +183,14 @@ pub fn run(args: DoodleArgs, common: &Common) -> Result<()> {
     .chain([args.content_map.as_ref(), seed_path.as_ref()])
     .flatten()
     .map(PathBuf::as_path);
+    args.output_format.check(&args.output)?;
     check_streams(inputs, Some(&args.output), common.json)?;
+    if args.report.as_deref().is_some_and(is_stdio) {
+        return Err(Error::option(
+            "report",
+            "is a file; use --json to print the report on standard output",
+        ));
+    }
     let request = args.request(seed_path, limits)?;
     // Refused before the encoder (perhaps weights) is read.
     request.check_limits(limits)?;
@@ -197,11 +206,6 @@ pub fn run(args: DoodleArgs, common: &Common) -> Result<()> {
         );
     }
     let outcome = paint(&session, &request, &options, &args)?;
-    write_image(
-        &DynamicImage::ImageRgb8(outcome.image.clone()),
-        &args.output,
-        &args.output_format,
-    )?;
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&outcome.report).expect("reports serialise");
         std::fs::write(path, json).map_err(|e| Error::Io {
@@ -210,6 +214,12 @@ pub fn run(args: DoodleArgs, common: &Common) -> Result<()> {
             source: e,
         })?;
     }
+    // The image last: once it is written, the command has succeeded.
+    write_image(
+        &DynamicImage::ImageRgb8(outcome.image.clone()),
+        &args.output,
+        &args.output_format,
+    )?;
     if !args.quiet {
         for warning in &outcome.report.warnings {
             eprintln!("warning: {warning}");

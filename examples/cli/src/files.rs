@@ -51,32 +51,66 @@ pub struct ImagePaths {
         help_heading = "Input and output"
     )]
     output_flag: Option<PathBuf>,
-    /// The image to read, as a plain argument (`-` for standard input).
-    #[arg(
-        value_name = "INPUT",
-        conflicts_with = "input_flag",
-        required_unless_present = "input_flag"
-    )]
-    input: Option<PathBuf>,
-    /// Where to write the result, as a plain argument (`-` for standard output).
-    #[arg(
-        value_name = "OUTPUT",
-        conflicts_with = "output_flag",
-        required_unless_present = "output_flag"
-    )]
-    output: Option<PathBuf>,
+    /// The image to read and where to write the result, as plain arguments, for the ones
+    /// not given as flags (`-` for standard input and output).
+    #[arg(value_name = "INPUT OUTPUT", num_args = 0..=2)]
+    plain: Vec<PathBuf>,
 }
 
 impl ImagePaths {
-    /// The input and output paths, however they were given (clap requires one of each).
-    pub fn resolve(&self) -> (PathBuf, PathBuf) {
-        let pick = |flag: &Option<PathBuf>, plain: &Option<PathBuf>| {
-            flag.clone().or_else(|| plain.clone()).unwrap_or_default()
-        };
-        (
-            pick(&self.input_flag, &self.input),
-            pick(&self.output_flag, &self.output),
-        )
+    /// The input and output paths: each from its flag, else from the plain arguments in
+    /// order; a missing or extra one is an error.
+    pub fn resolve(&self) -> Result<(PathBuf, PathBuf)> {
+        let mut plain = self.plain.iter().cloned();
+        let input = self.input_flag.clone().or_else(|| plain.next());
+        let output = self.output_flag.clone().or_else(|| plain.next());
+        if let Some(extra) = plain.next() {
+            return Err(Error::option(
+                "output",
+                format!(
+                    "`{}` is one path too many: give INPUT and OUTPUT once",
+                    extra.display()
+                ),
+            ));
+        }
+        match (input, output) {
+            (Some(input), Some(output)) => Ok((input, output)),
+            (None, _) => Err(Error::option(
+                "input",
+                "give the image to read (`-` for standard input)",
+            )),
+            (_, None) => Err(Error::option(
+                "output",
+                "give where to write the result (`-` for standard output)",
+            )),
+        }
+    }
+}
+
+impl OutputFlags {
+    /// The format for standard output, checked before any work: `--format` names one of
+    /// png, jpeg and webp, with a `--quality` it takes, and only for `-` (a file's
+    /// extension picks its format).
+    pub fn check(&self, output: &Path) -> Result<()> {
+        if !is_stdio(output) {
+            return match self.format {
+                Some(_) => Err(Error::option(
+                    "format",
+                    "applies to standard output (`--output -`); a file's extension picks its format",
+                )),
+                None => Ok(()),
+            };
+        }
+        self.stdout_format().map(|_| ())
+    }
+
+    /// The format of an image written to standard output.
+    fn stdout_format(&self) -> Result<OutputFormat> {
+        let format: OutputFormat = self.format.as_deref().unwrap_or("png").parse()?;
+        match self.quality {
+            Some(quality) => format.with_quality(quality),
+            None => Ok(format),
+        }
     }
 }
 
@@ -101,12 +135,7 @@ pub fn write_image(image: &DynamicImage, path: &Path, flags: &OutputFlags) -> Re
     if !is_stdio(path) {
         return save(image, path, flags.quality);
     }
-    let format: OutputFormat = flags.format.as_deref().unwrap_or("png").parse()?;
-    let format = match flags.quality {
-        Some(quality) => format.with_quality(quality)?,
-        None => format,
-    };
-    write_stdout(&encode(image, format)?)
+    write_stdout(&encode(image, flags.stdout_format()?)?)
 }
 
 /// Writes an encoded image to standard output in one piece.

@@ -56,7 +56,7 @@ pub fn run(args: InfoArgs, common: &Common) -> stylemark::Result<()> {
                 .map(|(name, _, _)| (name.to_string(), serde_json::json!(limits.get(name))))
                 .collect::<serde_json::Map<_, _>>(),
         });
-        println!("{report:#}");
+        println!("{report}");
         return Ok(());
     }
     println!("stylemark {}", stylemark::VERSION);
@@ -121,7 +121,7 @@ fn describe_encoder(encoder: &str, format: Option<&str>, json: bool) -> stylemar
             })
             .collect();
         println!(
-            "{:#}",
+            "{}",
             serde_json::json!({"encoder": model, "layers": layers,
                 "input": input.to_string(), "input_origin": origin.describe()})
         );

@@ -18,11 +18,11 @@ pub struct RunArgs {
     job: PathBuf,
     /// A named input, `NAME=PATH` (repeat it; `NAME=-` reads standard input). Font files
     /// (.ttf, .otf, .ttc) become fonts.
-    #[arg(long = "input", value_parser = parse_named)]
+    #[arg(long = "input", value_parser = parse_named, help_heading = "Input and output")]
     inputs: Vec<(String, PathBuf)>,
     /// Where to write the final image (in the job's output format); `-` writes standard
     /// output.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input and output")]
     output: Option<PathBuf>,
     /// Compute device for doodle steps: cpu, ndarray or wgpu.
     #[arg(long, default_value = "cpu")]
@@ -47,9 +47,8 @@ pub fn run(args: RunArgs, common: &Common) -> Result<()> {
     let stdin_users = std::iter::once(args.job.as_path())
         .chain(args.inputs.iter().map(|(_, path)| path.as_path()));
     check_streams(stdin_users, args.output.as_deref(), common.json)?;
-    let text = if args.job.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin())
-            .map_err(|e| Error::io("cannot read", "standard input", e))?
+    let text = if is_stdio(&args.job) {
+        read_job_from_stdin(limits.decode.max_input_bytes)?
     } else {
         std::fs::read_to_string(&args.job).map_err(|e| Error::io("cannot read", &args.job, e))?
     };
@@ -92,7 +91,10 @@ pub fn run(args: RunArgs, common: &Common) -> Result<()> {
     if common.json {
         let output = args.output.as_deref().map(shown);
         common.print_json(serde_json::json!({"output": output, "steps": outcome.report_json()}));
-    } else if !args.output.as_deref().is_some_and(is_stdio) {
+    } else if args.output.as_deref().is_some_and(is_stdio) {
+        // Standard output holds the image: the report goes beside the messages.
+        eprintln!("{}", outcome.report_json());
+    } else {
         println!("{}", outcome.report_json());
     }
     Ok(())
@@ -112,9 +114,30 @@ fn is_font(path: &Path) -> bool {
 fn check_total_pixels(inputs: &[(String, PathBuf)], limits: &Limits) -> Result<()> {
     let sizes = inputs
         .iter()
-        .filter(|(_, path)| !is_font(path))
+        .filter(|(_, path)| !is_font(path) && !is_stdio(path))
         .filter_map(|(_, path)| stylemark::io::read_file(path, &limits.decode).ok())
         .filter_map(|bytes| probe(&bytes).ok())
         .map(|(_, width, height)| (width, height));
     limits.check_total_pixels(sizes)
+}
+
+/// The job's JSON from standard input, refused past `max_bytes` (a job is a few lines).
+fn read_job_from_stdin(max_bytes: u64) -> Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::io::stdin()
+        .lock()
+        .take(max_bytes.saturating_add(1))
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io("cannot read", "standard input", e))?;
+    let amount = text.len() as u64;
+    if amount > max_bytes {
+        return Err(Error::LimitExceeded {
+            what: "the job read from standard input, in bytes (max_input_bytes)",
+            amount,
+            limit: max_bytes,
+            fix: "give the job as a file",
+        });
+    }
+    Ok(text)
 }

@@ -17,13 +17,18 @@ pub struct WatermarkArgs {
     #[command(flatten)]
     paths: ImagePaths,
     /// Text to draw (any Unicode; CJK needs a --font that has it).
-    #[arg(long, conflicts_with = "logo", required_unless_present = "logo")]
+    #[arg(
+        long,
+        conflicts_with = "logo",
+        required_unless_present = "logo",
+        help_heading = "Text or logo"
+    )]
     text: Option<String>,
     /// Font file(s) for the text, tried in order before the built-in DejaVu Sans.
-    #[arg(long, requires = "text")]
+    #[arg(long, requires = "text", help_heading = "Text or logo")]
     font: Vec<PathBuf>,
     /// A logo image (PNG with alpha, JPEG, WebP...).
-    #[arg(long)]
+    #[arg(long, help_heading = "Text or logo")]
     logo: Option<PathBuf>,
     #[command(flatten)]
     output_format: OutputFlags,
@@ -34,8 +39,9 @@ pub struct WatermarkArgs {
 pub fn run(args: WatermarkArgs, common: &Common) -> Result<()> {
     let limits = &common.limits;
     let session = Session::default().with_limits(*limits);
-    let (input, output) = args.paths.resolve();
+    let (input, output) = args.paths.resolve()?;
     let logo_path = args.logo.as_deref();
+    args.output_format.check(&output)?;
     check_streams(
         [input.as_path()].into_iter().chain(logo_path),
         Some(&output),

@@ -24,10 +24,16 @@ pub struct MarkArgs {
 #[derive(Subcommand, Debug)]
 enum MarkCommand {
     /// Hide a payload (up to 8 bytes) in an image under a secret key.
+    #[command(after_help = "Examples:\n  \
+        STYLEMARK_MARK_KEY=secret stylemark mark embed --payload c0ffee photo.jpg marked.png\n  \
+        cat photo.jpg | stylemark mark embed --key secret --payload c0ffee - - > marked.png")]
     Embed(EmbedArgs),
     /// Look for marks in images or directories, in parallel; prints one JSON line per
     /// image and exits 0 when any mark was found, 1 when none was, 2 when none was and an
     /// image could not be read.
+    #[command(after_help = "Examples:\n  \
+        STYLEMARK_MARK_KEY=secret stylemark mark detect marked.jpg\n  \
+        STYLEMARK_MARK_KEY=secret stylemark mark detect --recursive --jobs 4 uploads/")]
     Detect(DetectArgs),
 }
 
@@ -71,7 +77,8 @@ pub fn run(args: MarkArgs, common: &Common) -> Result<ExitCode> {
     let limits = &common.limits;
     match args.command {
         MarkCommand::Embed(args) => {
-            let (input, output) = args.paths.resolve();
+            let (input, output) = args.paths.resolve()?;
+            args.output_format.check(&output)?;
             check_streams([input.as_path()], Some(&output), common.json)?;
             let options = apply_fields(
                 MarkOptions::default(),
@@ -96,7 +103,7 @@ pub fn run(args: MarkArgs, common: &Common) -> Result<ExitCode> {
             json["output"] = shown(&output).into();
             common.print_json(json);
         }
-        MarkCommand::Detect(args) => return Ok(scan::run(args, limits)),
+        MarkCommand::Detect(args) => return Ok(scan::run(args, limits, common.json)),
     }
     Ok(ExitCode::SUCCESS)
 }

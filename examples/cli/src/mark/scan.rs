@@ -20,16 +20,25 @@ const NONE_FOUND: u8 = 1;
 const NONE_FOUND_AND_ERRORS: u8 = 2;
 
 /// Scans every image the arguments name; prints a line per image, in the order given.
-pub fn run(args: DetectArgs, limits: &Limits) -> ExitCode {
+pub fn run(args: DetectArgs, limits: &Limits, json: bool) -> ExitCode {
+    // The errors before any file is read; a file's own error is its line.
+    let refuse = |message: String| {
+        eprintln!("error: {message}");
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"error": {"kind": "invalid_options", "message": message}})
+            );
+        }
+        ExitCode::from(NONE_FOUND_AND_ERRORS)
+    };
     let mut paths = args.input;
     paths.extend(args.paths);
     if paths.is_empty() {
-        eprintln!("error: give the images or directories to read (or --input FILE)");
-        return ExitCode::from(NONE_FOUND_AND_ERRORS);
+        return refuse("give the images or directories to read (or --input FILE)".into());
     }
     if let Err(error) = check_streams(paths.iter().map(PathBuf::as_path), None, false) {
-        eprintln!("error: {error}");
-        return ExitCode::from(NONE_FOUND_AND_ERRORS);
+        return refuse(error.to_string());
     }
     let files = expand(&paths, args.recursive);
     let names = files.iter().map(|(name, _)| name.clone()).collect();
