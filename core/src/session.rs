@@ -77,6 +77,20 @@ impl Session {
 
     /// A session around an engine already open (one built with a custom encoder, or shared
     /// with other code), within `limits`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use stylemark::{DeviceKind, Limits, Session};
+    /// use stylemark::doodle::Engine;
+    /// use stylemark::encoder::EncoderSpec;
+    ///
+    /// let engine = Arc::new(Engine::new(DeviceKind::Cpu, EncoderSpec::Builtin)?);
+    /// let session = Session::with_engine(engine.clone(), Limits::default());
+    /// assert!(session.is_open());
+    /// assert!(Arc::ptr_eq(&session.engine()?, &engine));
+    /// assert_eq!(session.encoder_description(), engine.encoder_description());
+    /// # Ok::<(), stylemark::Error>(())
+    /// ```
     pub fn with_engine(engine: Arc<Engine>, limits: Limits) -> Self {
         Session {
             limits,

@@ -122,16 +122,21 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error}");
-            if json {
-                let kind = error.kind().name();
-                println!(
-                    "{}",
-                    serde_json::json!({"error": {"kind": kind, "message": error.to_string()}})
-                );
-            }
+            report_error(error.kind().name(), &error.to_string(), json);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Says why a command failed: on standard error, and with `--json` as
+/// `{"error": {"kind": ..., "message": ...}}` on standard output.
+pub fn report_error(kind: &str, message: &str, json: bool) {
+    eprintln!("error: {message}");
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"error": {"kind": kind, "message": message}})
+        );
     }
 }
 

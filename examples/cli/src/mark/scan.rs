@@ -23,13 +23,7 @@ const NONE_FOUND_AND_ERRORS: u8 = 2;
 pub fn run(args: DetectArgs, limits: &Limits, json: bool) -> ExitCode {
     // The errors before any file is read; a file's own error is its line.
     let refuse = |message: String| {
-        eprintln!("error: {message}");
-        if json {
-            println!(
-                "{}",
-                serde_json::json!({"error": {"kind": "invalid_options", "message": message}})
-            );
-        }
+        crate::report_error("invalid_options", &message, json);
         ExitCode::from(NONE_FOUND_AND_ERRORS)
     };
     let mut paths = args.input;
